@@ -1,0 +1,1 @@
+"""Interlock Lambda code: five thin entry points over the `interlock` domain package."""

@@ -1,0 +1,1 @@
+"""Interlock domain package: models, store, evaluation, triggers, alerts and orchestrator actions."""

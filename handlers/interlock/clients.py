@@ -1,0 +1,19 @@
+"""boto3 clients, created once per Lambda container and only when first used.
+
+Importing boto3 costs most of a cold start, so no module imports it at load time except through here.
+`reset()` drops the cache (tests switch regions or endpoints between cases).
+"""
+from __future__ import annotations
+
+import functools
+
+
+@functools.lru_cache(maxsize=None)
+def client(service: str):
+    import boto3
+
+    return boto3.client(service)
+
+
+def reset() -> None:
+    client.cache_clear()

@@ -1,0 +1,68 @@
+"""The optional data bucket: versioned, encrypted, public access blocked, TLS only."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass
+class DataBucketArgs:
+    bucket_name: str
+    kms_key_arn: str = ""
+
+
+class DataBucket(pulumi.ComponentResource):
+    """S3 bucket for trigger artifacts and alert archives (created only when dataBucketName is set)."""
+
+    def __init__(self, name: str, args: DataBucketArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("interlock:index:DataBucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket=args.bucket_name, opts=child)
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=(
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=args.kms_key_arn or None)),
+                bucket_key_enabled=True,
+            )],
+            opts=child,
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=self.bucket.id,
+            policy=pulumi.Output.json_dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [self.bucket.arn, pulumi.Output.concat(self.bucket.arn, "/*")],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }],
+            }),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+        self.name = self.bucket.bucket
+        self.arn = self.bucket.arn
+        self.register_outputs({"name": self.name, "arn": self.arn})

@@ -1,0 +1,85 @@
+"""Pipelines as code: every pipeline config in the pipelines dir is validated and written as a table item.
+
+Validation and the item's keys belong to the domain (handlers/interlock/pipelines.py and store.py); this module
+only finds the files, turns the item into DynamoDB JSON and declares one TableItem per pipeline.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from handlers.interlock import schema
+
+PIPELINE_SUFFIXES = (".yaml", ".yml")
+
+
+class PipelineConfigurationError(ValueError):
+    """One or more pipeline files are invalid; the message names each file and field."""
+
+
+def pipeline_files(directory: str) -> list[str]:
+    """The pipeline config files of a directory, sorted (an absent directory has none)."""
+    if not os.path.isdir(directory):
+        return []
+    return sorted(os.path.join(directory, name) for name in os.listdir(directory)
+                  if name.endswith(PIPELINE_SUFFIXES) and not name.startswith("."))
+
+
+def load_pipeline_items(directory: str) -> list[dict[str, Any]]:
+    """Validate every file and return their table items; raises PipelineConfigurationError naming file and field."""
+    from handlers.interlock import pipelines, store
+    from handlers.interlock.models import ConfigError
+
+    items, problems = [], []
+    for path in pipeline_files(directory):
+        try:
+            config = pipelines.load_pipeline_file(path)
+        except ConfigError as error:
+            problems += [f"{path}: {problem}" for problem in (getattr(error, "problems", None) or [str(error)])]
+            continue
+        items.append(store.pipeline_item(config.to_dict()))
+    if problems:
+        raise PipelineConfigurationError("invalid pipeline configuration:\n  - " + "\n  - ".join(problems))
+    return items
+
+
+def dynamodb_json(item: dict[str, Any]) -> str:
+    """The item in DynamoDB's typed JSON (what TableItem expects), keys sorted so the text is stable."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    exact = json.loads(json.dumps(item), parse_float=Decimal)   # DynamoDB numbers must not be floats
+    serializer = TypeSerializer()
+    return json.dumps({key: serializer.serialize(value) for key, value in exact.items()}, sort_keys=True,
+                      default=str)
+
+
+@dataclass
+class PipelineRegistryArgs:
+    table_name: pulumi.Input[str]
+    pipelines_dir: str
+
+
+class PipelineRegistry(pulumi.ComponentResource):
+    """One aws.dynamodb.TableItem per pipeline config file."""
+
+    def __init__(self, name: str, args: PipelineRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("interlock:index:PipelineRegistry", name, None, opts)
+        self.items = []
+        for item in load_pipeline_items(args.pipelines_dir):
+            key = re.sub(r"[^A-Za-z0-9-]+", "-", f"{item[schema.PARTITION_KEY]}-{item[schema.SORT_KEY]}").strip("-")
+            self.items.append(aws.dynamodb.TableItem(
+                f"{name}-{key.lower()}",
+                table_name=args.table_name,
+                hash_key=schema.PARTITION_KEY,
+                range_key=schema.SORT_KEY,
+                item=dynamodb_json(item),
+                opts=pulumi.ResourceOptions(parent=self),
+            ))
+        self.register_outputs({"count": len(self.items)})

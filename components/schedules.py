@@ -1,0 +1,89 @@
+"""EventBridge Scheduler schedules that write MARKER items straight into the table (no Lambda in between)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from handlers.interlock import schema
+
+from . import iam
+from .settings import Schedule
+
+PUT_ITEM_TARGET = "arn:aws:scheduler:::aws-sdk:dynamodb:putItem"
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
+
+
+def marker_put_item(table_name: str, schedule: Schedule) -> str:
+    """The putItem request a schedule sends: a MARKER item for its pipeline, keyed by the scheduled time.
+
+    Scheduler fills `<aws.scheduler.scheduled-time>` (RFC 3339, UTC). It cannot compute a calendar date, so `date`
+    carries that timestamp and `timezone` the schedule's zone; the stream-router derives the run date as the
+    timestamp's calendar date in that zone (DESIGN §10.1).
+    """
+    return json.dumps({
+        "TableName": table_name,
+        "Item": {
+            schema.PARTITION_KEY: {"S": f"PIPELINE#{schedule.pipeline}"},
+            schema.SORT_KEY: {"S": f"{schema.MARKER_PREFIX}schedule#{SCHEDULED_TIME}"},
+            "scheduleID": {"S": schedule.schedule_id},
+            "date": {"S": SCHEDULED_TIME},
+            "timezone": {"S": schedule.timezone},
+            "source": {"S": "schedule"},
+        },
+    }, sort_keys=True)
+
+
+@dataclass
+class SchedulesArgs:
+    project_name: str
+    table_name: pulumi.Input[str]
+    table_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    schedules: Sequence[Schedule] = field(default_factory=tuple)
+
+
+class Schedules(pulumi.ComponentResource):
+    """One schedule group per stack, one schedule per configured entry, a role allowed only PutItem on the table."""
+
+    def __init__(self, name: str, args: SchedulesArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("interlock:index:Schedules", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.group = aws.scheduler.ScheduleGroup(f"{name}-group", name=args.project_name, opts=child)
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=f"{args.project_name}-scheduler",
+            assume_role_policy=iam.assume_role_policy("scheduler.amazonaws.com", args.account_id),
+            opts=child,
+        )
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            name="least-privilege",
+            role=self.role.id,
+            policy=iam.policy_json([iam.statement("WriteMarkers", ("dynamodb:PutItem",), [args.table_arn])]),
+            opts=child,
+        )
+        self.schedules = []
+        for schedule in args.schedules:
+            self.schedules.append(aws.scheduler.Schedule(
+                f"{name}-{schedule.name}",
+                name=schedule.name,
+                group_name=self.group.name,
+                schedule_expression=schedule.expression,
+                schedule_expression_timezone=schedule.timezone,
+                flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+                state="ENABLED",
+                target=aws.scheduler.ScheduleTargetArgs(
+                    arn=PUT_ITEM_TARGET,
+                    role_arn=self.role.arn,
+                    input=pulumi.Output.from_input(args.table_name).apply(
+                        lambda table, s=schedule: marker_put_item(table, s)),
+                    retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                        maximum_retry_attempts=3, maximum_event_age_in_seconds=3600),
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
+            ))
+        self.register_outputs({"groupName": self.group.name})

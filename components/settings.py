@@ -1,0 +1,510 @@
+"""Typed stack configuration, parsed once from the `interlock:` namespace.
+
+The keys, their defaults and descriptions are declared in Pulumi.yaml (the single source: the CLI applies those
+defaults, and so does `load_settings`, which also runs under test mocks without a CLI). Every invalid value is
+collected and reported together, each naming the key and what is allowed; an undeclared `interlock:` key is an error.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+PROJECT = "interlock"
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROJECT_FILE = os.path.join(PROJECT_ROOT, "Pulumi.yaml")
+
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)
+ARCHITECTURES = ("arm64", "x86_64")
+PYTHON_RUNTIMES = ("python3.12", "python3.13")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+SUBSCRIPTION_PROTOCOLS = ("email", "https", "sqs", "lambda")
+TRIGGER_KINDS = ("glue", "emr", "emrServerless", "stepFunctions", "lambda")
+LOCK_LEASE_MARGIN_SECONDS = 300
+
+_PARTITION = r"arn:aws(?:-cn|-us-gov)?"
+_REGION_ACCOUNT = r"[a-z]{2}(?:-[a-z]+)+-\d:\d{12}"
+TRIGGER_ARN_PATTERNS = {
+    "glue": re.compile(rf"^{_PARTITION}:glue:{_REGION_ACCOUNT}:job/[\w.-]+$"),
+    "emr": re.compile(rf"^{_PARTITION}:elasticmapreduce:{_REGION_ACCOUNT}:cluster/j-[A-Z0-9]+$"),
+    "emrServerless": re.compile(rf"^{_PARTITION}:emr-serverless:{_REGION_ACCOUNT}:/applications/[a-z0-9]+$"),
+    "stepFunctions": re.compile(rf"^{_PARTITION}:states:{_REGION_ACCOUNT}:stateMachine:[\w-]+$"),
+    "lambda": re.compile(rf"^{_PARTITION}:lambda:{_REGION_ACCOUNT}:function:[\w-]+$"),
+}
+ROLE_ARN = re.compile(rf"^{_PARTITION}:iam::\d{{12}}:role/[\w+=,.@/-]+$")
+SECRET_ARN = re.compile(rf"^{_PARTITION}:secretsmanager:{_REGION_ACCOUNT}:secret:[\w/+=.@-]+$")
+KMS_KEY_ARN = re.compile(rf"^{_PARTITION}:kms:{_REGION_ACCOUNT}:key/[0-9a-f-]+$")
+SQS_ARN = re.compile(rf"^{_PARTITION}:sqs:{_REGION_ACCOUNT}:[\w-]+(?:\.fifo)?$")
+LAMBDA_ARN = TRIGGER_ARN_PATTERNS["lambda"]
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+SCHEDULE_NAME = re.compile(r"^[0-9a-zA-Z_.-]{1,64}$")
+SCHEDULE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
+CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+class ConfigurationError(ValueError):
+    """Invalid stack configuration; `problems` lists one message per invalid key."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid interlock configuration:\n  - " + "\n  - ".join(problems))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    pipeline: str
+    schedule_id: str
+    expression: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class AlertSubscription:
+    protocol: str
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class TriggerPermissions:
+    """ARNs the trigger may start and the run-checker may poll, per kind; all empty by default."""
+
+    glue: tuple[str, ...] = ()
+    emr: tuple[str, ...] = ()
+    emr_serverless: tuple[str, ...] = ()
+    emr_serverless_roles: tuple[str, ...] = ()
+    step_functions: tuple[str, ...] = ()
+    lambda_functions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_name: str
+    table_name: str
+    readiness_ttl: str
+    retention_ttl: str
+    sns_topic_name: str
+    lambda_memory: int
+    lambda_timeout: int
+    evaluator_base_url: str
+    archetype_dir: str
+    data_bucket_name: str
+    log_retention_days: int
+    log_level: str
+    architecture: str
+    python_runtime: str
+    schedules: tuple[Schedule, ...]
+    alert_subscriptions: tuple[AlertSubscription, ...]
+    trigger_permissions: TriggerPermissions
+    secret_arns: tuple[str, ...]
+    allowed_networks: tuple[str, ...]
+    poll_interval_seconds: int
+    max_poll_attempts: int
+    evaluation_interval_seconds: int
+    evaluation_window_seconds: int
+    monitoring_interval_seconds: int
+    execution_timeout_seconds: int
+    deletion_protection: bool
+    point_in_time_recovery: bool
+    kms_key_arn: str
+    pipelines_dir: str
+
+    @property
+    def lock_lease_seconds(self) -> int:
+        """The lock outlives any execution that holds it (DESIGN §8.4)."""
+        return self.execution_timeout_seconds + LOCK_LEASE_MARGIN_SECONDS
+
+    def resource_name(self, suffix: str) -> str:
+        """Physical name of a stack resource: `<projectName>-<suffix>`."""
+        return f"{self.project_name}-{suffix}"
+
+
+def declared_config() -> dict[str, dict]:
+    """The `config:` declarations of Pulumi.yaml (key -> {type, default, description, ...})."""
+    with open(PROJECT_FILE, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["config"]
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a Go-style duration such as `90s`, `15m`, `1h30m`, `168h`; raises ValueError otherwise."""
+    if not isinstance(text, str) or not text:
+        raise ValueError("empty")
+    position, total = 0, 0.0
+    for match in DURATION_PART.finditer(text):
+        if match.start() != position:
+            break
+        total += float(match.group(1)) * DURATION_UNITS[match.group(2)]
+        position = match.end()
+    if position != len(text):
+        raise ValueError(text)
+    return total
+
+
+def load_settings(values: Mapping[str, Any]) -> Settings:
+    """Parse raw `interlock:` config (bare key -> value as Pulumi hands it over: strings, or JSON for structures).
+
+    Missing keys take their Pulumi.yaml defaults. Raises ConfigurationError listing every problem.
+    """
+    declared = declared_config()
+    problems: list[str] = []
+    for key in sorted(set(values) - set(declared)):
+        problems.append(f"interlock:{key}: unknown key; allowed keys are {', '.join(sorted(declared))}")
+
+    raw: dict[str, Any] = {}
+    for key, spec in declared.items():
+        if key in values and values[key] is not None:
+            try:
+                raw[key] = _coerce(values[key], spec)
+            except ValueError as error:
+                problems.append(f"interlock:{key}: {error}")
+        elif "default" in spec:
+            raw[key] = spec["default"]
+        else:
+            problems.append(f"interlock:{key}: required; {spec.get('description', '')}".rstrip())
+
+    parsed: dict[str, Any] = {}
+    for key, parser in _PARSERS.items():
+        if key not in raw:
+            continue
+        try:
+            parsed[key] = parser(raw[key], raw)
+        except ValueError as error:
+            problems.append(f"interlock:{key}: {error}")
+
+    if not problems:
+        budget = parsed["evaluationWindow"] + parsed["pollInterval"] * parsed["maxPollAttempts"]
+        if parsed["executionTimeout"] < budget:
+            problems.append(
+                f"interlock:executionTimeout: {parsed['executionTimeout']}s is shorter than evaluationWindow + "
+                f"pollInterval x maxPollAttempts = {budget}s; raise it or lower those")
+    if problems:
+        raise ConfigurationError(problems)
+
+    project = parsed["projectName"]
+    return Settings(
+        project_name=project,
+        table_name=parsed["tableName"] or project,
+        readiness_ttl=parsed["readinessTtl"],
+        retention_ttl=parsed["retentionTtl"],
+        sns_topic_name=parsed["snsTopicName"] or f"{project}-alerts",
+        lambda_memory=parsed["lambdaMemory"],
+        lambda_timeout=parsed["lambdaTimeout"],
+        evaluator_base_url=parsed["evaluatorBaseUrl"],
+        archetype_dir=parsed["archetypeDir"],
+        data_bucket_name=parsed["dataBucketName"],
+        log_retention_days=parsed["logRetentionDays"],
+        log_level=parsed["logLevel"],
+        architecture=parsed["architecture"],
+        python_runtime=parsed["pythonRuntime"],
+        schedules=parsed["schedules"],
+        alert_subscriptions=parsed["alertSubscriptions"],
+        trigger_permissions=parsed["triggerPermissions"],
+        secret_arns=parsed["secretArns"],
+        allowed_networks=parsed["allowedNetworks"],
+        poll_interval_seconds=parsed["pollInterval"],
+        max_poll_attempts=parsed["maxPollAttempts"],
+        evaluation_interval_seconds=parsed["evaluationInterval"],
+        evaluation_window_seconds=parsed["evaluationWindow"],
+        monitoring_interval_seconds=parsed["monitoringInterval"],
+        execution_timeout_seconds=parsed["executionTimeout"],
+        deletion_protection=parsed["deletionProtection"],
+        point_in_time_recovery=parsed["pointInTimeRecovery"],
+        kms_key_arn=parsed["kmsKeyArn"],
+        pipelines_dir=parsed["pipelinesDir"],
+    )
+
+
+def settings_from_pulumi_config() -> Settings:
+    """Read every `interlock:` key of the running stack and parse it (the program's single entry point)."""
+    from pulumi.runtime import config as runtime_config
+
+    everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    prefix = f"{PROJECT}:"
+    return load_settings({key[len(prefix):]: value for key, value in everything.items() if key.startswith(prefix)})
+
+
+def _coerce(value: Any, spec: dict) -> Any:
+    """Pulumi hands config over as strings (structures as JSON); turn them into the declared shape."""
+    if not isinstance(value, str):
+        return value
+    declared_type = spec.get("type")
+    if declared_type == "string":
+        return value
+    if declared_type == "integer":
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an integer") from None
+    if declared_type == "boolean":
+        if value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise ValueError(f"{value!r} is not a boolean (true or false)")
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        raise ValueError(f"{value!r} is not a list or object (set it as YAML structure or JSON)") from None
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} must be a string")
+    return value
+
+
+def _pattern(regex: re.Pattern, allowed: str, empty_ok: bool = False) -> Callable[[Any, dict], str]:
+    def parse(value: Any, _raw: dict) -> str:
+        text = _string(value)
+        if (empty_ok and text == "") or regex.match(text):
+            return text
+        raise ValueError(f"{text!r} is not allowed; expected {allowed}")
+
+    return parse
+
+
+def _choice(options: tuple) -> Callable[[Any, dict], Any]:
+    def parse(value: Any, _raw: dict) -> Any:
+        if value in options:
+            return value
+        raise ValueError(f"{value!r} is not allowed; allowed values are {', '.join(map(str, options))}")
+
+    return parse
+
+
+def _integer(low: int, high: int) -> Callable[[Any, dict], int]:
+    def parse(value: Any, _raw: dict) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{value!r} is not allowed; expected an integer from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _boolean(value: Any, _raw: dict) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a boolean (true or false)")
+    return value
+
+
+def _duration_text(value: Any, _raw: dict) -> str:
+    _whole_seconds(value, _raw)
+    return value
+
+
+def _whole_seconds(value: Any, _raw: dict) -> int:
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a duration; expected a Go-style duration such as 90s, 15m, 1h or 1h30m"
+                         ) from None
+    if seconds < 1 or seconds != int(seconds):
+        raise ValueError(f"{value!r} must be a whole number of seconds, at least 1s")
+    return int(seconds)
+
+
+def _url(value: Any, _raw: dict) -> str:
+    text = _string(value)
+    if text and not re.match(r"^https?://[^\s/]+(/\S*)?$", text):
+        raise ValueError(f"{text!r} is not allowed; expected empty or an http(s):// URL")
+    return text
+
+
+def _absolute_path(value: Any, _raw: dict) -> str:
+    text = _string(value)
+    if not text.startswith("/"):
+        raise ValueError(f"{text!r} is not allowed; expected an absolute path such as /var/task/archetypes")
+    return text
+
+
+def _relative_dir(value: Any, _raw: dict) -> str:
+    text = _string(value)
+    if not text or os.path.isabs(text) or ".." in text.split("/"):
+        raise ValueError(f"{text!r} is not allowed; expected a directory relative to the project")
+    return text
+
+
+def _object_list(value: Any, what: str) -> list[dict]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ValueError(f"expected a list of {what} objects")
+    return value
+
+
+def _check_keys(item: dict, allowed: set[str], required: set[str], where: str) -> list[str]:
+    problems = [f"{where}: unknown field {key!r}; allowed fields are {', '.join(sorted(allowed))}"
+                for key in sorted(set(item) - allowed)]
+    problems += [f"{where}: missing required field {key!r}" for key in sorted(required - set(item))]
+    return problems
+
+
+def _schedules(value: Any, _raw: dict) -> tuple[Schedule, ...]:
+    problems: list[str] = []
+    schedules: list[Schedule] = []
+    fields = {"name", "pipeline", "scheduleID", "expression", "timezone"}
+    for index, item in enumerate(_object_list(value, "schedule")):
+        where = f"[{index}]"
+        found = _check_keys(item, fields, {"name", "pipeline", "expression"}, where)
+        if found:
+            problems += found
+            continue
+        name, pipeline = str(item["name"]), str(item["pipeline"])
+        schedule_id, expression = str(item.get("scheduleID", "daily")), str(item["expression"])
+        timezone = str(item.get("timezone", "UTC"))
+        if not SCHEDULE_NAME.match(name):
+            problems.append(f"{where}.name: {name!r} is not allowed; expected 1-64 of letters, digits, _ . -")
+        if name in {schedule.name for schedule in schedules}:
+            problems.append(f"{where}.name: {name!r} is used twice; schedule names must be unique")
+        if not pipeline.strip():
+            problems.append(f"{where}.pipeline: must name a pipeline")
+        if not SCHEDULE_ID.match(schedule_id):
+            problems.append(f"{where}.scheduleID: {schedule_id!r} is not allowed; expected letters, digits, _ -")
+        if not (CRON.match(expression) or AT.match(expression) or _valid_rate(expression)):
+            problems.append(f"{where}.expression: {expression!r} is not allowed; expected cron(<6 fields>), "
+                            "rate(<n> minute(s)|hour(s)|day(s)) or at(yyyy-mm-ddThh:mm:ss)")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"{where}.timezone: {timezone!r} is not an IANA time zone such as UTC or Europe/Berlin")
+        schedules.append(Schedule(name, pipeline, schedule_id, expression, timezone))
+    if problems:
+        raise ValueError("; ".join(problems))
+    return tuple(schedules)
+
+
+def _valid_rate(expression: str) -> bool:
+    match = RATE.match(expression)
+    return bool(match) and int(match.group(1)) >= 1 and (int(match.group(1)) == 1) == (not match.group(2).endswith("s"))
+
+
+def _subscriptions(value: Any, _raw: dict) -> tuple[AlertSubscription, ...]:
+    checks = {
+        "email": (EMAIL, "an email address"),
+        "https": (re.compile(r"^https://\S+$"), "an https:// URL"),
+        "sqs": (SQS_ARN, "an SQS queue ARN"),
+        "lambda": (LAMBDA_ARN, "a Lambda function ARN"),
+    }
+    problems: list[str] = []
+    subscriptions: list[AlertSubscription] = []
+    for index, item in enumerate(_object_list(value, "subscription")):
+        where = f"[{index}]"
+        found = _check_keys(item, {"protocol", "endpoint"}, {"protocol", "endpoint"}, where)
+        if found:
+            problems += found
+            continue
+        protocol, endpoint = str(item["protocol"]), str(item["endpoint"])
+        if protocol not in checks:
+            problems.append(f"{where}.protocol: {protocol!r} is not allowed; allowed are "
+                            f"{', '.join(SUBSCRIPTION_PROTOCOLS)}")
+            continue
+        regex, expected = checks[protocol]
+        if not regex.match(endpoint):
+            problems.append(f"{where}.endpoint: {endpoint!r} is not {expected}")
+        subscriptions.append(AlertSubscription(protocol, endpoint))
+    if problems:
+        raise ValueError("; ".join(problems))
+    return tuple(subscriptions)
+
+
+def _trigger_permissions(value: Any, _raw: dict) -> TriggerPermissions:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected an object keyed by {', '.join(TRIGGER_KINDS)}")
+    problems = [f"unknown trigger kind {kind!r}; allowed are {', '.join(TRIGGER_KINDS)}"
+                for kind in sorted(set(value) - set(TRIGGER_KINDS))]
+    found: dict[str, list[str]] = {kind: [] for kind in TRIGGER_KINDS}
+    roles: list[str] = []
+    for kind in TRIGGER_KINDS:
+        arns = value.get(kind, [])
+        if not isinstance(arns, list):
+            problems.append(f"{kind}: expected a list of ARNs")
+            continue
+        for index, arn in enumerate(arns):
+            if kind == "emrServerless" and isinstance(arn, str) and ROLE_ARN.match(arn):
+                roles.append(arn)
+            elif isinstance(arn, str) and TRIGGER_ARN_PATTERNS[kind].match(arn):
+                found[kind].append(arn)
+            else:
+                problems.append(f"{kind}[{index}]: {arn!r} is not a {kind} ARN "
+                                f"(pattern {TRIGGER_ARN_PATTERNS[kind].pattern})")
+    if found["emrServerless"] and not roles:
+        problems.append("emrServerless: also list the job execution role ARNs (arn:aws:iam::<account>:role/<name>) "
+                        "the trigger may pass with iam:PassRole")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return TriggerPermissions(
+        glue=tuple(found["glue"]), emr=tuple(found["emr"]), emr_serverless=tuple(found["emrServerless"]),
+        emr_serverless_roles=tuple(roles), step_functions=tuple(found["stepFunctions"]),
+        lambda_functions=tuple(found["lambda"]))
+
+
+def _string_list(regex: re.Pattern, expected: str) -> Callable[[Any, dict], tuple[str, ...]]:
+    def parse(value: Any, _raw: dict) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list of {expected}")
+        bad = [item for item in value if not (isinstance(item, str) and regex.match(item))]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))} is not {expected}")
+        return tuple(value)
+
+    return parse
+
+
+def _networks(value: Any, _raw: dict) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ValueError("expected a list of CIDRs such as 10.0.0.0/8 or 127.0.0.1/32")
+    networks, bad = [], []
+    for item in value:
+        try:
+            networks.append(str(ipaddress.ip_network(str(item), strict=True)))
+        except ValueError:
+            bad.append(repr(item))
+    if bad:
+        raise ValueError(f"{', '.join(bad)} is not a CIDR (network address/prefix such as 10.0.0.0/8)")
+    return tuple(networks)
+
+
+_PARSERS: dict[str, Callable[[Any, dict], Any]] = {
+    "projectName": _pattern(PROJECT_NAME, "3-32 lowercase letters, digits or hyphens, starting with a letter"),
+    "tableName": _pattern(TABLE_NAME, "empty or 3-255 of letters, digits, _ . -", empty_ok=True),
+    "readinessTtl": _duration_text,
+    "retentionTtl": _duration_text,
+    "snsTopicName": _pattern(TOPIC_NAME, "empty or 1-256 of letters, digits, _ -", empty_ok=True),
+    "lambdaMemory": _integer(128, 10240),
+    "lambdaTimeout": _integer(1, 900),
+    "evaluatorBaseUrl": _url,
+    "archetypeDir": _absolute_path,
+    "dataBucketName": _pattern(BUCKET_NAME, "empty or a valid S3 bucket name (3-63 lowercase letters, digits, . -)",
+                               empty_ok=True),
+    "logRetentionDays": _choice(LOG_RETENTION_DAYS),
+    "logLevel": _choice(LOG_LEVELS),
+    "architecture": _choice(ARCHITECTURES),
+    "pythonRuntime": _choice(PYTHON_RUNTIMES),
+    "schedules": _schedules,
+    "alertSubscriptions": _subscriptions,
+    "triggerPermissions": _trigger_permissions,
+    "secretArns": _string_list(SECRET_ARN, "a Secrets Manager secret ARN"),
+    "allowedNetworks": _networks,
+    "pollInterval": _whole_seconds,
+    "maxPollAttempts": _integer(1, 10000),
+    "evaluationInterval": _whole_seconds,
+    "evaluationWindow": _whole_seconds,
+    "monitoringInterval": _whole_seconds,
+    "executionTimeout": _whole_seconds,
+    "deletionProtection": _boolean,
+    "pointInTimeRecovery": _boolean,
+    "kmsKeyArn": _pattern(KMS_KEY_ARN, "empty or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
+                          empty_ok=True),
+    "pipelinesDir": _relative_dir,
+}

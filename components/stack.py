@@ -1,0 +1,154 @@
+"""InterlockStack: the whole deployment of DESIGN §4, wired in dependency order.
+
+table, topic, bucket -> code zip + layer -> core functions -> state machine -> stream-router (needs the state
+machine ARN) -> schedules, pipelines as code -> alarms.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from . import asl, packaging
+from .alarms import Alarms, AlarmsArgs
+from .alerts import AlertTopic, AlertTopicArgs
+from .data_bucket import DataBucket, DataBucketArgs
+from .functions import CoreFunctions, CoreFunctionsArgs, RuntimeArgs
+from .pipelines import PipelineRegistry, PipelineRegistryArgs
+from .schedules import Schedules, SchedulesArgs
+from .settings import PROJECT_ROOT, Settings
+from .state_machine import PipelineStateMachine, StateMachineArgs
+from .stream_router import StreamRouter, StreamRouterArgs
+from .table import InterlockTable, TableArgs
+
+BUILD_DIR = os.path.join(PROJECT_ROOT, "build")
+REQUIREMENTS = os.path.join(PROJECT_ROOT, "handlers", "requirements.txt")
+ASL_ARN_NAMES = {"orchestrator": "OrchestratorFunctionArn", "evaluator": "EvaluatorFunctionArn",
+                 "trigger": "TriggerFunctionArn", "run-checker": "RunCheckerFunctionArn"}
+
+
+def function_environment(settings: Settings, table_name: pulumi.Input[str], topic_arn: pulumi.Input[str],
+                         bucket_name: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+    """The environment every function receives (stream-router adds STATE_MACHINE_ARN)."""
+    return {
+        "TABLE_NAME": table_name,
+        "SNS_TOPIC_ARN": topic_arn,
+        "ARCHETYPE_DIR": settings.archetype_dir,
+        "READINESS_TTL": settings.readiness_ttl,
+        "RETENTION_TTL": settings.retention_ttl,
+        "EVALUATOR_BASE_URL": settings.evaluator_base_url,
+        "DATA_BUCKET": bucket_name,
+        "INTERLOCK_ALLOWED_NETWORKS": ",".join(settings.allowed_networks),
+        "POWERTOOLS_SERVICE_NAME": settings.project_name,
+        "LOG_LEVEL": settings.log_level,
+    }
+
+
+class InterlockStack(pulumi.ComponentResource):
+    """Everything one team's stack deploys; every physical name starts with the projectName."""
+
+    def __init__(self, name: str, settings: Settings, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("interlock:index:InterlockStack", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+
+        self.table = InterlockTable(f"{name}-data", TableArgs(
+            table_name=settings.table_name,
+            deletion_protection=settings.deletion_protection,
+            point_in_time_recovery=settings.point_in_time_recovery,
+            kms_key_arn=settings.kms_key_arn,
+        ), child)
+        self.alerts = AlertTopic(f"{name}-alerts", AlertTopicArgs(
+            topic_name=settings.sns_topic_name,
+            kms_key_arn=settings.kms_key_arn,
+            subscriptions=settings.alert_subscriptions,
+        ), child)
+        self.bucket = DataBucket(f"{name}-bucket", DataBucketArgs(
+            bucket_name=settings.data_bucket_name, kms_key_arn=settings.kms_key_arn,
+        ), child) if settings.data_bucket_name else None
+        bucket_name = self.bucket.name if self.bucket else ""
+
+        code_path = packaging.build_code_archive(PROJECT_ROOT, os.path.join(BUILD_DIR, "lambda-code.zip"))
+        layer_path = packaging.build_dependency_layer(
+            REQUIREMENTS, settings.architecture, settings.python_runtime.removeprefix("python"), BUILD_DIR)
+        self.layer = aws.lambda_.LayerVersion(
+            f"{name}-dependencies",
+            layer_name=settings.resource_name("dependencies"),
+            description="Third-party runtime dependencies of the Interlock functions (handlers/requirements.txt)",
+            code=pulumi.FileArchive(layer_path),
+            source_code_hash=packaging.source_code_hash(layer_path),
+            compatible_runtimes=[settings.python_runtime],
+            compatible_architectures=[settings.architecture],
+            opts=child,
+        )
+        runtime = RuntimeArgs(
+            code_path=code_path,
+            code_hash=packaging.source_code_hash(code_path),
+            layer_arn=self.layer.arn,
+            runtime=settings.python_runtime,
+            architecture=settings.architecture,
+            memory=settings.lambda_memory,
+            timeout=settings.lambda_timeout,
+            log_retention_days=settings.log_retention_days,
+            account_id=account_id,
+            environment=function_environment(settings, self.table.name, self.alerts.arn, bucket_name),
+        )
+        self.functions = CoreFunctions(f"{name}-functions", CoreFunctionsArgs(
+            project_name=settings.project_name,
+            runtime=runtime,
+            table_arn=self.table.arn,
+            topic_arn=self.alerts.arn,
+            kms_key_arn=settings.kms_key_arn,
+            bucket_arn=self.bucket.arn if self.bucket else None,
+            secret_arns=settings.secret_arns,
+            trigger_permissions=settings.trigger_permissions,
+        ), child)
+        self.state_machine = PipelineStateMachine(f"{name}-lifecycle", StateMachineArgs(
+            state_machine_name=settings.resource_name("pipeline"),
+            role_name=settings.resource_name("states"),
+            function_arns={ASL_ARN_NAMES[kind]: fn.arn for kind, fn in self.functions.functions.items()},
+            topic_arn=self.alerts.arn,
+            integers=asl.integer_values(settings),
+            kms_key_arn=settings.kms_key_arn,
+            log_retention_days=settings.log_retention_days,
+            account_id=account_id,
+        ), child)
+        self.stream_router = StreamRouter(f"{name}-stream", StreamRouterArgs(
+            project_name=settings.project_name,
+            runtime=runtime,
+            stream_arn=self.table.stream_arn,
+            state_machine_arn=self.state_machine.arn,
+        ), child)
+        self.schedules = Schedules(f"{name}-schedules", SchedulesArgs(
+            project_name=settings.project_name,
+            table_name=self.table.name,
+            table_arn=self.table.arn,
+            account_id=account_id,
+            schedules=settings.schedules,
+        ), child)
+        self.pipelines = PipelineRegistry(f"{name}-pipelines", PipelineRegistryArgs(
+            table_name=self.table.name,
+            pipelines_dir=os.path.join(PROJECT_ROOT, settings.pipelines_dir),
+        ), child)
+        self.alarms = Alarms(f"{name}-alarms", AlarmsArgs(
+            project_name=settings.project_name,
+            topic_arn=self.alerts.arn,
+            function_names={kind: fn.name for kind, fn in self.functions.functions.items()},
+            stream_router_name=self.stream_router.function.name,
+            state_machine_arn=self.state_machine.arn,
+            dead_letter_queue_name=self.stream_router.dead_letter_queue.name,
+        ), child)
+
+        self.function_names = pulumi.Output.from_input({
+            **{kind: fn.name for kind, fn in self.functions.functions.items()},
+            "stream-router": self.stream_router.function.name,
+        })
+        self.register_outputs({
+            "tableName": self.table.name,
+            "alertTopicArn": self.alerts.arn,
+            "stateMachineArn": self.state_machine.arn,
+            "functionNames": self.function_names,
+            "dataBucket": bucket_name,
+        })

@@ -1,0 +1,75 @@
+"""The lifecycle state machine: STANDARD, rendered from asl/pipeline.asl.json, logged to a vended-logs group."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from . import asl, iam
+
+
+@dataclass
+class StateMachineArgs:
+    state_machine_name: str
+    role_name: str
+    function_arns: Mapping[str, pulumi.Input[str]]   # placeholder name -> core function ARN
+    topic_arn: pulumi.Input[str]
+    integers: Mapping[str, int]                      # asl.INTEGER_PLACEHOLDERS -> value
+    kms_key_arn: str
+    log_retention_days: int
+    account_id: pulumi.Input[str]
+
+
+class PipelineStateMachine(pulumi.ComponentResource):
+    """Its role may invoke exactly the four core functions, publish to the alert topic and deliver its logs."""
+
+    def __init__(self, name: str, args: StateMachineArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("interlock:index:PipelineStateMachine", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/vendedlogs/states/{args.state_machine_name}",
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=args.role_name,
+            assume_role_policy=iam.assume_role_policy("states.amazonaws.com", args.account_id),
+            opts=child,
+        )
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            name="least-privilege",
+            role=self.role.id,
+            policy=iam.policy_json([
+                iam.statement("InvokeCoreFunctions", ("lambda:InvokeFunction",), list(args.function_arns.values())),
+                iam.topic_statement(args.topic_arn),
+                *iam.kms_statement(args.kms_key_arn),
+                iam.statement("DeliverExecutionLogs", iam.STATES_LOG_DELIVERY, "*"),
+            ]),
+            opts=child,
+        )
+        template = asl.load_template()
+        arns = {**args.function_arns, "AlertTopicArn": args.topic_arn}
+        names = list(arns)
+        self.definition = pulumi.Output.all(*arns.values()).apply(
+            lambda values: asl.render(template, dict(zip(names, values)), args.integers))
+        self.state_machine = aws.sfn.StateMachine(
+            f"{name}-state-machine",
+            name=args.state_machine_name,
+            type="STANDARD",
+            role_arn=self.role.arn,
+            definition=self.definition,
+            logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
+                level="ERROR",
+                include_execution_data=False,
+                log_destination=pulumi.Output.concat(self.log_group.arn, ":*"),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
+        )
+        self.arn = self.state_machine.arn
+        self.name = self.state_machine.name
+        self.register_outputs({"arn": self.arn, "name": self.name})

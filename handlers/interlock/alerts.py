@@ -1,0 +1,74 @@
+"""Alerts to the SNS topic: one JSON message per alert, with message attributes for subscription filters.
+
+The message has the same shape as the state machine's BuildErrorAlert:
+`{level, alertType, pipelineID, scheduleID, date, runID, message, details, timestamp}`.
+Publishing is best effort: a failure is logged and reported as False, never raised.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from . import clients, schedule, settings
+from .log import logger
+
+LEVELS = ("error", "warning", "info")
+
+
+class AlertType:
+    EXECUTION_ERROR = "EXECUTION_ERROR"            # state machine: a task failed unexpectedly
+    PIPELINE_ERROR = "PIPELINE_ERROR"              # orchestrator result "error" (config/business error)
+    RUN_FAILED = "RUN_FAILED"                      # a run failed and will not be retried
+    EVALUATION_SLA_BREACHED = "EVALUATION_SLA_BREACHED"
+    COMPLETION_SLA_BREACHED = "COMPLETION_SLA_BREACHED"
+    VALIDATION_TIMEOUT = "VALIDATION_TIMEOUT"
+    TRAIT_DRIFT = "TRAIT_DRIFT"
+    LATE_ARRIVAL = "LATE_ARRIVAL"
+    TRIGGER_FAILED = "TRIGGER_FAILED"              # trigger Lambda
+
+
+def build(level: str, alert_type: str, message: str, *, pipeline_id: str, schedule_id: str | None = None,
+          date: str | None = None, run_id: str | None = None, details: dict | None = None) -> dict:
+    """The alert document (every key present; null when unknown)."""
+    return {
+        "level": level if level in LEVELS else "error",
+        "alertType": alert_type,
+        "pipelineID": pipeline_id,
+        "scheduleID": schedule_id,
+        "date": date,
+        "runID": run_id,
+        "message": message,
+        "details": details or {},
+        "timestamp": schedule.rfc3339(schedule.now_utc()),
+    }
+
+
+def _subject(alert: dict) -> str:
+    text = f"[interlock] {alert['level']} {alert['alertType']} {alert['pipelineID']}"
+    return re.sub(r"[^\x20-\x7e]", "?", text)[:99]  # SNS: printable ASCII, < 100 characters
+
+
+def publish(level: str, alert_type: str, message: str, *, pipeline_id: str, schedule_id: str | None = None,
+            date: str | None = None, run_id: str | None = None, details: dict | None = None) -> bool:
+    """Publish one alert to SNS_TOPIC_ARN. Returns whether it was published."""
+    alert = build(level, alert_type, message, pipeline_id=pipeline_id, schedule_id=schedule_id, date=date,
+                  run_id=run_id, details=details)
+    topic = settings.get().sns_topic_arn
+    if not topic:
+        logger().warning("alert not published: SNS_TOPIC_ARN not set", extra={"alertType": alert_type})
+        return False
+    try:
+        clients.client("sns").publish(
+            TopicArn=topic,
+            Subject=_subject(alert),
+            Message=json.dumps(alert, default=str),
+            MessageAttributes={
+                "level": {"DataType": "String", "StringValue": alert["level"]},
+                "alertType": {"DataType": "String", "StringValue": alert_type},
+                "pipelineID": {"DataType": "String", "StringValue": pipeline_id or "-"},
+            },
+        )
+    except Exception as exc:  # best effort by contract: an alert must never break the lifecycle
+        logger().error("alert publish failed", extra={"alertType": alert_type, "error": str(exc)})
+        return False
+    return True

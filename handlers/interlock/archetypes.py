@@ -1,0 +1,186 @@
+"""Archetypes: the traits a kind of pipeline must satisfy, loaded from YAML files in ARCHETYPE_DIR, and the
+resolution of one pipeline's traits (archetype defaults + the pipeline's overrides).
+
+Exclusion calendars (`{name, days, dates}`) live in the `calendars/` subdirectory of the same directory, so they
+ship in the Lambda zip with the archetypes.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .models import TRAIT_TYPE_PATTERN, ConfigError, PipelineConfig
+
+READINESS_RULES = ("all-required-pass",)
+
+
+@dataclass(frozen=True)
+class TraitDefinition:
+    type: str
+    description: str = ""
+    defaultConfig: dict[str, Any] = field(default_factory=dict)
+    defaultTtl: int = 0
+    defaultTimeout: int = 0
+
+
+@dataclass(frozen=True)
+class Archetype:
+    name: str
+    requiredTraits: tuple[TraitDefinition, ...]
+    optionalTraits: tuple[TraitDefinition, ...] = ()
+    readinessRule: str = "all-required-pass"
+    description: str = ""
+
+    def trait_types(self) -> list[str]:
+        return [t.type for t in self.requiredTraits + self.optionalTraits]
+
+    def required_types(self) -> list[str]:
+        return [t.type for t in self.requiredTraits]
+
+
+def _trait(raw: Any, path: str, problems: list[str]) -> TraitDefinition | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{path}: must be an object")
+        return None
+    ttype = raw.get("type")
+    if not isinstance(ttype, str) or not ttype:
+        problems.append(f"{path}.type: required")
+        return None
+    if not TRAIT_TYPE_PATTERN.match(ttype):
+        problems.append(f"{path}.type: must match {TRAIT_TYPE_PATTERN.pattern}")
+    default_config = raw.get("defaultConfig") or {}
+    if not isinstance(default_config, dict):
+        problems.append(f"{path}.defaultConfig: must be an object")
+        default_config = {}
+    numbers = {}
+    for key in ("defaultTtl", "defaultTimeout"):
+        value = raw.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"{path}.{key}: must be an integer >= 0 (seconds)")
+            value = 0
+        numbers[key] = value
+    return TraitDefinition(type=ttype, description=str(raw.get("description") or ""),
+                           defaultConfig=dict(default_config), **numbers)
+
+
+def parse_archetype(data: Any, source: str = "") -> Archetype:
+    """Validate one archetype document. Raises ConfigError listing every problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(["(root): must be an object"], source)
+    problems: list[str] = []
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        problems.append("name: required")
+        name = ""
+    required_raw = data.get("requiredTraits") or []
+    optional_raw = data.get("optionalTraits") or []
+    if not isinstance(required_raw, list) or not required_raw:
+        problems.append("requiredTraits: at least one required trait is needed")
+        required_raw = []
+    if not isinstance(optional_raw, list):
+        problems.append("optionalTraits: must be a list")
+        optional_raw = []
+    required = [_trait(t, f"requiredTraits[{i}]", problems) for i, t in enumerate(required_raw)]
+    optional = [_trait(t, f"optionalTraits[{i}]", problems) for i, t in enumerate(optional_raw)]
+    seen: set[str] = set()
+    for trait in (t for t in required + optional if t is not None):
+        if trait.type in seen:
+            problems.append(f"traits: duplicate trait type {trait.type!r}")
+        seen.add(trait.type)
+    rule = data.get("readinessRule")
+    rule_type = rule.get("type") if isinstance(rule, dict) else None
+    if not rule_type:
+        problems.append("readinessRule.type: required")
+    elif rule_type not in READINESS_RULES:
+        problems.append(f"readinessRule.type: unsupported readiness rule type {rule_type!r}")
+    if problems:
+        raise ConfigError(problems, source)
+    return Archetype(
+        name=name,
+        requiredTraits=tuple(t for t in required if t is not None),
+        optionalTraits=tuple(t for t in optional if t is not None),
+        readinessRule=rule_type,
+        description=str(data.get("description") or ""),
+    )
+
+
+def _yaml_files(directory: str) -> list[str]:
+    if not os.path.isdir(directory):
+        return []
+    return [os.path.join(directory, f) for f in sorted(os.listdir(directory)) if f.endswith((".yaml", ".yml"))]
+
+
+def _read_yaml(path: str) -> Any:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError([f"(file): cannot read: {exc}"], path) from exc
+
+
+@functools.lru_cache(maxsize=8)
+def load_dir(directory: str) -> dict[str, Archetype]:
+    """All archetypes in `directory` (top level only), by name. Cached per directory for the container's life.
+    A missing directory is an empty registry; an invalid file raises ConfigError naming it."""
+    registry: dict[str, Archetype] = {}
+    for path in _yaml_files(directory):
+        arch = parse_archetype(_read_yaml(path), source=path)
+        if arch.name in registry:
+            raise ConfigError([f"name: duplicate archetype {arch.name!r}"], path)
+        registry[arch.name] = arch
+    return registry
+
+
+@functools.lru_cache(maxsize=8)
+def load_calendars(directory: str) -> dict[str, dict]:
+    """Exclusion calendars in `<directory>/calendars/`, by name: `{"days": [...], "dates": [...]}`."""
+    calendars: dict[str, dict] = {}
+    for path in _yaml_files(os.path.join(directory, "calendars")):
+        data = _read_yaml(path)
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
+            raise ConfigError(["name: required"], path)
+        days, dates = data.get("days") or [], data.get("dates") or []
+        if not isinstance(days, list) or not isinstance(dates, list):
+            raise ConfigError(["days/dates: must be lists"], path)
+        calendars[data["name"]] = {"days": [str(d) for d in days], "dates": [str(d) for d in dates]}
+    return calendars
+
+
+def clear_cache() -> None:
+    load_dir.cache_clear()
+    load_calendars.cache_clear()
+
+
+def resolve_traits(arch: Archetype, config: PipelineConfig, *, schedule_id: str, date: str) -> list[dict]:
+    """The trait items the evaluator Map receives, in archetype order: every required trait, then the optional
+    traits the pipeline configures. Config = archetype defaults, overridden key by key by the pipeline, plus the
+    run's `scheduleID` and `date` (which win over user keys of those names)."""
+    items: list[dict] = []
+    for definition, required in [(t, True) for t in arch.requiredTraits] + [(t, False) for t in arch.optionalTraits]:
+        override = config.traits.get(definition.type)
+        if not required and override is None:
+            continue
+        trait_config = copy.deepcopy(definition.defaultConfig)
+        evaluator, ttl, timeout = "", definition.defaultTtl, definition.defaultTimeout
+        if override is not None:
+            evaluator = override.evaluator
+            trait_config.update(copy.deepcopy(override.config))
+            ttl = override.ttl or ttl
+            timeout = override.timeout or timeout
+        trait_config["scheduleID"] = schedule_id
+        trait_config["date"] = date
+        items.append({
+            "pipelineID": config.name,
+            "traitType": definition.type,
+            "evaluator": evaluator,
+            "config": trait_config,
+            "timeout": timeout,
+            "ttl": ttl,
+            "required": required,
+        })
+    return items

@@ -1,0 +1,168 @@
+"""Time: Go-style durations, SLA deadlines in the pipeline's time zone, schedules and exclusions.
+
+Deadlines are anchored on the run's date (the marker's date), not on "today", so a run that crosses midnight and
+a replay of a past date measure against the day they are about.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Iterable
+
+from .models import PipelineConfig
+
+UTC = dt.timezone.utc
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_TIME_OF_DAY = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a Go duration string ("90s", "15m", "1h30m", "+45m"). Raises ValueError."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("empty duration")
+    s = text.strip()
+    sign = -1.0 if s.startswith("-") else 1.0
+    body = s[1:] if s[:1] in "+-" else s
+    if body == "0":
+        return 0.0
+    pos, total = 0, 0.0
+    while pos < len(body):
+        match = _DURATION_PART.match(body, pos)
+        if not match:
+            raise ValueError(f"invalid duration {text!r}: use e.g. 90s, 15m, 1h30m")
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if pos == 0:
+        raise ValueError(f"invalid duration {text!r}: use e.g. 90s, 15m, 1h30m")
+    return sign * total
+
+
+def zone(name: str) -> dt.tzinfo:
+    """The IANA zone `name` ("" is UTC). Raises ValueError for an unknown zone."""
+    if not name:
+        return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"invalid timezone {name!r}") from exc
+
+
+def parse_time_of_day(text: str) -> tuple[int, int]:
+    """(hour, minute) of "HH:MM" / "H:MM". Raises ValueError."""
+    match = _TIME_OF_DAY.match(text.strip()) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(f"invalid time of day {text!r}: use HH:MM")
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        raise ValueError(f"invalid time of day {text!r}: hour 0-23, minute 0-59")
+    return hour, minute
+
+
+def parse_date(text: str) -> dt.date:
+    """A YYYY-MM-DD date. Raises ValueError."""
+    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f"invalid date {text!r}: use YYYY-MM-DD")
+    return dt.date.fromisoformat(text)
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    """An RFC 3339 timestamp; accepts "Z" or an offset and any fraction (AWS gives millis, moto micros)."""
+    if not isinstance(text, str) or not text:
+        raise ValueError("empty timestamp")
+    s = text.strip().replace("z", "Z")
+    if s.endswith("Z"):
+        s = s[:-1] + "+00:00"
+    match = re.match(r"^(.*T\d{2}:\d{2}:\d{2})(\.\d+)?(.*)$", s)
+    if match and match.group(2):  # fromisoformat on 3.11 wants 3 or 6 fraction digits
+        s = match.group(1) + (match.group(2) + "000000")[:7] + match.group(3)
+    try:
+        parsed = dt.datetime.fromisoformat(s)
+    except ValueError as exc:
+        raise ValueError(f"invalid timestamp {text!r}: use RFC 3339") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def today_utc() -> str:
+    return now_utc().date().isoformat()
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    """UTC, millisecond precision, "Z" suffix."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def deadline_on(spec: str, run_date: dt.date, tz_name: str = "",
+                relative_to: dt.datetime | None = None) -> dt.datetime:
+    """The moment a deadline `spec` falls on for the run of `run_date`.
+
+    "HH:MM" is that time on the run date in the zone; a duration ("2h", "90m") is measured from the run date's local
+    midnight; a "+duration" is measured from `relative_to` when given (the execution start, for the validation
+    timeout) and from midnight otherwise. Raises ValueError.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError("empty deadline")
+    tz = zone(tz_name)
+    spec = spec.strip()
+    if _TIME_OF_DAY.match(spec):
+        hour, minute = parse_time_of_day(spec)
+        return dt.datetime.combine(run_date, dt.time(hour, minute), tzinfo=tz)
+    try:
+        seconds = parse_duration(spec)
+    except ValueError:
+        raise ValueError(f"invalid deadline format {spec!r}: must be HH:MM or a duration") from None
+    if spec.startswith("+") and relative_to is not None:
+        return relative_to + dt.timedelta(seconds=seconds)
+    return dt.datetime.combine(run_date, dt.time(0, 0), tzinfo=tz) + dt.timedelta(seconds=seconds)
+
+
+def is_breached(deadline: dt.datetime, now: dt.datetime) -> bool:
+    """Strictly after the deadline."""
+    return now > deadline
+
+
+def schedule_deadline(config: PipelineConfig, schedule_id: str, run_date: dt.date) -> dt.datetime | None:
+    """Completion deadline for one schedule: the schedule's own `deadline` (in its time zone, else the SLA's),
+    else `sla.completionDeadline`. Raises ValueError for an unparseable value."""
+    sla_tz = config.sla.timezone if config.sla else ""
+    sched = config.schedule(schedule_id)
+    if sched is not None and sched.deadline:
+        return deadline_on(sched.deadline, run_date, sched.timezone or sla_tz)
+    if config.sla is not None and config.sla.completionDeadline:
+        return deadline_on(config.sla.completionDeadline, run_date, sla_tz)
+    return None
+
+
+def excluded_reason(config: PipelineConfig, run_date: dt.date,
+                    calendars: dict[str, dict] | None = None) -> str | None:
+    """Why `run_date` is excluded for the pipeline, or None. Inline days/dates and the named calendar combine."""
+    ex = config.exclusions
+    if ex is None:
+        return None
+    days: list[str] = list(ex.days)
+    dates: list[str] = list(ex.dates)
+    if ex.calendar:
+        cal = (calendars or {}).get(ex.calendar)
+        if cal is None:
+            raise ValueError(f"exclusion calendar {ex.calendar!r} not found")
+        days += cal.get("days", [])
+        dates += cal.get("dates", [])
+    weekday = WEEKDAYS[run_date.weekday()]
+    if weekday in {d.lower() for d in days}:
+        return f"excluded day ({weekday})"
+    if run_date.isoformat() in set(dates):
+        return f"excluded date ({run_date.isoformat()})"
+    return None
+
+
+def validate_weekdays(days: Iterable[str]) -> list[str]:
+    """The entries that are not full English weekday names."""
+    return [d for d in days if not isinstance(d, str) or d.lower() not in WEEKDAYS]

@@ -1,0 +1,69 @@
+"""Fixtures for handler tests: a moto account with the Interlock table, the alert topic and a queue that
+receives every alert, with the handler caches reset so each test sees a fresh container."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from handlers.interlock import archetypes, clients, schema, settings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TABLE_NAME = "interlock-test"
+
+
+@dataclass
+class AwsEnv:
+    table_name: str
+    topic_arn: str
+    queue_url: str
+    _seen: list = field(default_factory=list)
+
+    def alerts(self) -> list[dict]:
+        """Every alert message delivered to the topic so far (parsed JSON, oldest first)."""
+        sqs = boto3.client("sqs")
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
+                                        MessageAttributeNames=["All"]).get("Messages", [])
+            if not batch:
+                break
+            for message in batch:
+                envelope = json.loads(message["Body"])
+                alert = json.loads(envelope["Message"])
+                alert["_attributes"] = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
+                alert["_subject"] = envelope.get("Subject")
+                self._seen.append(alert)
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return list(self._seen)
+
+
+def _reset_caches() -> None:
+    clients.reset()
+    settings.reset()
+    archetypes.clear_cache()
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    with mock_aws():
+        monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
+        monkeypatch.setenv("ARCHETYPE_DIR", os.path.join(ROOT, "archetypes"))
+        monkeypatch.setenv("READINESS_TTL", "1h")
+        monkeypatch.setenv("RETENTION_TTL", "168h")
+        monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "interlock-test")
+        boto3.client("dynamodb").create_table(**schema.create_table_kwargs(TABLE_NAME))
+        sns = boto3.client("sns")
+        topic_arn = sns.create_topic(Name="interlock-alerts")["TopicArn"]
+        sqs = boto3.client("sqs")
+        queue_url = sqs.create_queue(QueueName="interlock-alerts-inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        monkeypatch.setenv("SNS_TOPIC_ARN", topic_arn)
+        _reset_caches()
+        yield AwsEnv(table_name=TABLE_NAME, topic_arn=topic_arn, queue_url=queue_url)
+    _reset_caches()

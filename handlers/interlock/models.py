@@ -114,20 +114,6 @@ def check_transition(from_status: str, to_status: str) -> None:
 
 # --- pipeline configuration ------------------------------------------------------------------------------------
 
-TRIGGER_TYPES = ("http", "airflow", "glue", "emr", "emr-serverless", "step-function", "databricks")
-
-# Fields each trigger type cannot work without (the outbound trigger modules rely on them being present).
-TRIGGER_REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
-    "http": ("url",),
-    "airflow": ("url", "dagID"),
-    "glue": ("jobName",),
-    "emr": ("clusterId", "jobName", "command"),
-    "emr-serverless": ("applicationId", "jobName"),
-    "step-function": ("stateMachineArn",),
-    "databricks": ("workspaceUrl", "jobName"),
-}
-
-
 @dataclass
 class TraitConfig:
     evaluator: str = ""
@@ -150,33 +136,14 @@ class TraitConfig:
 
 @dataclass
 class TriggerConfig:
-    """The job to start. Known fields are typed; any other keys (owned by the trigger modules) pass through."""
+    """The job to start. Its fields belong to the trigger modules (`triggers.validate` checks them); they are kept
+    exactly as written, so `to_dict()` round-trips whatever a trigger type defines."""
 
     type: str
-    method: str = ""
-    url: str = ""
-    headers: dict[str, Any] = field(default_factory=dict)
-    body: str = ""
-    timeout: int = 0
-    dagID: str = ""
-    jobName: str = ""
-    clusterId: str = ""
-    applicationId: str = ""
-    workspaceUrl: str = ""
-    stateMachineArn: str = ""
-    command: str = ""
-    arguments: dict[str, str] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        out: dict[str, Any] = {"type": self.type}
-        for name in ("method", "url", "headers", "body", "timeout", "dagID", "jobName", "clusterId",
-                     "applicationId", "workspaceUrl", "stateMachineArn", "command", "arguments"):
-            value = getattr(self, name)
-            if value:
-                out[name] = dict(value) if isinstance(value, dict) else value
-        out.update(self.extra)
-        return out
+        return {"type": self.type, **self.fields}
 
 
 @dataclass

@@ -16,8 +16,6 @@ from .models import (
     PIPELINE_ID_PATTERN,
     SCHEDULE_ID_PATTERN,
     TRAIT_TYPE_PATTERN,
-    TRIGGER_REQUIRED_FIELDS,
-    TRIGGER_TYPES,
     ConfigError,
     ExclusionConfig,
     FailureCategory,
@@ -34,9 +32,6 @@ from .models import (
 TOP_LEVEL_FIELDS = {"name", "archetype", "tier", "traits", "trigger", "retry", "sla", "watch", "schedules",
                     "exclusions"}
 MAX_TRAITS = 20
-_TRIGGER_STRING_FIELDS = ("method", "url", "body", "dagID", "jobName", "clusterId", "applicationId",
-                          "workspaceUrl", "stateMachineArn", "command")
-_HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 
 class _Problems:
@@ -163,32 +158,12 @@ def _trigger(p: _Problems, data: dict) -> TriggerConfig | None:
     raw = p.mapping(data, "trigger", "trigger")
     if raw is None:
         return None
-    ttype = p.string(raw, "type", "trigger.type", required=True)
-    if ttype and ttype not in TRIGGER_TYPES:
-        p.add("trigger.type", f"unsupported type {ttype!r} (one of {', '.join(TRIGGER_TYPES)})")
-    values: dict[str, Any] = {name: p.string(raw, name, f"trigger.{name}") for name in _TRIGGER_STRING_FIELDS}
-    for required in TRIGGER_REQUIRED_FIELDS.get(ttype, ()):
-        if raw.get(required) in (None, ""):
-            p.add(f"trigger.{required}", f"required for type {ttype}")
-    if values["method"] and values["method"].upper() not in _HTTP_METHODS:
-        p.add("trigger.method", f"must be one of {', '.join(sorted(_HTTP_METHODS))}")
-    headers = p.mapping(raw, "headers", "trigger.headers") or {}
-    for key, value in headers.items():
-        if not isinstance(value, (str, dict)):
-            p.add(f"trigger.headers.{key}", "must be a string or a secret reference object")
-    arguments = p.mapping(raw, "arguments", "trigger.arguments") or {}
-    for key, value in arguments.items():
-        if not isinstance(value, str):
-            p.add(f"trigger.arguments.{key}", "must be a string")
-    known = set(_TRIGGER_STRING_FIELDS) | {"type", "headers", "arguments", "timeout", "pollInterval"}
-    return TriggerConfig(
-        type=ttype,
-        headers=dict(headers),
-        arguments={k: v for k, v in arguments.items() if isinstance(v, str)},
-        timeout=p.integer(raw, "timeout", "trigger.timeout"),
-        extra={k: v for k, v in raw.items() if k not in known},
-        **values,
-    )
+    from .triggers import validate  # the trigger modules own their field rules (pure, no AWS import)
+
+    p.items += validate(raw)
+    ttype = raw.get("type")
+    return TriggerConfig(type=ttype if isinstance(ttype, str) else "",
+                         fields={k: v for k, v in raw.items() if k != "type"})
 
 
 def _retry(p: _Problems, data: dict) -> RetryPolicy | None:

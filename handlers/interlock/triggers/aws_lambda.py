@@ -1,0 +1,53 @@
+"""`lambda`: invoke a function.
+
+Config: `functionName` (name or ARN), `body` (a JSON object, or a string holding one) or else `arguments` (map) as the
+payload, templated; `invocationType`: `RequestResponse` (default: waits, the run is completed when the function
+returns and failed when it raises) or `Event` (fire and forget: completed once Lambda accepted it).
+"""
+from __future__ import annotations
+
+import json
+
+from .. import clients
+from ..netguard import clean_text
+from ..templating import render_value
+from . import TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, require, string_map
+from .awscall import aws_errors
+
+_INVOCATION_TYPES = ("RequestResponse", "Event")
+_MAX_ERROR_BYTES = 4096
+
+
+def _payload(config: dict, run: RunContext) -> bytes:
+    body = config.get("body")
+    if body not in (None, ""):
+        if isinstance(body, str):
+            try:
+                body = json.loads(body)
+            except ValueError as exc:
+                raise TriggerError(f"lambda trigger: body is not valid JSON: {exc}") from None
+        return json.dumps(render_value(body, run.template)).encode()
+    return json.dumps(render_value(string_map(config, "arguments", "lambda"), run.template)).encode()
+
+
+def start(config: dict, run: RunContext) -> Started:
+    function_name = require(config, "functionName", "lambda")
+    invocation_type = str(config.get("invocationType") or "RequestResponse")
+    if invocation_type not in _INVOCATION_TYPES:
+        raise TriggerError(f"lambda trigger: invocationType must be one of {', '.join(_INVOCATION_TYPES)}")
+    with aws_errors("lambda trigger: Invoke failed"):
+        response = clients.client("lambda").invoke(
+            FunctionName=function_name, InvocationType=invocation_type, Payload=_payload(config, run)
+        )
+        # Read at most a bounded amount: only an error's text is ever used.
+        result = response["Payload"].read(_MAX_ERROR_BYTES) if "Payload" in response else b""
+    metadata = {"lambda_function_name": function_name, "lambda_status_code": response.get("StatusCode")}
+    if response.get("FunctionError"):
+        text = clean_text(result.decode("utf-8", "replace"))
+        category = TIMEOUT if "Task timed out" in text else TRANSIENT
+        raise TriggerError(f"lambda trigger: {function_name} failed: {text}", category)
+    return Started("completed", metadata)
+
+
+def status(metadata: dict, config: dict) -> JobState:
+    return JobState("succeeded", "synchronous trigger: completed when it was triggered")

@@ -1,0 +1,55 @@
+"""AWS API calls for the job-service types: errors become TriggerError with a failure category."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from ..netguard import clean_text
+from . import PERMANENT, TIMEOUT, TRANSIENT, TriggerError
+
+_TRANSIENT_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "ConcurrentRunsExceededException",
+    "InternalServerError",
+    "InternalServerException",
+    "InternalServiceException",
+    "InternalServiceError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "ServiceException",
+    "EC2ThrottledException",
+    "ResourceConflictException",
+}
+
+
+def classify(exc: Exception) -> str:
+    """TRANSIENT for throttling, 5xx and network errors; TIMEOUT for timeouts; PERMANENT otherwise."""
+    from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+
+    if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError)):
+        return TIMEOUT
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return TRANSIENT if code in _TRANSIENT_CODES or status >= 500 else PERMANENT
+    return TRANSIENT  # BotoCoreError: endpoint unreachable, connection closed, ...
+
+
+@contextmanager
+def aws_errors(prefix: str):
+    """Turn a botocore error raised inside the block into TriggerError("<prefix>: <error>")."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise TriggerError(f"{prefix}: {clean_text(exc)}", classify(exc)) from None
+
+
+def error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return response.get("Error", {}).get("Code", "")

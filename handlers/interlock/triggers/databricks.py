@@ -1,0 +1,84 @@
+"""`databricks`: start a Jobs API 2.1 run and poll it.
+
+Config: `workspaceUrl`, `headers` (e.g. `Authorization: "Bearer {{secret:databricks/token}}"`), `timeout`, and either
+- `jobId`: `POST /api/2.1/jobs/run-now` with `job_parameters` from `arguments` (templated), or
+- `body`: a `runs/submit` payload (an object with a non-empty `tasks` list; templated), `run_name` defaulting to
+  `jobName`.
+Both send an `idempotency_token` derived from the run ID, so a retried trigger returns the run already started.
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from ..templating import render_value
+from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, string_map, timeout_seconds, webcall
+
+IDEMPOTENT = True  # a retried start returns the run it already started
+
+_RESULT_FAILURES = {"TIMEDOUT": TIMEOUT, "CANCELED": PERMANENT, "CANCELLED": PERMANENT}
+_LIFE_CYCLE_FAILURES = {"INTERNAL_ERROR": TRANSIENT, "SKIPPED": PERMANENT}
+
+
+def _payload(config: dict, run: RunContext) -> tuple[str, dict]:
+    job_id = config.get("jobId")
+    body = config.get("body")
+    if job_id not in (None, ""):
+        if isinstance(job_id, bool) or not str(job_id).isdigit():
+            raise TriggerError(f"databricks trigger: jobId must be a number, got {job_id!r}")
+        payload: dict = {"job_id": int(job_id)}
+        arguments = string_map(config, "arguments", "databricks")
+        if arguments:
+            payload["job_parameters"] = render_value(arguments, run.template)
+        return "run-now", payload
+    if isinstance(body, dict):
+        tasks = body.get("tasks")
+        if not isinstance(tasks, list) or not tasks:
+            raise TriggerError("databricks trigger: body must be a runs/submit payload with a non-empty tasks list")
+        payload = render_value(body, run.template)
+        if config.get("jobName") and "run_name" not in payload:
+            payload["run_name"] = config["jobName"]
+        return "runs/submit", payload
+    raise TriggerError("databricks trigger: set jobId (jobs/run-now) or body with tasks (jobs/runs/submit)")
+
+
+def start(config: dict, run: RunContext) -> Started:
+    workspace = webcall.base_url(config, "workspaceUrl", "databricks")
+    endpoint, payload = _payload(config, run)
+    payload["idempotency_token"] = run.run_id[:64]
+    response = webcall.call(
+        "databricks trigger",
+        "POST",
+        f"{workspace}/api/2.1/jobs/{endpoint}",
+        headers=config.get("headers"),
+        body=payload,
+        timeout=timeout_seconds(config),
+    )
+    run_id = webcall.json_object("databricks trigger", response).get("run_id")
+    if isinstance(run_id, bool) or not isinstance(run_id, int) or run_id <= 0:
+        raise TriggerError("databricks trigger: response missing run_id")
+    return Started("running", {"databricks_workspace_url": workspace, "databricks_run_id": str(run_id)})
+
+
+def status(metadata: dict, config: dict) -> JobState:
+    workspace, run_id = metadata.get("databricks_workspace_url"), metadata.get("databricks_run_id")
+    if not (workspace and run_id):
+        return JobState("failed", "missing databricks metadata (databricks_workspace_url, databricks_run_id)", PERMANENT)
+    response = webcall.call(
+        "databricks status",
+        "GET",
+        f"{workspace.rstrip('/')}/api/2.1/jobs/runs/get?run_id={quote(str(run_id), safe='')}",
+        headers=config.get("headers"),
+        timeout=timeout_seconds(config),
+    )
+    state = webcall.json_object("databricks status", response).get("state")
+    if not isinstance(state, dict) or not isinstance(state.get("life_cycle_state"), str):
+        raise TriggerError("databricks status: response missing state.life_cycle_state")
+    life_cycle, result = state["life_cycle_state"], state.get("result_state")
+    message = f"{life_cycle}/{result}" if result else life_cycle
+    if life_cycle == "TERMINATED":
+        if result == "SUCCESS":
+            return JobState("succeeded", message)
+        return JobState("failed", message, _RESULT_FAILURES.get(str(result), TRANSIENT))
+    if life_cycle in _LIFE_CYCLE_FAILURES:
+        return JobState("failed", message, _LIFE_CYCLE_FAILURES[life_cycle])
+    return JobState("running", message)

@@ -1,0 +1,59 @@
+"""`emr`: AddJobFlowSteps on a running cluster and DescribeStep.
+
+Config: `clusterId`, `jobName` (the step name), `jar` (default `command-runner.jar`), `args` (list, order kept,
+templated), `arguments` (map appended after `args` as `key=value`, sorted by key so the step is deterministic),
+`actionOnFailure` (default CONTINUE).
+"""
+from __future__ import annotations
+
+from .. import clients
+from ..templating import render_value
+from . import PERMANENT, TRANSIENT, JobState, RunContext, Started, TriggerError, require, string_map
+from .awscall import aws_errors
+
+_FAILED = {"FAILED": TRANSIENT, "CANCELLED": PERMANENT, "INTERRUPTED": TRANSIENT}
+_ACTIONS = ("CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW")
+
+
+def step_args(config: dict, run: RunContext) -> list[str]:
+    """The step's argument list: `args` in order, then `arguments` as sorted `key=value` pairs, all templated."""
+    args = config.get("args") or []
+    if not isinstance(args, list) or any(isinstance(a, (dict, list)) or a is None for a in args):
+        raise TriggerError("emr trigger: args must be a list of strings")
+    arguments = string_map(config, "arguments", "emr")
+    pairs = [f"{key}={arguments[key]}" for key in sorted(arguments)]
+    return [render_value(str(a), run.template) for a in args] + [render_value(p, run.template) for p in pairs]
+
+
+def start(config: dict, run: RunContext) -> Started:
+    cluster_id = require(config, "clusterId", "emr")
+    step_name = require(config, "jobName", "emr", " (the step name)")
+    action = str(config.get("actionOnFailure") or "CONTINUE")
+    if action not in _ACTIONS:
+        raise TriggerError(f"emr trigger: actionOnFailure must be one of {', '.join(_ACTIONS)}")
+    step = {
+        "Name": step_name,
+        "ActionOnFailure": action,
+        "HadoopJarStep": {"Jar": str(config.get("jar") or "command-runner.jar"), "Args": step_args(config, run)},
+    }
+    with aws_errors("emr trigger: AddJobFlowSteps failed"):
+        response = clients.client("emr").add_job_flow_steps(JobFlowId=cluster_id, Steps=[step])
+    step_ids = response.get("StepIds") or []
+    if not step_ids:
+        raise TriggerError("emr trigger: AddJobFlowSteps returned no step ID", TRANSIENT)
+    return Started("running", {"emr_cluster_id": cluster_id, "emr_step_id": step_ids[0]})
+
+
+def status(metadata: dict, config: dict) -> JobState:
+    cluster_id, step_id = metadata.get("emr_cluster_id"), metadata.get("emr_step_id")
+    if not (cluster_id and step_id):
+        return JobState("failed", "missing emr metadata (emr_cluster_id, emr_step_id)", PERMANENT)
+    with aws_errors("emr status: DescribeStep failed"):
+        step = clients.client("emr").describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]
+    state = step.get("Status", {}).get("State", "")
+    if state == "COMPLETED":
+        return JobState("succeeded", state)
+    if state in _FAILED:
+        reason = step.get("Status", {}).get("StateChangeReason", {}).get("Message")
+        return JobState("failed", f"{state}: {reason}" if reason else state, _FAILED[state])
+    return JobState("running", state or "unknown")

@@ -1,0 +1,68 @@
+"""`emr-serverless`: StartJobRun (with the execution role and job driver the API requires) and GetJobRun.
+
+Config: `applicationId`, `executionRoleArn`, `jobName` (the run name), and the job driver: either `jobDriver` (the
+API's object, e.g. `{"sparkSubmit": {...}}`, templated) or the Spark shorthand `entryPoint` (S3 URI),
+`entryPointArguments` (list, templated) and `sparkSubmitParameters` (string). The run ID is the client token, so a
+retried trigger returns the job run already started.
+"""
+from __future__ import annotations
+
+from .. import clients
+from ..templating import render_value
+from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, require
+from .awscall import aws_errors
+
+IDEMPOTENT = True  # a retried start returns the run it already started
+
+_FAILED = {"FAILED": TRANSIENT, "CANCELLED": PERMANENT}
+
+
+def job_driver(config: dict, run: RunContext) -> dict:
+    """The API's jobDriver from `jobDriver` or the `entryPoint` shorthand."""
+    driver = config.get("jobDriver")
+    if driver is not None:
+        if not isinstance(driver, dict) or not driver:
+            raise TriggerError("emr-serverless trigger: jobDriver must be an object such as {sparkSubmit: {entryPoint: ...}}")
+        return render_value(driver, run.template)
+    entry_point = require(config, "entryPoint", "emr-serverless", " (or jobDriver)")
+    arguments = config.get("entryPointArguments") or []
+    if not isinstance(arguments, list) or any(isinstance(a, (dict, list)) or a is None for a in arguments):
+        raise TriggerError("emr-serverless trigger: entryPointArguments must be a list of strings")
+    spark: dict = {"entryPoint": entry_point}
+    if arguments:
+        spark["entryPointArguments"] = [str(a) for a in arguments]
+    if config.get("sparkSubmitParameters"):
+        spark["sparkSubmitParameters"] = str(config["sparkSubmitParameters"])
+    return {"sparkSubmit": render_value(spark, run.template)}
+
+
+def start(config: dict, run: RunContext) -> Started:
+    application_id = require(config, "applicationId", "emr-serverless")
+    role_arn = require(config, "executionRoleArn", "emr-serverless")
+    name = require(config, "jobName", "emr-serverless")
+    request = {
+        "applicationId": application_id,
+        "executionRoleArn": role_arn,
+        "name": name,
+        "jobDriver": job_driver(config, run),
+        "clientToken": run.run_id[:64],
+    }
+    with aws_errors("emr-serverless trigger: StartJobRun failed"):
+        response = clients.client("emr-serverless").start_job_run(**request)
+    return Started("running", {"emr_sl_application_id": application_id, "emr_sl_job_run_id": response["jobRunId"]})
+
+
+def status(metadata: dict, config: dict) -> JobState:
+    application_id, job_run_id = metadata.get("emr_sl_application_id"), metadata.get("emr_sl_job_run_id")
+    if not (application_id and job_run_id):
+        return JobState("failed", "missing emr-serverless metadata (emr_sl_application_id, emr_sl_job_run_id)", PERMANENT)
+    with aws_errors("emr-serverless status: GetJobRun failed"):
+        job_run = clients.client("emr-serverless").get_job_run(applicationId=application_id, jobRunId=job_run_id)["jobRun"]
+    state = job_run.get("state", "")
+    if state == "SUCCESS":
+        return JobState("succeeded", state)
+    if state in _FAILED:
+        detail = job_run.get("stateDetails")
+        category = TIMEOUT if detail and "timeout" in detail.lower() else _FAILED[state]
+        return JobState("failed", f"{state}: {detail}" if detail else state, category)
+    return JobState("running", state or "unknown")

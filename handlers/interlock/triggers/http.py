@@ -1,0 +1,34 @@
+"""`http`: one synchronous request; a 2xx answer means the job is done.
+
+Config: `url` (required), `method` (POST), `headers` (values may hold secret references), `body` (string or JSON
+object; templated), `timeout` (seconds, 30).
+"""
+from __future__ import annotations
+
+from ..templating import render_value
+from . import JobState, RunContext, Started, TriggerError, require, timeout_seconds, webcall
+
+_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+def start(config: dict, run: RunContext) -> Started:
+    url = require(config, "url", "http")
+    method = str(config.get("method") or "POST").upper()
+    if method not in _METHODS:
+        raise TriggerError(f"http trigger: method {method!r} is not one of {', '.join(sorted(_METHODS))}")
+    body = config.get("body")
+    if body is not None and not isinstance(body, (str, dict, list)):
+        raise TriggerError("http trigger: body must be a string or a JSON object")
+    response = webcall.call(
+        "http trigger",
+        method,
+        url,
+        headers=config.get("headers"),
+        body=render_value(body, run.template) if body not in (None, "") else None,
+        timeout=timeout_seconds(config),
+    )
+    return Started("completed", {"http_status": response.status})
+
+
+def status(metadata: dict, config: dict) -> JobState:
+    return JobState("succeeded", "synchronous trigger: completed when it was triggered")

@@ -1,0 +1,76 @@
+"""`step-function`: StartExecution named after the run, and DescribeExecution.
+
+Config: `stateMachineArn`, and the execution input: `body` (a JSON object, or a string holding one) or else
+`arguments` (map); templated. The execution name is derived from the run ID, so a retried trigger cannot start a
+second execution: Step Functions refuses the duplicate name and the existing execution is reported instead.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from .. import clients
+from ..templating import render_value
+from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, require, string_map
+from .awscall import aws_errors, error_code
+
+IDEMPOTENT = True  # a retried start returns the execution it already started
+_FAILED = {"FAILED": TRANSIENT, "TIMED_OUT": TIMEOUT, "ABORTED": PERMANENT}
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def execution_name(run_id: str) -> str:
+    """A valid execution name (≤ 80 chars of [A-Za-z0-9_-]) derived from the run ID."""
+    return _NAME_UNSAFE.sub("_", f"interlock-{run_id}")[:80]
+
+
+def _input(config: dict, run: RunContext) -> str:
+    body = config.get("body")
+    if body not in (None, ""):
+        if isinstance(body, str):
+            try:
+                body = json.loads(body)
+            except ValueError as exc:
+                raise TriggerError(f"step-function trigger: body is not valid JSON: {exc}") from None
+        return json.dumps(render_value(body, run.template))
+    return json.dumps(render_value(string_map(config, "arguments", "step-function"), run.template))
+
+
+def _execution_arn(state_machine_arn: str, name: str) -> str:
+    parts = state_machine_arn.split(":")
+    if len(parts) < 7 or parts[5] != "stateMachine":
+        raise TriggerError(f"step-function trigger: {state_machine_arn!r} is not a state machine ARN")
+    return ":".join(parts[:5] + ["execution", parts[6], name])
+
+
+def start(config: dict, run: RunContext) -> Started:
+    from botocore.exceptions import ClientError
+
+    state_machine_arn = require(config, "stateMachineArn", "step-function")
+    name = execution_name(run.run_id)
+    execution_input = _input(config, run)
+    sfn = clients.client("stepfunctions")
+    with aws_errors("step-function trigger: StartExecution failed"):
+        try:
+            arn = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=execution_input)["executionArn"]
+        except ClientError as exc:
+            if error_code(exc) != "ExecutionAlreadyExists":
+                raise
+            arn = _execution_arn(state_machine_arn, name)
+            sfn.describe_execution(executionArn=arn)  # it exists: this run already started it
+    return Started("running", {"sfn_execution_arn": arn})
+
+
+def status(metadata: dict, config: dict) -> JobState:
+    arn = metadata.get("sfn_execution_arn")
+    if not arn:
+        return JobState("failed", "missing step-function metadata (sfn_execution_arn)", PERMANENT)
+    with aws_errors("step-function status: DescribeExecution failed"):
+        execution = clients.client("stepfunctions").describe_execution(executionArn=arn)
+    state = execution.get("status", "")
+    if state == "SUCCEEDED":
+        return JobState("succeeded", state)
+    if state in _FAILED:
+        detail = execution.get("error") or execution.get("cause")
+        return JobState("failed", f"{state}: {detail}" if detail else state, _FAILED[state])
+    return JobState("running", state or "unknown")

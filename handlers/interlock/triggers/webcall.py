@@ -1,0 +1,76 @@
+"""The HTTP call shared by the http, airflow and databricks types: secrets resolved, SSRF-guarded, classified."""
+from __future__ import annotations
+
+import json
+from typing import Mapping
+
+from .. import netguard, secrets
+from . import PERMANENT, TIMEOUT, TRANSIENT, TriggerError, require
+
+_CATEGORY_BY_KIND = {"timeout": TIMEOUT, "connection": TRANSIENT}
+
+
+class StatusError(TriggerError):
+    """The endpoint answered with an error status (kept in `status`)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message, status_category(status))
+        self.status = status
+
+
+def status_category(status: int) -> str:
+    """429 and 5xx may pass; other 4xx will not."""
+    return TRANSIENT if status == 429 or status >= 500 else PERMANENT
+
+
+def call(
+    prefix: str,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | str | dict | list | None = None,
+    timeout: float = 30.0,
+) -> netguard.Response:
+    """Send the request and return a 2xx response; anything else raises TriggerError prefixed by `prefix`.
+
+    A dict/list body is sent as JSON. Header values may hold secret references. Error text never contains a
+    resolved secret.
+    """
+    if headers is not None and not isinstance(headers, Mapping):
+        raise TriggerError(f"{prefix}: headers must be a map of strings")
+    try:
+        resolved = secrets.resolve_headers(headers)
+    except secrets.SecretError as exc:
+        raise TriggerError(f"{prefix}: {exc}", TRANSIENT if exc.transient else PERMANENT) from None
+    send_headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    send_headers.update(resolved)
+    if isinstance(body, (dict, list)):
+        payload = json.dumps(body).encode()
+    elif isinstance(body, str):
+        payload = body.encode()
+    else:
+        payload = body
+    try:
+        response = netguard.request(method, url, headers=send_headers, body=payload, timeout=timeout)
+    except netguard.OutboundError as exc:
+        raise TriggerError(f"{prefix}: {secrets.redact(str(exc))}", _CATEGORY_BY_KIND.get(exc.kind, PERMANENT)) from None
+    if response.status >= 400:
+        raise StatusError(f"{prefix}: returned status {response.status}: {secrets.redact(response.snippet())}", response.status)
+    return response
+
+
+def json_object(prefix: str, response: netguard.Response) -> dict:
+    """The response body as a JSON object, or TriggerError (PERMANENT)."""
+    try:
+        document = response.json()
+    except (ValueError, UnicodeDecodeError):
+        raise TriggerError(f"{prefix}: response is not JSON: {secrets.redact(response.snippet(120))}") from None
+    if not isinstance(document, dict):
+        raise TriggerError(f"{prefix}: response is not a JSON object")
+    return document
+
+
+def base_url(config: dict, key: str, trigger_type: str) -> str:
+    """A configured base URL without its trailing slash."""
+    return require(config, key, trigger_type).rstrip("/")

@@ -17,37 +17,31 @@ import pulumi_aws as aws
 
 from handlers.interlock import schema
 
-PIPELINE_SUFFIXES = (".yaml", ".yml")
+from .settings import PROJECT_ROOT
+
+ARCHETYPE_DIR = os.path.join(PROJECT_ROOT, "archetypes")
 
 
 class PipelineConfigurationError(ValueError):
     """One or more pipeline files are invalid; the message names each file and field."""
 
 
-def pipeline_files(directory: str) -> list[str]:
-    """The pipeline config files of a directory, sorted (an absent directory has none)."""
+def load_pipeline_items(directory: str) -> list[dict[str, Any]]:
+    """Validate every pipeline file (against the shipped archetypes) and return their table items.
+
+    An absent directory has no pipelines. Raises PipelineConfigurationError naming each file and field.
+    """
     if not os.path.isdir(directory):
         return []
-    return sorted(os.path.join(directory, name) for name in os.listdir(directory)
-                  if name.endswith(PIPELINE_SUFFIXES) and not name.startswith("."))
-
-
-def load_pipeline_items(directory: str) -> list[dict[str, Any]]:
-    """Validate every file and return their table items; raises PipelineConfigurationError naming file and field."""
     from handlers.interlock import pipelines, store
     from handlers.interlock.models import ConfigError
 
-    items, problems = [], []
-    for path in pipeline_files(directory):
-        try:
-            config = pipelines.load_pipeline_file(path)
-        except ConfigError as error:
-            problems += [f"{path}: {problem}" for problem in (getattr(error, "problems", None) or [str(error)])]
-            continue
-        items.append(store.pipeline_item(config.to_dict()))
-    if problems:
-        raise PipelineConfigurationError("invalid pipeline configuration:\n  - " + "\n  - ".join(problems))
-    return items
+    try:
+        configs = pipelines.load_pipeline_dir(directory, ARCHETYPE_DIR)
+    except ConfigError as error:
+        raise PipelineConfigurationError(
+            "invalid pipeline configuration:\n  - " + "\n  - ".join(error.problems)) from None
+    return [store.pipeline_item(config.to_dict()) for config in configs]
 
 
 def dynamodb_json(item: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from handlers.interlock import schema
+from handlers.interlock import schema, store
 
 from . import iam
 from .settings import Schedule
@@ -18,7 +18,7 @@ SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 
 
 def marker_put_item(table_name: str, schedule: Schedule) -> str:
-    """The putItem request a schedule sends: a MARKER item for its pipeline, keyed by the scheduled time.
+    """The putItem request a schedule sends: a MARKER item for its pipeline, keyed by scheduled time and schedule.
 
     Scheduler fills `<aws.scheduler.scheduled-time>` (RFC 3339, UTC). It cannot compute a calendar date, so `date`
     carries that timestamp and `timezone` the schedule's zone; the stream-router derives the run date as the
@@ -27,8 +27,8 @@ def marker_put_item(table_name: str, schedule: Schedule) -> str:
     return json.dumps({
         "TableName": table_name,
         "Item": {
-            schema.PARTITION_KEY: {"S": f"PIPELINE#{schedule.pipeline}"},
-            schema.SORT_KEY: {"S": f"{schema.MARKER_PREFIX}schedule#{SCHEDULED_TIME}"},
+            schema.PARTITION_KEY: {"S": store.pipeline_pk(schedule.pipeline)},
+            schema.SORT_KEY: {"S": f"{schema.MARKER_PREFIX}schedule#{SCHEDULED_TIME}#{schedule.name}"},
             "scheduleID": {"S": schedule.schedule_id},
             "date": {"S": SCHEDULED_TIME},
             "timezone": {"S": schedule.timezone},

@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 import pulumi
 from pulumi.runtime import config as runtime_config
+from pulumi.runtime.mocks import MockMonitor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROGRAM = os.path.join(ROOT, "__main__.py")
@@ -33,6 +34,8 @@ class Resource:
     id: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    dependencies: list[str] = field(default_factory=list)   # logical names of explicit depends_on + input deps
+    parent: str = ""                                          # logical name of the parent component
 
 
 @dataclass
@@ -115,6 +118,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"the program made an unexpected invoke: {args.token}")
 
 
+class _DependencyRecordingMonitor(MockMonitor):
+    """Keeps the dependencies and parent the engine would see for each registration."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: dict[str, tuple[list[str], str]] = {}
+
+    def RegisterResource(self, request):
+        names = [urn.rsplit("::", 1)[-1] for urn in request.dependencies]
+        self.registrations[request.name] = (names, request.parent.rsplit("::", 1)[-1] if request.parent else "")
+        return super().RegisterResource(request)
+
+
 def _config_value(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -128,7 +144,8 @@ def run_program_full(config: dict[str, Any], stack: str = "dev",
     Exceptions of the program (invalid configuration, a bad pipeline file) propagate unchanged.
     """
     recorder = RecordingMocks(region=region, delegate=mocks)
-    pulumi.runtime.set_mocks(recorder, project="interlock", stack=stack, preview=False)
+    monitor = _DependencyRecordingMonitor(recorder)
+    pulumi.runtime.set_mocks(recorder, project="interlock", stack=stack, preview=False, monitor=monitor)
     values = {"aws:region": region}
     for key, value in config.items():
         values[key if ":" in key else f"interlock:{key}"] = _config_value(value)
@@ -144,6 +161,8 @@ def run_program_full(config: dict[str, Any], stack: str = "dev",
             lambda values: run.exports.update(dict(zip(names, values))))
 
     pulumi.runtime.test(program)()
+    for resource in run.resources:
+        resource.dependencies, resource.parent = monitor.registrations.get(resource.name, ([], ""))
     return run
 
 

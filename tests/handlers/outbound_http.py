@@ -82,7 +82,7 @@ class LoopbackServer:
         self.httpd.daemon_threads = True
         self.host = host
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def answer(self, method: str, path: str, status: int = 200, body=b"", headers=None, delay: float = 0.0):

@@ -1,0 +1,391 @@
+"""The `Emulator`: the whole Interlock stack on moto in this process, and the API tests and users drive it with.
+
+    with Emulator({"evaluationWindow": "30s"}) as emu:
+        emu.register_pipeline(config)
+        arn = emu.write_marker("orders")
+        result = emu.wait_for_execution(arn)
+
+Starting it: moto's server on a free loopback port with Step Functions execution on; the in-process Lambda runtime;
+the scripted HTTP endpoints; the real Pulumi program deployed through mocks; one stream poller per DynamoDB
+event source mapping (AWS semantics, see stream_mapping.py); an SQS queue subscribed to the alert topic.
+Leaving the block stops running executions, restores the process (env, stdout, moto patches) and resets moto.
+"""
+from __future__ import annotations
+
+import datetime
+import importlib
+import json
+import os
+import sys
+import threading
+import time
+import types
+from typing import Any
+
+import moto.awslambda.models as lambda_models
+
+from .deploy import Deployment, deploy_program
+from .http_endpoints import LocalHttp
+from .lambda_runtime import LambdaRuntime
+from .server import MotoServer
+from .stream_mapping import StreamMapping
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FINAL_STATUSES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+# The emulator's stack: every wait a second or two so a whole lifecycle runs in seconds, loopback allowed for
+# the local endpoints, nothing that protects real data (deletion protection) in the way of a throwaway stack.
+EMULATOR_STACK_DEFAULTS: dict[str, Any] = {
+    "projectName": "interlock-emu",
+    "allowedNetworks": ["127.0.0.0/8"],
+    "pollInterval": "1s",
+    "maxPollAttempts": 5,
+    "evaluationInterval": "1s",
+    "evaluationWindow": "20s",
+    "monitoringInterval": "1s",
+    "executionTimeout": "10m",
+    "deletionProtection": False,
+    "logLevel": "WARNING",
+}
+
+
+class Emulator:
+    """Context manager running the real program, state machine and handlers on moto (see the module docstring)."""
+
+    def __init__(self, stack_config: dict | None = None, *, program_dir: str = REPO_ROOT) -> None:
+        self.stack_config = {**EMULATOR_STACK_DEFAULTS, **(stack_config or {})}
+        self.program_dir = program_dir
+        self.server = MotoServer()
+        self.http = LocalHttp()
+        self.runtime: LambdaRuntime | None = None
+        self.deployment: Deployment | None = None
+        self.functions: dict[str, dict] = {}
+        self._mappings: list[StreamMapping] = []
+        self._original_send = None
+        self._alert_queue_url = ""
+        self._alerts: list[dict] = []
+        self._dead_letters: list[dict] = []
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self._code: types.ModuleType | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------------------------
+    def __enter__(self) -> "Emulator":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start moto and the endpoints, deploy the program, wire the stream mappings and the alert queue."""
+        self.server.start()
+        self.runtime = LambdaRuntime(self.server.endpoint)
+        self.runtime.install()
+        self._original_send = lambda_models.LambdaBackend.send_dynamodb_items
+        # moto's inline stream delivery (no filter, retries or DLQ) is replaced by our pollers.
+        lambda_models.LambdaBackend.send_dynamodb_items = lambda *args, **kwargs: ""
+        self.http.start()
+        try:
+            config = {"evaluatorBaseUrl": self.http.base_url, **self.stack_config}
+            self.deployment = deploy_program(self.program_dir, config, self.client)
+            self._discover()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop executions and pollers, restore everything patched, reset moto."""
+        for mapping in self._mappings:
+            mapping.stop()
+        self._mappings.clear()
+        try:
+            sfn = self.client("stepfunctions")
+            for machine in sfn.list_state_machines()["stateMachines"]:
+                for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")["executions"]:
+                    sfn.stop_execution(executionArn=execution["executionArn"], cause="emulator stopped")
+        except Exception:  # noqa: BLE001 best effort: the server may not have started
+            pass
+        if self._original_send is not None:
+            lambda_models.LambdaBackend.send_dynamodb_items = self._original_send
+            self._original_send = None
+        if self.runtime is not None:
+            self.runtime.uninstall()
+        self.http.stop()
+        try:
+            self.server.stop()
+        except Exception:  # noqa: BLE001
+            pass
+        os.environ.pop("MOTO_PORT", None)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for `service` against the emulator (cached)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = self.server.client(service)
+            return self._clients[service]
+
+    # -- what was deployed ------------------------------------------------------------------------------------------
+    def _discover(self) -> None:
+        lam = self.client("lambda")
+        for page in lam.get_paginator("list_functions").paginate():
+            for function in page["Functions"]:
+                self.functions[function["FunctionName"]] = function
+        for page in lam.get_paginator("list_event_source_mappings").paginate():
+            for mapping in page["EventSourceMappings"]:
+                if ":dynamodb:" in mapping["EventSourceArn"]:
+                    stream = StreamMapping(mapping, self.client)
+                    self._mappings.append(stream)
+                    stream.start()
+        sqs, sns = self.client("sqs"), self.client("sns")
+        self._alert_queue_url = sqs.create_queue(QueueName="emulator-alerts")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self._alert_queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        # The store module of the deployed code (keys live there only) reads the functions' environment.
+        self.runtime._apply_environment(types.SimpleNamespace(**self._function_record("orchestrator")), self._code_dir())
+
+    def _function_record(self, kind: str) -> dict:
+        name = self.function_name(kind)
+        env = self.functions[name].get("Environment", {}).get("Variables", {})
+        return {
+            "function_name": name,
+            "memory_size": self.functions[name].get("MemorySize", 128),
+            "region": "us-east-1",
+            "environment_vars": env,
+        }
+
+    def function_name(self, kind: str) -> str:
+        """The deployed name of a function by its kind (`orchestrator`, `stream-router`, ...)."""
+        matches = [n for n, f in self.functions.items() if f.get("Handler", "").endswith(f".{kind.replace('-', '_')}.handler")]
+        if len(matches) != 1:
+            raise LookupError(f"expected one deployed function for {kind!r}, found {matches}")
+        return matches[0]
+
+    def _environment(self, kind: str = "orchestrator") -> dict:
+        return self.functions[self.function_name(kind)].get("Environment", {}).get("Variables", {})
+
+    @property
+    def table_name(self) -> str:
+        return self._environment()["TABLE_NAME"]
+
+    @property
+    def topic_arn(self) -> str:
+        return self._environment()["SNS_TOPIC_ARN"]
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self._environment("stream-router")["STATE_MACHINE_ARN"]
+
+    @property
+    def lambda_invocations(self) -> dict[str, int]:
+        """Invocations per function name since the emulator started."""
+        return dict(self.runtime.invocations) if self.runtime else {}
+
+    def _code_dir(self) -> str:
+        function = lambda_models.lambda_backends["123456789012"]["us-east-1"].get_function(self.function_name("orchestrator"))
+        return self.runtime._code_dir(function)
+
+    @property
+    def store(self) -> types.ModuleType:
+        """handlers.interlock.store from the deployed code zip (the only module that knows the table's keys)."""
+        if self._code is None:
+            package = "_interlock_lambda_emulator_api"
+            root = types.ModuleType(package)
+            root.__path__ = [self._code_dir()]
+            sys.modules[package] = root
+            self._code = importlib.import_module(f"{package}.handlers.interlock.store")
+        return self._code
+
+    # -- driving ------------------------------------------------------------------------------------------------------
+    def register_pipeline(self, config: dict) -> None:
+        """Store a pipeline config (as `pulumi up` does for pipelines as code)."""
+        self.store.put_pipeline(config)
+
+    def write_marker(
+        self, pipeline_id: str, schedule_id: str = "daily", date: str | None = None, source: str = "manual",
+        *, replay: bool = False, timeout_s: float = 15,
+    ) -> str:
+        """Write a MARKER item and return the ARN of the execution the stream-router starts for it."""
+        date = date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        marker_key = self.store.write_marker(pipeline_id, schedule_id=schedule_id, date=date, source=source, replay=replay)
+        return self.execution_for_marker(marker_key, timeout_s=timeout_s)
+
+    def execution_for_marker(self, marker_key: str, timeout_s: float = 15) -> str:
+        """The ARN of the execution whose input names `marker_key` (waits for the stream-router to start it)."""
+        sfn = self.client("stepfunctions")
+        seen: set[str] = set()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for execution in sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]:
+                arn = execution["executionArn"]
+                if arn in seen:
+                    continue
+                seen.add(arn)
+                if json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}").get("markerKey") == marker_key:
+                    return arn
+            time.sleep(0.1)
+        raise TimeoutError(f"no execution started for marker {marker_key} within {timeout_s}s")
+
+    def executions(self, pipeline_id: str | None = None) -> list[dict]:
+        """Executions of the state machine (newest first) with their parsed input, optionally of one pipeline."""
+        sfn = self.client("stepfunctions")
+        found = []
+        for execution in sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]:
+            described = sfn.describe_execution(executionArn=execution["executionArn"])
+            execution_input = json.loads(described.get("input") or "{}")
+            if pipeline_id is None or execution_input.get("pipelineID") == pipeline_id:
+                found.append({**execution, "input": execution_input})
+        return found
+
+    def fire_schedule(self, name: str, group: str | None = None) -> Any:
+        """Do what EventBridge Scheduler does when the schedule fires: call its target with its input.
+
+        Universal targets (`arn:aws:scheduler:::aws-sdk:<service>:<action>`) call that API with the input as
+        parameters, after replacing the `<aws.scheduler.*>` context attributes. When the target wrote a MARKER
+        item, the ARN of the execution it started is returned; otherwise the API response.
+        """
+        scheduler = self.client("scheduler")
+        if group is None:
+            groups = [g["Name"] for g in scheduler.list_schedule_groups()["ScheduleGroups"]]
+            matches = [g for g in groups if any(s["Name"] == name for s in scheduler.list_schedules(GroupName=g)["Schedules"])]
+            if not matches:
+                raise LookupError(f"no schedule named {name!r}")
+            group = matches[0]
+        schedule = scheduler.get_schedule(Name=name, GroupName=group)
+        target = schedule["Target"]
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        text = target.get("Input") or "{}"
+        for placeholder, value in {
+            "<aws.scheduler.scheduled-time>": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "<aws.scheduler.execution-id>": f"emulator-{int(now.timestamp())}",
+            "<aws.scheduler.attempt-number>": "1",
+            "<aws.scheduler.schedule-arn>": schedule["Arn"],
+        }.items():
+            text = text.replace(placeholder, value)
+        parameters = json.loads(text)
+        prefix = "arn:aws:scheduler:::aws-sdk:"
+        if not target["Arn"].startswith(prefix):
+            raise NotImplementedError(f"only universal (aws-sdk) schedule targets are emulated, not {target['Arn']}")
+        service, action = target["Arn"][len(prefix):].split(":", 1)
+        method = "".join("_" + c.lower() if c.isupper() else c for c in action).lstrip("_")
+        response = getattr(self.client(service), method)(**parameters)
+        sort_key = (parameters.get("Item") or {}).get("SK", {}).get("S", "")
+        if service == "dynamodb" and action == "putItem" and sort_key.startswith("MARKER#"):
+            return self.execution_for_marker(sort_key)
+        return response
+
+    # -- observing ----------------------------------------------------------------------------------------------------
+    def wait_for_execution(self, arn: str, timeout_s: float = 120) -> dict:
+        """Wait until the execution ends; returns status, parsed output, transitions, Lambda invocations, history."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            described = sfn.describe_execution(executionArn=arn)
+            if described["status"] in FINAL_STATUSES:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {arn} still {described['status']} after {timeout_s}s")
+            time.sleep(0.1)
+        history = self.history(arn)
+        invocations: dict[str, int] = {}
+        for event in history:
+            if event["type"] in ("LambdaFunctionScheduled", "TaskScheduled"):
+                details = event.get("lambdaFunctionScheduledEventDetails") or event.get("taskScheduledEventDetails") or {}
+                resource = details.get("resource", "")
+                if event["type"] == "TaskScheduled":
+                    if details.get("resourceType") != "lambda":
+                        continue
+                    resource = json.loads(details.get("parameters") or "{}").get("FunctionName", resource)
+                name = resource.split(":function:")[-1].split(":")[0]
+                invocations[name] = invocations.get(name, 0) + 1
+        output = described.get("output")
+        return {
+            "status": described["status"],
+            "output": json.loads(output) if output else None,
+            "error": described.get("error"),
+            "cause": described.get("cause"),
+            "state_transitions": sum(1 for e in history if e["type"].endswith("StateEntered")),
+            "lambda_invocations": invocations,
+            "history": history,
+        }
+
+    def history(self, arn: str) -> list[dict]:
+        """The full execution history, oldest first."""
+        sfn = self.client("stepfunctions")
+        events, token = [], None
+        while True:
+            kwargs = {"executionArn": arn, "maxResults": 1000}
+            if token:
+                kwargs["nextToken"] = token
+            page = sfn.get_execution_history(**kwargs)
+            events += page["events"]
+            token = page.get("nextToken")
+            if not token:
+                return events
+
+    def run_log(self, pipeline_id: str, date: str, schedule_id: str = "daily") -> dict | None:
+        """The run log entry of (pipeline, date, schedule), or None."""
+        return self.store.get_run_log(pipeline_id, date, schedule_id)
+
+    def lock(self, pipeline_id: str, schedule_id: str = "daily") -> dict | None:
+        """The lock item of (pipeline, schedule) if one is held (live), else None."""
+        return self.store.get_lock(pipeline_id, schedule_id)
+
+    def alerts(self, pipeline_id: str | None = None) -> list[dict]:
+        """Every alert published to the alert topic so far (parsed JSON messages), optionally of one pipeline."""
+        sqs = self.client("sqs")
+        while True:
+            messages = sqs.receive_message(QueueUrl=self._alert_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                try:
+                    alert = json.loads(envelope.get("Message", ""))
+                except ValueError:
+                    alert = {"message": envelope.get("Message")}
+                if not isinstance(alert, dict):
+                    alert = {"message": alert}
+                alert["_subject"] = envelope.get("Subject")
+                alert["_attributes"] = {k: v.get("Value") for k, v in (envelope.get("MessageAttributes") or {}).items()}
+                self._alerts.append(alert)
+                sqs.delete_message(QueueUrl=self._alert_queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return [
+            a for a in self._alerts
+            if pipeline_id is None or pipeline_id in (a.get("pipelineID"), a.get("pipelineId"), a["_attributes"].get("pipelineID"))
+        ]
+
+    def dead_letters(self) -> list[dict]:
+        """Failure records the stream mapping sent to its on-failure queue, each with the stream records it names."""
+        sqs = self.client("sqs")
+        for mapping in self._mappings:
+            destination = ((mapping.config.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            if not destination:
+                continue
+            url = sqs.get_queue_url(QueueName=destination.split(":")[-1])["QueueUrl"]
+            while True:
+                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                if not messages:
+                    break
+                for message in messages:
+                    record = json.loads(message["Body"])
+                    record["records"] = self._stream_records(record.get("DDBStreamBatchInfo") or {})
+                    self._dead_letters.append(record)
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return list(self._dead_letters)
+
+    def _stream_records(self, info: dict) -> list[dict]:
+        if not info:
+            return []
+        streams = self.client("dynamodbstreams")
+        iterator = streams.get_shard_iterator(
+            StreamArn=info["streamArn"], ShardId=info["shardId"], ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=info["startSequenceNumber"],
+        )["ShardIterator"]
+        records = streams.get_records(ShardIterator=iterator, Limit=int(info.get("batchSize") or 1))["Records"]
+        return [r for r in records if int(r["dynamodb"]["SequenceNumber"]) <= int(info["endSequenceNumber"])]
+
+    def wait_for_streams(self, timeout_s: float = 10) -> None:
+        """Block until every stream poller has handled every record written so far."""
+        for mapping in self._mappings:
+            mapping.wait_idle(timeout_s)

@@ -1,0 +1,211 @@
+"""Run every Lambda invocation moto receives (direct Invoke, Step Functions tasks, our stream poller) in-process.
+
+moto would start a Docker container per invocation; there is no Docker here. `LambdaRuntime.install()` replaces
+`moto.awslambda.models.LambdaFunction._invoke_lambda` with a call of the deployed handler code:
+- the function's code zip is extracted once per code hash, and each function imports its handler module from it
+  once, under its own package name (one warm "container" per function, like Lambda keeps per function);
+- third-party dependencies come from this virtualenv (the real layer holds arm64 wheels that cannot load here);
+- the function's environment is applied to `os.environ` (process-global: the five functions share one code zip and
+  almost all variables, so concurrent invocations see the same values); `/var/task` in a value means the extracted
+  code directory, and `AWS_ENDPOINT_URL` sends the handler's boto3 calls to this moto server;
+- what the handler prints goes to the function's CloudWatch log group, routed per thread (never a global
+  `redirect_stdout`: Map iterations run concurrently and the caller's own output must stay visible);
+- no lock is held while a handler runs (a handler's write can lead to a nested invocation on another thread).
+Not emulated: the function timeout and memory limit.
+"""
+from __future__ import annotations
+
+import collections
+import hashlib
+import importlib
+import io
+import json
+import os
+import re
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import types
+import uuid
+import zipfile
+from typing import Any
+
+import moto.awslambda.models as lambda_models
+
+from .server import REGION
+
+
+class _ThreadRoutedStream(io.TextIOBase):
+    """A stdout/stderr stand-in: writes from a thread running a handler are captured, all others pass through."""
+
+    def __init__(self, target: Any, local: threading.local) -> None:
+        self.target = target
+        self._local = local
+
+    def write(self, text: str) -> int:
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is not None:
+            return buffer.write(text)
+        return self.target.write(text)
+
+    def flush(self) -> None:
+        if getattr(self._local, "buffer", None) is None:
+            self.target.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "encoding", "utf-8")
+
+
+class LambdaContext:
+    """The attributes of the Lambda context object handlers (and Powertools) read."""
+
+    def __init__(self, function: Any, deadline: float) -> None:
+        self.function_name = function.function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function.function_arn
+        self.memory_limit_in_mb = int(function.memory_size or 128)
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = function.logs_group_name
+        self.log_stream_name = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{self.aws_request_id[:8]}"
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class LambdaRuntime:
+    """The in-process Lambda executor; counts invocations per function name."""
+
+    def __init__(self, endpoint: str) -> None:
+        self._endpoint = endpoint
+        self._workdir = tempfile.mkdtemp(prefix="interlock-emulator-code-")
+        self._code_dirs: dict[str, str] = {}
+        self._handlers: dict[tuple[str, str, str], Any] = {}
+        self._load_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._local = threading.local()
+        self._original_invoke = None
+        self._original_env: dict[str, str | None] = {}
+        self.invocations: collections.Counter[str] = collections.Counter()
+        self.errors: collections.Counter[str] = collections.Counter()
+
+    # -- installation -------------------------------------------------------------------------------------------
+    def install(self) -> None:
+        runtime = self
+        self._original_invoke = lambda_models.LambdaFunction._invoke_lambda
+
+        def _invoke_lambda(function: Any, event: Any = None) -> tuple[str, bool, str]:
+            return runtime.invoke(function, event)
+
+        lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
+        self._route_output()
+
+    def _route_output(self) -> None:
+        """Wrap the current sys.stdout/stderr (again, when someone such as pytest's capture replaced them)."""
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if not isinstance(stream, _ThreadRoutedStream):
+                setattr(sys, name, _ThreadRoutedStream(stream, self._local))
+
+    def uninstall(self) -> None:
+        if self._original_invoke is not None:
+            lambda_models.LambdaFunction._invoke_lambda = self._original_invoke
+            self._original_invoke = None
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if isinstance(stream, _ThreadRoutedStream):
+                setattr(sys, name, stream.target)
+        for key, value in self._original_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._original_env.clear()
+        for name in [n for n in sys.modules if n.startswith("_interlock_lambda_")]:
+            del sys.modules[name]
+
+    # -- one invocation -----------------------------------------------------------------------------------------
+    def invoke(self, function: Any, event: Any) -> tuple[str, bool, str]:
+        """Run `function`'s handler with `event`; return moto's `(payload json, is_error, logs)` triple."""
+        if isinstance(event, (str, bytes)):
+            event = json.loads(event or "{}")
+        if event is None:
+            event = {}
+        with self._count_lock:
+            self.invocations[function.function_name] += 1
+        function.logs_backend.ensure_log_group(function.logs_group_name)
+        code_dir = self._code_dir(function)
+        self._apply_environment(function, code_dir)
+        started = time.monotonic()
+        context = LambdaContext(function, started + float(function.timeout or 3))
+        self._route_output()
+        self._local.buffer = io.StringIO()
+        try:
+            handler = self._handler(function, code_dir)
+            payload, is_error = json.dumps(handler(event, context)), False
+        except Exception as error:  # a handler exception is the function's error response, as in Lambda
+            payload = json.dumps(
+                {
+                    "errorMessage": str(error),
+                    "errorType": type(error).__name__,
+                    "stackTrace": traceback.format_exc().splitlines(),
+                }
+            )
+            is_error = True
+            with self._count_lock:
+                self.errors[function.function_name] += 1
+        finally:
+            output = self._local.buffer.getvalue()
+            self._local.buffer = None
+        duration_ms = (time.monotonic() - started) * 1000
+        report = f"REPORT RequestId: {context.aws_request_id} Duration: {duration_ms:.2f} ms"
+        function.save_logs(output + ("\n" if output and not output.endswith("\n") else "") + report)
+        return payload, is_error, output
+
+    def _code_dir(self, function: Any) -> str:
+        digest = hashlib.sha256(function.code_bytes).hexdigest()
+        with self._load_lock:
+            if digest not in self._code_dirs:
+                target = os.path.join(self._workdir, digest[:16])
+                zipfile.ZipFile(io.BytesIO(function.code_bytes)).extractall(target)
+                self._code_dirs[digest] = target
+            return self._code_dirs[digest]
+
+    def _handler(self, function: Any, code_dir: str) -> Any:
+        module_path, _, attribute = function.handler.replace("/", ".").rpartition(".")
+        key = (code_dir, function.function_name, function.handler)
+        with self._load_lock:
+            if key not in self._handlers:
+                package = "_interlock_lambda_" + re.sub(r"\W", "_", f"{function.function_name}_{os.path.basename(code_dir)}")
+                root = types.ModuleType(package)
+                root.__path__ = [code_dir]  # the code directory plays /var/task for this function's imports
+                sys.modules[package] = root
+                module = importlib.import_module(f"{package}.{module_path}")
+                self._handlers[key] = getattr(module, attribute)
+            return self._handlers[key]
+
+    def _apply_environment(self, function: Any, code_dir: str) -> None:
+        env = {
+            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+            "AWS_REGION": function.region or REGION,
+            "AWS_DEFAULT_REGION": function.region or REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL": self._endpoint,
+            "LAMBDA_TASK_ROOT": code_dir,
+        }
+        for key, value in (function.environment_vars or {}).items():
+            value = str(value)
+            if value == "/var/task" or value.startswith("/var/task/"):
+                value = code_dir + value[len("/var/task"):]
+            env[key] = value
+        for key, value in env.items():
+            self._original_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value

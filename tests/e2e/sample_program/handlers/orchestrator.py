@@ -1,0 +1,8 @@
+"""Records a COMPLETED run log and answers with what it did."""
+from .interlock import store
+
+
+def handler(event, context):
+    print(f"working on {event['pipelineID']}")
+    store.put_run_log(event["pipelineID"], event["date"], event["scheduleID"], "COMPLETED")
+    return {"pipelineID": event["pipelineID"], "result": "proceed", "function": context.function_name}

@@ -118,6 +118,7 @@ class InterlockStack(pulumi.ComponentResource):
         self.stream_router = StreamRouter(f"{name}-stream", StreamRouterArgs(
             project_name=settings.project_name,
             runtime=runtime,
+            table_arn=self.table.arn,
             stream_arn=self.table.stream_arn,
             state_machine_arn=self.state_machine.arn,
         ), child)

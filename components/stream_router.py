@@ -28,6 +28,7 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 class StreamRouterArgs:
     project_name: str
     runtime: RuntimeArgs
+    table_arn: pulumi.Input[str]
     stream_arn: pulumi.Input[str]
     state_machine_arn: pulumi.Input[str]
 
@@ -51,7 +52,9 @@ class StreamRouter(pulumi.ComponentResource):
                 spec=STREAM_ROUTER,
                 runtime=args.runtime,
                 statements=[
-                    iam.statement("ReadTableStream", iam.STREAM_READ, [args.stream_arn]),
+                    # the table's streams, not one stream label: re-enabling the stream changes the label
+                    iam.statement("ReadTableStream", iam.STREAM_READ,
+                                  [pulumi.Output.concat(args.table_arn, "/stream/*")]),
                     iam.statement("StartLifecycle", ("states:StartExecution",), [args.state_machine_arn]),
                     # Lambda sends the on-failure record with the function's own role.
                     iam.statement("SendFailedBatches", ("sqs:SendMessage",), [self.dead_letter_queue.arn]),

@@ -1,0 +1,73 @@
+"""Pipelines as code: each pipeline file becomes a TableItem; a bad file fails the program naming file and field."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+
+from components.pipelines import PipelineConfigurationError, dynamodb_json
+from components.settings import PROJECT_ROOT
+from handlers.interlock import pipelines, store
+from tests.infra.harness import run_program_full
+
+SHIPPED = os.path.join(PROJECT_ROOT, "pipelines")
+
+
+@pytest.fixture
+def pipelines_dir():
+    """A scratch pipelines dir inside the project (pipelinesDir is relative), removed afterwards."""
+    relative = f"build/test-pipelines-{uuid.uuid4().hex[:8]}"
+    path = os.path.join(PROJECT_ROOT, relative)
+    os.makedirs(path)
+    yield relative, path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def plain(item_json: str) -> dict:
+    deserializer = TypeDeserializer()
+    return {key: deserializer.deserialize(value) for key, value in json.loads(item_json).items()}
+
+
+def test_every_shipped_pipeline_is_written_as_the_store_item(default_run):
+    expected = {}
+    for config in pipelines.load_pipeline_dir(SHIPPED, os.path.join(PROJECT_ROOT, "archetypes")):
+        item = store.pipeline_item(config.to_dict())
+        expected[(item["PK"], item["SK"])] = item
+    items = default_run.of_type("aws:dynamodb/tableItem:TableItem")
+    assert len(items) == len(expected) >= 1
+    for resource in items:
+        assert resource.inputs["tableName"] == "team-a"
+        assert (resource.inputs["hashKey"], resource.inputs["rangeKey"]) == ("PK", "SK")
+        item = plain(resource.inputs["item"])
+        assert item == expected[(item["PK"], item["SK"])]
+
+
+def test_dynamodb_json_keeps_numbers_exact_and_is_stable():
+    text = dynamodb_json({"PK": "P", "n": 1.1, "nested": {"b": [1, "x", True]}, "a": None})
+    assert json.loads(text)["n"] == {"N": "1.1"}
+    assert json.loads(text)["nested"] == {"M": {"b": {"L": [{"N": "1"}, {"S": "x"}, {"BOOL": True}]}}}
+    assert text == dynamodb_json({"a": None, "nested": {"b": [1, "x", True]}, "n": 1.1, "PK": "P"})
+
+
+def test_a_bad_pipeline_fails_the_program_naming_file_and_field(pipelines_dir):
+    relative, path = pipelines_dir
+    shutil.copy(os.path.join(SHIPPED, sorted(os.listdir(SHIPPED))[0]), path)
+    with open(os.path.join(path, "broken.yaml"), "w", encoding="utf-8") as handle:
+        handle.write("name: broken\narchetype: no-such-archetype\ntraits: {}\n")
+    with pytest.raises(PipelineConfigurationError) as caught:
+        run_program_full({"projectName": "team-a", "pipelinesDir": relative})
+    message = str(caught.value)
+    assert os.path.join(path, "broken.yaml") in message and "archetype" in message
+    assert sorted(os.listdir(SHIPPED))[0] not in message
+
+
+def test_an_empty_or_missing_dir_registers_nothing(pipelines_dir):
+    relative, _path = pipelines_dir
+    run = run_program_full({"projectName": "team-a", "pipelinesDir": relative})
+    assert not run.of_type("aws:dynamodb/tableItem:TableItem")
+    run = run_program_full({"projectName": "team-a", "pipelinesDir": relative + "-absent"})
+    assert not run.of_type("aws:dynamodb/tableItem:TableItem")

@@ -3,6 +3,7 @@
 Resource rules see a resource's inputs (what `pulumi preview --policy-pack policy` checks before creating it);
 stack rules see inputs merged with the outputs the mocks computed (what the stack validation sees after an update).
 """
+import glob
 import os
 
 import pytest
@@ -32,15 +33,22 @@ def violations(resources):
     return found + rules.stack_violations(stack)
 
 
+STACKS = sorted(os.path.basename(path)[len("Pulumi."):-len(".yaml")]
+                for path in glob.glob(os.path.join(ROOT, "Pulumi.*.yaml")))
+
+
 @pytest.mark.parametrize("name, config", [
     ("defaults", lambda: {"projectName": "team-a"}),
     ("every feature", lambda: FULL_CONFIG),
-    ("Pulumi.team-a-dev.yaml", lambda: stack_file_config("team-a-dev")),
-])
+] + [(f"Pulumi.{stack}.yaml", lambda stack=stack: stack_file_config(stack)) for stack in STACKS])
 def test_program_passes_every_guardrail(name, config):
     resources = run_program(config())
     assert CHECKED_TYPES <= {resource.type for resource in resources}
     assert violations(resources) == []
+
+
+def test_every_committed_stack_file_is_checked():
+    assert {"dev", "team-a-dev"} <= set(STACKS)
 
 
 def test_the_full_program_also_has_a_bucket_for_the_bucket_rule():

@@ -1,0 +1,183 @@
+"""What the orchestrator actions share: the request, the outcome, loading a pipeline, alerting once per run,
+moving run state tolerantly, and recording a result in the run log."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import alerts, archetypes, retry, schedule, settings, store
+from ..log import logger
+from ..models import (
+    DEFAULT_SCHEDULE,
+    ConfigError,
+    FailureCategory,
+    PipelineConfig,
+    Result,
+    RetryPolicy,
+    RunStatus,
+    can_transition,
+    is_terminal,
+)
+from ..pipelines import parse_pipeline
+
+MAX_MESSAGE_CHARS = 1000
+MAX_RETRY_HISTORY = 20
+
+
+class Problem(Exception):
+    """A business or configuration error: the action answers `error` (never a Lambda failure)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    action: str
+    pipeline_id: str
+    schedule_id: str
+    date: str
+    payload: dict
+
+    @property
+    def run_date(self) -> dt.date:
+        return dt.date.fromisoformat(self.date)
+
+    @property
+    def run_id(self) -> str | None:
+        value = self.payload.get("runID")
+        return value if isinstance(value, str) and value else None
+
+
+@dataclass
+class Outcome:
+    result: str
+    payload: dict = field(default_factory=dict)
+
+
+def proceed(**payload: Any) -> Outcome:
+    return Outcome(Result.PROCEED.value, payload)
+
+
+def skip(reason: str, **payload: Any) -> Outcome:
+    return Outcome(Result.SKIP.value, {"reason": reason, **payload})
+
+
+def load_pipeline(req: Request) -> PipelineConfig:
+    data = store.get_pipeline(req.pipeline_id)
+    if data is None:
+        raise Problem(f'pipeline "{req.pipeline_id}" not found')
+    try:
+        return parse_pipeline(data, source=f"pipeline {req.pipeline_id}")
+    except ConfigError as exc:
+        raise Problem(str(exc)) from exc
+
+
+def load_archetype(config: PipelineConfig) -> archetypes.Archetype:
+    directory = settings.get().archetype_dir
+    try:
+        registry = archetypes.load_dir(directory)
+    except ConfigError as exc:
+        raise Problem(f"loading archetypes from {directory}: {exc}") from exc
+    arch = registry.get(config.archetype)
+    if arch is None:
+        raise Problem(f'archetype "{config.archetype}" not found in {directory}')
+    return arch
+
+
+def parse_moment(value: Any) -> dt.datetime | None:
+    try:
+        return schedule.parse_timestamp(value)
+    except ValueError:
+        return None
+
+
+def alert_once(req: Request, alert_type: str, level: str, message: str, details: dict | None = None) -> bool:
+    """Publish an alert unless this run (or, without a run ID, this date and schedule) already had one of this
+    type. Returns whether it was published now."""
+    run_key = req.run_id or f"{req.date}#{req.schedule_id}"
+    if not store.claim_alert(req.pipeline_id, run_key, alert_type):
+        return False
+    return alerts.publish(level, alert_type, message, pipeline_id=req.pipeline_id, schedule_id=req.schedule_id,
+                          date=req.date, run_id=req.run_id, details=details)
+
+
+def move_run(run_id: str | None, preferred: list[str], metadata: dict | None = None) -> str | None:
+    """Move a run to the first of `preferred` that the transition table allows from its current status.
+
+    Tolerant by design: a missing run, an already final run or no allowed target leaves it as it is (logged);
+    a lost compare-and-swap re-reads and tries again. Returns the resulting status (None when no run).
+    """
+    if not run_id:
+        return None
+    for _ in range(3):
+        run = store.get_run(run_id)
+        if run is None:
+            logger().warning("run state not found", extra={"runID": run_id})
+            return None
+        current = run["status"]
+        if is_terminal(current):
+            return current
+        target = next((s for s in preferred if can_transition(current, s)), None)
+        if target is None:
+            logger().warning("run state left unchanged", extra={"runID": run_id, "status": current,
+                                                                  "wanted": preferred})
+            return current
+        try:
+            store.transition_run(run_id, target, metadata=metadata, expected_version=run["version"])
+        except store.ConcurrentUpdate:
+            continue
+        return target
+    raise store.ConcurrentUpdate(f"run {run_id} kept changing while being finalized")
+
+
+def record_result(req: Request, *, status: str, run_id: str | None, message: str, category: str | None,
+                  config: PipelineConfig | None, alert: bool = True) -> dict:
+    """Write the run log entry for (pipeline, date, schedule), finalize the run state and decide on a retry.
+
+    Returns the logResult payload `{attemptNumber, retryable, retryBackoffSeconds, loggedAt, status}`.
+    """
+    now = schedule.now_utc()
+    logged_at = schedule.rfc3339(now)
+    existing = store.get_run_log(req.pipeline_id, req.date, req.schedule_id) or {}
+    attempt = int(existing.get("attemptNumber") or 0) + 1
+    policy = config.retry_policy if config else RetryPolicy()
+    message = (message or "")[:MAX_MESSAGE_CHARS]
+    run = store.get_run(run_id) if run_id else None
+    entry: dict[str, Any] = {
+        "pipelineId": req.pipeline_id, "date": req.date, "scheduleId": req.schedule_id or DEFAULT_SCHEDULE,
+        "status": status, "attemptNumber": attempt, "runId": run_id or "",
+        "retryHistory": list(existing.get("retryHistory") or [])[-MAX_RETRY_HISTORY:],
+        "startedAt": (run or {}).get("createdAt") or logged_at, "updatedAt": logged_at,
+        "alertSent": False,
+    }
+    retryable, backoff = False, 0
+    if status == RunStatus.FAILED.value:
+        category = category or FailureCategory.TRANSIENT.value
+        entry.update(failureMessage=message, failureCategory=category)
+        entry["retryHistory"].append({"attempt": attempt, "status": status, "runId": run_id or "",
+                                      "failureMessage": message, "failureCategory": category,
+                                      "startedAt": entry["startedAt"], "completedAt": logged_at})
+        retryable = retry.should_retry(policy, category, attempt)
+        backoff = retry.calculate_backoff(policy, attempt) if retryable else 0
+        needs_person = alert and not retryable and category != FailureCategory.VALIDATION_TIMEOUT.value
+        if needs_person:
+            entry["alertSent"] = alerts.publish(
+                "error", alerts.AlertType.RUN_FAILED,
+                f"Run failed for {req.pipeline_id} (attempt {attempt} of {policy.maxAttempts}, {category}): "
+                f"{message or 'no message'}",
+                pipeline_id=req.pipeline_id, schedule_id=req.schedule_id, date=req.date, run_id=run_id,
+                details={"failureCategory": category, "attemptNumber": attempt})
+        move_run(run_id, [RunStatus.FAILED.value, RunStatus.CANCELLED.value],
+                 {"failureMessage": message, "failureCategory": category})
+    elif status == RunStatus.COMPLETED.value:
+        entry["completedAt"] = logged_at
+        monitored = [RunStatus.COMPLETED_MONITORING.value] if config and config.monitoring_enabled else []
+        move_run(run_id, monitored + [RunStatus.COMPLETED.value])
+    store.put_run_log(entry)
+    store.append_event(req.pipeline_id, "RUN_STATE_CHANGED", run_id=run_id, status=status, message=message or None,
+                       details={"attemptNumber": attempt, "failureCategory": entry.get("failureCategory"),
+                                "retryable": retryable})
+    if retryable:
+        store.append_event(req.pipeline_id, "RETRY_SCHEDULED", run_id=run_id,
+                           details={"attemptNumber": attempt, "backoffSeconds": backoff})
+    return {"attemptNumber": attempt, "retryable": retryable, "retryBackoffSeconds": backoff,
+            "loggedAt": logged_at, "status": status}

@@ -1,0 +1,84 @@
+"""After the trigger: recording results, the completion SLA and cascading to downstream pipelines."""
+from __future__ import annotations
+
+from .. import schedule, store
+from ..alerts import AlertType
+from ..log import logger
+from ..models import ConfigError, RunStatus
+from ..pipelines import parse_pipeline
+from .common import Outcome, Problem, Request, alert_once, load_pipeline, proceed, record_result
+
+LOGGABLE_STATUSES = (RunStatus.COMPLETED.value, RunStatus.FAILED.value)
+
+
+def log_result(req: Request) -> Outcome:
+    """Record COMPLETED or FAILED for the run: run log (attempts, retry history), run state, events, and whether
+    the pipeline's retry policy allows another attempt (and after how long)."""
+    status = req.payload.get("status")
+    if status not in LOGGABLE_STATUSES:
+        raise Problem(f"payload.status must be one of {', '.join(LOGGABLE_STATUSES)}, got {status!r}")
+    message = req.payload.get("message")
+    category = req.payload.get("failureCategory")
+    try:
+        config = load_pipeline(req)
+    except Problem as exc:  # still log the result; retry decisions fall back to the default policy
+        logger().warning("logResult without pipeline config", extra={"error": str(exc)})
+        config = None
+    return proceed(**record_result(
+        req, status=status, run_id=req.run_id,
+        message=message if isinstance(message, str) else "",
+        category=category if isinstance(category, str) and category else None,
+        config=config))
+
+
+def check_completion_sla(req: Request) -> Outcome:
+    config = load_pipeline(req)
+    try:
+        deadline = schedule.schedule_deadline(config, req.schedule_id, req.run_date)
+    except ValueError as exc:
+        raise Problem(f"completion deadline: {exc}") from exc
+    if deadline is None:
+        return proceed(breached=False)
+    if not schedule.is_breached(deadline, schedule.now_utc()):
+        return proceed(breached=False, deadline=schedule.rfc3339(deadline))
+    alerted = alert_once(
+        req, AlertType.COMPLETION_SLA_BREACHED, "warning",
+        f"Completion SLA breached for {req.pipeline_id} schedule {req.schedule_id} "
+        f"(deadline: {schedule.rfc3339(deadline)})",
+        {"deadline": schedule.rfc3339(deadline)})
+    if alerted:
+        store.append_event(req.pipeline_id, "SLA_BREACHED", run_id=req.run_id, message="completion",
+                           details={"deadline": schedule.rfc3339(deadline)})
+    return proceed(breached=True, deadline=schedule.rfc3339(deadline), alerted=alerted)
+
+
+def _downstream_of(pipeline_id: str, schedule_id: str, raw: dict) -> str | None:
+    """The name of `raw` if one of its traits names `pipeline_id` as upstreamPipeline (for this schedule)."""
+    try:
+        config = parse_pipeline(raw)
+    except ConfigError as exc:
+        logger().warning("skipping invalid stored pipeline", extra={"error": str(exc)})
+        return None
+    if config.name == pipeline_id:
+        return None
+    for trait in config.traits.values():
+        wanted_schedule = trait.config.get("upstreamSchedule")
+        if trait.config.get("upstreamPipeline") == pipeline_id and wanted_schedule in (None, "", schedule_id):
+            return config.name
+    return None
+
+
+def notify_downstream(req: Request) -> Outcome:
+    """Write a cascade marker for every pipeline whose traits name this one as `upstreamPipeline`."""
+    notified = []
+    for raw in store.list_pipelines():
+        name = _downstream_of(req.pipeline_id, req.schedule_id, raw)
+        if name is None:
+            continue
+        marker = store.write_marker(name, schedule_id=req.schedule_id, date=req.date, source="cascade",
+                                    attributes={"upstreamPipeline": req.pipeline_id,
+                                                "upstreamRunID": req.run_id or ""})
+        store.append_event(name, "CASCADE_MARKER_WRITTEN", run_id=req.run_id,
+                           details={"upstreamPipeline": req.pipeline_id, "markerKey": marker})
+        notified.append(f"{name}/{req.schedule_id}")
+    return proceed(notified=sorted(notified))

@@ -1,0 +1,90 @@
+"""Before evaluation: exclusion, the lock, the run-log gate and resolving the pipeline; and the lock release."""
+from __future__ import annotations
+
+import uuid
+
+from .. import archetypes, retry, schedule, settings, store
+from ..models import RunStatus
+from .common import Outcome, Problem, Request, load_archetype, load_pipeline, parse_moment, proceed, skip
+
+DEFAULT_LEASE_SECONDS = 24 * 3600
+BACKOFF_SLACK_SECONDS = 2  # the state machine's Wait ends a moment before "now - updatedAt" reaches the backoff
+
+
+def check_exclusion(req: Request) -> Outcome:
+    config = load_pipeline(req)
+    calendars = {}
+    if config.exclusions and config.exclusions.calendar:
+        calendars = archetypes.load_calendars(settings.get().archetype_dir)
+    try:
+        reason = schedule.excluded_reason(config, req.run_date, calendars)
+    except ValueError as exc:
+        raise Problem(str(exc)) from exc
+    return skip(reason) if reason else proceed()
+
+
+def _owner(req: Request) -> str:
+    owner = req.payload.get("owner")
+    if not isinstance(owner, str) or not owner:
+        raise Problem("payload.owner (the execution name) is required")
+    return owner
+
+
+def acquire_lock(req: Request) -> Outcome:
+    owner = _owner(req)
+    lease = req.payload.get("leaseSeconds")
+    if isinstance(lease, bool) or not isinstance(lease, int) or lease <= 0:
+        lease = DEFAULT_LEASE_SECONDS
+    acquired, holder = store.acquire_lock(req.pipeline_id, req.schedule_id, owner, lease)
+    if acquired:
+        return proceed(owner=owner, leaseSeconds=lease)
+    holder = holder or {}
+    return skip("lock held by another execution", heldBy=holder.get("owner"), heldSince=holder.get("acquiredAt"))
+
+
+def release_lock(req: Request) -> Outcome:
+    owner = req.payload.get("owner")
+    if not isinstance(owner, str) or not owner:
+        return proceed(released=False, reason="no owner given")
+    released = store.release_lock(req.pipeline_id, req.schedule_id, owner)
+    return proceed(released=released) if released else proceed(released=False, reason="not held by this owner")
+
+
+def check_run_log(req: Request) -> Outcome:
+    """Whether work is due for (pipeline, date, schedule): not when completed (unless replayed), not after a
+    non-retryable failure, not past maxAttempts, not inside the backoff window."""
+    entry = store.get_run_log(req.pipeline_id, req.date, req.schedule_id)
+    if entry is None:
+        return proceed(attemptNumber=1)
+    attempt = int(entry.get("attemptNumber") or 0)
+    if req.payload.get("replay") is True:
+        return proceed(attemptNumber=attempt + 1, replay=True)
+    if entry.get("status") == RunStatus.COMPLETED.value:
+        return skip("already completed", runID=entry.get("runId"))
+    policy = load_pipeline(req).retry_policy
+    category = entry.get("failureCategory") or ""
+    if category and not retry.is_retryable(policy, category):
+        return skip("non-retryable failure", failureCategory=category)
+    if attempt >= policy.maxAttempts:
+        return skip("max attempts exceeded", attemptNumber=attempt, maxAttempts=policy.maxAttempts)
+    if category:
+        backoff = retry.calculate_backoff(policy, attempt)
+        updated = parse_moment(entry.get("updatedAt"))
+        if updated is not None:
+            elapsed = (schedule.now_utc() - updated).total_seconds()
+            if elapsed + BACKOFF_SLACK_SECONDS < backoff:
+                return skip("backoff period", retryAfterSeconds=int(backoff - elapsed))
+    return proceed(attemptNumber=attempt + 1)
+
+
+def resolve_pipeline(req: Request) -> Outcome:
+    """Resolve the traits to evaluate, create the run (PENDING) and hand the trigger config on untemplated."""
+    config = load_pipeline(req)
+    if config.trigger is None:
+        raise Problem(f'pipeline "{req.pipeline_id}" has no trigger configured')
+    arch = load_archetype(config)
+    traits = archetypes.resolve_traits(arch, config, schedule_id=req.schedule_id, date=req.date)
+    run_id = str(uuid.uuid4())
+    store.create_run(run_id, req.pipeline_id, schedule_id=req.schedule_id, date=req.date)
+    return proceed(traits=traits, runID=run_id, trigger=config.trigger.to_dict(),
+                   monitoring=config.monitoring_enabled)

@@ -43,10 +43,22 @@ def start(config: dict, run: RunContext) -> Started:
         result = response["Payload"].read(_MAX_ERROR_BYTES) if "Payload" in response else b""
     metadata = {"lambda_function_name": function_name, "lambda_status_code": response.get("StatusCode")}
     if response.get("FunctionError"):
-        text = clean_text(result.decode("utf-8", "replace"))
+        text = clean_text(_error_text(result))
         category = TIMEOUT if "Task timed out" in text else TRANSIENT
         raise TriggerError(f"lambda trigger: {function_name} failed: {text}", category)
     return Started("completed", metadata)
+
+
+def _error_text(payload: bytes) -> str:
+    """`ErrorType: message` from Lambda's error document, or the raw (bounded) payload."""
+    raw = payload.decode("utf-8", "replace")
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return raw
+    if isinstance(document, dict) and "errorMessage" in document:
+        return f"{document.get('errorType') or 'Error'}: {document['errorMessage']}"
+    return raw
 
 
 def status(metadata: dict, config: dict) -> JobState:

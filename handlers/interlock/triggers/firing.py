@@ -1,0 +1,124 @@
+"""Start a run's job exactly once, moving its run state PENDING → TRIGGERING → RUNNING/COMPLETED/FAILED.
+
+Retries are expected (Step Functions retries Lambda service errors): a run already RUNNING or COMPLETED reports its
+job instead of starting another; a run left TRIGGERING by an interrupted attempt is started again only by types
+whose start is idempotent (their API deduplicates on the run ID), and otherwise fails for a person to check.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import alerts, store
+from ..log import logger
+from ..models import InvalidTransition, RunStatus
+from . import PERMANENT, RunContext, Started, TriggerError, module_for
+
+_ERROR_KEYS = ("triggerError", "failureCategory")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # running | completed | failed
+    metadata: dict = field(default_factory=dict)
+    error: str | None = None
+    failure_category: str | None = None
+
+
+def fire(run: RunContext, config: object) -> Outcome:
+    """Start the job of `run` described by the trigger `config`; business failures are returned, not raised."""
+    state = store.get_run(run.run_id)
+    if state is None:
+        state = _create(run)
+    status = state["status"]
+    trigger_type = config.get("type") if isinstance(config, dict) else None
+
+    if status == RunStatus.RUNNING.value:
+        return Outcome("running", _job_metadata(state))
+    if status == RunStatus.COMPLETED.value:
+        return Outcome("completed", _job_metadata(state))
+    if status == RunStatus.FAILED.value:
+        meta = state.get("metadata") or {}
+        return Outcome("failed", {}, meta.get("triggerError") or "run already failed",
+                       meta.get("failureCategory") or PERMANENT)
+    if status not in (RunStatus.PENDING.value, RunStatus.TRIGGERING.value):
+        return _fail(run, trigger_type, TriggerError(f"run {run.run_id} is {status}; not triggering"), transition=False)
+
+    if status == RunStatus.PENDING.value:
+        try:
+            store.transition_run(run.run_id, RunStatus.TRIGGERING.value, expected_version=state["version"])
+        except (store.ConcurrentUpdate, InvalidTransition):
+            # Another invocation got there first: it is triggering now, or report what it did.
+            if store.get_run(run.run_id)["status"] == RunStatus.TRIGGERING.value:
+                return _busy(run, trigger_type)
+            return fire(run, config)
+
+    try:
+        if not isinstance(config, dict) or not config.get("type"):
+            raise TriggerError("no trigger configuration provided")
+        module = module_for(str(config["type"]))
+        if status == RunStatus.TRIGGERING.value and not getattr(module, "IDEMPOTENT", False):
+            return _busy(run, trigger_type)
+        started = module.start(config, run)
+    except TriggerError as exc:
+        return _fail(run, trigger_type, exc)
+    return _succeed(run, trigger_type, started)
+
+
+def invalid_input(run: RunContext, problem: str) -> Outcome:
+    """An unusable trigger input: alerted (when the pipeline is known), nothing started, no run state touched."""
+    error = TriggerError(problem)
+    if run.pipeline_id:
+        return _fail(run, None, error, transition=False)
+    logger().error(problem)
+    return Outcome("failed", {}, problem, PERMANENT)
+
+
+def _create(run: RunContext) -> dict:
+    try:
+        store.create_run(run.run_id, run.pipeline_id, schedule_id=run.schedule_id, date=run.date)
+    except store.ConcurrentUpdate:
+        pass
+    return store.get_run(run.run_id)
+
+
+def _job_metadata(state: dict) -> dict:
+    return {k: v for k, v in (state.get("metadata") or {}).items() if k not in _ERROR_KEYS}
+
+
+def _busy(run: RunContext, trigger_type: str | None) -> Outcome:
+    error = TriggerError(
+        f"run {run.run_id} is already being triggered by an earlier attempt that did not finish; not starting a "
+        f"second {trigger_type or 'job'} (check whether it started, then re-run)"
+    )
+    return _fail(run, trigger_type, error, transition=False)
+
+
+def _succeed(run: RunContext, trigger_type: str | None, started: Started) -> Outcome:
+    target = RunStatus.COMPLETED if started.status == "completed" else RunStatus.RUNNING
+    # The job has started: a bookkeeping failure from here on must not turn it into a failed (and retried) run.
+    _record(lambda: store.transition_run(run.run_id, target.value, metadata=started.metadata), run, "run state")
+    _record(lambda: store.append_event(run.pipeline_id, "TRIGGER_FIRED", run_id=run.run_id, status=started.status,
+                                       details={"type": trigger_type, **started.metadata}), run, "event")
+    return Outcome(started.status, dict(started.metadata))
+
+
+def _fail(run: RunContext, trigger_type: str | None, exc: TriggerError, *, transition: bool = True) -> Outcome:
+    message = str(exc)
+    if transition:
+        _record(lambda: store.transition_run(run.run_id, RunStatus.FAILED.value,
+                                             metadata={"triggerError": message, "failureCategory": exc.category}),
+                run, "run state")
+    _record(lambda: store.append_event(run.pipeline_id, "TRIGGER_FAILED", run_id=run.run_id, status="failed",
+                                       message=message, details={"type": trigger_type,
+                                                                 "failureCategory": exc.category}), run, "event")
+    alerts.publish("error", alerts.AlertType.TRIGGER_FAILED, f"Trigger failed for {run.pipeline_id}: {message}",
+                   pipeline_id=run.pipeline_id, schedule_id=run.schedule_id, date=run.date, run_id=run.run_id,
+                   details={"triggerType": trigger_type, "failureCategory": exc.category})
+    return Outcome("failed", {}, message, exc.category)
+
+
+def _record(write, run: RunContext, what: str) -> None:
+    try:
+        write()
+    except Exception as exc:  # bookkeeping after the decision: log it, keep the outcome
+        logger().warning(f"trigger: recording the {what} failed", extra={"runID": run.run_id, "error": str(exc)})

@@ -53,11 +53,27 @@ def write_deterministic_zip(entries: list[tuple[str, str]], destination: str) ->
     return destination
 
 
-def build_code_archive(project_root: str, destination: str) -> str:
-    """The function code zip: `handlers/` (as a package) and `archetypes/` at the root."""
+def build_code_archive(project_root: str, build_dir: str) -> str:
+    """The function code zip: `handlers/` (as a package) and `archetypes/` at the root.
+
+    Named by its content (`lambda-code-<sha256 prefix>.zip`), so concurrent runs over different sources never
+    overwrite each other's archive and identical sources always give the same path and bytes.
+    """
     entries = _files_under(project_root, "handlers") + _files_under(project_root, "archetypes")
     entries = [(path, name) for path, name in entries if name != "handlers/requirements.txt"]
-    return write_deterministic_zip(entries, destination)
+    handle, temporary = tempfile.mkstemp(dir=_ensure(build_dir), prefix="lambda-code-", suffix=".tmp")
+    os.close(handle)
+    write_deterministic_zip(entries, temporary)
+    with open(temporary, "rb") as archive:
+        digest = hashlib.sha256(archive.read()).hexdigest()[:16]
+    destination = os.path.join(build_dir, f"lambda-code-{digest}.zip")
+    os.replace(temporary, destination)
+    return destination
+
+
+def _ensure(directory: str) -> str:
+    os.makedirs(directory, exist_ok=True)
+    return directory
 
 
 def source_code_hash(path: str) -> str:

@@ -70,7 +70,7 @@ class InterlockStack(pulumi.ComponentResource):
         ), child) if settings.data_bucket_name else None
         bucket_name = self.bucket.name if self.bucket else ""
 
-        code_path = packaging.build_code_archive(PROJECT_ROOT, os.path.join(BUILD_DIR, "lambda-code.zip"))
+        code_path = packaging.build_code_archive(PROJECT_ROOT, BUILD_DIR)
         layer_path = packaging.build_dependency_layer(
             REQUIREMENTS, settings.architecture, settings.python_runtime.removeprefix("python"), BUILD_DIR)
         self.layer = aws.lambda_.LayerVersion(

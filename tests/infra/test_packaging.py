@@ -23,24 +23,26 @@ def source_tree(tmp_path):
 
 
 def test_same_sources_same_bytes_even_with_new_timestamps_and_caches(source_tree, tmp_path):
-    first = packaging.build_code_archive(str(source_tree), str(tmp_path / "out" / "one.zip"))
+    first = packaging.build_code_archive(str(source_tree), str(tmp_path / "one"))
     for directory, _dirs, files in os.walk(source_tree):
         for name in files:
             os.utime(os.path.join(directory, name), (1_900_000_000, 1_900_000_000))
     (source_tree / "handlers" / "__pycache__").mkdir(exist_ok=True)
     (source_tree / "handlers" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"cache")
     (source_tree / "handlers" / "stray.pyc").write_bytes(b"cache")
-    second = packaging.build_code_archive(str(source_tree), str(tmp_path / "out" / "two.zip"))
+    second = packaging.build_code_archive(str(source_tree), str(tmp_path / "two"))
     assert open(first, "rb").read() == open(second, "rb").read()
     assert packaging.source_code_hash(first) == packaging.source_code_hash(second)
+    assert os.path.basename(first) == os.path.basename(second)
 
 
 def test_changed_source_changes_the_archive(source_tree, tmp_path):
-    before = packaging.build_code_archive(str(source_tree), str(tmp_path / "before.zip"))
+    before = packaging.build_code_archive(str(source_tree), str(tmp_path / "out"))
     with open(source_tree / "handlers" / "interlock" / "schema.py", "a", encoding="utf-8") as handle:
         handle.write("\n# changed\n")
-    after = packaging.build_code_archive(str(source_tree), str(tmp_path / "after.zip"))
+    after = packaging.build_code_archive(str(source_tree), str(tmp_path / "out"))
     assert packaging.source_code_hash(before) != packaging.source_code_hash(after)
+    assert before != after and os.path.exists(before)
 
 
 def test_archive_layout_and_metadata(default_run):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 from handlers.interlock import schema, store
@@ -87,7 +88,7 @@ def test_functions(default_run):
         assert (inputs["memorySize"], inputs["timeout"]) == (256, 60)
         assert inputs["role"] == f"arn:aws:iam::{ACCOUNT}:role/team-a-{kind}"
         assert inputs["layers"] == [layer.outputs["arn"]]
-        assert inputs["code"].path.endswith("build/lambda-code.zip")
+        assert re.search(r"/build/lambda-code-[0-9a-f]{16}\.zip$", inputs["code"].path)
         code_hashes.add(inputs["sourceCodeHash"])
         env = inputs["environment"]["variables"]
         expected = COMMON_ENV | ({"STATE_MACHINE_ARN"} if kind == "stream-router" else set())

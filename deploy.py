@@ -244,10 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     selection.add_argument("--stack", help="stack name, e.g. team-a-dev")
     selection.add_argument("--team", help="team name; with --env selects the stack <team>-<env>")
     selection.add_argument("--env", help="environment name, e.g. dev or prod")
-    policy = argparse.ArgumentParser(add_help=False)
-    policy.add_argument("--policy-pack", action="append", metavar="DIR",
-                        help="run this policy pack too (repeatable), e.g. policy")
-    policy.add_argument("--create", action="store_true", help="create the stack if it does not exist")
+    deployment = argparse.ArgumentParser(add_help=False)
+    deployment.add_argument("--policy-pack", action="append", metavar="DIR",
+                            help="run this policy pack too (repeatable; relative to the repository root), e.g. policy")
+    deployment.add_argument("--create", action="store_true", help="create the stack if it does not exist")
 
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     bootstrap = commands.add_parser("bootstrap", help="create or update the state backend stack (backend/)")
@@ -256,8 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     bootstrap.add_argument("--region", help="AWS region of the backend (sets aws:region on the backend stack)")
     bootstrap.set_defaults(handler=cmd_bootstrap)
     for name, handler, text, parents in (
-        ("preview", cmd_preview, "show what `up` would change", [selection, policy]),
-        ("up", cmd_up, "deploy the stack", [selection, policy]),
+        ("preview", cmd_preview, "show what `up` would change", [selection, deployment]),
+        ("up", cmd_up, "deploy the stack", [selection, deployment]),
         ("refresh", cmd_refresh, "reconcile the state with what exists in AWS", [selection]),
         ("destroy", cmd_destroy, "delete every resource of the stack (needs --yes)", [selection]),
         ("outputs", cmd_outputs, "print the stack outputs as JSON (secrets masked)", [selection]),

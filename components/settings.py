@@ -186,6 +186,12 @@ def load_settings(values: Mapping[str, Any]) -> Settings:
         except ValueError as error:
             problems.append(f"interlock:{key}: {error}")
 
+    if "projectName" in parsed and "triggerPermissions" in parsed:
+        own = f":stateMachine:{parsed['projectName']}-pipeline"
+        for arn in parsed["triggerPermissions"].step_functions:
+            if arn.endswith(own):
+                problems.append(f"interlock:triggerPermissions: stepFunctions {arn!r} is this stack's own lifecycle "
+                                "state machine; a trigger may not start it")
     if not problems:
         budget = parsed["evaluationWindow"] + parsed["pollInterval"] * parsed["maxPollAttempts"]
         if parsed["executionTimeout"] < budget:

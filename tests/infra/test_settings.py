@@ -118,6 +118,14 @@ def test_trigger_permissions_reject_unknown_kinds_and_foreign_arns():
     assert "glue[0]: 'arn:aws:states:us-east-1:123456789012:stateMachine:x' is not a glue ARN" in problem
 
 
+def test_a_trigger_may_not_start_this_stacks_own_lifecycle():
+    (problem,) = problems_for({"triggerPermissions": {
+        "stepFunctions": ["arn:aws:states:us-east-1:123456789012:stateMachine:team-a-pipeline"]}})
+    assert "is this stack's own lifecycle state machine" in problem
+    load_settings({"projectName": "team-b", "triggerPermissions": {
+        "stepFunctions": ["arn:aws:states:us-east-1:123456789012:stateMachine:team-a-pipeline"]}})
+
+
 def test_emr_serverless_needs_execution_roles_to_pass():
     (problem,) = problems_for({"triggerPermissions": {
         "emrServerless": ["arn:aws:emr-serverless:us-east-1:123456789012:/applications/00abc"]}})

@@ -9,7 +9,7 @@ Key formats (DESIGN §5 is kept identical to this list):
     run state         RUN#{runID}             STATE
     run list copy     PIPELINE#{id}           RUN#{createdAt}#{runID}
     run log           PIPELINE#{id}           RUNLOG#{date}#{scheduleID}
-    event             PIPELINE#{id}           EVENT#{13-digit millis}#{8 hex}
+    event             PIPELINE#{id}           EVENT#{16-digit epoch micros}#{8 hex}
     rerun             PIPELINE#{id}           RERUN#{rerunID}
     late arrival      PIPELINE#{id}           LATEARRIVAL#{date}#{scheduleID}#{traitType}#{millis}
     alert claim       PIPELINE#{id}           ALERT#{runKey}#{alertType}
@@ -277,7 +277,7 @@ def append_event(pipeline_id: str, kind: str, *, run_id: str | None = None, trai
                        ("details", details)):
         if value not in (None, ""):
             event[key] = value
-    sk = f"EVENT#{int(now * 1000):013d}#{secrets.token_hex(4)}"
+    sk = f"EVENT#{int(now * 1_000_000):016d}#{secrets.token_hex(4)}"
     _put(_item(PK=pipeline_pk(pipeline_id), SK=sk, data=json.dumps(event, default=str),
                expiresAt=int(now + settings.get().retention_ttl_seconds)))
 
@@ -446,8 +446,10 @@ def get_run_log(pipeline_id: str, date: str, schedule_id: str = DEFAULT_SCHEDULE
     by other tools with `pipelineID`/`runID` still read."""
     item = _get(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id))
     data = _data(item) if item else None
-    if data is None:
-        return None
+    return _canonical_run_log(data) if data is not None else None
+
+
+def _canonical_run_log(data: dict) -> dict:
     return {_RUN_LOG_CANONICAL.get(k.lower(), k): v for k, v in data.items()}
 
 
@@ -462,7 +464,7 @@ def put_run_log(entry: dict) -> None:
 def list_run_logs(pipeline_id: str, limit: int = 20) -> list[dict]:
     """Newest dates first."""
     items = _query(pipeline_pk(pipeline_id), "RUNLOG#", descending=True, limit=limit)
-    return [d for d in (_data(i) for i in items) if d is not None]
+    return [_canonical_run_log(d) for d in (_data(i) for i in items) if d is not None]
 
 
 # --- reruns, late arrivals, alert claims -----------------------------------------------------------------------

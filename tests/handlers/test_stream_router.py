@@ -1,0 +1,142 @@
+"""Stream-router Lambda against moto Step Functions: routing, naming, dates, dedup and partial batch failures."""
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from handlers import stream_router
+from handlers.interlock import routing, schedule, settings, store
+
+
+@pytest.fixture
+def state_machine(aws_env, monkeypatch):
+    iam = boto3.client("iam")
+    role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "states.amazonaws.com"}}]}))
+    arn = boto3.client("stepfunctions").create_state_machine(
+        name="lifecycle", roleArn=role["Role"]["Arn"],
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}))["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    settings.reset()
+    return arn
+
+
+def executions(arn: str) -> list[dict]:
+    sfn = boto3.client("stepfunctions")
+    found = sfn.list_executions(stateMachineArn=arn)["executions"]
+    return [dict(e, input=json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"]))
+            for e in found]
+
+
+def record(seq: str, pk: str, sk: str, event: str = "INSERT", **image: dict) -> dict:
+    keys = {"PK": {"S": pk}, "SK": {"S": sk}}
+    change = {"Keys": keys, "SequenceNumber": seq, "NewImage": {**keys, **image}}
+    return {"eventID": f"e{seq}", "eventName": event, "dynamodb": change}
+
+
+MARKER = "MARKER#freshness#2026-11-20T10:00:00Z"
+
+
+def test_a_marker_insert_starts_one_execution(state_machine):
+    out = stream_router.handler({"Records": [record("1", "PIPELINE#sales", MARKER, scheduleID={"S": "h14"},
+                                                    date={"S": "2026-11-19"})]}, None)
+    assert out == {"batchItemFailures": []}
+    (execution,) = executions(state_machine)
+    assert execution["input"] == {"pipelineID": "sales", "scheduleID": "h14", "date": "2026-11-19",
+                                  "source": "freshness", "markerKey": MARKER, "replay": False}
+    assert execution["name"] == routing.execution_name("sales", "h14", "2026-11-19", MARKER)
+    assert execution["name"].startswith("sales_h14_2026-11-19_")
+
+
+def test_mixed_batch_valid_duplicate_non_marker_and_malformed(state_machine):
+    batch = [
+        record("10", "PIPELINE#sales", MARKER),
+        record("11", "PIPELINE#sales", MARKER),                        # the same record delivered again
+        record("12", "PIPELINE#sales", "TRAIT#freshness"),             # not a marker
+        record("13", "PIPELINE#sales", "MARKER#x#1", event="REMOVE"),  # TTL deletion
+        record("14", "PIPELINE#sales", "MARKER#y#1", event="MODIFY"),
+        record("15", "SOMETHING#else", "MARKER#x#1"),                  # malformed: not a pipeline key
+        record("16", "PIPELINE#sales", "MARKER#x#2", scheduleID={"N": "14"}),  # malformed attribute type
+        record("17", "PIPELINE#sales", "MARKER#x#3", date={"S": "2026-13-45"}),
+        {"eventName": "INSERT", "dynamodb": {"SequenceNumber": "18"}},  # no keys
+        record("19", "PIPELINE#orders", "MARKER#cascade#2026-11-20T00:00:00.000000Z#abc",
+               date={"S": "2026-11-20"}, source={"S": "cascade"}),
+    ]
+    out = stream_router.handler({"Records": batch}, None)
+    assert out == {"batchItemFailures": [{"itemIdentifier": s} for s in ("15", "16", "17", "18")]}
+    started = executions(state_machine)
+    assert sorted(e["input"]["pipelineID"] for e in started) == ["orders", "sales"]
+    again = stream_router.handler({"Records": batch[:2]}, None)
+    assert again == {"batchItemFailures": []} and len(executions(state_machine)) == 2
+
+
+def test_a_new_marker_for_the_same_day_starts_a_new_execution(state_machine):
+    stream_router.handler({"Records": [record("1", "PIPELINE#sales", "MARKER#a#1", date={"S": "2026-11-20"})]}, None)
+    stream_router.handler({"Records": [record("2", "PIPELINE#sales", "MARKER#a#2", date={"S": "2026-11-20"})]}, None)
+    assert len(executions(state_machine)) == 2
+
+
+def test_start_execution_failure_is_reported_and_the_rest_proceeds(state_machine, monkeypatch):
+    monkeypatch.setenv("STATE_MACHINE_ARN", state_machine.replace("lifecycle", "missing"))
+    settings.reset()
+    out = stream_router.handler({"Records": [record("7", "PIPELINE#sales", MARKER)]}, None)
+    assert out == {"batchItemFailures": [{"itemIdentifier": "7"}]}
+
+
+def test_missing_state_machine_arn_is_a_broken_environment(aws_env, monkeypatch):
+    monkeypatch.delenv("STATE_MACHINE_ARN", raising=False)
+    settings.reset()
+    with pytest.raises(RuntimeError, match="STATE_MACHINE_ARN"):
+        stream_router.handler({"Records": []}, None)
+
+
+def test_replay_marker_from_the_store(state_machine):
+    sk = store.write_marker("sales", schedule_id="daily", date="2026-11-01", source="late-arrival", replay=True)
+    image = {"scheduleID": {"S": "daily"}, "date": {"S": "2026-11-01"}, "source": {"S": "late-arrival"},
+             "replay": {"BOOL": True}}
+    stream_router.handler({"Records": [record("1", "PIPELINE#sales", sk, **image)]}, None)
+    (execution,) = executions(state_machine)
+    assert execution["input"]["replay"] is True and execution["input"]["markerKey"] == sk
+
+
+@pytest.mark.parametrize("image, sk, expected", [
+    ({"date": {"S": "2026-11-19"}}, MARKER, "2026-11-19"),
+    # EventBridge Scheduler writes the scheduled time into `date`, with the schedule's zone
+    ({"date": {"S": "2026-11-29T03:30:00Z"}, "timezone": {"S": "America/New_York"}}, MARKER, "2026-11-28"),
+    ({"date": {"S": "2026-11-29T03:30:00Z"}}, MARKER, "2026-11-29"),
+    ({"timestamp": {"S": "1795900000000"}}, MARKER, "2026-11-28"),
+    ({}, "MARKER#freshness#2026-02-22T23:59:00+00:00", "2026-02-22"),
+    ({}, "MARKER#manual#not-a-time", None),  # today in UTC
+])
+def test_run_date_derivation(image, sk, expected):
+    start = routing.route(record("1", "PIPELINE#p1", sk, **image))
+    assert start.input["date"] == (expected or schedule.today_utc())
+
+
+@pytest.mark.parametrize("image, sk, expected", [
+    ({"source": {"S": "replay"}}, "MARKER#replay#1", True),
+    ({"replay": {"S": "true"}}, "MARKER#x#1", True),
+    ({"replay": {"BOOL": False}}, "MARKER#x#1", False),
+    ({}, "MARKER#x#1", False),
+])
+def test_replay_flag(image, sk, expected):
+    assert routing.route(record("1", "PIPELINE#p1", sk, **image)).input["replay"] is expected
+
+
+def test_defaults_without_new_image():
+    raw = {"eventName": "INSERT", "dynamodb": {"Keys": {"PK": {"S": "PIPELINE#p1"}, "SK": {"S": "MARKER#ext#1"}}}}
+    start = routing.route(raw)
+    assert (start.input["scheduleID"], start.input["source"]) == ("daily", "ext")
+
+
+def test_execution_names_are_safe_bounded_stable_and_distinct():
+    long_id = "p" * 64
+    name = routing.execution_name(long_id, "daily", "2026-11-28", "MARKER#a#1")
+    assert len(name) == 80 and name == routing.execution_name(long_id, "daily", "2026-11-28", "MARKER#a#1")
+    assert name != routing.execution_name(long_id, "daily", "2026-11-28", "MARKER#a#2")
+    odd = routing.execution_name("a.b", "daily", "2026-11-28", "MARKER#s p:a c/e#1")
+    assert all(c.isalnum() or c in "_-" for c in odd)
+    assert odd != routing.execution_name("a_b", "daily", "2026-11-28", "MARKER#s p:a c/e#1")

@@ -1,0 +1,171 @@
+"""What a lifecycle costs: walk the rendered definition with scripted task results and count state transitions
+(every state entered, Map iterations included). DESIGN §10.0: 23 + n + 3k on the asynchronous happy path."""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import pytest
+
+from components import asl
+from components.settings import load_settings
+from tests.infra.test_asl import ARNS
+
+MISSING = object()
+
+
+def lookup(document: Any, path: str) -> Any:
+    value = document
+    for part in path.removeprefix("$.").split("."):
+        if not isinstance(value, dict) or part not in value:
+            return MISSING
+        value = value[part]
+    return value
+
+
+def matches(rule: dict, document: Any) -> bool:
+    if "And" in rule:
+        return all(matches(inner, document) for inner in rule["And"])
+    value = lookup(document, rule["Variable"])
+    if "IsPresent" in rule:
+        return (value is not MISSING) == rule["IsPresent"]
+    if value is MISSING:
+        raise AssertionError(f"States.Runtime: {rule['Variable']} is missing")   # uncatchable in AWS
+    if "StringEquals" in rule:
+        return value == rule["StringEquals"]
+    if "BooleanEquals" in rule:
+        return value is rule["BooleanEquals"]
+    raise AssertionError(f"operator not modelled: {rule}")
+
+
+def put(document: dict, result_path: str, value: Any) -> dict:
+    parts = result_path.removeprefix("$.").split(".")
+    target = document
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
+    return document
+
+
+def run(definition: dict, execution_input: dict, task: Callable[[str, dict], Any]) -> tuple[list[str], str]:
+    """Follow the machine; `task(state_name, document)` answers each Task. Returns (states entered, end)."""
+    states, entered = definition["States"], []
+    document = dict(execution_input, settings={"pollIntervalSeconds": 1}, pollResult={"state": "pending",
+                                                                                        "attempt": 0})
+    name = definition["StartAt"]
+    while True:
+        entered.append(name)
+        state = states[name]
+        kind = state["Type"]
+        if kind in ("Succeed", "Fail"):
+            return entered, kind
+        if kind == "Choice":
+            name = next((choice["Next"] for choice in state["Choices"] if matches(choice, document)),
+                        state.get("Default"))
+            continue
+        if kind == "Task":
+            put(document, state["ResultPath"], task(name, document))
+        if kind == "Map":
+            items = lookup(document, state["ItemsPath"])
+            body = state["ItemProcessor"]
+            results = []
+            for item in items:
+                entered.append(body["StartAt"])
+                results.append(task(body["StartAt"], item))
+            put(document, state["ResultPath"], results)
+        if kind == "Pass" and "Result" in state:
+            put(document, state["ResultPath"], state["Result"])
+        if state.get("End"):
+            return entered, "End"
+        name = state["Next"]
+
+
+def happy_path(traits: int, running_polls: int, trigger_status: str = "running"):
+    polls = iter(["running"] * running_polls + ["succeeded"])
+
+    def task(name: str, document: dict) -> Any:
+        if name in ("EvaluateTrait", "MonitorTrait"):
+            return {"traitType": document["traitType"], "status": "PASS", "value": None, "reason": None,
+                    "failureCategory": None, "required": True}
+        if name == "TriggerPipeline":
+            return {"runID": "r1", "status": trigger_status, "metadata": {}, "error": None, "failureCategory": None}
+        if name == "PollRunStatus":
+            return {"state": next(polls), "message": "", "failureCategory": None, "attempt": 1}
+        payload = {}
+        if name == "ResolvePipeline":
+            payload = {"traits": [{"traitType": f"t{i}"} for i in range(traits)], "runID": "r1",
+                       "trigger": {"type": "glue"}, "monitoring": False}
+        if name == "LogCompleted":
+            payload = {"attemptNumber": 1, "retryable": False, "retryBackoffSeconds": 0, "loggedAt": "x"}
+        return {"action": name, "result": "proceed", "payload": payload}
+
+    return task
+
+
+@pytest.fixture(scope="module")
+def definition() -> dict:
+    settings = load_settings({"projectName": "team-a"})
+    return json.loads(asl.render(asl.load_template(), ARNS, asl.integer_values(settings)))
+
+
+def test_async_happy_path_with_3_traits_and_2_running_polls_costs_32(definition):
+    entered, end = run(definition, {"pipelineID": "p"}, happy_path(traits=3, running_polls=2))
+    assert end == "End" and entered[-1] == "ReleaseLock"
+    assert len(entered) == 32
+
+
+@pytest.mark.parametrize("traits, polls", [(1, 0), (3, 0), (5, 4), (10, 7)])
+def test_cost_formula(definition, traits, polls):
+    entered, _end = run(definition, {"pipelineID": "p"}, happy_path(traits, polls))
+    assert len(entered) == 23 + traits + 3 * polls
+
+
+def test_a_synchronous_trigger_skips_polling(definition):
+    entered, _end = run(definition, {"pipelineID": "p"}, happy_path(3, 0, trigger_status="completed"))
+    assert "PollRunStatus" not in entered and len(entered) == 23 + 3 - 3
+
+
+def scripted(overrides: dict[str, Any], traits: int = 2):
+    """The happy path, except the states in `overrides` (name -> result, or a list consumed per call)."""
+    base = happy_path(traits, 0)
+    queues = {name: iter(value) for name, value in overrides.items() if isinstance(value, list)}
+
+    def task(name: str, document: dict) -> Any:
+        if name in queues:
+            return next(queues[name])
+        if name in overrides:
+            return overrides[name]
+        return base(name, document)
+
+    return task
+
+
+def test_not_ready_re_evaluates_then_times_out_and_releases_the_lock(definition):
+    not_ready = {"action": "checkReadiness", "result": "skip", "payload": {"blocking": ["t0"]}}
+    entered, end = run(definition, {"pipelineID": "p"}, scripted({
+        "CheckReadiness": [not_ready, not_ready],
+        "CheckValidationTimeout": [{"result": "proceed", "payload": {"validationTimedOut": False}},
+                                   {"result": "proceed", "payload": {"validationTimedOut": True}}],
+        "LogValidationTimeout": {"result": "proceed", "payload": {"retryable": False}},
+    }))
+    assert entered.count("EvaluateTraits") == 2 and "WaitBeforeReevaluation" in entered
+    assert entered[-2:] == ["LogValidationTimeout", "ReleaseLock"] and end == "End"
+
+
+def test_a_retryable_failure_waits_and_starts_over_holding_the_lock(definition):
+    failed = {"runID": "r1", "status": "failed", "metadata": {}, "error": "503", "failureCategory": "TRANSIENT"}
+    entered, end = run(definition, {"pipelineID": "p"}, scripted({
+        "TriggerPipeline": [failed, {"runID": "r1", "status": "completed", "metadata": {}, "error": None,
+                                     "failureCategory": None}],
+        "LogTriggerFailed": {"result": "proceed", "payload": {"retryable": True, "retryBackoffSeconds": 5}},
+    }))
+    after_failure = entered[entered.index("LogTriggerFailed"):]
+    assert after_failure[:5] == ["LogTriggerFailed", "ShouldRetry", "RetryBackoffWait", "ResetPollCounter",
+                                 "CheckRunLog"]
+    assert entered.count("AcquireLock") == 1 and entered[-1] == "ReleaseLock" and end == "End"
+
+
+@pytest.mark.parametrize("state", ["CheckRunLog", "ResolvePipeline", "CheckReadiness"])
+def test_a_business_error_after_the_lock_releases_it_and_fails(definition, state):
+    entered, end = run(definition, {"pipelineID": "p"}, scripted({state: {"result": "error", "payload": {}}}))
+    assert entered[-2:] == ["ReleaseLockAfterError", "Failed"] and end == "Fail"

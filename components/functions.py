@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam
+from .settings import TriggerPermissions
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class CoreFunctionsArgs:
     kms_key_arn: str
     bucket_arn: Optional[pulumi.Input[str]]
     secret_arns: Sequence[str]
-    trigger_permissions: "iam.TriggerPermissions"
+    trigger_permissions: TriggerPermissions
 
 
 class CoreFunctions(pulumi.ComponentResource):

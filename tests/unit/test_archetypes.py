@@ -1,0 +1,99 @@
+"""Archetype parsing, the shipped archetypes and calendars, and trait resolution."""
+import os
+
+import pytest
+
+from handlers.interlock import archetypes
+from handlers.interlock.models import ConfigError, PipelineConfig, TraitConfig
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHIPPED = os.path.join(ROOT, "archetypes")
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    archetypes.clear_cache()
+    yield
+    archetypes.clear_cache()
+
+
+def test_shipped_archetypes_match_the_reference():
+    registry = archetypes.load_dir(SHIPPED)
+    assert sorted(registry) == ["batch-ingestion", "ml-feature-pipeline", "streaming-enrichment"]
+    batch = registry["batch-ingestion"]
+    assert [(t.type, t.defaultTtl, t.defaultTimeout) for t in batch.requiredTraits] == [
+        ("source-freshness", 300, 30), ("upstream-dependency", 600, 60), ("resource-availability", 120, 10)]
+    assert batch.requiredTraits[0].defaultConfig == {"maxLagSeconds": 300}
+    assert [t.type for t in batch.optionalTraits] == ["schema-contract", "data-quality-sample"]
+    ml = registry["ml-feature-pipeline"]
+    assert [(t.type, t.defaultTtl, t.defaultTimeout) for t in ml.requiredTraits] == [
+        ("source-freshness", 3600, 60), ("upstream-dependency", 3600, 120), ("resource-availability", 300, 15),
+        ("model-registry", 600, 30)]
+    assert [t.type for t in ml.optionalTraits] == ["data-drift-check", "feature-store-health"]
+    stream = registry["streaming-enrichment"]
+    assert [(t.type, t.defaultTtl, t.defaultTimeout) for t in stream.requiredTraits] == [
+        ("source-freshness", 60, 10), ("enrichment-source", 300, 30), ("resource-availability", 60, 10)]
+    assert stream.requiredTraits[0].defaultConfig == {"maxLagSeconds": 60}
+    assert all(a.readinessRule == "all-required-pass" for a in registry.values())
+
+
+def test_shipped_calendars():
+    calendars = archetypes.load_calendars(SHIPPED)
+    assert calendars["weekends"]["days"] == ["saturday", "sunday"]
+    assert "2026-11-26" in calendars["us-holidays-2026"]["dates"]
+
+
+def test_every_problem_is_listed():
+    with pytest.raises(ConfigError) as raised:
+        archetypes.parse_archetype({"requiredTraits": [{"type": "a"}, {"description": "x"}],
+                                    "optionalTraits": [{"type": "a", "defaultTtl": -1}],
+                                    "readinessRule": {"type": "majority"}})
+    assert raised.value.problems == [
+        "name: required",
+        "requiredTraits[1].type: required",
+        "optionalTraits[0].defaultTtl: must be an integer >= 0 (seconds)",
+        "traits: duplicate trait type 'a'",
+        "readinessRule.type: unsupported readiness rule type 'majority'",
+    ]
+
+
+def test_required_traits_and_rule_are_mandatory():
+    with pytest.raises(ConfigError) as raised:
+        archetypes.parse_archetype({"name": "x"})
+    assert raised.value.problems == ["requiredTraits: at least one required trait is needed",
+                                     "readinessRule.type: required"]
+
+
+def test_load_dir_reads_top_level_yaml_and_yml_and_names_bad_files(tmp_path):
+    (tmp_path / "a.yaml").write_text("name: a\nrequiredTraits: [{type: t}]\nreadinessRule: {type: all-required-pass}\n")
+    (tmp_path / "b.yml").write_text("name: b\nrequiredTraits: [{type: t}]\nreadinessRule: {type: all-required-pass}\n")
+    (tmp_path / "notes.txt").write_text("ignored")
+    assert sorted(archetypes.load_dir(str(tmp_path))) == ["a", "b"]
+    archetypes.clear_cache()
+    (tmp_path / "c.yaml").write_text("name: c\n")
+    with pytest.raises(ConfigError) as raised:
+        archetypes.load_dir(str(tmp_path))
+    assert str(tmp_path / "c.yaml") in str(raised.value)
+
+
+def test_missing_directory_is_empty():
+    assert archetypes.load_dir("/nonexistent/archetypes") == {}
+
+
+def test_resolve_traits_with_overrides():
+    arch = archetypes.load_dir(SHIPPED)["batch-ingestion"]
+    config = PipelineConfig(name="p1", archetype="batch-ingestion", traits={
+        "source-freshness": TraitConfig(evaluator="fresh", config={"maxLagSeconds": 60, "date": "user"}, ttl=120,
+                                        timeout=15),
+        "data-quality-sample": TraitConfig(evaluator="dq"),
+        "not-in-archetype": TraitConfig(evaluator="x"),
+    })
+    items = archetypes.resolve_traits(arch, config, schedule_id="h14", date="2026-11-28")
+    assert [(i["traitType"], i["required"]) for i in items] == [
+        ("source-freshness", True), ("upstream-dependency", True), ("resource-availability", True),
+        ("data-quality-sample", False)]
+    assert items[0] == {"pipelineID": "p1", "traitType": "source-freshness", "evaluator": "fresh",
+                        "config": {"maxLagSeconds": 60, "date": "2026-11-28", "scheduleID": "h14"},
+                        "timeout": 15, "ttl": 120, "required": True}
+    assert items[1]["evaluator"] == "" and (items[1]["ttl"], items[1]["timeout"]) == (600, 60)
+    assert arch.requiredTraits[0].defaultConfig == {"maxLagSeconds": 300}  # defaults not mutated

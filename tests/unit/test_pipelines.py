@@ -1,0 +1,154 @@
+"""Pipeline config parsing and validation, file loading and the shipped example pipelines."""
+import json
+import os
+
+import pytest
+
+from handlers.interlock import archetypes, pipelines
+from handlers.interlock.models import ConfigError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ARCHETYPES = os.path.join(ROOT, "archetypes")
+MINIMAL = {"name": "sales", "archetype": "batch-ingestion", "trigger": {"type": "http", "url": "https://x.example"}}
+
+
+def problems_of(data):
+    with pytest.raises(ConfigError) as raised:
+        pipelines.parse_pipeline(data)
+    return raised.value.problems
+
+
+def test_minimal_config_round_trips():
+    config = pipelines.parse_pipeline(dict(MINIMAL))
+    assert config.to_dict() == MINIMAL
+    assert config.retry_policy.maxAttempts == 3 and not config.monitoring_enabled
+
+
+def test_full_config_round_trips_with_original_field_names():
+    data = {
+        "name": "sales", "archetype": "batch-ingestion", "tier": 2,
+        "traits": {"source-freshness": {"evaluator": "builtin:upstream-job-log",
+                                        "config": {"upstreamPipeline": "raw"}, "ttl": 60, "timeout": 5}},
+        "trigger": {"type": "glue", "jobName": "j", "arguments": {"--d": "${date}"}, "timeout": 30},
+        "retry": {"maxAttempts": 4, "backoffSeconds": 10, "backoffMultiplier": 3.0,
+                  "retryableFailures": ["TRANSIENT"]},
+        "sla": {"evaluationDeadline": "06:00", "completionDeadline": "+8h", "timezone": "Europe/Paris",
+                "validationTimeout": "+45m"},
+        "watch": {"interval": "5m", "enabled": True, "monitoring": {"enabled": True, "duration": "2h"}},
+        "schedules": [{"name": "daily", "after": "05:00", "deadline": "09:00", "timezone": "UTC",
+                       "cron": "cron(0 5 * * ? *)"}],
+        "exclusions": {"calendar": "weekends", "days": ["saturday"], "dates": ["2026-12-25"]},
+    }
+    config = pipelines.parse_pipeline(json.loads(json.dumps(data)))
+    assert config.to_dict() == data
+    assert config.upstream_pipelines() == {"raw"} and config.monitoring_enabled
+
+
+def test_every_problem_is_reported_with_its_field_path():
+    problems = problems_of({
+        "name": "Bad Name", "archetype": "", "tier": "x", "surprise": 1,
+        "traits": {"t": {"evaluator": 5, "ttl": -1, "config": {"upstreamPipeline": "Not Valid"}}, "BAD": {}},
+        "trigger": {"type": "glue"},
+        "retry": {"maxAttempts": 0, "backoffMultiplier": 0, "retryableFailures": ["PERMANENT", "NOPE"]},
+        "sla": {"evaluationDeadline": "25:00", "timezone": "Mars/Base", "validationTimeout": "soon"},
+        "watch": {"monitoring": {"enabled": True}},
+        "schedules": [{"name": "daily", "deadline": "7pm"}, {"name": "daily"}, {"cron": "0 5 * * *"}],
+        "exclusions": {"days": ["funday"], "dates": ["tomorrow"]},
+    })
+    expected = [
+        "surprise: unknown field",
+        "name: 'Bad Name' must match",
+        "archetype: required",
+        "tier: must be an integer",
+        "traits.t.config.upstreamPipeline: must be a pipeline name",
+        "traits.t.evaluator: must be a string",
+        "traits.t.ttl: must be >= 0",
+        "traits.BAD: trait type must match",
+        "trigger.jobName: required for type glue",
+        "retry.backoffMultiplier: must be a number > 0",
+        "retry.retryableFailures[0]: PERMANENT failures are never retried",
+        "retry.retryableFailures[1]: unknown failure category 'NOPE'",
+        "retry.maxAttempts: must be >= 1",
+        "sla.timezone: invalid timezone 'Mars/Base'",
+        "sla.evaluationDeadline: invalid time of day '25:00'",
+        "sla.validationTimeout: invalid deadline format 'soon'",
+        "watch.monitoring.duration: required",
+        "schedules[0].deadline: invalid time of day '7pm'",
+        "schedules[1].name: duplicate schedule 'daily'",
+        "schedules[2].name: required",
+        "schedules[2].cron: must be an EventBridge expression",
+        "exclusions.days: 'funday' is not a weekday name",
+        "exclusions.dates[0]: must be YYYY-MM-DD",
+    ]
+    assert len(problems) == len(expected)
+    for problem, prefix in zip(problems, expected):
+        assert problem.startswith(prefix), (problem, prefix)
+
+
+def test_not_an_object():
+    assert problems_of(["x"]) == ["(root): must be an object"]
+
+
+def test_retry_fields_default_individually():
+    config = pipelines.parse_pipeline(dict(MINIMAL, retry={"backoffSeconds": 5}))
+    assert (config.retry.maxAttempts, config.retry.backoffSeconds, config.retry.backoffMultiplier) == (3, 5, 2.0)
+
+
+def test_trigger_fields_pass_through_verbatim():
+    trigger = {"type": "http", "url": "https://x.example", "body": {"k": [1, 2]},
+               "headers": {"Authorization": "Bearer {{secret:prod/api#token}}"}}
+    assert pipelines.parse_pipeline(dict(MINIMAL, trigger=trigger)).to_dict()["trigger"] == trigger
+
+
+def test_trigger_command_is_refused():
+    assert any(p.startswith("trigger.type:") for p in problems_of(dict(MINIMAL, trigger={"type": "command"})))
+
+
+def test_load_file_names_the_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: sales\narchetype: batch-ingestion\ntrigger: {type: glue}\n")
+    with pytest.raises(ConfigError) as raised:
+        pipelines.load_pipeline_file(str(bad))
+    assert str(bad) in str(raised.value) and raised.value.problems == ["trigger.jobName: required for type glue"]
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="broken.yaml"):
+        pipelines.load_pipeline_file(str(broken))
+    as_json = tmp_path / "ok.json"
+    as_json.write_text(json.dumps(MINIMAL))
+    assert pipelines.load_pipeline_file(str(as_json)).name == "sales"
+
+
+def test_references_are_checked_against_the_archetype_dir():
+    archetypes.clear_cache()
+    config = pipelines.parse_pipeline(dict(MINIMAL, traits={"model-registry": {}, "schema-contract": {}},
+                                           exclusions={"calendar": "unknown-cal"}))
+    assert pipelines.check_references(config, ARCHETYPES) == [
+        "traits.model-registry: not a trait of archetype 'batch-ingestion'",
+        "exclusions.calendar: unknown calendar 'unknown-cal'"]
+    other = pipelines.parse_pipeline(dict(MINIMAL, archetype="nope"))
+    assert pipelines.check_references(other, ARCHETYPES)[0].startswith("archetype: unknown archetype 'nope'")
+
+
+def test_shipped_pipelines_are_valid_and_cascade():
+    configs = {c.name: c for c in pipelines.load_pipeline_dir(os.path.join(ROOT, "pipelines"), ARCHETYPES)}
+    assert len(configs) >= 2
+    downstream = [c for c in configs.values() if c.upstream_pipelines() & set(configs)]
+    assert downstream, "one example pipeline must be downstream of another"
+
+
+def test_pipeline_dir_collects_problems_of_all_files(tmp_path):
+    (tmp_path / "a.yaml").write_text("name: sales\narchetype: batch-ingestion\ntrigger: {type: glue}\n")
+    (tmp_path / "b.json").write_text(json.dumps(dict(MINIMAL, archetype="nope")))
+    (tmp_path / "c.yaml").write_text(json.dumps(MINIMAL))
+    (tmp_path / "README.md").write_text("not a pipeline")
+    with pytest.raises(ConfigError) as raised:
+        pipelines.load_pipeline_dir(str(tmp_path), ARCHETYPES)
+    problems = raised.value.problems
+    assert any("a.yaml: trigger.jobName" in p for p in problems)
+    assert any("b.json: archetype: unknown archetype" in p for p in problems)
+    assert any("c.yaml: name: duplicate pipeline 'sales'" in p for p in problems) is False  # a.yaml failed
+    (tmp_path / "a.yaml").write_text(json.dumps(MINIMAL))
+    (tmp_path / "b.json").unlink()
+    with pytest.raises(ConfigError, match="duplicate pipeline 'sales'"):
+        pipelines.load_pipeline_dir(str(tmp_path), ARCHETYPES)

@@ -1,0 +1,114 @@
+"""Durations, deadlines in the pipeline's time zone, schedules and exclusions (deterministic: anchored on dates)."""
+import datetime as dt
+
+import pytest
+
+from handlers.interlock import schedule
+from handlers.interlock.models import ExclusionConfig, PipelineConfig, ScheduleConfig, SLAConfig
+
+DAY = dt.date(2026, 11, 27)  # a Friday
+UTC = dt.timezone.utc
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("90s", 90), ("15m", 900), ("1h", 3600), ("168h", 604800), ("1h30m", 5400), ("+45m", 2700),
+    ("500ms", 0.5), ("1.5h", 5400), ("0", 0), ("-2m", -120),
+])
+def test_durations(text, seconds):
+    assert schedule.parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "  ", "10", "1d", "h", "1h 30m", "abc", None])
+def test_bad_durations(text):
+    with pytest.raises(ValueError):
+        schedule.parse_duration(text)
+
+
+@pytest.mark.parametrize("text, expected", [("08:30", (8, 30)), ("00:00", (0, 0)), ("23:59", (23, 59)),
+                                            ("9:05", (9, 5))])
+def test_time_of_day(text, expected):
+    assert schedule.parse_time_of_day(text) == expected
+
+
+@pytest.mark.parametrize("text", ["25:00", "12:61", "0830", "", "8:5"])
+def test_bad_time_of_day(text):
+    with pytest.raises(ValueError):
+        schedule.parse_time_of_day(text)
+
+
+def test_deadline_time_of_day_in_zone():
+    deadline = schedule.deadline_on("06:00", DAY, "America/New_York")
+    assert deadline.astimezone(UTC) == dt.datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
+    summer = schedule.deadline_on("06:00", dt.date(2026, 7, 1), "America/New_York")
+    assert summer.astimezone(UTC).hour == 10  # daylight saving time
+
+
+def test_deadline_duration_from_local_midnight():
+    assert schedule.deadline_on("2h", DAY).astimezone(UTC) == dt.datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+    assert schedule.deadline_on("+45m", DAY) == dt.datetime(2026, 11, 27, 0, 45, tzinfo=UTC)
+
+
+def test_relative_deadline_counts_from_the_given_start():
+    start = dt.datetime(2026, 11, 27, 13, 10, tzinfo=UTC)
+    assert schedule.deadline_on("+45m", DAY, relative_to=start) == start + dt.timedelta(minutes=45)
+    assert schedule.deadline_on("2h", DAY, relative_to=start).hour == 2  # only "+" is relative
+
+
+@pytest.mark.parametrize("spec, tz", [("not-a-time", ""), ("25:00", ""), ("", ""), ("06:00", "Mars/Base")])
+def test_bad_deadlines(spec, tz):
+    with pytest.raises(ValueError):
+        schedule.deadline_on(spec, DAY, tz)
+
+
+def test_breach_is_strictly_after():
+    moment = dt.datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+    assert not schedule.is_breached(moment, moment)
+    assert schedule.is_breached(moment, moment + dt.timedelta(microseconds=1))
+
+
+@pytest.mark.parametrize("text", ["2026-11-28T21:07:31.137695+00:00", "2026-11-28T21:07:31.137Z",
+                                  "2026-11-28T21:07:31Z", "2026-11-28T22:07:31.1+01:00",
+                                  "2026-11-28T21:07:31.123456789Z"])
+def test_timestamps_from_aws_and_moto(text):
+    parsed = schedule.parse_timestamp(text)
+    assert parsed.astimezone(UTC).replace(microsecond=0) == dt.datetime(2026, 11, 28, 21, 7, 31, tzinfo=UTC)
+
+
+def test_rfc3339_output():
+    assert schedule.rfc3339(dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)) == "2026-01-02T03:04:05.678Z"
+
+
+def config(**kwargs):
+    return PipelineConfig(name="p1", archetype="a", **kwargs)
+
+
+def test_schedule_deadline_prefers_the_schedule_then_the_sla():
+    sla = SLAConfig(completionDeadline="11:00", timezone="Europe/Berlin")
+    with_schedule = config(sla=sla, schedules=(ScheduleConfig(name="daily", deadline="08:00"),))
+    # the schedule has no zone of its own: it falls back to the SLA zone (the original fell back to UTC)
+    assert schedule.schedule_deadline(with_schedule, "daily", DAY).astimezone(UTC).hour == 7
+    assert schedule.schedule_deadline(with_schedule, "h14", DAY).astimezone(UTC).hour == 10
+    assert schedule.schedule_deadline(config(), "daily", DAY) is None
+
+
+def test_implicit_daily_schedule():
+    assert [s.name for s in config().resolved_schedules()] == ["daily"]
+
+
+@pytest.mark.parametrize("exclusions, day, excluded", [
+    (ExclusionConfig(days=("Friday",)), DAY, True),
+    (ExclusionConfig(days=("SATURDAY", "sunday")), DAY, False),
+    (ExclusionConfig(days=("SATURDAY",)), DAY + dt.timedelta(days=1), True),
+    (ExclusionConfig(dates=("2026-11-27",)), DAY, True),
+    (ExclusionConfig(calendar="holidays"), dt.date(2026, 12, 25), True),
+    (ExclusionConfig(calendar="holidays", days=("monday",)), dt.date(2026, 11, 30), True),
+    (ExclusionConfig(calendar="holidays"), DAY, False),
+])
+def test_exclusions(exclusions, day, excluded):
+    calendars = {"holidays": {"days": [], "dates": ["2026-12-25"]}}
+    assert (schedule.excluded_reason(config(exclusions=exclusions), day, calendars) is not None) is excluded
+
+
+def test_unknown_calendar():
+    with pytest.raises(ValueError, match="nope"):
+        schedule.excluded_reason(config(exclusions=ExclusionConfig(calendar="nope")), DAY, {})

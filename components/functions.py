@@ -1,18 +1,22 @@
-"""The Lambda functions: shared code zip and dependency layer, one role, policy and log group per function.
+"""The Lambda functions: one code package (zip + dependency layer), one role, policy and log group per function.
 
 The four core functions come from one table of specs (FUNCTION_SPECS); stream-router is built by
 components/stream_router.py with the same `LambdaFunction` building block, after the state machine it starts.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from . import iam
-from .settings import TriggerPermissions
+from . import iam, packaging
+from .settings import PROJECT_ROOT, TriggerPermissions
+
+BUILD_DIR = os.path.join(PROJECT_ROOT, "build")
+REQUIREMENTS = os.path.join(PROJECT_ROOT, "handlers", "requirements.txt")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,40 @@ CORE_FUNCTIONS = (
     FunctionSpec("run-checker", "run_checker"),
 )
 STREAM_ROUTER = FunctionSpec("stream-router", "stream_router")
+
+
+@dataclass
+class FunctionPackageArgs:
+    layer_name: str
+    runtime: str         # e.g. "python3.12"
+    architecture: str    # "arm64" or "x86_64"
+
+
+class FunctionPackage(pulumi.ComponentResource):
+    """The code zip every function runs and the layer of its third-party dependencies, both built here.
+
+    The zip and the layer file are built while the program runs (not inside an apply): deterministic, and the
+    layer is cached under build/ (see packaging.py).
+    """
+
+    def __init__(self, name: str, args: FunctionPackageArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("interlock:index:FunctionPackage", name, None, opts)
+        self.code_path = packaging.build_code_archive(PROJECT_ROOT, BUILD_DIR)
+        self.code_hash = packaging.source_code_hash(self.code_path)
+        layer_path = packaging.build_dependency_layer(
+            REQUIREMENTS, args.architecture, args.runtime.removeprefix("python"), BUILD_DIR)
+        self.layer = aws.lambda_.LayerVersion(
+            f"{name}-layer",
+            layer_name=args.layer_name,
+            description="Third-party runtime dependencies of the Interlock functions (handlers/requirements.txt)",
+            code=pulumi.FileArchive(layer_path),
+            source_code_hash=packaging.source_code_hash(layer_path),
+            compatible_runtimes=[args.runtime],
+            compatible_architectures=[args.architecture],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.layer_arn = self.layer.arn
+        self.register_outputs({"codeHash": self.code_hash, "layerArn": self.layer_arn})
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """InterlockStack: the whole deployment of DESIGN §4, wired in dependency order.
 
-table, topic, bucket -> code zip + layer -> core functions -> state machine -> stream-router (needs the state
+table, topic, bucket -> function package (code zip + layer) -> core functions -> state machine -> stream-router (needs the state
 machine ARN) -> schedules, pipelines as code -> alarms.
 """
 from __future__ import annotations
@@ -11,11 +11,11 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from . import asl, packaging
+from . import asl
 from .alarms import Alarms, AlarmsArgs
 from .alerts import AlertTopic, AlertTopicArgs
 from .data_bucket import DataBucket, DataBucketArgs
-from .functions import CoreFunctions, CoreFunctionsArgs, RuntimeArgs
+from .functions import CoreFunctions, CoreFunctionsArgs, FunctionPackage, FunctionPackageArgs, RuntimeArgs
 from .pipelines import PipelineRegistry, PipelineRegistryArgs
 from .schedules import Schedules, SchedulesArgs
 from .settings import PROJECT_ROOT, Settings
@@ -23,8 +23,6 @@ from .state_machine import PipelineStateMachine, StateMachineArgs
 from .stream_router import StreamRouter, StreamRouterArgs
 from .table import InterlockTable, TableArgs
 
-BUILD_DIR = os.path.join(PROJECT_ROOT, "build")
-REQUIREMENTS = os.path.join(PROJECT_ROOT, "handlers", "requirements.txt")
 ASL_ARN_NAMES = {"orchestrator": "OrchestratorFunctionArn", "evaluator": "EvaluatorFunctionArn",
                  "trigger": "TriggerFunctionArn", "run-checker": "RunCheckerFunctionArn"}
 
@@ -70,23 +68,15 @@ class InterlockStack(pulumi.ComponentResource):
         ), child) if settings.data_bucket_name else None
         bucket_name = self.bucket.name if self.bucket else ""
 
-        code_path = packaging.build_code_archive(PROJECT_ROOT, BUILD_DIR)
-        layer_path = packaging.build_dependency_layer(
-            REQUIREMENTS, settings.architecture, settings.python_runtime.removeprefix("python"), BUILD_DIR)
-        self.layer = aws.lambda_.LayerVersion(
-            f"{name}-dependencies",
+        self.package = FunctionPackage(f"{name}-package", FunctionPackageArgs(
             layer_name=settings.resource_name("dependencies"),
-            description="Third-party runtime dependencies of the Interlock functions (handlers/requirements.txt)",
-            code=pulumi.FileArchive(layer_path),
-            source_code_hash=packaging.source_code_hash(layer_path),
-            compatible_runtimes=[settings.python_runtime],
-            compatible_architectures=[settings.architecture],
-            opts=child,
-        )
+            runtime=settings.python_runtime,
+            architecture=settings.architecture,
+        ), child)
         runtime = RuntimeArgs(
-            code_path=code_path,
-            code_hash=packaging.source_code_hash(code_path),
-            layer_arn=self.layer.arn,
+            code_path=self.package.code_path,
+            code_hash=self.package.code_hash,
+            layer_arn=self.package.layer_arn,
             runtime=settings.python_runtime,
             architecture=settings.architecture,
             memory=settings.lambda_memory,

@@ -10,7 +10,7 @@ import pytest
 
 from components import packaging
 from components.settings import PROJECT_ROOT
-from components.stack import BUILD_DIR, REQUIREMENTS
+from components.functions import BUILD_DIR, REQUIREMENTS
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def test_components_follow_the_component_rules(default_run):
     components = {r.name: r for r in default_run.resources if r.type.startswith("interlock:index:")}
     assert {r.type for r in components.values()} >= {
         "interlock:index:InterlockStack", "interlock:index:Table", "interlock:index:AlertTopic",
-        "interlock:index:CoreFunctions", "interlock:index:LambdaFunction", "interlock:index:PipelineStateMachine",
+        "interlock:index:CoreFunctions", "interlock:index:FunctionPackage", "interlock:index:LambdaFunction", "interlock:index:PipelineStateMachine",
         "interlock:index:StreamRouter", "interlock:index:Schedules", "interlock:index:PipelineRegistry",
         "interlock:index:Alarms"}
     for resource in default_run.resources:

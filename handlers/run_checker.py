@@ -20,7 +20,6 @@ def handler(event, context):
     metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
     poll = check(
         pipeline_id,
-        run_id,
         str(event.get("triggerType") or ""),
         metadata,
         _count(event.get("attempt"), 0),

@@ -30,12 +30,12 @@ def started(config):
 
 # --- the real services (moto) ---------------------------------------------------------------------------------
 
-def test_glue_run_is_polled_to_success_and_the_run_state_follows(aws_env):
+def test_glue_run_is_polled_to_success(aws_env):
     metadata = started({"type": "glue", "jobName": glue_job()})
     states = [check("glue", metadata, attempt=n) for n in range(4)]
     assert states[-1] == {"state": "succeeded", "message": "SUCCEEDED", "failureCategory": None, "attempt": 4}
     assert all(s["state"] in ("running", "succeeded") for s in states)
-    assert store.get_run("run-1")["status"] == "COMPLETED"
+    assert store.get_run("run-1")["status"] == "RUNNING"  # read-only: logResult finalizes the run state
 
 
 def test_emr_step_is_running(aws_env):
@@ -57,7 +57,6 @@ def test_step_function_running_then_aborted(aws_env):
     out = check("step-function", metadata, attempt=1)
     assert (out["state"], out["failureCategory"]) == ("failed", "PERMANENT")
     assert out["message"].startswith("ABORTED")
-    assert store.get_run("run-1")["status"] == "FAILED"
 
 
 def test_a_vanished_job_run_fails_permanently(aws_env):

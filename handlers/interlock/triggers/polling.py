@@ -2,15 +2,13 @@
 
 A transient error of the status API (throttling, 5xx, network, timeout) keeps the run `running`: the job is probably
 fine and the poll limit bounds how long we keep asking. A permanent one (not found, access denied, bad metadata)
-fails it. When the job reaches a terminal state the run state follows (RUNNING → COMPLETED/FAILED).
+fails it. The run-checker only reads: the orchestrator's logResult finalizes the run state.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .. import store
-from ..log import logger
-from ..models import RunStatus
 from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, TriggerError, module_for
 
 DEFAULT_MAX_ATTEMPTS = 120
@@ -25,8 +23,8 @@ class Poll:
     attempt: int
 
 
-def check(pipeline_id: str, run_id: str, trigger_type: str, metadata: dict, attempt: int, max_attempts: int) -> Poll:
-    """One status check of the job of `run_id`; `attempt` counts the checks already made."""
+def check(pipeline_id: str, trigger_type: str, metadata: dict, attempt: int, max_attempts: int) -> Poll:
+    """One status check of a job started for `pipeline_id`; `attempt` counts the checks already made."""
     attempt += 1
     try:
         module = module_for(trigger_type)
@@ -43,8 +41,6 @@ def check(pipeline_id: str, run_id: str, trigger_type: str, metadata: dict, atte
             "the job may still be running and is not re-triggered",
             PERMANENT,
         )
-    if job.state != "running" and run_id:
-        _finish_run(run_id, job)
     return Poll(job.state, job.message, job.failure_category if job.state == "failed" else None, attempt)
 
 
@@ -58,12 +54,3 @@ def _trigger_config(pipeline_id: str, trigger_type: str) -> dict:
         raise TriggerError(f"reading the pipeline config failed: {exc}", TRANSIENT) from None
     trigger = pipeline.get("trigger") or {}
     return trigger if trigger.get("type") == trigger_type else {}
-
-
-def _finish_run(run_id: str, job: JobState) -> None:
-    target = RunStatus.COMPLETED if job.state == "succeeded" else RunStatus.FAILED
-    metadata = {} if job.state == "succeeded" else {"runError": job.message, "failureCategory": job.failure_category}
-    try:
-        store.transition_run(run_id, target.value, metadata=metadata)
-    except Exception as exc:  # bookkeeping: the verdict stands even if the run state cannot follow
-        logger().warning("run-checker: run state not updated", extra={"runID": run_id, "error": str(exc)})

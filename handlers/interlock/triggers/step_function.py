@@ -56,8 +56,7 @@ def start(config: dict, run: RunContext) -> Started:
         except ClientError as exc:
             if error_code(exc) != "ExecutionAlreadyExists":
                 raise
-            arn = _execution_arn(state_machine_arn, name)
-            sfn.describe_execution(executionArn=arn)  # it exists: this run already started it
+            arn = _execution_arn(state_machine_arn, name)  # this run already started it
     return Started("running", {"sfn_execution_arn": arn})
 
 

@@ -49,5 +49,19 @@ def test_readme_points_at_pulumi_up_per_environment():
     assert "pulumi up" in section and "#deploying-to-aws" in section
 
 
+
+def test_the_readme_example_is_a_valid_stack_config():
+    import yaml
+
+    from components.settings import load_settings
+
+    section = readme_config_section()
+    example = section[section.index("```yaml") + len("```yaml"):section.index("```", section.index("```yaml") + 7)]
+    values = yaml.safe_load(example)["config"]
+    settings = load_settings({key.split(":", 1)[1]: value for key, value in values.items()})
+    assert settings.schedules[0].timezone == "Europe/London"
+    assert settings.trigger_permissions.emr_serverless_roles
+
+
 if __name__ == "__main__":
     print(config_table())

@@ -38,6 +38,13 @@ TRIGGER_ARN_PATTERNS = {
     "stepFunctions": re.compile(rf"^{_PARTITION}:states:{_REGION_ACCOUNT}:stateMachine:[\w-]+$"),
     "lambda": re.compile(rf"^{_PARTITION}:lambda:{_REGION_ACCOUNT}:function:[\w-]+$"),
 }
+TRIGGER_ARN_SHAPES = {
+    "glue": "arn:aws:glue:<region>:<account>:job/<name>",
+    "emr": "arn:aws:elasticmapreduce:<region>:<account>:cluster/j-<ID>",
+    "emrServerless": "arn:aws:emr-serverless:<region>:<account>:/applications/<id> or an execution role ARN",
+    "stepFunctions": "arn:aws:states:<region>:<account>:stateMachine:<name>",
+    "lambda": "arn:aws:lambda:<region>:<account>:function:<name>",
+}
 ROLE_ARN = re.compile(rf"^{_PARTITION}:iam::\d{{12}}:role/[\w+=,.@/-]+$")
 SECRET_ARN = re.compile(rf"^{_PARTITION}:secretsmanager:{_REGION_ACCOUNT}:secret:[\w/+=.@-]+$")
 KMS_KEY_ARN = re.compile(rf"^{_PARTITION}:kms:{_REGION_ACCOUNT}:key/[0-9a-f-]+$")
@@ -442,8 +449,7 @@ def _trigger_permissions(value: Any, _raw: dict) -> TriggerPermissions:
             elif isinstance(arn, str) and TRIGGER_ARN_PATTERNS[kind].match(arn):
                 found[kind].append(arn)
             else:
-                problems.append(f"{kind}[{index}]: {arn!r} is not a {kind} ARN "
-                                f"(pattern {TRIGGER_ARN_PATTERNS[kind].pattern})")
+                problems.append(f"{kind}[{index}]: {arn!r} is not a {kind} ARN ({TRIGGER_ARN_SHAPES[kind]})")
     if found["emrServerless"] and not roles:
         problems.append("emrServerless: also list the job execution role ARNs (arn:aws:iam::<account>:role/<name>) "
                         "the trigger may pass with iam:PassRole")

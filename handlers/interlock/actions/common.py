@@ -145,7 +145,7 @@ def record_result(req: Request, *, status: str, run_id: str | None, message: str
     entry: dict[str, Any] = {
         "pipelineId": req.pipeline_id, "date": req.date, "scheduleId": req.schedule_id or DEFAULT_SCHEDULE,
         "status": status, "attemptNumber": attempt, "runId": run_id or "",
-        "retryHistory": list(existing.get("retryHistory") or [])[-MAX_RETRY_HISTORY:],
+        "retryHistory": list(existing.get("retryHistory") or []),
         "startedAt": (run or {}).get("createdAt") or logged_at, "updatedAt": logged_at,
         "alertSent": False,
     }
@@ -156,6 +156,7 @@ def record_result(req: Request, *, status: str, run_id: str | None, message: str
         entry["retryHistory"].append({"attempt": attempt, "status": status, "runId": run_id or "",
                                       "failureMessage": message, "failureCategory": category,
                                       "startedAt": entry["startedAt"], "completedAt": logged_at})
+        entry["retryHistory"] = entry["retryHistory"][-MAX_RETRY_HISTORY:]
         retryable = retry.should_retry(policy, category, attempt)
         backoff = retry.calculate_backoff(policy, attempt) if retryable else 0
         needs_person = alert and not retryable and category != FailureCategory.VALIDATION_TIMEOUT.value

@@ -153,6 +153,7 @@ class CoreFunctionsArgs:
     kms_key_arn: str
     bucket_arn: Optional[pulumi.Input[str]]
     secret_arns: Sequence[str]
+    evaluator_bucket_arns: Sequence[str]
     trigger_permissions: TriggerPermissions
 
 
@@ -183,6 +184,9 @@ class CoreFunctions(pulumi.ComponentResource):
             statements += iam.bucket_statements(args.bucket_arn)
         if kind in ("evaluator", "trigger", "run-checker"):
             statements += iam.secrets_statements(args.secret_arns)
+        if kind == "evaluator":
+            readable = ([args.bucket_arn] if args.bucket_arn is not None else []) + list(args.evaluator_bucket_arns)
+            statements += iam.bucket_read_statements(readable)
         if kind == "trigger":
             statements += iam.trigger_statements(args.trigger_permissions)
         if kind == "run-checker":

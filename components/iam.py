@@ -89,10 +89,22 @@ def secrets_statements(secret_arns: Sequence[str]) -> list[dict]:
 
 
 def bucket_statements(bucket_arn: Optional[pulumi.Input[str]]) -> list[dict]:
+    """Read and write objects of the data bucket (orchestrator: alert archives; trigger: artifacts)."""
     if bucket_arn is None:
         return []
     return [statement("DataBucketObjects", ("s3:GetObject", "s3:PutObject"),
                       [pulumi.Output.concat(bucket_arn, "/*")])]
+
+
+def bucket_read_statements(bucket_arns: Sequence[pulumi.Input[str]]) -> list[dict]:
+    """Look at and list objects (the evaluator's builtin:s3-object check): HeadObject needs s3:GetObject."""
+    if not bucket_arns:
+        return []
+    return [
+        statement("ReadBucketObjects", ("s3:GetObject",),
+                  [pulumi.Output.concat(arn, "/*") for arn in bucket_arns]),
+        statement("ListBuckets", ("s3:ListBucket",), list(bucket_arns)),
+    ]
 
 
 def trigger_statements(permissions: TriggerPermissions) -> list[dict]:

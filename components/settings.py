@@ -46,6 +46,7 @@ TRIGGER_ARN_SHAPES = {
     "lambda": "arn:aws:lambda:<region>:<account>:function:<name>",
 }
 ROLE_ARN = re.compile(rf"^{_PARTITION}:iam::\d{{12}}:role/[\w+=,.@/-]+$")
+BUCKET_ARN = re.compile(r"^arn:aws(?:-cn|-us-gov)?:s3:::(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 SECRET_ARN = re.compile(rf"^{_PARTITION}:secretsmanager:{_REGION_ACCOUNT}:secret:[\w/+=.@-]+$")
 KMS_KEY_ARN = re.compile(rf"^{_PARTITION}:kms:{_REGION_ACCOUNT}:key/[0-9a-f-]+$")
 SQS_ARN = re.compile(rf"^{_PARTITION}:sqs:{_REGION_ACCOUNT}:[\w-]+(?:\.fifo)?$")
@@ -119,6 +120,7 @@ class Settings:
     alert_subscriptions: tuple[AlertSubscription, ...]
     trigger_permissions: TriggerPermissions
     secret_arns: tuple[str, ...]
+    evaluator_bucket_arns: tuple[str, ...]
     allowed_networks: tuple[str, ...]
     poll_interval_seconds: int
     max_poll_attempts: int
@@ -228,6 +230,7 @@ def load_settings(values: Mapping[str, Any]) -> Settings:
         alert_subscriptions=parsed["alertSubscriptions"],
         trigger_permissions=parsed["triggerPermissions"],
         secret_arns=parsed["secretArns"],
+        evaluator_bucket_arns=parsed["evaluatorBucketArns"],
         allowed_networks=parsed["allowedNetworks"],
         poll_interval_seconds=parsed["pollInterval"],
         max_poll_attempts=parsed["maxPollAttempts"],
@@ -507,6 +510,7 @@ _PARSERS: dict[str, Callable[[Any, dict], Any]] = {
     "alertSubscriptions": _subscriptions,
     "triggerPermissions": _trigger_permissions,
     "secretArns": _string_list(SECRET_ARN, "a Secrets Manager secret ARN"),
+    "evaluatorBucketArns": _string_list(BUCKET_ARN, "an S3 bucket ARN (arn:aws:s3:::<bucket>)"),
     "allowedNetworks": _networks,
     "pollInterval": _whole_seconds,
     "maxPollAttempts": _integer(1, 10000),

@@ -93,6 +93,7 @@ class InterlockStack(pulumi.ComponentResource):
             kms_key_arn=settings.kms_key_arn,
             bucket_arn=self.bucket.arn if self.bucket else None,
             secret_arns=settings.secret_arns,
+            evaluator_bucket_arns=settings.evaluator_bucket_arns,
             trigger_permissions=settings.trigger_permissions,
         ), child)
         self.state_machine = PipelineStateMachine(f"{name}-lifecycle", StateMachineArgs(

@@ -14,6 +14,7 @@ FULL_CONFIG = {
     "kmsKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "allowedNetworks": ["10.0.0.0/8", "127.0.0.1/32"],
     "secretArns": [f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:team-a/api-AbCdEf"],
+    "evaluatorBucketArns": ["arn:aws:s3:::landing-zone"],
     "schedules": [
         {"name": "ingest-daily", "pipeline": "sales-raw-ingest", "scheduleID": "daily",
          "expression": "cron(0 6 * * ? *)", "timezone": "Europe/London"},

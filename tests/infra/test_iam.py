@@ -143,6 +143,21 @@ def test_trigger_permissions_are_scoped_to_configured_arns(full_run):
     assert not {"glue:StartJobRun", "iam:PassRole", "states:StartExecution"} & set(checker)
 
 
+def test_only_the_evaluator_reads_buckets_and_only_the_configured_ones(default_run, full_run):
+    for role, document in by_role(default_run).items():
+        assert not {a for a in actions_of(document) if a.startswith("s3:")}, role
+    roles = by_role(full_run)
+    evaluator = {a: s["Resource"] for s in statements(roles["team-a-evaluator"]) for a in s["Action"]}
+    assert evaluator["s3:GetObject"] == ["arn:aws:s3:::team-a-interlock-data/*", "arn:aws:s3:::landing-zone/*"]
+    assert evaluator["s3:ListBucket"] == ["arn:aws:s3:::team-a-interlock-data", "arn:aws:s3:::landing-zone"]
+    assert "s3:PutObject" not in evaluator
+    for role in ("team-a-orchestrator", "team-a-trigger"):
+        objects = {a: s["Resource"] for s in statements(roles[role]) for a in s["Action"]}
+        assert objects["s3:PutObject"] == ["arn:aws:s3:::team-a-interlock-data/*"]
+    for role in ("team-a-run-checker", "team-a-stream-router", "team-a-states", "team-a-scheduler"):
+        assert not {a for a in actions_of(roles[role]) if a.startswith("s3:")}, role
+
+
 def test_secrets_and_customer_key_only_where_needed(full_run):
     roles = by_role(full_run)
     for role, document in roles.items():

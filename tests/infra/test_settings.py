@@ -56,6 +56,7 @@ def test_every_invalid_value_is_reported_at_once_naming_key_and_what_is_allowed(
         "dataBucketName": "Bad_Bucket", "kmsKeyArn": "alias/mine", "logLevel": "TRACE",
         "secretArns": ["not-an-arn"], "allowedNetworks": ["10.0.0.1/8"], "pollInterval": "500ms",
         "maxPollAttempts": 0, "archetypeDir": "relative/dir", "pipelinesDir": "../elsewhere",
+        "evaluatorBucketArns": ["arn:aws:s3:::bucket/key"],
     })
     text = "\n".join(found)
     expectations = {
@@ -65,6 +66,7 @@ def test_every_invalid_value_is_reported_at_once_naming_key_and_what_is_allowed(
         "logLevel": "DEBUG, INFO", "secretArns": "Secrets Manager", "allowedNetworks": "CIDR",
         "pollInterval": "whole number of seconds", "maxPollAttempts": "from 1 to 10000",
         "archetypeDir": "absolute path", "pipelinesDir": "relative to the project",
+        "evaluatorBucketArns": "S3 bucket ARN",
     }
     assert len(found) == len(expectations), text
     for key, allowed in expectations.items():

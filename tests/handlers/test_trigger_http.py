@@ -45,6 +45,18 @@ def test_http_is_synchronous_with_a_templated_body_and_secret_header(aws_env, se
     assert TOKEN not in everything_recorded(aws_env, out)
 
 
+def test_configured_headers_replace_the_defaults_whatever_their_case(aws_env, server, allow_loopback):
+    pending_run()
+    server.answer("PUT", "/upload", 200, b"")
+    out = fire({"type": "http", "method": "put", "url": server.url("/upload"), "body": "day=${date}",
+                "headers": {"content-type": "application/x-www-form-urlencoded"}})
+    assert out["status"] == "completed"
+    [received] = server.requests
+    assert received.method == "PUT" and received.body == f"day={DATE}".encode()
+    content_types = [k for k in received.headers if k.lower() == "content-type"]
+    assert content_types == ["content-type"] and received.headers["content-type"] == "application/x-www-form-urlencoded"
+
+
 def test_a_secret_echoed_back_in_an_error_is_redacted(aws_env, server, allow_loopback, api_token):
     pending_run()
     server.answer("POST", "/hooks/run", 401, f"invalid credentials: Bearer {TOKEN}")

@@ -43,7 +43,9 @@ def call(
         resolved = secrets.resolve_headers(headers)
     except secrets.SecretError as exc:
         raise TriggerError(f"{prefix}: {exc}", TRANSIENT if exc.transient else PERMANENT) from None
-    send_headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    configured = {name.lower() for name in resolved}
+    send_headers = {k: v for k, v in (("Content-Type", "application/json"), ("Accept", "application/json"))
+                    if k.lower() not in configured}
     send_headers.update(resolved)
     if isinstance(body, (dict, list)):
         payload = json.dumps(body).encode()

@@ -14,7 +14,7 @@ CONTEXT_KEYS = ("pipelineID", "scheduleID", "runID", "execution", "action", "dat
 @functools.lru_cache(maxsize=1)
 def logger():
     """The process-wide Logger (service name from POWERTOOLS_SERVICE_NAME, level from LOG_LEVEL)."""
-    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.logging.logger import Logger
 
     return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "interlock",
                   level=os.environ.get("LOG_LEVEL") or "INFO")

@@ -122,6 +122,15 @@ def _tags(tags: dict | None, key: str = "Key", value: str = "Value") -> list[dic
     return [{key: k, value: v} for k, v in (tags or {}).items()]
 
 
+def _text(value: Any) -> str:
+    """A config value as the API wants it: Pulumi's mocks hand numbers over as floats (1209600.0)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _strip_none(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _strip_none(v) for k, v in value.items() if v is not None}
@@ -191,7 +200,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             self.resources.append(DeployedResource(args.typ, args.name, resource_id, state))
         return resource_id, state
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
         token = args.token
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
@@ -199,7 +208,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/emulator",
                 "userId": "AIDAEMULATOR",
                 "id": ACCOUNT_ID,
-            }, None
+            }, []
         if token == "aws:index/getRegion:getRegion":
             return {
                 "name": REGION,
@@ -207,15 +216,15 @@ class EmulatorMocks(pulumi.runtime.Mocks):
                 "id": REGION,
                 "endpoint": f"ec2.{REGION}.amazonaws.com",
                 "description": "US East (N. Virginia)",
-            }, None
+            }, []
         if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": "aws"}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": "aws"}, []
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             document = _policy_document(args.args)
-            return {"json": document, "minifiedJson": document, "id": hashlib.sha1(document.encode()).hexdigest()}, None
+            return {"json": document, "minifiedJson": document, "id": hashlib.sha1(document.encode()).hexdigest()}, []
         with self._lock:
             self.skipped.append(f"invoke {token}")
-        return {}, None
+        return {}, []
 
     @staticmethod
     def _with_retry(create: Callable[[], tuple[str, dict]]) -> tuple[str, dict]:
@@ -384,7 +393,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         if i.get("timeout"):
             kwargs["Timeout"] = int(i["timeout"])
         if (i.get("environment") or {}).get("variables"):
-            kwargs["Environment"] = {"Variables": {k: str(v) for k, v in i["environment"]["variables"].items()}}
+            kwargs["Environment"] = {"Variables": {k: _text(v) for k, v in i["environment"]["variables"].items()}}
         if (i.get("tracingConfig") or {}).get("mode"):
             kwargs["TracingConfig"] = {"Mode": i["tracingConfig"]["mode"]}
         logging_config = i.get("loggingConfig") or {}
@@ -500,8 +509,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             ("policy", "Policy"), ("fifoQueue", "FifoQueue"),
         ):
             if i.get(key) not in (None, ""):
-                value = i[key]
-                attributes[api] = str(value).lower() if isinstance(value, bool) else str(value)
+                attributes[api] = _text(i[key])
         sqs = self._client("sqs")
         url = sqs.create_queue(QueueName=name, Attributes=attributes, tags=i.get("tags") or {})["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

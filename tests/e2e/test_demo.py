@@ -1,0 +1,19 @@
+"""`python -m emulator demo` (what `make demo` runs) reaches its expected outcome and says so."""
+import pytest
+
+from emulator.demo import main
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_runs_the_example_end_to_end(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "sales-raw-ingest: SUCCEEDED" in out
+    assert "job succeeded (poll 3)" in out
+    assert "sales-daily-aggregate (started by the cascade marker" in out
+    assert "FAILED" not in out
+
+
+def test_demo_usage():
+    assert main(["nonsense"]) == 2

@@ -1,0 +1,281 @@
+"""Whole lifecycles of the real stack on the emulator: the real Pulumi program deployed into moto, the rendered
+state machine run by moto's interpreter, the real handlers in-process, evaluators and jobs on local endpoints.
+
+Every scenario asserts the execution status, the run log, the alerts and that no lock is left held.
+One emulator is shared by the module; each scenario uses its own pipeline ids.
+"""
+import datetime
+import time
+
+import pytest
+
+from emulator import Emulator
+
+pytestmark = pytest.mark.e2e
+TODAY = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
+STACK = {"evaluationWindow": "6s", "maxPollAttempts": 5}
+
+
+@pytest.fixture(scope="module")
+def emu():
+    with Emulator(STACK) as emulator:
+        yield emulator
+
+
+def register(emu, pid, *, trigger=None, evaluators=None, **extra):
+    """A batch-ingestion pipeline whose three traits answer PASS unless `evaluators` scripts them otherwise."""
+    evaluators = evaluators or {}
+    traits = {}
+    for trait in TRAITS:
+        spec = evaluators.get(trait, {})
+        url = spec if isinstance(spec, str) else emu.http.evaluator(f"/{pid}/{trait}", **spec)
+        traits[trait] = {"evaluator": url}
+    if trigger is None:
+        trigger = {"type": "http", "method": "POST", "url": emu.http.trigger(f"/{pid}/trigger", 200)}
+    config = {"name": pid, "archetype": "batch-ingestion", "traits": traits, **extra}
+    if trigger:
+        config["trigger"] = trigger
+    emu.register_pipeline(config)
+    return config
+
+
+def run(emu, pid, **marker):
+    return emu.wait_for_execution(emu.write_marker(pid, **marker), timeout_s=90)
+
+
+def entered(result):
+    return [e["stateEnteredEventDetails"]["name"] for e in result["history"] if e["type"].endswith("StateEntered")]
+
+
+def settle(emu, pid, timeout_s=90):
+    """Wait for every execution of the pipeline (reruns, cascades) to end; returns their results, oldest first."""
+    emu.wait_for_streams()
+    results = [emu.wait_for_execution(e["executionArn"], timeout_s) for e in reversed(emu.executions(pid))]
+    assert emu.lock(pid) is None, f"lock of {pid} left held: {emu.lock(pid)}"
+    return results
+
+
+def alert_types(emu, pid):
+    return sorted(a.get("alertType") for a in emu.alerts(pid))
+
+
+def test_happy_path_with_a_synchronous_trigger(emu):
+    register(emu, "e2e-sync")
+    result = run(emu, "e2e-sync")
+    assert result["status"] == "SUCCEEDED"
+    assert entered(result)[-4:] == ["LogCompleted", "NotifyDownstream", "ShouldMonitor", "ReleaseLock"]
+    log = emu.run_log("e2e-sync", TODAY)
+    assert (log["status"], log["attemptNumber"]) == ("COMPLETED", 1)
+    assert len(emu.http.requests("/e2e-sync/trigger")) == 1
+    assert result["lambda_invocations"] == {
+        "interlock-emu-orchestrator": 10, "interlock-emu-evaluator": 3, "interlock-emu-trigger": 1}
+    assert alert_types(emu, "e2e-sync") == []
+    settle(emu, "e2e-sync")
+
+
+def test_asynchronous_job_polled_to_success(emu):
+    job = emu.http.job("e2e-async", ["running", "running", "succeeded"])
+    register(emu, "e2e-async", trigger=job.trigger)
+    result = run(emu, "e2e-async")
+    assert result["status"] == "SUCCEEDED"
+    assert job.polls == 3 and len(job.runs) == 1
+    assert entered(result).count("PollRunStatus") == 3
+    assert result["state_transitions"] == 32  # DESIGN §10.0: 23 + n + 3k with 3 traits and 2 running polls
+    assert emu.run_log("e2e-async", TODAY)["status"] == "COMPLETED"
+    assert alert_types(emu, "e2e-async") == []
+    settle(emu, "e2e-async")
+
+
+def test_not_ready_then_ready_within_the_reevaluation_loop(emu):
+    register(emu, "e2e-late-ready", evaluators={"source-freshness": {"sequence": ["FAIL", "PASS"]}})
+    result = run(emu, "e2e-late-ready")
+    assert result["status"] == "SUCCEEDED"
+    states = entered(result)
+    assert states.count("WaitBeforeReevaluation") == 1 and states.count("EvaluateTraits") == 2
+    assert len(emu.http.requests("/e2e-late-ready/source-freshness")) == 2
+    assert emu.run_log("e2e-late-ready", TODAY)["status"] == "COMPLETED"
+    assert alert_types(emu, "e2e-late-ready") == []
+    settle(emu, "e2e-late-ready")
+
+
+def test_validation_timeout(emu):
+    register(emu, "e2e-timeout", evaluators={"upstream-dependency": {"status": "FAIL", "reason": "not yet"}})
+    result = run(emu, "e2e-timeout")
+    assert result["status"] == "SUCCEEDED"  # a business outcome, recorded as data
+    assert "LogValidationTimeout" in entered(result) and "TriggerPipeline" not in entered(result)
+    log = emu.run_log("e2e-timeout", TODAY)
+    assert (log["status"], log["failureCategory"]) == ("FAILED", "VALIDATION_TIMEOUT")
+    assert emu.http.requests("/e2e-timeout/trigger") == []
+    assert alert_types(emu, "e2e-timeout") == ["VALIDATION_TIMEOUT"]
+    settle(emu, "e2e-timeout")
+
+
+def test_excluded_day(emu):
+    weekday = datetime.date.fromisoformat(TODAY).strftime("%A").lower()
+    register(emu, "e2e-excluded", exclusions={"days": [weekday]})
+    result = run(emu, "e2e-excluded")
+    assert result["status"] == "SUCCEEDED"
+    assert entered(result) == ["InitDefaults", "CheckExclusion", "IsExcluded", "Skipped"]
+    assert emu.run_log("e2e-excluded", TODAY) is None
+    assert emu.http.requests("/e2e-excluded/trigger") == []
+    assert alert_types(emu, "e2e-excluded") == []
+    settle(emu, "e2e-excluded")
+
+
+def test_two_markers_at_the_same_moment_trigger_exactly_once(emu):
+    register(emu, "e2e-twice")
+    keys = [emu.store.write_marker("e2e-twice", schedule_id="daily", date=TODAY, source="manual") for _ in range(2)]
+    arns = [emu.execution_for_marker(key) for key in keys]
+    assert len(set(arns)) == 2
+    results = [emu.wait_for_execution(arn, 90) for arn in arns]
+    assert [r["status"] for r in results] == ["SUCCEEDED", "SUCCEEDED"]
+    assert len(emu.http.requests("/e2e-twice/trigger")) == 1
+    assert sum("TriggerPipeline" in entered(r) for r in results) == 1
+    log = emu.run_log("e2e-twice", TODAY)
+    assert (log["status"], log["attemptNumber"]) == ("COMPLETED", 1)
+    assert alert_types(emu, "e2e-twice") == []
+    settle(emu, "e2e-twice")
+
+
+def test_trigger_failure_alerts(emu):
+    trigger = {"type": "http", "method": "POST", "url": emu.http.trigger("/e2e-trigger-fails/trigger", 500)}
+    register(emu, "e2e-trigger-fails", trigger=trigger, retry={"maxAttempts": 1, "backoffSeconds": 1})
+    result = run(emu, "e2e-trigger-fails")
+    assert result["status"] == "SUCCEEDED"
+    assert "LogTriggerFailed" in entered(result)
+    log = emu.run_log("e2e-trigger-fails", TODAY)
+    assert (log["status"], log["failureCategory"], log["attemptNumber"]) == ("FAILED", "TRANSIENT", 1)
+    assert "RUN_FAILED" in alert_types(emu, "e2e-trigger-fails")
+    settle(emu, "e2e-trigger-fails")
+
+
+def test_retryable_job_failure_is_retried_to_success(emu):
+    job = emu.http.job("e2e-retry", ["failed", "succeeded"])
+    register(emu, "e2e-retry", trigger=job.trigger, retry={"maxAttempts": 3, "backoffSeconds": 1})
+    result = run(emu, "e2e-retry")
+    assert result["status"] == "SUCCEEDED"
+    states = entered(result)
+    assert states.count("TriggerPipeline") == 2 and "RetryBackoffWait" in states
+    assert len(job.runs) == 2
+    log = emu.run_log("e2e-retry", TODAY)
+    assert (log["status"], log["attemptNumber"]) == ("COMPLETED", 2)
+    assert [(h["status"], h["failureCategory"]) for h in log["retryHistory"]] == [("FAILED", "TRANSIENT")]
+    assert alert_types(emu, "e2e-retry") == []
+    settle(emu, "e2e-retry")
+
+
+def test_non_retryable_failure_is_not_retried(emu):
+    trigger = {"type": "http", "method": "POST", "url": emu.http.trigger("/e2e-permanent/trigger", 400)}
+    register(emu, "e2e-permanent", trigger=trigger, retry={"maxAttempts": 3, "backoffSeconds": 1})
+    result = run(emu, "e2e-permanent")
+    assert result["status"] == "SUCCEEDED"
+    assert entered(result).count("TriggerPipeline") == 1 and "RetryBackoffWait" not in entered(result)
+    log = emu.run_log("e2e-permanent", TODAY)
+    assert (log["status"], log["failureCategory"], log["attemptNumber"]) == ("FAILED", "PERMANENT", 1)
+    assert len(emu.http.requests("/e2e-permanent/trigger")) == 1
+    assert "RUN_FAILED" in alert_types(emu, "e2e-permanent")
+    settle(emu, "e2e-permanent")
+
+
+def test_poll_limit_reached(emu):
+    job = emu.http.job("e2e-poll-limit", ["running"])
+    register(emu, "e2e-poll-limit", trigger=job.trigger, retry={"maxAttempts": 3, "backoffSeconds": 1})
+    result = run(emu, "e2e-poll-limit")
+    assert result["status"] == "SUCCEEDED"
+    assert job.polls == 5 and len(job.runs) == 1  # maxPollAttempts, and never re-triggered
+    log = emu.run_log("e2e-poll-limit", TODAY)
+    assert (log["status"], log["failureCategory"]) == ("FAILED", "PERMANENT")
+    assert "poll limit" in log["failureMessage"]
+    assert "RUN_FAILED" in alert_types(emu, "e2e-poll-limit")
+    settle(emu, "e2e-poll-limit")
+
+
+def test_drift_during_monitoring_alerts_and_records_a_rerun(emu):
+    register(emu, "e2e-drift", evaluators={"source-freshness": {"sequence": ["PASS", "FAIL", "PASS"]}},
+             watch={"monitoring": {"enabled": True, "duration": "5s"}})
+    result = run(emu, "e2e-drift")
+    assert result["status"] == "SUCCEEDED"
+    assert "HandleLateArrival" in entered(result)
+    assert alert_types(emu, "e2e-drift") == ["TRAIT_DRIFT"]
+    reruns = emu.store.list_reruns("e2e-drift")
+    assert len(reruns) == 1 and reruns[0]["originalDate"] == TODAY
+    results = settle(emu, "e2e-drift")
+    assert [r["status"] for r in results] == ["SUCCEEDED", "SUCCEEDED"]  # the rerun ran too
+    assert results[1]["output"]["replay"] is True
+    assert emu.run_log("e2e-drift", TODAY)["status"] == "COMPLETED"
+    assert len(emu.http.requests("/e2e-drift/trigger")) == 2
+
+
+def test_downstream_cascade(emu):
+    register(emu, "e2e-upstream")
+    register(emu, "e2e-downstream", evaluators={
+        "upstream-dependency": "builtin:upstream-job-log"})
+    config = emu.store.get_pipeline("e2e-downstream")
+    config["traits"]["upstream-dependency"]["config"] = {"upstreamPipeline": "e2e-upstream"}
+    emu.register_pipeline(config)
+    result = run(emu, "e2e-upstream")
+    assert result["status"] == "SUCCEEDED"
+    assert "e2e-downstream" in str(result["output"]["notifyDownstream"])
+    downstream = settle(emu, "e2e-downstream")
+    assert [r["status"] for r in downstream] == ["SUCCEEDED"]
+    assert downstream[0]["output"]["source"] != "manual"
+    assert emu.run_log("e2e-downstream", TODAY)["status"] == "COMPLETED"
+    assert len(emu.http.requests("/e2e-downstream/trigger")) == 1
+    assert alert_types(emu, "e2e-upstream") == [] and alert_types(emu, "e2e-downstream") == []
+    settle(emu, "e2e-upstream")
+
+
+def test_replay_of_a_past_date(emu):
+    past = (datetime.date.fromisoformat(TODAY) - datetime.timedelta(days=7)).isoformat()
+    register(emu, "e2e-replay")
+    assert run(emu, "e2e-replay", date=past)["status"] == "SUCCEEDED"
+    again = run(emu, "e2e-replay", date=past)
+    assert again["status"] == "SUCCEEDED" and "TriggerPipeline" not in entered(again)  # already done: skipped
+    replayed = run(emu, "e2e-replay", date=past, replay=True)
+    assert replayed["status"] == "SUCCEEDED" and "TriggerPipeline" in entered(replayed)
+    log = emu.run_log("e2e-replay", past)
+    assert (log["status"], log["date"], log["attemptNumber"]) == ("COMPLETED", past, 2)
+    assert emu.run_log("e2e-replay", TODAY) is None
+    assert len(emu.http.requests("/e2e-replay/trigger")) == 2
+    assert alert_types(emu, "e2e-replay") == []
+    settle(emu, "e2e-replay")
+
+
+def test_malformed_marker_goes_to_the_dead_letter_queue(emu):
+    key = emu.store.write_marker("e2e-malformed", schedule_id="daily", date="2026-02-30", source="manual")
+    deadline = time.monotonic() + 20
+    while not [d for d in emu.dead_letters() if any(r["dynamodb"]["Keys"]["SK"]["S"] == key for r in d["records"])]:
+        assert time.monotonic() < deadline, "the malformed marker never reached the dead-letter queue"
+        time.sleep(0.2)
+    letter = [d for d in emu.dead_letters() if any(r["dynamodb"]["Keys"]["SK"]["S"] == key for r in d["records"])][0]
+    assert letter["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert letter["requestContext"]["approximateInvokeCount"] == 4  # MaximumRetryAttempts 3
+    assert emu.executions("e2e-malformed") == []
+    assert emu.run_log("e2e-malformed", "2026-02-30") is None and alert_types(emu, "e2e-malformed") == []
+    assert emu.lock("e2e-malformed") is None
+
+
+def test_unreachable_evaluator_fails_the_trait_with_a_category(emu):
+    register(emu, "e2e-unreachable", evaluators={"resource-availability": emu.http.unreachable_url()})
+    result = run(emu, "e2e-unreachable")
+    assert result["status"] == "SUCCEEDED"
+    trait = [t for t in result["output"]["traitResults"] if t["traitType"] == "resource-availability"][0]
+    assert trait["status"] == "FAIL" and trait["failureCategory"]
+    log = emu.run_log("e2e-unreachable", TODAY)
+    assert (log["status"], log["failureCategory"]) == ("FAILED", "VALIDATION_TIMEOUT")
+    assert alert_types(emu, "e2e-unreachable") == ["VALIDATION_TIMEOUT"]
+    settle(emu, "e2e-unreachable")
+
+
+def test_pipeline_without_trigger_fails_clearly_and_frees_the_lock(emu):
+    register(emu, "e2e-no-trigger", trigger=False)
+    result = run(emu, "e2e-no-trigger")
+    assert result["status"] == "FAILED"
+    assert entered(result)[-2:] == ["ReleaseLockAfterError", "Failed"]
+    log = emu.run_log("e2e-no-trigger", TODAY)
+    assert (log["status"], log["failureCategory"]) == ("FAILED", "PERMANENT")
+    alerts = emu.alerts("e2e-no-trigger")
+    assert [a["alertType"] for a in alerts] == ["PIPELINE_ERROR"] and "trigger" in alerts[0]["message"]
+    assert emu.http.requests("/e2e-no-trigger/trigger") == []
+    settle(emu, "e2e-no-trigger")

@@ -82,7 +82,9 @@ def test_http_error_statuses_map_to_categories(aws_env, server, allow_loopback, 
     out = fire({"type": "http", "url": server.url("/x")})
     assert (out["status"], out["failureCategory"]) == ("failed", category)
     assert out["error"] == f"http trigger: returned status {status}: nope  more"
-    assert [a["alertType"] for a in aws_env.alerts()] == ["TRIGGER_FAILED"]
+    [alert] = aws_env.alerts()
+    assert alert["alertType"] == "TRIGGER_FAILED"
+    assert alert["level"] == ("error" if category == "PERMANENT" else "warning")
 
 
 def test_a_slow_endpoint_times_out(aws_env, server, allow_loopback):

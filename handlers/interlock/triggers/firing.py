@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from .. import alerts, store
 from ..log import logger
 from ..models import InvalidTransition, RunStatus
-from . import PERMANENT, RunContext, Started, TriggerError, module_for
+from . import PERMANENT, TIMEOUT, TRANSIENT, RunContext, Started, TriggerError, module_for
 
 _ERROR_KEYS = ("triggerError", "failureCategory")
 
@@ -111,7 +111,10 @@ def _fail(run: RunContext, trigger_type: str | None, exc: TriggerError, *, trans
     _record(lambda: store.append_event(run.pipeline_id, "TRIGGER_FAILED", run_id=run.run_id, status="failed",
                                        message=message, details={"type": trigger_type,
                                                                  "failureCategory": exc.category}), run, "event")
-    alerts.publish("error", alerts.AlertType.TRIGGER_FAILED, f"Trigger failed for {run.pipeline_id}: {message}",
+    # Required by issue 4 (every trigger failure alerts); a retryable category is only a warning because logResult
+    # raises RUN_FAILED (error) once no retry is left.
+    level = "warning" if exc.category in (TRANSIENT, TIMEOUT) else "error"
+    alerts.publish(level, alerts.AlertType.TRIGGER_FAILED, f"Trigger failed for {run.pipeline_id}: {message}",
                    pipeline_id=run.pipeline_id, schedule_id=run.schedule_id, date=run.date, run_id=run.run_id,
                    details={"triggerType": trigger_type, "failureCategory": exc.category})
     return Outcome("failed", {}, message, exc.category)

@@ -32,6 +32,7 @@ from .models import (
 TOP_LEVEL_FIELDS = {"name", "archetype", "tier", "traits", "trigger", "retry", "sla", "watch", "schedules",
                     "exclusions"}
 MAX_TRAITS = 20
+MAX_CONFIG_BYTES = 64 * 1024  # keeps the stored item and the resolvePipeline payload far below their limits
 
 
 class _Problems:
@@ -102,6 +103,9 @@ def parse_pipeline(data: Any, source: str = "") -> PipelineConfig:
     p = _Problems()
     if not isinstance(data, dict):
         raise ConfigError(["(root): must be an object"], source)
+    size = len(json.dumps(data, default=str))
+    if size > MAX_CONFIG_BYTES:
+        p.add("(root)", f"config is {size} bytes as JSON; at most {MAX_CONFIG_BYTES}")
     p.unknown(data, TOP_LEVEL_FIELDS, "")
     name = p.string(data, "name", "name", required=True)
     if name and not PIPELINE_ID_PATTERN.match(name):

@@ -152,3 +152,8 @@ def test_pipeline_dir_collects_problems_of_all_files(tmp_path):
     (tmp_path / "b.json").unlink()
     with pytest.raises(ConfigError, match="duplicate pipeline 'sales'"):
         pipelines.load_pipeline_dir(str(tmp_path), ARCHETYPES)
+
+
+def test_config_size_is_bounded():
+    huge = dict(MINIMAL, traits={"source-freshness": {"config": {"blob": "x" * 70_000}}})
+    assert problems_of(huge)[0].startswith("(root): config is ")

@@ -70,7 +70,7 @@ def check_validation_timeout(req: Request) -> Outcome:
     started = _execution_start(req)
     deadlines: list[tuple[str, dt.datetime]] = []
     window = req.payload.get("evaluationWindowSeconds")
-    if started is not None and isinstance(window, int) and not isinstance(window, bool) and window > 0:
+    if started is not None and isinstance(window, (int, float)) and not isinstance(window, bool) and window > 0:
         deadlines.append(("evaluation window exhausted", started + dt.timedelta(seconds=window)))
     spec = config.sla.validationTimeout if config.sla else ""
     if spec:

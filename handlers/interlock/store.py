@@ -64,10 +64,6 @@ def run_log_sk(date: str, schedule_id: str) -> str:
     return f"RUNLOG#{date}#{schedule_id or DEFAULT_SCHEDULE}"
 
 
-def pipeline_id_from_pk(pk: str) -> str | None:
-    return pk[len("PIPELINE#"):] if pk.startswith("PIPELINE#") else None
-
-
 # --- plumbing --------------------------------------------------------------------------------------------------
 
 def _table() -> str:
@@ -107,12 +103,6 @@ def _attr(value: Any) -> dict:
 
 def _item(**values: Any) -> dict:
     return {k: _attr(v) for k, v in values.items() if v is not None}
-
-
-def typed_item(item: dict) -> dict:
-    """A plain item (e.g. `pipeline_item(...)`) in DynamoDB's typed attribute-value JSON, for writers outside
-    boto3 (a Pulumi TableItem, EventBridge Scheduler's putItem input)."""
-    return _item(**item)
 
 
 def _plain(attr: dict) -> Any:

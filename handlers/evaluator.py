@@ -11,6 +11,9 @@ from .interlock.evaluators import DEFAULT_TIMEOUT_SECONDS, TraitRequest, Verdict
 from .interlock.log import bind
 
 
+STORE_MARGIN_SECONDS = 3.0
+
+
 class TraitStorageError(RuntimeError):
     """The verdict could not be stored."""
 
@@ -19,7 +22,7 @@ def handler(event, context):
     event = event if isinstance(event, dict) else {}
     trait_type = event.get("traitType") if isinstance(event.get("traitType"), str) else ""
     required = event.get("required") is not False
-    request, problem = _parse(event, trait_type)
+    request, problem = _parse(event, trait_type, _budget(context))
     bind(pipelineID=request.pipeline_id, scheduleID=request.schedule_id, date=request.date)
     if problem:
         return _shape(trait_type, fail(f"invalid evaluator input: {problem}", "PERMANENT"), required)
@@ -34,7 +37,13 @@ def _seconds(value, default: float) -> float:
     return value
 
 
-def _parse(event: dict, trait_type: str) -> tuple[TraitRequest, str | None]:
+def _budget(context) -> float | None:
+    """Seconds this invocation may still spend on the evaluator, keeping a margin to store the result."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return max(1.0, remaining() / 1000 - STORE_MARGIN_SECONDS) if remaining else None
+
+
+def _parse(event: dict, trait_type: str, budget: float | None = None) -> tuple[TraitRequest, str | None]:
     config = event.get("config") if isinstance(event.get("config"), dict) else {}
     pipeline_id = event.get("pipelineID") if isinstance(event.get("pipelineID"), str) else ""
     evaluator = event.get("evaluator")
@@ -43,7 +52,7 @@ def _parse(event: dict, trait_type: str) -> tuple[TraitRequest, str | None]:
         trait_type=trait_type,
         evaluator=evaluator if isinstance(evaluator, str) else "",
         config=config,
-        timeout=_seconds(event.get("timeout"), DEFAULT_TIMEOUT_SECONDS),
+        timeout=min(_seconds(event.get("timeout"), DEFAULT_TIMEOUT_SECONDS), budget or float("inf")),
         schedule_id=str(config.get("scheduleID") or "daily"),
         date=str(config.get("date") or schedule.today_utc()),
     )

@@ -7,7 +7,7 @@ import pytest
 from handlers import evaluator
 from handlers.interlock import settings, store
 from handlers.interlock.evaluators import builtins
-from outbound_http import allow_loopback, no_allowlist, server, set_allowlist  # noqa: F401
+from outbound_http import allow_loopback, no_allowlist, server  # noqa: F401
 
 KEYS = {"traitType", "status", "value", "reason", "failureCategory", "required"}
 
@@ -237,3 +237,21 @@ def test_s3_config_and_bucket_errors_are_permanent(landing, config, reason):
     out = evaluator.handler(s3_item(**config), None)
     assert (out["status"], out["failureCategory"]) == ("FAIL", "PERMANENT")
     assert reason in out["reason"]
+
+
+class LambdaContext:
+    def __init__(self, remaining_ms):
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self):
+        return self.remaining_ms
+
+
+def test_the_timeout_never_outlives_the_lambda_invocation(aws_env, server, allow_loopback):
+    """A trait timeout of 60 s inside an invocation with 4 s left: the evaluator gets 1 s, the result is stored."""
+    server.answer("POST", "/slow", 200, {"status": "PASS"}, delay=3)
+    started = time.monotonic()
+    out = evaluator.handler(item(server.url("/slow"), timeout=60), LambdaContext(4000))
+    assert (out["status"], out["failureCategory"]) == ("FAIL", "TIMEOUT")
+    assert time.monotonic() - started < 2.5
+    assert store.get_trait_result("sales", "freshness")["failureCategory"] == "TIMEOUT"

@@ -94,6 +94,27 @@ def test_a_slow_endpoint_times_out(aws_env, server, allow_loopback):
     assert (out["status"], out["failureCategory"]) == ("failed", "TIMEOUT")
 
 
+class LambdaContext:
+    def get_remaining_time_in_millis(self):
+        return 6000
+
+
+def test_the_call_never_outlives_the_lambda_invocation(aws_env, server, allow_loopback):
+    """timeout 60 s but 6 s of invocation left: the call gets 1 s, so the failure is still recorded and alerted."""
+    pending_run()
+    server.answer("POST", "/slow", 200, b"", delay=3)
+    out = trigger.handler(trigger_event({"type": "http", "url": server.url("/slow"), "timeout": 60}), LambdaContext())
+    assert (out["status"], out["failureCategory"]) == ("failed", "TIMEOUT")
+    assert "timed out after 1s" in out["error"]
+    assert store.get_run("run-1")["status"] == "FAILED"
+
+
+def test_malformed_input_is_refused(aws_env):
+    out = trigger.handler(["not", "an", "object"], None)
+    assert (out["status"], out["failureCategory"]) == ("failed", "PERMANENT")
+    assert out["error"] == "invalid trigger input: pipelineID, runID required"
+
+
 def test_http_trigger_to_loopback_without_the_allowlist_is_refused(aws_env, server, no_allowlist):
     pending_run()
     server.answer("POST", "/x", 200, b"")

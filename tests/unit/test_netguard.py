@@ -7,7 +7,7 @@ import pytest
 
 from handlers.interlock import netguard
 from handlers.interlock.netguard import OutboundError, refusal_reason
-from tests.handlers.outbound_http import LoopbackServer, allow_loopback, no_allowlist, server, set_allowlist  # noqa: F401
+from tests.handlers.outbound_http import LoopbackServer, allow_loopback, no_allowlist, server  # noqa: F401
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,7 @@ class RunContext:
     schedule_id: str
     date: str
     run_id: str
+    budget_seconds: float | None = None  # what is left of the Lambda invocation for the job's start call
 
     @property
     def template(self) -> TemplateContext:
@@ -150,11 +151,11 @@ def string_map(config: dict, key: str, trigger_type: str) -> dict[str, str]:
     return out
 
 
-def timeout_seconds(config: dict, default: float = 30.0) -> float:
-    """The `timeout` field (seconds, > 0), or the default; a non-number is a config error."""
+def timeout_seconds(config: dict, budget: float | None = None, default: float = 30.0) -> float:
+    """The `timeout` field (seconds, > 0) or the default, capped by `budget`; a non-number is a config error."""
     value = config.get("timeout")
     if value in (None, "", 0):
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        value = default
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise TriggerError(f"trigger timeout must be a positive number of seconds, got {value!r}")
-    return float(value)
+    return min(float(value), budget) if budget else float(value)

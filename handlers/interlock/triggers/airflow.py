@@ -63,7 +63,7 @@ def start(config: dict, run: RunContext) -> Started:
             f"{api}/dags/{quote(dag_id, safe='')}/dagRuns",
             headers=config.get("headers"),
             body=payload,
-            timeout=timeout_seconds(config),
+            timeout=timeout_seconds(config, run.budget_seconds),
         )
     except webcall.StatusError as exc:
         if exc.status == 409:  # this run's DAG run already exists: a retried trigger

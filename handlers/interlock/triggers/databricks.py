@@ -51,7 +51,7 @@ def start(config: dict, run: RunContext) -> Started:
         f"{workspace}/api/2.1/jobs/{endpoint}",
         headers=config.get("headers"),
         body=payload,
-        timeout=timeout_seconds(config),
+        timeout=timeout_seconds(config, run.budget_seconds),
     )
     run_id = webcall.json_object("databricks trigger", response).get("run_id")
     if isinstance(run_id, bool) or not isinstance(run_id, int) or run_id <= 0:

@@ -25,7 +25,7 @@ def start(config: dict, run: RunContext) -> Started:
         url,
         headers=config.get("headers"),
         body=render_value(body, run.template) if body not in (None, "") else None,
-        timeout=timeout_seconds(config),
+        timeout=timeout_seconds(config, run.budget_seconds),
     )
     return Started("completed", {"http_status": response.status})
 

@@ -430,6 +430,8 @@ def test_log_transient_failure_is_retryable_with_backoff(aws_env):
     assert [h["attempt"] for h in log["retryHistory"]] == [1, 2, 3]
     assert [h["failureCategory"] for h in log["retryHistory"]] == ["TRANSIENT", "TIMEOUT", "TRANSIENT"]
     assert [a["alertType"] for a in aws_env.alerts()] == ["RUN_FAILED"]
+    kinds = [e["kind"] for e in store.list_events("pipe-a")]
+    assert kinds.count("RETRY_SCHEDULED") == 2 and kinds.count("RETRY_EXHAUSTED") == 1
 
 
 def test_log_permanent_failure_is_not_retried_and_alerts(aws_env):

@@ -131,12 +131,12 @@ def move_run(run_id: str | None, preferred: list[str], metadata: dict | None = N
 
 def record_result(req: Request, *, status: str, run_id: str | None, message: str, category: str | None,
                   config: PipelineConfig | None, alert: bool = True) -> dict:
-    """Write the run log entry for (pipeline, date, schedule), finalize the run state and decide on a retry.
+    """Write the run log entry for (pipeline, date, schedule), decide on a retry, then finalize the run state.
 
+    The run log is written before the run state moves: it is what the next checkRunLog decides on.
     Returns the logResult payload `{attemptNumber, retryable, retryBackoffSeconds, loggedAt, status}`.
     """
-    now = schedule.now_utc()
-    logged_at = schedule.rfc3339(now)
+    logged_at = schedule.rfc3339(schedule.now_utc())
     existing = store.get_run_log(req.pipeline_id, req.date, req.schedule_id) or {}
     attempt = int(existing.get("attemptNumber") or 0) + 1
     policy = config.retry_policy if config else RetryPolicy()
@@ -146,39 +146,48 @@ def record_result(req: Request, *, status: str, run_id: str | None, message: str
         "pipelineId": req.pipeline_id, "date": req.date, "scheduleId": req.schedule_id or DEFAULT_SCHEDULE,
         "status": status, "attemptNumber": attempt, "runId": run_id or "",
         "retryHistory": list(existing.get("retryHistory") or []),
-        "startedAt": (run or {}).get("createdAt") or logged_at, "updatedAt": logged_at,
-        "alertSent": False,
+        "startedAt": (run or {}).get("createdAt") or logged_at, "updatedAt": logged_at, "alertSent": False,
     }
     retryable, backoff = False, 0
     if status == RunStatus.FAILED.value:
         category = category or FailureCategory.TRANSIENT.value
         entry.update(failureMessage=message, failureCategory=category)
-        entry["retryHistory"].append({"attempt": attempt, "status": status, "runId": run_id or "",
-                                      "failureMessage": message, "failureCategory": category,
-                                      "startedAt": entry["startedAt"], "completedAt": logged_at})
-        entry["retryHistory"] = entry["retryHistory"][-MAX_RETRY_HISTORY:]
+        entry["retryHistory"] = (entry["retryHistory"] + [{
+            "attempt": attempt, "status": status, "runId": run_id or "", "failureMessage": message,
+            "failureCategory": category, "startedAt": entry["startedAt"], "completedAt": logged_at,
+        }])[-MAX_RETRY_HISTORY:]
         retryable = retry.should_retry(policy, category, attempt)
         backoff = retry.calculate_backoff(policy, attempt) if retryable else 0
-        needs_person = alert and not retryable and category != FailureCategory.VALIDATION_TIMEOUT.value
-        if needs_person:
+        if alert and not retryable and category != FailureCategory.VALIDATION_TIMEOUT.value:
             entry["alertSent"] = alerts.publish(
                 "error", alerts.AlertType.RUN_FAILED,
                 f"Run failed for {req.pipeline_id} (attempt {attempt} of {policy.maxAttempts}, {category}): "
                 f"{message or 'no message'}",
                 pipeline_id=req.pipeline_id, schedule_id=req.schedule_id, date=req.date, run_id=run_id,
                 details={"failureCategory": category, "attemptNumber": attempt})
+    elif status == RunStatus.COMPLETED.value:
+        entry["completedAt"] = logged_at
+    store.put_run_log(entry)
+    if status == RunStatus.FAILED.value:
         move_run(run_id, [RunStatus.FAILED.value, RunStatus.CANCELLED.value],
                  {"failureMessage": message, "failureCategory": category})
     elif status == RunStatus.COMPLETED.value:
-        entry["completedAt"] = logged_at
         monitored = [RunStatus.COMPLETED_MONITORING.value] if config and config.monitoring_enabled else []
         move_run(run_id, monitored + [RunStatus.COMPLETED.value])
-    store.put_run_log(entry)
-    store.append_event(req.pipeline_id, "RUN_STATE_CHANGED", run_id=run_id, status=status, message=message or None,
-                       details={"attemptNumber": attempt, "failureCategory": entry.get("failureCategory"),
-                                "retryable": retryable})
+    _record_events(req, run_id, entry, retryable, backoff, policy)
+    return {"attemptNumber": attempt, "retryable": retryable, "retryBackoffSeconds": backoff,
+            "loggedAt": logged_at, "status": status}
+
+
+def _record_events(req: Request, run_id: str | None, entry: dict, retryable: bool, backoff: int,
+                   policy: RetryPolicy) -> None:
+    attempt, category = entry["attemptNumber"], entry.get("failureCategory")
+    store.append_event(req.pipeline_id, "RUN_STATE_CHANGED", run_id=run_id, status=entry["status"],
+                       message=entry.get("failureMessage") or None,
+                       details={"attemptNumber": attempt, "failureCategory": category, "retryable": retryable})
     if retryable:
         store.append_event(req.pipeline_id, "RETRY_SCHEDULED", run_id=run_id,
                            details={"attemptNumber": attempt, "backoffSeconds": backoff})
-    return {"attemptNumber": attempt, "retryable": retryable, "retryBackoffSeconds": backoff,
-            "loggedAt": logged_at, "status": status}
+    elif category and retry.is_retryable(policy, category):
+        store.append_event(req.pipeline_id, "RETRY_EXHAUSTED", run_id=run_id,
+                           details={"attemptNumber": attempt, "maxAttempts": policy.maxAttempts})

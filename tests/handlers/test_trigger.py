@@ -33,6 +33,15 @@ def test_glue_starts_a_job_run_with_templated_arguments(aws_env):
     assert fired[0]["runId"] == "run-1" and fired[0]["details"]["glue_job_run_id"] == run_id
 
 
+def test_templates_use_the_runs_own_date_when_the_input_has_none(aws_env):
+    pending_run()  # resolvePipeline recorded the run for DATE
+    job = glue_job()
+    event = dict(trigger_event({"type": "glue", "jobName": job, "arguments": {"--day": "${date}"}}), date="")
+    out = trigger.handler(event, None)
+    job_run = boto3.client("glue").get_job_run(JobName=job, RunId=out["metadata"]["glue_job_run_id"])["JobRun"]
+    assert job_run["Arguments"] == {"--day": DATE}
+
+
 def test_a_retried_trigger_of_a_running_run_starts_nothing(aws_env):
     pending_run()
     job = glue_job()

@@ -6,7 +6,7 @@ whose start is idempotent (their API deduplicates on the run ID), and otherwise 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .. import alerts, store
 from ..log import logger
@@ -29,6 +29,8 @@ def fire(run: RunContext, config: object) -> Outcome:
     state = store.get_run(run.run_id)
     if state is None:
         state = _create(run)
+    if state.get("date") and state["date"] != run.date:
+        run = replace(run, date=state["date"])  # the run's own date wins (the input may say "" = today)
     status = state["status"]
     trigger_type = config.get("type") if isinstance(config, dict) else None
 

@@ -209,3 +209,11 @@ def test_error_text_is_stripped_of_control_characters_and_truncated():
     text = netguard.clean_text("ok\x1b[31m red\r\nnext\x00\u202etail" + "y" * 500, limit=40)
     assert not any(c in text for c in "\x1b\r\n\x00\u202e")
     assert text.startswith("ok[31m red  next") and len(text) == 40 and text.endswith("…")
+
+
+@pytest.mark.parametrize("host", ["2130706433", "0x7f.0.0.1", "0177.0.0.1", "127.1"])
+def test_obfuscated_loopback_spellings_are_resolved_then_refused(host, no_allowlist, monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", lambda *a: pytest.fail("must not connect"))
+    with pytest.raises(OutboundError, match="is loopback") as err:
+        netguard.request("GET", f"http://{host}:8080/", timeout=2)
+    assert err.value.kind == "refused"

@@ -644,3 +644,41 @@ def test_logs_are_json_with_identifiers_and_no_payloads(aws_env, monkeypatch):
         "pipe-a", "h14", "run-9", "checkReadiness", "ERROR")
     assert "SECRET-TOKEN-123" not in buffer.getvalue()
     assert "payload" not in failure and "not a list" not in buffer.getvalue()
+
+
+# --- a lifecycle walked the way the state machine calls the actions --------------------------------------------
+
+def test_retry_loop_then_completion_and_cascade(aws_env):
+    pipeline(retry={"maxAttempts": 3, "backoffSeconds": 0})
+    downstream("pipe-b")
+    owner = "pipe-a_daily_2026-11-27_0123456789abcdef"
+    assert orch("checkExclusion")["result"] == "proceed"
+    assert orch("acquireLock", {"owner": owner, "leaseSeconds": 3600})["result"] == "proceed"
+    run_ids = []
+    for attempt, outcome in ((1, "FAILED"), (2, "COMPLETED")):
+        gate = orch("checkRunLog", {"replay": False})
+        assert gate["result"] == "proceed" and gate["payload"]["attemptNumber"] == attempt
+        resolved = orch("resolvePipeline")["payload"]
+        run_id = resolved["runID"]
+        run_ids.append(run_id)
+        assert orch("checkEvaluationSLA", {"runID": run_id})["payload"]["breached"] is False
+        ready = orch("checkReadiness", {"runID": run_id, "traitResults": results(**ALL_PASS)})
+        assert ready["result"] == "proceed"
+        store.transition_run(run_id, "TRIGGERING")  # what the trigger Lambda does
+        store.transition_run(run_id, "RUNNING")
+        if outcome == "FAILED":
+            logged = orch("logResult", {"status": "FAILED", "runID": run_id, "message": "poll: FAILED",
+                                        "failureCategory": "TRANSIENT"})
+            assert logged["payload"]["retryable"] is True and logged["payload"]["retryBackoffSeconds"] == 0
+        else:
+            assert orch("checkCompletionSLA", {"runID": run_id})["payload"]["breached"] is False
+            logged = orch("logResult", {"status": "COMPLETED", "runID": run_id})
+            assert logged["payload"]["attemptNumber"] == 2
+            assert orch("notifyDownstream", {"runID": run_id})["payload"]["notified"] == ["pipe-b/daily"]
+    assert orch("releaseLock", {"owner": owner})["payload"]["released"] is True
+    assert [store.get_run(r)["status"] for r in run_ids] == ["FAILED", "COMPLETED"]
+    log = store.get_run_log("pipe-a", DATE)
+    assert (log["status"], log["attemptNumber"], log["runId"]) == ("COMPLETED", 2, run_ids[1])
+    assert [h["runId"] for h in log["retryHistory"]] == [run_ids[0]]
+    assert orch("checkRunLog", {"replay": False})["payload"]["reason"] == "already completed"
+    assert aws_env.alerts() == []

@@ -140,3 +140,32 @@ def test_execution_names_are_safe_bounded_stable_and_distinct():
     odd = routing.execution_name("a.b", "daily", "2026-11-28", "MARKER#s p:a c/e#1")
     assert all(c.isalnum() or c in "_-" for c in odd)
     assert odd != routing.execution_name("a_b", "daily", "2026-11-28", "MARKER#s p:a c/e#1")
+
+
+def test_records_read_from_the_table_stream(state_machine, aws_env):
+    """Real stream records (moto's DynamoDB Streams) of markers written by the store and by a scheduler."""
+    ddb = boto3.client("dynamodb")
+    # botocore resolves an account-based streams endpoint that moto does not route; name the regional one
+    streams = boto3.client("dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com")
+    stream_arn = ddb.describe_table(TableName=aws_env.table_name)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    store.put_pipeline({"name": "sales", "archetype": "batch-ingestion"})
+    cascade = store.write_marker("sales", schedule_id="daily", date="2026-11-20", source="cascade",
+                                 attributes={"upstreamPipeline": "raw"})
+    ddb.put_item(TableName=aws_env.table_name, Item={  # what EventBridge Scheduler's putItem writes
+        "PK": {"S": "PIPELINE#sales"}, "SK": {"S": "MARKER#schedule#2026-11-21T04:00:00Z#daily"},
+        "scheduleID": {"S": "daily"}, "source": {"S": "schedule"}, "date": {"S": "2026-11-21T04:00:00Z"},
+        "timezone": {"S": "America/Los_Angeles"}})
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert len(records) == 3
+    out = stream_router.handler({"Records": records}, None)
+    assert out == {"batchItemFailures": []}
+    inputs = sorted((e["input"] for e in executions(state_machine)), key=lambda i: i["source"])
+    assert inputs == [
+        {"pipelineID": "sales", "scheduleID": "daily", "date": "2026-11-20", "source": "cascade",
+         "markerKey": cascade, "replay": False},
+        {"pipelineID": "sales", "scheduleID": "daily", "date": "2026-11-20", "source": "schedule",
+         "markerKey": "MARKER#schedule#2026-11-21T04:00:00Z#daily", "replay": False},
+    ]

@@ -66,6 +66,13 @@ def test_a_secret_echoed_back_in_an_error_is_redacted(aws_env, server, allow_loo
     assert TOKEN not in everything_recorded(aws_env, out)
 
 
+def test_a_secret_at_the_truncation_boundary_is_not_partially_leaked(aws_env, server, allow_loopback, api_token):
+    pending_run()
+    server.answer("POST", "/hooks/run", 500, "e" * 290 + TOKEN)
+    out = fire({"type": "http", "url": server.url("/hooks/run"), "headers": {"Authorization": api_token}})
+    assert out["error"].endswith("e***") and "s3cr3t" not in out["error"]
+
+
 def test_an_unknown_secret_fails_without_calling_the_endpoint(aws_env, server, allow_loopback):
     pending_run()
     out = fire({"type": "http", "url": server.url("/x"), "headers": {"Authorization": "{{secret:missing}}"}})

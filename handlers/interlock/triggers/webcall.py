@@ -58,8 +58,14 @@ def call(
     except netguard.OutboundError as exc:
         raise TriggerError(f"{prefix}: {secrets.redact(str(exc))}", _CATEGORY_BY_KIND.get(exc.kind, PERMANENT)) from None
     if response.status >= 400:
-        raise StatusError(f"{prefix}: returned status {response.status}: {secrets.redact(response.snippet())}", response.status)
+        raise StatusError(f"{prefix}: returned status {response.status}: {_body_text(response)}", response.status)
     return response
+
+
+def _body_text(response: netguard.Response, limit: int = netguard.ERROR_TEXT_LIMIT) -> str:
+    """Response text for an error message: secrets redacted first, then cleaned and truncated (so a truncation
+    can never leave part of a secret behind)."""
+    return netguard.clean_text(secrets.redact(response.body[:8192].decode("utf-8", "replace")), limit)
 
 
 def json_object(prefix: str, response: netguard.Response) -> dict:
@@ -67,7 +73,7 @@ def json_object(prefix: str, response: netguard.Response) -> dict:
     try:
         document = response.json()
     except (ValueError, UnicodeDecodeError):
-        raise TriggerError(f"{prefix}: response is not JSON: {secrets.redact(response.snippet(120))}") from None
+        raise TriggerError(f"{prefix}: response is not JSON: {_body_text(response, 120)}") from None
     if not isinstance(document, dict):
         raise TriggerError(f"{prefix}: response is not a JSON object")
     return document

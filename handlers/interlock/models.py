@@ -216,11 +216,10 @@ class ScheduleConfig:
     after: str = ""
     deadline: str = ""
     timezone: str = ""
-    cron: str = ""
 
     def to_dict(self) -> dict:
         out = {"name": self.name}
-        for key in ("after", "deadline", "timezone", "cron"):
+        for key in ("after", "deadline", "timezone"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
         return out

@@ -260,7 +260,7 @@ def _schedules(p: _Problems, data: dict) -> tuple[ScheduleConfig, ...]:
         if not isinstance(item, dict):
             p.add(path, "must be an object")
             continue
-        p.unknown(item, {"name", "after", "deadline", "timezone", "cron"}, path)
+        p.unknown(item, {"name", "after", "deadline", "timezone"}, path)
         name = p.string(item, "name", f"{path}.name", required=True)
         if name and not SCHEDULE_ID_PATTERN.match(name):
             p.add(f"{path}.name", f"must match {SCHEDULE_ID_PATTERN.pattern}")
@@ -268,7 +268,7 @@ def _schedules(p: _Problems, data: dict) -> tuple[ScheduleConfig, ...]:
             p.add(f"{path}.name", f"duplicate schedule {name!r}")
         seen.add(name)
         sched = ScheduleConfig(name=name, **{k: p.string(item, k, f"{path}.{k}")
-                                             for k in ("after", "deadline", "timezone", "cron")})
+                                             for k in ("after", "deadline", "timezone")})
         for key in ("after", "deadline"):
             if getattr(sched, key):
                 try:
@@ -277,8 +277,6 @@ def _schedules(p: _Problems, data: dict) -> tuple[ScheduleConfig, ...]:
                     p.add(f"{path}.{key}", str(exc))
         if sched.timezone:
             p.timezone(sched.timezone, f"{path}.timezone")
-        if sched.cron and not (sched.cron.startswith("cron(") and sched.cron.endswith(")")):
-            p.add(f"{path}.cron", "must be an EventBridge expression cron(min hour dom month dow year)")
         out.append(sched)
     return tuple(out)
 

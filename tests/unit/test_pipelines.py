@@ -35,8 +35,7 @@ def test_full_config_round_trips_with_original_field_names():
         "sla": {"evaluationDeadline": "06:00", "completionDeadline": "+8h", "timezone": "Europe/Paris",
                 "validationTimeout": "+45m"},
         "watch": {"interval": "5m", "enabled": True, "monitoring": {"enabled": True, "duration": "2h"}},
-        "schedules": [{"name": "daily", "after": "05:00", "deadline": "09:00", "timezone": "UTC",
-                       "cron": "cron(0 5 * * ? *)"}],
+        "schedules": [{"name": "daily", "after": "05:00", "deadline": "09:00", "timezone": "UTC"}],
         "exclusions": {"calendar": "weekends", "days": ["saturday"], "dates": ["2026-12-25"]},
     }
     config = pipelines.parse_pipeline(json.loads(json.dumps(data)))
@@ -52,7 +51,7 @@ def test_every_problem_is_reported_with_its_field_path():
         "retry": {"maxAttempts": 0, "backoffMultiplier": 0, "retryableFailures": ["PERMANENT", "NOPE"]},
         "sla": {"evaluationDeadline": "25:00", "timezone": "Mars/Base", "validationTimeout": "soon"},
         "watch": {"monitoring": {"enabled": True}},
-        "schedules": [{"name": "daily", "deadline": "7pm"}, {"name": "daily"}, {"cron": "0 5 * * *"}],
+        "schedules": [{"name": "daily", "deadline": "7pm"}, {"name": "daily"}, {"when": "0 5 * * *"}],
         "exclusions": {"days": ["funday"], "dates": ["tomorrow"]},
     })
     expected = [
@@ -75,8 +74,8 @@ def test_every_problem_is_reported_with_its_field_path():
         "watch.monitoring.duration: required",
         "schedules[0].deadline: invalid time of day '7pm'",
         "schedules[1].name: duplicate schedule 'daily'",
+        "schedules[2].when: unknown field",
         "schedules[2].name: required",
-        "schedules[2].cron: must be an EventBridge expression",
         "exclusions.days: 'funday' is not a weekday name",
         "exclusions.dates[0]: must be YYYY-MM-DD",
     ]

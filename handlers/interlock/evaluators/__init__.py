@@ -6,12 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..models import FailureCategory, TraitStatus
 from ..templating import TemplateContext
 
 BUILTIN_PREFIX = "builtin:"
 DEFAULT_TIMEOUT_SECONDS = 30.0
-STATUSES = ("PASS", "FAIL", "STALE")
-CATEGORIES = ("TRANSIENT", "TIMEOUT", "PERMANENT", "EVALUATOR_CRASH", "VALIDATION_TIMEOUT")
+STATUSES = tuple(s.value for s in TraitStatus)
+CATEGORIES = tuple(c.value for c in FailureCategory)
+PERMANENT = FailureCategory.PERMANENT.value
+TRANSIENT = FailureCategory.TRANSIENT.value
+TIMEOUT = FailureCategory.TIMEOUT.value
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ def evaluate(request: TraitRequest) -> Verdict:
     """Run the trait's evaluator and return its verdict."""
     evaluator = request.evaluator.strip()
     if not evaluator:
-        return fail("no evaluator configured", "PERMANENT")
+        return fail("no evaluator configured", PERMANENT)
     if evaluator.startswith(BUILTIN_PREFIX):
         from . import builtins
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from .. import settings
 from ..netguard import clean_text
 from ..templating import render
-from . import TraitRequest, Verdict, fail
+from . import PERMANENT, TRANSIENT, TraitRequest, Verdict, fail
 
 MAX_LISTED_OBJECTS = 10_000
 _TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "ServiceUnavailable"}
@@ -24,7 +24,7 @@ _TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTim
 def run(name: str, request: TraitRequest) -> Verdict:
     builtin = _BUILTINS.get(name)
     if builtin is None:
-        return fail(f"unknown builtin evaluator: {name} (known: {', '.join(sorted(_BUILTINS))})", "PERMANENT")
+        return fail(f"unknown builtin evaluator: {name} (known: {', '.join(sorted(_BUILTINS))})", PERMANENT)
     return builtin(request)
 
 
@@ -36,13 +36,13 @@ def upstream_job_log(request: TraitRequest) -> Verdict:
     config = request.config
     upstream = config.get("upstreamPipeline")
     if not isinstance(upstream, str) or not upstream:
-        return fail("config missing: upstreamPipeline", "PERMANENT")
+        return fail("config missing: upstreamPipeline", PERMANENT)
     schedule_id = str(config.get("upstreamSchedule") or "daily")
     date = str(config.get("date") or request.date)
     try:
         entry = store.get_run_log(upstream, date, schedule_id)
     except (ClientError, BotoCoreError) as exc:  # the check could not run: not a clean FAIL
-        return fail(f"reading the run log of {upstream} failed: {clean_text(exc)}", "TRANSIENT")
+        return fail(f"reading the run log of {upstream} failed: {clean_text(exc)}", TRANSIENT)
     where = f"{date}/{schedule_id}"
     if not entry:
         return fail(f"upstream {upstream} has no run log for {where}")
@@ -67,14 +67,14 @@ def s3_object(request: TraitRequest) -> Verdict:
     bucket = config.get("bucket") or settings.get().data_bucket
     key, prefix = config.get("key"), config.get("prefix")
     if not isinstance(bucket, str) or not bucket:
-        return fail("config missing: bucket (and the stack has no data bucket)", "PERMANENT")
+        return fail("config missing: bucket (and the stack has no data bucket)", PERMANENT)
     if bool(key) == bool(prefix) or not isinstance(key or prefix, str):
-        return fail("config needs exactly one of key or prefix", "PERMANENT")
+        return fail("config needs exactly one of key or prefix", PERMANENT)
     try:
         max_age = _positive_number(config, "maxAgeSeconds")
         min_size = _positive_number(config, "minSizeBytes")
     except ValueError as exc:
-        return fail(str(exc), "PERMANENT")
+        return fail(str(exc), PERMANENT)
     target = render(key or prefix, request.template)
     try:
         candidates = _head(bucket, target) if key else _list(bucket, target)
@@ -108,7 +108,7 @@ def _s3_error(action: str, bucket: str, exc: Exception) -> _S3Failure:
     code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
     status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
     transient = code in _TRANSIENT_CODES or status >= 500 or not hasattr(exc, "response")
-    return _S3Failure(f"S3 {action} on bucket {bucket} failed: {code}", "TRANSIENT" if transient else "PERMANENT")
+    return _S3Failure(f"S3 {action} on bucket {bucket} failed: {code}", TRANSIENT if transient else PERMANENT)
 
 
 def _head(bucket: str, key: str) -> list[tuple[str, int, datetime]]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 
 from .. import netguard, settings
-from . import CATEGORIES, STATUSES, TraitRequest, Verdict, fail
+from . import CATEGORIES, PERMANENT, STATUSES, TIMEOUT, TRANSIENT, TraitRequest, Verdict, fail
 
-_KIND_CATEGORY = {"timeout": "TIMEOUT", "connection": "TRANSIENT"}
+_KIND_CATEGORY = {"timeout": TIMEOUT, "connection": TRANSIENT}
 REASON_LIMIT = 1000
 VALUE_LIMIT_BYTES = 8 * 1024  # results travel through the Step Functions history (256 KiB for all traits)
 
@@ -34,7 +34,7 @@ def run(evaluator: str, request: TraitRequest) -> Verdict:
     try:
         url = evaluator_url(evaluator, settings.get().evaluator_base_url)
     except ValueError as exc:
-        return fail(str(exc), "PERMANENT")
+        return fail(str(exc), PERMANENT)
     body = json.dumps({"pipelineId": request.pipeline_id, "traitType": request.trait_type, "config": request.config})
     try:
         response = netguard.request(
@@ -46,10 +46,10 @@ def run(evaluator: str, request: TraitRequest) -> Verdict:
         )
     except netguard.OutboundError as exc:
         if exc.kind == "timeout":
-            return fail(f"EVALUATOR_TIMEOUT: {exc}", "TIMEOUT")
-        return fail(f"EVALUATOR_REQUEST_FAILED: {exc}", _KIND_CATEGORY.get(exc.kind, "PERMANENT"))
+            return fail(f"EVALUATOR_TIMEOUT: {exc}", TIMEOUT)
+        return fail(f"EVALUATOR_REQUEST_FAILED: {exc}", _KIND_CATEGORY.get(exc.kind, PERMANENT))
     if response.status >= 400:
-        category = "PERMANENT" if response.status < 500 else "TRANSIENT"
+        category = PERMANENT if response.status < 500 else TRANSIENT
         return fail(f"EVALUATOR_HTTP_ERROR: status {response.status}: {response.snippet()}", category)
     return parse_output(response)
 
@@ -59,18 +59,18 @@ def parse_output(response: netguard.Response) -> Verdict:
     try:
         document = response.json()
     except (ValueError, UnicodeDecodeError) as exc:
-        return fail(f"EVALUATOR_OUTPUT_INVALID: not JSON ({netguard.clean_text(exc, 80)}): {response.snippet(200)}", "PERMANENT")
+        return fail(f"EVALUATOR_OUTPUT_INVALID: not JSON ({netguard.clean_text(exc, 80)}): {response.snippet(200)}", PERMANENT)
     if not isinstance(document, dict):
-        return fail("EVALUATOR_OUTPUT_INVALID: expected a JSON object", "PERMANENT")
+        return fail("EVALUATOR_OUTPUT_INVALID: expected a JSON object", PERMANENT)
     status = document.get("status")
     if status not in STATUSES:
         return fail(
             f"EVALUATOR_OUTPUT_INVALID: status {netguard.clean_text(repr(status), 60)} is not one of {', '.join(STATUSES)}",
-            "PERMANENT",
+            PERMANENT,
         )
     value = document.get("value")
     if len(json.dumps(value)) > VALUE_LIMIT_BYTES:
-        return fail(f"EVALUATOR_OUTPUT_INVALID: value is larger than {VALUE_LIMIT_BYTES} bytes", "PERMANENT")
+        return fail(f"EVALUATOR_OUTPUT_INVALID: value is larger than {VALUE_LIMIT_BYTES} bytes", PERMANENT)
     reason = document.get("reason")
     category = document.get("failureCategory")
     return Verdict(

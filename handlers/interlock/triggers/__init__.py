@@ -10,6 +10,7 @@ import importlib
 from dataclasses import dataclass, field
 from types import ModuleType
 
+from ..models import FailureCategory
 from ..templating import TemplateContext
 
 # type name -> module under this package
@@ -25,9 +26,9 @@ _MODULES = {
 }
 TRIGGER_TYPES = tuple(_MODULES)
 
-TRANSIENT = "TRANSIENT"
-TIMEOUT = "TIMEOUT"
-PERMANENT = "PERMANENT"
+TRANSIENT = FailureCategory.TRANSIENT.value
+TIMEOUT = FailureCategory.TIMEOUT.value
+PERMANENT = FailureCategory.PERMANENT.value
 
 
 class TriggerError(Exception):

@@ -177,6 +177,11 @@ class Emulator:
         return self._environment("stream-router")["STATE_MACHINE_ARN"]
 
     @property
+    def stream_mappings(self) -> list[dict]:
+        """The deployed DynamoDB event source mappings (their configuration) the emulator polls for."""
+        return [mapping.config for mapping in self._mappings]
+
+    @property
     def lambda_invocations(self) -> dict[str, int]:
         """Invocations per function name since the emulator started."""
         return dict(self.runtime.invocations) if self.runtime else {}

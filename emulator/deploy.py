@@ -131,6 +131,17 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _whole_numbers(value: Any) -> Any:
+    """Pulumi's mocks hand every number over as a float; the AWS APIs want integers where they are whole."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
+
+
 def _strip_none(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _strip_none(v) for k, v in value.items() if v is not None}
@@ -191,6 +202,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             with self._lock:
                 self.skipped.append(f"{args.typ} ({args.name})")
             return f"{args.name}-not-emulated", dict(args.inputs)
+        args.inputs = _whole_numbers(args.inputs)
         try:
             resource_id, outputs = self._with_retry(lambda: creator(args))
         except Exception as error:

@@ -14,7 +14,13 @@ from emulator import Emulator
 pytestmark = pytest.mark.e2e
 TODAY = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
-STACK = {"evaluationWindow": "6s", "maxPollAttempts": 5}
+STACK = {
+    "evaluationWindow": "8s",
+    "maxPollAttempts": 5,
+    "dataBucketName": "interlock-emu-data",
+    "alertSubscriptions": [{"protocol": "email", "endpoint": "oncall@example.com"}],
+    "schedules": [{"name": "e2e-nightly", "pipeline": "e2e-scheduled", "expression": "cron(0 5 * * ? *)"}],
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +64,35 @@ def settle(emu, pid, timeout_s=90):
 
 def alert_types(emu, pid):
     return sorted(a.get("alertType") for a in emu.alerts(pid))
+
+
+def test_the_real_program_is_deployed_completely(emu):
+    assert emu.deployment.skipped == []
+    types = {r.type for r in emu.deployment.resources}
+    assert {"aws:s3/bucket:Bucket", "aws:sns/topicSubscription:TopicSubscription", "aws:scheduler/schedule:Schedule",
+            "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:dynamodb/tableItem:TableItem"} <= types
+    definition = emu.client("stepfunctions").describe_state_machine(stateMachineArn=emu.state_machine_arn)["definition"]
+    assert "${" not in definition and emu.function_name("orchestrator") in definition
+    [config] = emu.stream_mappings
+    assert config["FunctionArn"].endswith(":function:" + emu.function_name("stream-router"))
+    assert config["DestinationConfig"]["OnFailure"]["Destination"].endswith("-stream-dlq")
+    assert "MARKER#" in config["FilterCriteria"]["Filters"][0]["Pattern"]
+    bucket = emu.client("s3").get_bucket_versioning(Bucket="interlock-emu-data")
+    assert bucket["Status"] == "Enabled"
+    subscriptions = emu.client("sns").list_subscriptions_by_topic(TopicArn=emu.topic_arn)["Subscriptions"]
+    assert "oncall@example.com" in [s["Endpoint"] for s in subscriptions]
+    assert sorted(p["name"] for p in emu.store.list_pipelines()) >= [
+        "customer-features", "sales-daily-aggregate", "sales-raw-ingest"]
+
+
+def test_a_schedule_firing_starts_its_pipeline(emu):
+    register(emu, "e2e-scheduled")
+    result = emu.wait_for_execution(emu.fire_schedule("e2e-nightly"), timeout_s=90)
+    assert result["status"] == "SUCCEEDED"
+    assert (result["output"]["source"], result["output"]["date"]) == ("schedule", TODAY)
+    assert emu.run_log("e2e-scheduled", TODAY)["status"] == "COMPLETED"
+    assert alert_types(emu, "e2e-scheduled") == []
+    settle(emu, "e2e-scheduled")
 
 
 def test_happy_path_with_a_synchronous_trigger(emu):

@@ -13,10 +13,8 @@ Leaving the block stops running executions, restores the process (env, stdout, m
 from __future__ import annotations
 
 import datetime
-import importlib
 import json
 import os
-import sys
 import threading
 import time
 import types
@@ -27,7 +25,7 @@ import moto.awslambda.models as lambda_models
 from .deploy import Deployment, deploy_program
 from .http_endpoints import LocalHttp
 from .lambda_runtime import LambdaRuntime
-from .server import MotoServer
+from .server import ACCOUNT_ID, REGION, MotoServer
 from .stream_mapping import StreamMapping
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,7 +65,7 @@ class Emulator:
         self._dead_letters: list[dict] = []
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
-        self._code: types.ModuleType | None = None
+        self._store: types.ModuleType | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     def __enter__(self) -> "Emulator":
@@ -142,7 +140,7 @@ class Emulator:
         queue_arn = sqs.get_queue_attributes(QueueUrl=self._alert_queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn)
         # The store module of the deployed code (keys live there only) reads the functions' environment.
-        self.runtime._apply_environment(types.SimpleNamespace(**self._function_record("orchestrator")), self._code_dir())
+        self.runtime.apply_environment(types.SimpleNamespace(**self._function_record("orchestrator")), self._code_dir())
 
     def _function_record(self, kind: str) -> dict:
         name = self.function_name(kind)
@@ -150,7 +148,7 @@ class Emulator:
         return {
             "function_name": name,
             "memory_size": self.functions[name].get("MemorySize", 128),
-            "region": "us-east-1",
+            "region": REGION,
             "environment_vars": env,
         }
 
@@ -187,19 +185,15 @@ class Emulator:
         return dict(self.runtime.invocations) if self.runtime else {}
 
     def _code_dir(self) -> str:
-        function = lambda_models.lambda_backends["123456789012"]["us-east-1"].get_function(self.function_name("orchestrator"))
-        return self.runtime._code_dir(function)
+        backend = lambda_models.lambda_backends[ACCOUNT_ID][REGION]
+        return self.runtime.code_dir(backend.get_function(self.function_name("orchestrator")))
 
     @property
     def store(self) -> types.ModuleType:
         """handlers.interlock.store from the deployed code zip (the only module that knows the table's keys)."""
-        if self._code is None:
-            package = "_interlock_lambda_emulator_api"
-            root = types.ModuleType(package)
-            root.__path__ = [self._code_dir()]
-            sys.modules[package] = root
-            self._code = importlib.import_module(f"{package}.handlers.interlock.store")
-        return self._code
+        if self._store is None:
+            self._store = self.runtime.import_module(self._code_dir(), "emulator_api", "handlers.interlock.store")
+        return self._store
 
     # -- driving ------------------------------------------------------------------------------------------------------
     def register_pipeline(self, config: dict) -> None:
@@ -229,7 +223,15 @@ class Emulator:
                 if json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}").get("markerKey") == marker_key:
                     return arn
             time.sleep(0.1)
+        if any(self._names_marker(letter, marker_key) for letter in self.dead_letters()):
+            raise RuntimeError(
+                f"the stream-router rejected marker {marker_key}: it was sent to the dead-letter queue (see "
+                f"dead_letters() and the log group /aws/lambda/{self.function_name('stream-router')})")
         raise TimeoutError(f"no execution started for marker {marker_key} within {timeout_s}s")
+
+    @staticmethod
+    def _names_marker(letter: dict, marker_key: str) -> bool:
+        return any(r["dynamodb"]["Keys"].get("SK", {}).get("S") == marker_key for r in letter.get("records", []))
 
     def executions(self, pipeline_id: str | None = None) -> list[dict]:
         """Executions of the state machine (newest first) with their parsed input, optionally of one pipeline."""
@@ -289,7 +291,9 @@ class Emulator:
             if described["status"] in FINAL_STATUSES:
                 break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"execution {arn} still {described['status']} after {timeout_s}s")
+                states = [e["stateEnteredEventDetails"]["name"] for e in self.history(arn) if "stateEnteredEventDetails" in e]
+                raise TimeoutError(f"execution {arn} still {described['status']} after {timeout_s}s "
+                                   f"(last state entered: {states[-1] if states else 'none'})")
             time.sleep(0.1)
         history = self.history(arn)
         invocations: dict[str, int] = {}

@@ -80,7 +80,8 @@ class LocalHttp:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
     # -- scripting --------------------------------------------------------------------------------------------------

@@ -140,8 +140,8 @@ class LambdaRuntime:
         with self._count_lock:
             self.invocations[function.function_name] += 1
         function.logs_backend.ensure_log_group(function.logs_group_name)
-        code_dir = self._code_dir(function)
-        self._apply_environment(function, code_dir)
+        code_dir = self.code_dir(function)
+        self.apply_environment(function, code_dir)
         started = time.monotonic()
         context = LambdaContext(function, started + float(function.timeout or 3))
         self._route_output()
@@ -168,7 +168,8 @@ class LambdaRuntime:
         function.save_logs(output + ("\n" if output and not output.endswith("\n") else "") + report)
         return payload, is_error, output
 
-    def _code_dir(self, function: Any) -> str:
+    def code_dir(self, function: Any) -> str:
+        """The directory the function's code zip is extracted to (once per code hash): its /var/task."""
         digest = hashlib.sha256(function.code_bytes).hexdigest()
         with self._load_lock:
             if digest not in self._code_dirs:
@@ -177,20 +178,30 @@ class LambdaRuntime:
                 self._code_dirs[digest] = target
             return self._code_dirs[digest]
 
-    def _handler(self, function: Any, code_dir: str) -> Any:
-        module_path, _, attribute = function.handler.replace("/", ".").rpartition(".")
-        key = (code_dir, function.function_name, function.handler)
-        with self._load_lock:
-            if key not in self._handlers:
-                package = "_interlock_lambda_" + re.sub(r"\W", "_", f"{function.function_name}_{os.path.basename(code_dir)}")
-                root = types.ModuleType(package)
-                root.__path__ = [code_dir]  # the code directory plays /var/task for this function's imports
-                sys.modules[package] = root
-                module = importlib.import_module(f"{package}.{module_path}")
-                self._handlers[key] = getattr(module, attribute)
-            return self._handlers[key]
+    def import_module(self, code_dir: str, owner: str, module: str) -> types.ModuleType:
+        """Import `module` (e.g. `handlers.interlock.store`) from `code_dir` under a package private to `owner`.
 
-    def _apply_environment(self, function: Any, code_dir: str) -> None:
+        Each owner (a function, or the emulator's own API) gets its own module instances, as each Lambda function
+        gets its own container; none of them collides with the repository's `handlers` package.
+        """
+        package = "_interlock_lambda_" + re.sub(r"\W", "_", f"{owner}_{os.path.basename(code_dir)}")
+        with self._load_lock:
+            if package not in sys.modules:
+                root = types.ModuleType(package)
+                root.__path__ = [code_dir]  # the code directory plays /var/task for this owner's imports
+                sys.modules[package] = root
+            return importlib.import_module(f"{package}.{module}")
+
+    def _handler(self, function: Any, code_dir: str) -> Any:
+        key = (code_dir, function.function_name, function.handler)
+        if key not in self._handlers:
+            module_path, _, attribute = function.handler.replace("/", ".").rpartition(".")
+            module = self.import_module(code_dir, function.function_name, module_path)
+            self._handlers[key] = getattr(module, attribute)
+        return self._handlers[key]
+
+    def apply_environment(self, function: Any, code_dir: str) -> None:
+        """Set the function's environment (and the Lambda runtime's own variables) in os.environ."""
         env = {
             "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),

@@ -1,9 +1,6 @@
 """`python -m emulator demo` (what `make demo` runs) reaches its expected outcome and says so."""
-import pytest
 
 from emulator.demo import main
-
-pytestmark = pytest.mark.e2e
 
 
 def test_demo_runs_the_example_end_to_end(capsys):

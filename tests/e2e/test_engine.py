@@ -12,7 +12,6 @@ import pytest
 
 from emulator import Emulator, EmulatorWarning
 
-pytestmark = pytest.mark.e2e
 SAMPLE = os.path.join(os.path.dirname(__file__), "sample_program")
 DATE = "2026-11-28"
 
@@ -109,3 +108,8 @@ def test_scripted_http_endpoints(emu):
     assert job.polls == 3
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(emu.http.unreachable_url(), timeout=2)
+
+
+def test_write_marker_explains_a_rejected_marker(emu):
+    with pytest.raises(RuntimeError, match="dead-letter queue"):
+        emu.write_marker("engine-rejected", date="omit", timeout_s=3)

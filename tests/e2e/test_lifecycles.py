@@ -11,7 +11,6 @@ import pytest
 
 from emulator import Emulator
 
-pytestmark = pytest.mark.e2e
 TODAY = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
 STACK = {

@@ -2,9 +2,6 @@
 import os
 import re
 
-import pytest
-
-pytestmark = pytest.mark.e2e
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "README.md")
 
 

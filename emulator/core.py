@@ -100,7 +100,8 @@ class Emulator:
         try:
             sfn = self.client("stepfunctions")
             for machine in sfn.list_state_machines()["stateMachines"]:
-                for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")["executions"]:
+                running = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
+                for execution in running["executions"]:
                     sfn.stop_execution(executionArn=execution["executionArn"], cause="emulator stopped")
         except Exception:  # noqa: BLE001 best effort: the server may not have started
             pass
@@ -137,7 +138,8 @@ class Emulator:
                     stream.start()
         sqs, sns = self.client("sqs"), self.client("sns")
         self._alert_queue_url = sqs.create_queue(QueueName="emulator-alerts")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=self._alert_queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        attributes = sqs.get_queue_attributes(QueueUrl=self._alert_queue_url, AttributeNames=["QueueArn"])
+        queue_arn = attributes["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn)
         # The store module of the deployed code (keys live there only) reads the functions' environment.
         self.runtime.apply_environment(types.SimpleNamespace(**self._function_record("orchestrator")), self._code_dir())
@@ -154,7 +156,8 @@ class Emulator:
 
     def function_name(self, kind: str) -> str:
         """The deployed name of a function by its kind (`orchestrator`, `stream-router`, ...)."""
-        matches = [n for n, f in self.functions.items() if f.get("Handler", "").endswith(f".{kind.replace('-', '_')}.handler")]
+        handler = f".{kind.replace('-', '_')}.handler"
+        matches = [n for n, f in self.functions.items() if f.get("Handler", "").endswith(handler)]
         if len(matches) != 1:
             raise LookupError(f"expected one deployed function for {kind!r}, found {matches}")
         return matches[0]
@@ -206,7 +209,8 @@ class Emulator:
     ) -> str:
         """Write a MARKER item and return the ARN of the execution the stream-router starts for it."""
         date = date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
-        marker_key = self.store.write_marker(pipeline_id, schedule_id=schedule_id, date=date, source=source, replay=replay)
+        marker_key = self.store.write_marker(
+            pipeline_id, schedule_id=schedule_id, date=date, source=source, replay=replay)
         return self.execution_for_marker(marker_key, timeout_s=timeout_s)
 
     def execution_for_marker(self, marker_key: str, timeout_s: float = 15) -> str:
@@ -220,7 +224,8 @@ class Emulator:
                 if arn in seen:
                     continue
                 seen.add(arn)
-                if json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}").get("markerKey") == marker_key:
+                execution_input = json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}")
+                if execution_input.get("markerKey") == marker_key:
                     return arn
             time.sleep(0.1)
         if any(self._names_marker(letter, marker_key) for letter in self.dead_letters()):
@@ -254,7 +259,9 @@ class Emulator:
         scheduler = self.client("scheduler")
         if group is None:
             groups = [g["Name"] for g in scheduler.list_schedule_groups()["ScheduleGroups"]]
-            matches = [g for g in groups if any(s["Name"] == name for s in scheduler.list_schedules(GroupName=g)["Schedules"])]
+            matches = [
+                g for g in groups if any(s["Name"] == name for s in scheduler.list_schedules(GroupName=g)["Schedules"])
+            ]
             if not matches:
                 raise LookupError(f"no schedule named {name!r}")
             group = matches[0]
@@ -291,7 +298,8 @@ class Emulator:
             if described["status"] in FINAL_STATUSES:
                 break
             if time.monotonic() > deadline:
-                states = [e["stateEnteredEventDetails"]["name"] for e in self.history(arn) if "stateEnteredEventDetails" in e]
+                states = [e["stateEnteredEventDetails"]["name"] for e in self.history(arn)
+                          if "stateEnteredEventDetails" in e]
                 raise TimeoutError(f"execution {arn} still {described['status']} after {timeout_s}s "
                                    f"(last state entered: {states[-1] if states else 'none'})")
             time.sleep(0.1)
@@ -299,7 +307,8 @@ class Emulator:
         invocations: dict[str, int] = {}
         for event in history:
             if event["type"] in ("LambdaFunctionScheduled", "TaskScheduled"):
-                details = event.get("lambdaFunctionScheduledEventDetails") or event.get("taskScheduledEventDetails") or {}
+                details = (event.get("lambdaFunctionScheduledEventDetails")
+                           or event.get("taskScheduledEventDetails") or {})
                 resource = details.get("resource", "")
                 if event["type"] == "TaskScheduled":
                     if details.get("resourceType") != "lambda":
@@ -359,10 +368,8 @@ class Emulator:
                 alert["_attributes"] = {k: v.get("Value") for k, v in (envelope.get("MessageAttributes") or {}).items()}
                 self._alerts.append(alert)
                 sqs.delete_message(QueueUrl=self._alert_queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return [
-            a for a in self._alerts
-            if pipeline_id is None or pipeline_id in (a.get("pipelineID"), a.get("pipelineId"), a["_attributes"].get("pipelineID"))
-        ]
+        return [a for a in self._alerts if pipeline_id is None or pipeline_id in (
+            a.get("pipelineID"), a.get("pipelineId"), a["_attributes"].get("pipelineID"))]
 
     def dead_letters(self) -> list[dict]:
         """Failure records the stream mapping sent to its on-failure queue, each with the stream records it names."""

@@ -49,9 +49,14 @@ def _local(emu: Emulator, config: dict, trigger: dict) -> dict:
     return config
 
 
+def _kind(function_name: str) -> str:
+    """`interlock-emu-run-checker` -> `run-checker`."""
+    return function_name.split("-", 2)[-1]
+
+
 def _print_run(title: str, result: dict) -> None:
     print(f"\n{title}: {result['status']}  ({result['state_transitions']} state transitions, Lambda invocations "
-          + ", ".join(f"{name.split('-', 2)[-1]} {count}" for name, count in sorted(result["lambda_invocations"].items()))
+          + ", ".join(f"{_kind(name)} {count}" for name, count in sorted(result["lambda_invocations"].items()))
           + ")")
     print(format_timeline(result["history"]))
 
@@ -81,7 +86,8 @@ def run_demo() -> int:
         downstream = _local(emu, _example(DOWNSTREAM),
                             {"type": "http", "method": "POST", "url": emu.http.trigger("/warehouse/aggregate", 200)})
         downstream["watch"] = {"monitoring": {"enabled": True, "duration": "3s"}}
-        other = _local(emu, _example(OTHER_DOWNSTREAM), emu.http.job(OTHER_DOWNSTREAM, ["running", "succeeded"]).trigger)
+        other_job = emu.http.job(OTHER_DOWNSTREAM, ["running", "succeeded"])
+        other = _local(emu, _example(OTHER_DOWNSTREAM), other_job.trigger)
         for config in (upstream, downstream, other):
             emu.register_pipeline(config)
         print(f"Re-registered them against local endpoints at {emu.http.base_url}: evaluators answer PASS, "
@@ -123,7 +129,7 @@ def run_demo() -> int:
         print(f"  run log {UPSTREAM}: {upstream_log.get('status')} (attempt {upstream_log.get('attemptNumber')}); "
               f"{DOWNSTREAM}: {downstream_log.get('status')} (attempt {downstream_log.get('attemptNumber')})")
         print(f"  DynamoDB requests: {dynamodb_requests}; Lambda invocations: "
-              + ", ".join(f"{n.split('-', 2)[-1]} {c}" for n, c in sorted(emu.lambda_invocations.items())))
+              + ", ".join(f"{_kind(n)} {c}" for n, c in sorted(emu.lambda_invocations.items())))
         print(f"  alerts: {', '.join(a.get('alertType', '?') for a in alerts) or 'none'}")
         for check, passed in checks.items():
             print(f"  [{'ok' if passed else 'FAILED'}] {check}")

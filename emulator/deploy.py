@@ -186,7 +186,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": self._bucket_public_access_block,
             "aws:s3/bucketPolicy:BucketPolicy": self._bucket_policy,
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": self._bucket_sse,
-            "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": self._bucket_sse,
+            "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2":
+                self._bucket_sse,
             "aws:kms/key:Key": self._kms_key,
             "aws:kms/alias:Alias": self._kms_alias,
         }
@@ -230,7 +231,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
                 "description": "US East (N. Virginia)",
             }, []
         if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws", "id": "aws"}, []
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws",
+                    "id": "aws"}, []
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             document = _policy_document(args.args)
             return {"json": document, "minifiedJson": document, "id": hashlib.sha1(document.encode()).hexdigest()}, []
@@ -291,10 +293,13 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         if indexes:
             kwargs["GlobalSecondaryIndexes"] = indexes
         if i.get("streamEnabled"):
-            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": i.get("streamViewType") or "NEW_AND_OLD_IMAGES"}
+            view = i.get("streamViewType") or "NEW_AND_OLD_IMAGES"
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
         sse = i.get("serverSideEncryption") or {}
         if sse.get("enabled"):
-            kwargs["SSESpecification"] = {"Enabled": True, "SSEType": "KMS", **({"KMSMasterKeyId": sse["kmsKeyArn"]} if sse.get("kmsKeyArn") else {})}
+            kwargs["SSESpecification"] = {"Enabled": True, "SSEType": "KMS"}
+            if sse.get("kmsKeyArn"):
+                kwargs["SSESpecification"]["KMSMasterKeyId"] = sse["kmsKeyArn"]
         if i.get("deletionProtectionEnabled") is not None:
             kwargs["DeletionProtectionEnabled"] = bool(i["deletionProtectionEnabled"])
         if i.get("tags"):
@@ -345,7 +350,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
                 iam.put_role_policy(RoleName=name, PolicyName=inline["name"], PolicyDocument=inline["policy"])
         for arn in i.get("managedPolicyArns") or []:
             iam.attach_role_policy(RoleName=name, PolicyArn=arn)
-        return name, {"name": name, "arn": role["Arn"], "uniqueId": role["RoleId"], "createDate": str(role["CreateDate"])}
+        return name, {"name": name, "arn": role["Arn"], "uniqueId": role["RoleId"],
+                      "createDate": str(role["CreateDate"])}
 
     def _role_policy(self, args):
         i = args.inputs
@@ -466,7 +472,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     def _lambda_permission(self, args):
         i = args.inputs
         statement = i.get("statementId") or _physical_name(args, 100)
-        kwargs = {"FunctionName": i["function"], "StatementId": statement, "Action": i["action"], "Principal": i["principal"]}
+        kwargs = {"FunctionName": i["function"], "StatementId": statement, "Action": i["action"],
+                  "Principal": i["principal"]}
         if i.get("sourceArn"):
             kwargs["SourceArn"] = i["sourceArn"]
         if i.get("sourceAccount"):
@@ -498,7 +505,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         if i.get("filterPolicyScope"):
             attributes["FilterPolicyScope"] = i["filterPolicyScope"]
         arn = self._client("sns").subscribe(
-            TopicArn=i["topic"], Protocol=i["protocol"], Endpoint=i["endpoint"], Attributes=attributes, ReturnSubscriptionArn=True
+            TopicArn=i["topic"], Protocol=i["protocol"], Endpoint=i["endpoint"], Attributes=attributes,
+            ReturnSubscriptionArn=True,
         )["SubscriptionArn"]
         return arn, {"arn": arn, "ownerId": ACCOUNT_ID, "pendingConfirmation": False}
 
@@ -632,11 +640,13 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             "ScheduleExpressionTimezone": i.get("scheduleExpressionTimezone"),
             "Description": i.get("description"),
             "State": i.get("state"),
-            "FlexibleTimeWindow": _strip_none({"Mode": window["mode"], "MaximumWindowInMinutes": window.get("maximumWindowInMinutes")}),
+            "FlexibleTimeWindow": _strip_none(
+                {"Mode": window["mode"], "MaximumWindowInMinutes": window.get("maximumWindowInMinutes")}),
             "Target": api_target,
         })
         arn = self._client("scheduler").create_schedule(**kwargs)["ScheduleArn"]
-        return f"{i.get('groupName') or 'default'}/{name}", {"name": name, "arn": arn, "groupName": i.get("groupName") or "default"}
+        group = i.get("groupName") or "default"
+        return f"{group}/{name}", {"name": name, "arn": arn, "groupName": group}
 
     # s3 / kms -------------------------------------------------------------------------------------------------------
     def _bucket(self, args):
@@ -693,7 +703,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
 
     def _kms_key(self, args):
         i = args.inputs
-        kwargs = _strip_none({"Description": i.get("description"), "KeyUsage": i.get("keyUsage"), "Policy": i.get("policy")})
+        kwargs = _strip_none(
+            {"Description": i.get("description"), "KeyUsage": i.get("keyUsage"), "Policy": i.get("policy")})
         key = self._client("kms").create_key(**kwargs)["KeyMetadata"]
         if i.get("enableKeyRotation"):
             self._client("kms").enable_key_rotation(KeyId=key["KeyId"])
@@ -735,7 +746,8 @@ def _policy_document(args: dict) -> str:
         if s.get("sid"):
             statement["Sid"] = s["sid"]
         statement["Effect"] = s.get("effect") or "Allow"
-        for key, api in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"), ("notResources", "NotResource")):
+        for key, api in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"),
+                         ("notResources", "NotResource")):
             if s.get(key):
                 values = sorted(s[key])
                 statement[api] = values[0] if len(values) == 1 else values
@@ -776,7 +788,9 @@ def _config_string(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def deploy_program(program_dir: str, config: dict[str, Any], client: Callable[[str], Any], stack: str = "emulator") -> Deployment:
+def deploy_program(
+    program_dir: str, config: dict[str, Any], client: Callable[[str], Any], stack: str = "emulator"
+) -> Deployment:
     """Run `program_dir/__main__.py` under `EmulatorMocks` with `config` over Pulumi.yaml's defaults."""
     project, values = project_config(program_dir)
     for key, value in config.items():

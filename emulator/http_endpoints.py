@@ -98,7 +98,8 @@ class LocalHttp:
         """Script an evaluator at `path`; returns its URL. `sequence` items are statuses or whole answer dicts."""
         answers = sequence if sequence is not None else [status]
         shaped = [
-            a if isinstance(a, dict) else {"http_status": http_status, "body": {"status": a, "value": value, "reason": reason}}
+            a if isinstance(a, dict)
+            else {"http_status": http_status, "body": {"status": a, "value": value, "reason": reason}}
             for a in answers
         ]
         with self._lock:
@@ -112,7 +113,9 @@ class LocalHttp:
             self._triggers[self._path(path)] = _Script(answers)
         return self.base_url + self._path(path)
 
-    def job(self, name: str, sequence: list[str] = ("running", "succeeded"), *, trigger_statuses: list[int] | int = 200) -> Job:
+    def job(
+        self, name: str, sequence: list[str] = ("running", "succeeded"), *, trigger_statuses: list[int] | int = 200
+    ) -> Job:
         """Script an asynchronous job whose polls answer `sequence` (running|succeeded|failed) in order."""
         unknown = [s for s in sequence if s not in _AIRFLOW_STATES]
         if unknown:

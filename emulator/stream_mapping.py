@@ -125,7 +125,8 @@ class StreamMapping:
         max_age = self._limit("MaximumRecordAgeInSeconds")
         attempts = 0
         while batch and not self._stop.is_set():
-            if max_age >= 0 and time.time() - batch[0]["dynamodb"].get("ApproximateCreationDateTime", time.time()) > max_age:
+            oldest = batch[0]["dynamodb"].get("ApproximateCreationDateTime", time.time())
+            if max_age >= 0 and time.time() - oldest > max_age:
                 self._give_up(batch, shard_id, "RecordAgeExceeded", attempts, None)
                 return
             attempts += 1

@@ -34,7 +34,8 @@ def test_deploy_creates_every_resource_with_real_arns_and_warns_about_the_rest(e
     table = emu.client("dynamodb").describe_table(TableName="sample")["Table"]
     assert table["StreamSpecification"]["StreamEnabled"] is True
     assert emu.deployment.of_type("aws:dynamodb/table:Table")[0].outputs["streamArn"] == table["LatestStreamArn"]
-    machine = emu.client("stepfunctions").describe_state_machine(stateMachineArn=emu.deployment.outputs["stateMachineArn"])
+    sfn = emu.client("stepfunctions")
+    machine = sfn.describe_state_machine(stateMachineArn=emu.deployment.outputs["stateMachineArn"])
     assert emu.function_name("orchestrator") in machine["definition"]  # the definition was rendered from real ARNs
     assert emu.deployment.skipped == ["aws:ec2/vpc:Vpc (not-emulated)"]
     assert any("aws:ec2/vpc:Vpc" in w for w in emu.deploy_warnings)
@@ -44,7 +45,8 @@ def test_marker_runs_the_state_machine_with_handlers_in_process(emu):
     arn = emu.write_marker("engine-happy", date=DATE)
     result = emu.wait_for_execution(arn, timeout_s=30)
     assert result["status"] == "SUCCEEDED"
-    assert result["output"]["work"] == {"pipelineID": "engine-happy", "result": "proceed", "function": "sample-orchestrator"}
+    assert result["output"]["work"] == {
+        "pipelineID": "engine-happy", "result": "proceed", "function": "sample-orchestrator"}
     assert result["state_transitions"] == 3
     assert result["lambda_invocations"] == {"sample-orchestrator": 1}
     assert emu.run_log("engine-happy", DATE) == {"status": "COMPLETED"}
@@ -84,7 +86,8 @@ def test_fire_schedule_calls_the_universal_target(emu):
 
 
 def _call(url, body=None):
-    request = urllib.request.Request(url, data=json.dumps(body or {}).encode(), method="POST" if body is not None else "GET")
+    method = "POST" if body is not None else "GET"
+    request = urllib.request.Request(url, data=json.dumps(body or {}).encode(), method=method)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())

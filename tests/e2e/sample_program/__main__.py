@@ -45,7 +45,8 @@ router = aws.lambda_.Function(
     environment={"variables": {**environment, "STATE_MACHINE_ARN": machine.arn}})
 aws.lambda_.EventSourceMapping(
     "markers", event_source_arn=table.stream_arn, function_name=router.arn, starting_position="LATEST",
-    filter_criteria={"filters": [{"pattern": json.dumps({"dynamodb": {"Keys": {"SK": {"S": [{"prefix": "MARKER#"}]}}}})}]},
+    filter_criteria={"filters": [
+        {"pattern": json.dumps({"dynamodb": {"Keys": {"SK": {"S": [{"prefix": "MARKER#"}]}}}})}]},
     function_response_types=["ReportBatchItemFailures"], bisect_batch_on_function_error=True,
     maximum_retry_attempts=2, destination_config={"on_failure": {"destination_arn": dead_letters.arn}})
 group = aws.scheduler.ScheduleGroup("schedules", name=project)

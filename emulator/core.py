@@ -219,7 +219,7 @@ class Emulator:
         seen: set[str] = set()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            for execution in sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]:
+            for execution in self._list_executions():
                 arn = execution["executionArn"]
                 if arn in seen:
                     continue
@@ -242,12 +242,16 @@ class Emulator:
         """Executions of the state machine (newest first) with their parsed input, optionally of one pipeline."""
         sfn = self.client("stepfunctions")
         found = []
-        for execution in sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]:
+        for execution in self._list_executions():
             described = sfn.describe_execution(executionArn=execution["executionArn"])
             execution_input = json.loads(described.get("input") or "{}")
             if pipeline_id is None or execution_input.get("pipelineID") == pipeline_id:
                 found.append({**execution, "input": execution_input})
         return found
+
+    def _list_executions(self) -> list[dict]:
+        paginator = self.client("stepfunctions").get_paginator("list_executions")
+        return [e for page in paginator.paginate(stateMachineArn=self.state_machine_arn) for e in page["executions"]]
 
     def fire_schedule(self, name: str, group: str | None = None) -> Any:
         """Do what EventBridge Scheduler does when the schedule fires: call its target with its input.

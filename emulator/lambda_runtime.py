@@ -22,6 +22,7 @@ import io
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -129,6 +130,7 @@ class LambdaRuntime:
         self._original_env.clear()
         for name in [n for n in sys.modules if n.startswith("_interlock_lambda_")]:
             del sys.modules[name]
+        shutil.rmtree(self._workdir, ignore_errors=True)
 
     # -- one invocation -----------------------------------------------------------------------------------------
     def invoke(self, function: Any, event: Any) -> tuple[str, bool, str]:

@@ -46,6 +46,7 @@ def register(emu, pid, *, trigger=None, evaluators=None, **extra):
 
 
 def run(emu, pid, **marker):
+    marker.setdefault("date", TODAY)
     return emu.wait_for_execution(emu.write_marker(pid, **marker), timeout_s=90)
 
 

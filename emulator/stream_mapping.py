@@ -10,8 +10,10 @@ Amazon DynamoDB", "Lambda event filtering"):
 - batches of at most `BatchSize` records (default 100) are passed to the function synchronously;
 - a function error fails the whole batch; with `ReportBatchItemFailures` a response
   `{"batchItemFailures": [{"itemIdentifier": <sequence number>}]}` checkpoints before the lowest failed record and
-  retries from there (an unknown or empty identifier fails the whole batch);
-- `BisectBatchOnFunctionError` splits a failing batch in two before retrying (splitting does not use a retry);
+  retries from there, the batch being "bisected at the returned sequence number" (an unknown or empty identifier
+  fails the whole batch);
+- `BisectBatchOnFunctionError` splits a batch that failed as a whole in two before retrying (splitting does not use
+  a retry);
 - a batch is retried up to `MaximumRetryAttempts` times (-1: until the record expires) and dropped once a record is
   older than `MaximumRecordAgeInSeconds` (-1: never); then the batch's metadata (AWS's `DDBStreamBatchInfo`
   document, not the records) is sent to the `OnFailure` SQS destination and processing moves past it.
@@ -138,9 +140,9 @@ class StreamMapping:
             if failed_from is None:
                 self.delivered_batches += 1
                 return
-            if failed_from > 0:  # partial failure: checkpoint before the lowest failed record
+            if error is None:  # a partial batch response: checkpoint before the lowest failed record
                 batch = batch[failed_from:]
-            if self.config.get("BisectBatchOnFunctionError") and len(batch) > 1:
+            elif self.config.get("BisectBatchOnFunctionError") and len(batch) > 1:
                 middle = len(batch) // 2
                 self._deliver(batch[:middle], shard_id)
                 self._deliver(batch[middle:], shard_id)

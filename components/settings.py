@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN
+
 PROJECT = "interlock"
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROJECT_FILE = os.path.join(PROJECT_ROOT, "Pulumi.yaml")
@@ -57,7 +59,6 @@ TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 SCHEDULE_NAME = re.compile(r"^[0-9a-zA-Z_.-]{1,64}$")
-SCHEDULE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
 CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
@@ -383,10 +384,13 @@ def _schedules(value: Any, _raw: dict) -> tuple[Schedule, ...]:
             problems.append(f"{where}.name: {name!r} is not allowed; expected 1-64 of letters, digits, _ . -")
         if name in {schedule.name for schedule in schedules}:
             problems.append(f"{where}.name: {name!r} is used twice; schedule names must be unique")
-        if not pipeline.strip():
-            problems.append(f"{where}.pipeline: must name a pipeline")
-        if not SCHEDULE_ID.match(schedule_id):
-            problems.append(f"{where}.scheduleID: {schedule_id!r} is not allowed; expected letters, digits, _ -")
+        # the handlers' own ID rules: a marker they would refuse must not pass the preview
+        if not PIPELINE_ID_PATTERN.match(pipeline):
+            problems.append(f"{where}.pipeline: {pipeline!r} is not a pipeline ID (2-64 lowercase letters, digits, "
+                            ". _ -, starting and ending with a letter or digit)")
+        if not SCHEDULE_ID_PATTERN.match(schedule_id):
+            problems.append(f"{where}.scheduleID: {schedule_id!r} is not allowed; expected 1-64 letters, digits, "
+                            "_ -, starting with a letter or digit")
         if not (CRON.match(expression) or AT.match(expression) or _valid_rate(expression)):
             problems.append(f"{where}.expression: {expression!r} is not allowed; expected cron(<6 fields>), "
                             "rate(<n> minute(s)|hour(s)|day(s)) or at(yyyy-mm-ddThh:mm:ss)")

@@ -42,11 +42,11 @@ def test_values_arrive_as_strings_like_pulumi_hands_them_over():
     settings = load_settings({
         "projectName": "team-b", "lambdaMemory": "1024", "deletionProtection": "false",
         "allowedNetworks": '["127.0.0.1/32"]',
-        "schedules": '[{"name": "s", "pipeline": "p", "expression": "rate(5 minutes)"}]',
+        "schedules": '[{"name": "s", "pipeline": "p1", "expression": "rate(5 minutes)"}]',
     })
     assert settings.lambda_memory == 1024 and settings.deletion_protection is False
     assert settings.allowed_networks == ("127.0.0.1/32",)
-    assert settings.schedules == (config.Schedule("s", "p", "daily", "rate(5 minutes)", "UTC"),)
+    assert settings.schedules == (config.Schedule("s", "p1", "daily", "rate(5 minutes)", "UTC"),)
 
 
 def test_every_invalid_value_is_reported_at_once_naming_key_and_what_is_allowed():
@@ -86,12 +86,15 @@ def test_unknown_keys_are_errors():
 
 
 @pytest.mark.parametrize("schedule, message", [
-    ({"name": "s", "pipeline": "p", "expression": "cron(0 6 * * *)"}, "expression: 'cron(0 6 * * *)'"),
-    ({"name": "s", "pipeline": "p", "expression": "rate(1 hours)"}, "expression: 'rate(1 hours)'"),
-    ({"name": "s", "pipeline": "p", "expression": "rate(0 minutes)"}, "expression: 'rate(0 minutes)'"),
-    ({"name": "s", "pipeline": "p", "expression": "rate(1 day)", "timezone": "Mars/Olympus"}, "IANA time zone"),
+    ({"name": "s", "pipeline": "p1", "expression": "cron(0 6 * * *)"}, "expression: 'cron(0 6 * * *)'"),
+    ({"name": "s", "pipeline": "p1", "expression": "rate(1 hours)"}, "expression: 'rate(1 hours)'"),
+    ({"name": "s", "pipeline": "p1", "expression": "rate(0 minutes)"}, "expression: 'rate(0 minutes)'"),
+    ({"name": "s", "pipeline": "p1", "expression": "rate(1 day)", "timezone": "Mars/Olympus"}, "IANA time zone"),
     ({"name": "s", "expression": "rate(1 day)"}, "missing required field 'pipeline'"),
-    ({"name": "s", "pipeline": "p", "expression": "rate(1 day)", "cron": "x"}, "unknown field 'cron'"),
+    ({"name": "s", "pipeline": "Sales Ingest", "expression": "rate(1 day)"}, "pipeline: 'Sales Ingest' is not a"),
+    ({"name": "s", "pipeline": "p1", "scheduleID": "-daily", "expression": "rate(1 day)"},
+     "scheduleID: '-daily' is not allowed"),
+    ({"name": "s", "pipeline": "p1", "expression": "rate(1 day)", "cron": "x"}, "unknown field 'cron'"),
 ])
 def test_bad_schedules_name_the_entry_and_field(schedule, message):
     (problem,) = problems_for({"schedules": [schedule]})
@@ -99,7 +102,7 @@ def test_bad_schedules_name_the_entry_and_field(schedule, message):
 
 
 def test_good_schedule_expressions_are_accepted():
-    entries = [{"name": f"s{i}", "pipeline": "p", "expression": expression} for i, expression in enumerate(
+    entries = [{"name": f"s{i}", "pipeline": "p1", "expression": expression} for i, expression in enumerate(
         ["cron(0 6 * * ? *)", "rate(1 day)", "rate(15 minutes)", "at(2026-12-01T06:00:00)"])]
     assert len(load_settings({"projectName": "team-a", "schedules": entries}).schedules) == 4
 

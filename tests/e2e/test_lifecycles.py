@@ -5,6 +5,7 @@ Every scenario asserts the execution status, the run log, the alerts and that no
 One emulator is shared by the module; each scenario uses its own pipeline ids.
 """
 import datetime
+import json
 import time
 
 import pytest
@@ -314,3 +315,45 @@ def test_pipeline_without_trigger_fails_clearly_and_frees_the_lock(emu):
     assert [a["alertType"] for a in alerts] == ["PIPELINE_ERROR"] and "trigger" in alerts[0]["message"]
     assert emu.http.requests("/e2e-no-trigger/trigger") == []
     settle(emu, "e2e-no-trigger")
+
+
+def test_sla_breaches_alert_once_per_run(emu):
+    register(emu, "e2e-sla", evaluators={"source-freshness": {"sequence": ["FAIL", "PASS"]}},
+             sla={"timezone": "UTC", "evaluationDeadline": "0m", "completionDeadline": "0m"})
+    result = run(emu, "e2e-sla")
+    assert result["status"] == "SUCCEEDED"
+    assert entered(result).count("CheckEvaluationSLA") == 2  # evaluated twice, alerted once
+    assert emu.run_log("e2e-sla", TODAY)["status"] == "COMPLETED"
+    assert alert_types(emu, "e2e-sla") == ["COMPLETION_SLA_BREACHED", "EVALUATION_SLA_BREACHED"]
+    settle(emu, "e2e-sla")
+
+
+def test_retries_exhausted_alert_once(emu):
+    job = emu.http.job("e2e-exhausted", ["failed"])
+    register(emu, "e2e-exhausted", trigger=job.trigger, retry={"maxAttempts": 2, "backoffSeconds": 1})
+    result = run(emu, "e2e-exhausted")
+    assert result["status"] == "SUCCEEDED"
+    assert len(job.runs) == 2
+    log = emu.run_log("e2e-exhausted", TODAY)
+    assert (log["status"], log["failureCategory"], log["attemptNumber"]) == ("FAILED", "TRANSIENT", 2)
+    assert alert_types(emu, "e2e-exhausted").count("RUN_FAILED") == 1
+    settle(emu, "e2e-exhausted")
+
+
+def test_step_function_trigger_starts_and_polls_an_execution(emu):
+    sfn = emu.client("stepfunctions")
+    job_machine = sfn.create_state_machine(
+        name="e2e-job", roleArn="arn:aws:iam::123456789012:role/e2e-job",
+        definition='{"StartAt": "Work", "States": {"Work": {"Type": "Wait", "Seconds": 2, "End": true}}}',
+    )["stateMachineArn"]
+    register(emu, "e2e-sfn-job", trigger={"type": "step-function", "stateMachineArn": job_machine,
+                                          "arguments": {"date": "${date}"}})
+    result = run(emu, "e2e-sfn-job")
+    assert result["status"] == "SUCCEEDED"
+    [job] = sfn.list_executions(stateMachineArn=job_machine)["executions"]
+    assert job["status"] == "SUCCEEDED"
+    assert json.loads(sfn.describe_execution(executionArn=job["executionArn"])["input"]) == {"date": TODAY}
+    assert entered(result).count("PollRunStatus") >= 2  # polled while the job's Wait state ran
+    assert emu.run_log("e2e-sfn-job", TODAY)["status"] == "COMPLETED"
+    assert alert_types(emu, "e2e-sfn-job") == []
+    settle(emu, "e2e-sfn-job")

@@ -24,6 +24,7 @@ import moto.awslambda.models as lambda_models
 
 from .deploy import Deployment, deploy_program
 from .http_endpoints import LocalHttp
+from .iam_check import allowed, role_documents
 from .lambda_runtime import LambdaRuntime
 from .server import ACCOUNT_ID, REGION, MotoServer
 from .stream_mapping import StreamMapping
@@ -404,6 +405,20 @@ class Emulator:
         )["ShardIterator"]
         records = streams.get_records(ShardIterator=iterator, Limit=int(info.get("batchSize") or 1))["Records"]
         return [r for r in records if int(r["dynamodb"]["SequenceNumber"]) <= int(info["endSequenceNumber"])]
+
+    def unauthorized_calls(self) -> list[str]:
+        """Every AWS API call a handler made so far that its function's role does not allow (see iam_check.py)."""
+        iam = self.client("iam")
+        documents: dict[str, list[dict]] = {}
+        problems = []
+        for call in sorted(self.runtime.api_calls, key=lambda c: (c.function, c.action, c.resource or "")):
+            role = self.functions[call.function]["Role"]
+            if role not in documents:
+                documents[role] = role_documents(iam, role)
+            if not allowed(documents[role], call):
+                problems.append(f"{call.function} called {call.action} on {call.resource or '(resource not named)'}"
+                                f", which its role {role.rsplit('/', 1)[-1]} does not allow")
+        return problems
 
     def wait_for_streams(self, timeout_s: float = 10) -> None:
         """Block until every stream poller has handled every record written so far."""

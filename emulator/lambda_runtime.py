@@ -10,7 +10,8 @@ moto would start a Docker container per invocation; there is no Docker here. `La
   code directory, and `AWS_ENDPOINT_URL` sends the handler's boto3 calls to this moto server;
 - what the handler prints goes to the function's CloudWatch log group, routed per thread (never a global
   `redirect_stdout`: Map iterations run concurrently and the caller's own output must stay visible);
-- no lock is held while a handler runs (a handler's write can lead to a nested invocation on another thread).
+- no lock is held while a handler runs (a handler's write can lead to a nested invocation on another thread);
+- every AWS API call a handler makes is recorded (`api_calls`) for the IAM check (iam_check.py).
 Not emulated: the function timeout and memory limit.
 """
 from __future__ import annotations
@@ -33,9 +34,11 @@ import uuid
 import zipfile
 from typing import Any
 
+import boto3
 import moto.awslambda.models as lambda_models
 
-from .server import REGION
+from .iam_check import ApiCall, api_call
+from .server import ACCOUNT_ID, REGION
 
 
 class _ThreadRoutedStream(io.TextIOBase):
@@ -93,6 +96,8 @@ class LambdaRuntime:
         self._local = threading.local()
         self._original_invoke = None
         self._original_env: dict[str, str | None] = {}
+        self._session: Any = None
+        self.api_calls: set[ApiCall] = set()
         self.invocations: collections.Counter[str] = collections.Counter()
         self.errors: collections.Counter[str] = collections.Counter()
 
@@ -106,6 +111,17 @@ class LambdaRuntime:
 
         lambda_models.LambdaFunction._invoke_lambda = _invoke_lambda
         self._route_output()
+        # Handlers create their clients from boto3's default session after this, so they carry the hook.
+        self._session = boto3._get_default_session()
+        self._session.events.register("before-parameter-build", self._record_call)
+
+    def _record_call(self, params: dict, model: Any, **_: Any) -> None:
+        function = getattr(self._local, "function", None)
+        if function is not None:  # a call made by a handler (not by moto's interpreter or the emulator itself)
+            call = api_call(function.function_name, model.service_model.signing_name, model.name, params, REGION,
+                            ACCOUNT_ID)
+            with self._count_lock:
+                self.api_calls.add(call)
 
     def _route_output(self) -> None:
         """Wrap the current sys.stdout/stderr (again, when someone such as pytest's capture replaced them)."""
@@ -118,6 +134,9 @@ class LambdaRuntime:
         if self._original_invoke is not None:
             lambda_models.LambdaFunction._invoke_lambda = self._original_invoke
             self._original_invoke = None
+        if self._session is not None:
+            self._session.events.unregister("before-parameter-build", self._record_call)
+            self._session = None
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name)
             if isinstance(stream, _ThreadRoutedStream):
@@ -148,6 +167,7 @@ class LambdaRuntime:
         context = LambdaContext(function, started + float(function.timeout or 3))
         self._route_output()
         self._local.buffer = io.StringIO()
+        self._local.function = function
         try:
             handler = self._handler(function, code_dir)
             payload, is_error = json.dumps(handler(event, context)), False
@@ -165,6 +185,7 @@ class LambdaRuntime:
         finally:
             output = self._local.buffer.getvalue()
             self._local.buffer = None
+            self._local.function = None
         duration_ms = (time.monotonic() - started) * 1000
         report = f"REPORT RequestId: {context.aws_request_id} Duration: {duration_ms:.2f} ms"
         function.save_logs(output + ("\n" if output and not output.endswith("\n") else "") + report)

@@ -116,3 +116,9 @@ def test_scripted_http_endpoints(emu):
 def test_write_marker_explains_a_rejected_marker(emu):
     with pytest.raises(RuntimeError, match="dead-letter queue"):
         emu.write_marker("engine-rejected", date="omit", timeout_s=3)
+
+
+def test_calls_the_roles_do_not_allow_are_reported(emu):
+    problems = emu.unauthorized_calls()  # the sample's roles have no policies at all
+    assert any(p.startswith("sample-stream-router called states:StartExecution on arn:aws:states:") for p in problems)
+    assert any("sample-orchestrator called dynamodb:PutItem" in p for p in problems)

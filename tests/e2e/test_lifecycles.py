@@ -20,6 +20,7 @@ STACK = {
     "dataBucketName": "interlock-emu-data",
     "alertSubscriptions": [{"protocol": "email", "endpoint": "oncall@example.com"}],
     "schedules": [{"name": "e2e-nightly", "pipeline": "e2e-scheduled", "expression": "cron(0 5 * * ? *)"}],
+    "triggerPermissions": {"stepFunctions": ["arn:aws:states:us-east-1:123456789012:stateMachine:e2e-job"]},
 }
 
 
@@ -357,3 +358,12 @@ def test_step_function_trigger_starts_and_polls_an_execution(emu):
     assert emu.run_log("e2e-sfn-job", TODAY)["status"] == "COMPLETED"
     assert alert_types(emu, "e2e-sfn-job") == []
     settle(emu, "e2e-sfn-job")
+
+
+def test_every_call_a_handler_made_is_allowed_by_its_role(emu):
+    """Runs last: the scenarios above exercised every handler; moto does not enforce IAM, so check it here."""
+    actions = {(call.function.split("-", 2)[-1], call.action) for call in emu.runtime.api_calls}
+    assert {("stream-router", "states:StartExecution"), ("orchestrator", "sns:Publish"),
+            ("orchestrator", "dynamodb:Query"), ("evaluator", "dynamodb:GetItem"),
+            ("trigger", "states:StartExecution"), ("run-checker", "states:DescribeExecution")} <= actions
+    assert emu.unauthorized_calls() == []

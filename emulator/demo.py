@@ -124,6 +124,7 @@ def run_demo() -> int:
             and downstream_log.get("status") == "COMPLETED",
             f"{OTHER_DOWNSTREAM} ended SUCCEEDED": bool(others) and all(r["status"] == "SUCCEEDED" for r in others),
             "no lock left held": all(emu.lock(p) is None for p in (UPSTREAM, DOWNSTREAM, OTHER_DOWNSTREAM)),
+            "every AWS call of the handlers is allowed by their roles": not emu.unauthorized_calls(),
         }
         print("\nSummary")
         print(f"  run log {UPSTREAM}: {upstream_log.get('status')} (attempt {upstream_log.get('attemptNumber')}); "

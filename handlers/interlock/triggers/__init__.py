@@ -7,6 +7,7 @@ type it needs.
 from __future__ import annotations
 
 import importlib
+import json
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -150,6 +151,19 @@ def string_map(config: dict, key: str, trigger_type: str) -> dict[str, str]:
             raise TriggerError(f"{trigger_type} trigger: {key}.{name} must be a string")
         out[str(name)] = str(item).lower() if isinstance(item, bool) else str(item)
     return out
+
+
+def json_body(config: dict, trigger_type: str):
+    """The optional `body` as JSON data (a YAML mapping or a JSON string); None when absent."""
+    body = config.get("body")
+    if body in (None, ""):
+        return None
+    if isinstance(body, str):
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise TriggerError(f"{trigger_type} trigger: body is not valid JSON: {exc}") from None
+    return body
 
 
 def timeout_seconds(config: dict, budget: float | None = None, default: float = 30.0) -> float:

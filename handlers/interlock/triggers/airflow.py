@@ -7,11 +7,10 @@ already created (HTTP 409) instead of starting a second one.
 """
 from __future__ import annotations
 
-import json
 from urllib.parse import quote
 
 from ..templating import render_value
-from . import PERMANENT, TRANSIENT, JobState, RunContext, Started, TriggerError, require, timeout_seconds, webcall
+from . import PERMANENT, TRANSIENT, JobState, RunContext, Started, TriggerError, json_body, require, timeout_seconds, webcall
 
 IDEMPOTENT = True  # a retried start returns the run it already started
 
@@ -27,14 +26,9 @@ def _api_base(config: dict, url: str | None = None, version: str | None = None) 
 
 
 def _conf(config: dict, run: RunContext) -> dict:
-    body = config.get("body")
-    if body in (None, ""):
+    body = json_body(config, "airflow")
+    if body is None:
         return {}
-    if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except ValueError as exc:
-            raise TriggerError(f"airflow trigger: body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise TriggerError("airflow trigger: body must be a JSON object (the DAG run conf)")
     return render_value(body, run.template)

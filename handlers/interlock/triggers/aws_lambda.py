@@ -11,7 +11,7 @@ import json
 from .. import clients
 from ..netguard import clean_text
 from ..templating import render_value
-from . import TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, require, string_map
+from . import TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, json_body, require, string_map
 from .awscall import aws_errors
 
 _INVOCATION_TYPES = ("RequestResponse", "Event")
@@ -19,15 +19,9 @@ _MAX_ERROR_BYTES = 4096
 
 
 def _payload(config: dict, run: RunContext) -> bytes:
-    body = config.get("body")
-    if body not in (None, ""):
-        if isinstance(body, str):
-            try:
-                body = json.loads(body)
-            except ValueError as exc:
-                raise TriggerError(f"lambda trigger: body is not valid JSON: {exc}") from None
-        return json.dumps(render_value(body, run.template)).encode()
-    return json.dumps(render_value(string_map(config, "arguments", "lambda"), run.template)).encode()
+    body = json_body(config, "lambda")
+    data = body if body is not None else string_map(config, "arguments", "lambda")
+    return json.dumps(render_value(data, run.template)).encode()
 
 
 def start(config: dict, run: RunContext) -> Started:

@@ -11,7 +11,7 @@ import re
 
 from .. import clients
 from ..templating import render_value
-from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, require, string_map
+from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, json_body, require, string_map
 from .awscall import aws_errors, error_code
 
 IDEMPOTENT = True  # a retried start returns the execution it already started
@@ -25,15 +25,9 @@ def execution_name(run_id: str) -> str:
 
 
 def _input(config: dict, run: RunContext) -> str:
-    body = config.get("body")
-    if body not in (None, ""):
-        if isinstance(body, str):
-            try:
-                body = json.loads(body)
-            except ValueError as exc:
-                raise TriggerError(f"step-function trigger: body is not valid JSON: {exc}") from None
-        return json.dumps(render_value(body, run.template))
-    return json.dumps(render_value(string_map(config, "arguments", "step-function"), run.template))
+    body = json_body(config, "step-function")
+    data = body if body is not None else string_map(config, "arguments", "step-function")
+    return json.dumps(render_value(data, run.template))
 
 
 def _execution_arn(state_machine_arn: str, name: str) -> str:

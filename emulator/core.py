@@ -48,6 +48,14 @@ EMULATOR_STACK_DEFAULTS: dict[str, Any] = {
 }
 
 
+class PipelineConfigError(ValueError):
+    """`register_pipeline` was given a config the deployed domain rejects; `problems` lists every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid pipeline config:\n  - " + "\n  - ".join(self.problems))
+
+
 class Emulator:
     """Context manager running the real program, state machine and handlers on moto (see the module docstring)."""
 
@@ -195,13 +203,23 @@ class Emulator:
     @property
     def store(self) -> types.ModuleType:
         """handlers.interlock.store from the deployed code zip (the only module that knows the table's keys)."""
-        if self._store is None:
-            self._store = self.runtime.import_module(self._code_dir(), "emulator_api", "handlers.interlock.store")
-        return self._store
+        return self._deployed_module("handlers.interlock.store")
+
+    def _deployed_module(self, module: str) -> types.ModuleType:
+        return self.runtime.import_module(self._code_dir(), "emulator_api", module)
 
     # -- driving ------------------------------------------------------------------------------------------------------
-    def register_pipeline(self, config: dict) -> None:
-        """Store a pipeline config (as `pulumi up` does for pipelines as code)."""
+    def register_pipeline(self, config: dict, *, validate: bool = True) -> None:
+        """Store a pipeline config, as `pulumi up` does for pipelines as code: validated first (the deployed
+        domain's rules and archetypes; raises its ConfigError listing every problem) unless `validate` is False,
+        which stores it as a hand-written item would be. Raises PipelineConfigError."""
+        if validate:
+            pipelines = self._deployed_module("handlers.interlock.pipelines")
+            archetype_dir = os.environ.get("ARCHETYPE_DIR") or os.path.join(self._code_dir(), "archetypes")
+            try:
+                pipelines.validate_pipeline(pipelines.parse_pipeline(config), archetype_dir)
+            except pipelines.ConfigError as error:
+                raise PipelineConfigError(error.problems) from None
         self.store.put_pipeline(config)
 
     def write_marker(

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from emulator import Emulator
+from emulator import Emulator, PipelineConfigError
 
 TODAY = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
@@ -30,7 +30,7 @@ def emu():
         yield emulator
 
 
-def register(emu, pid, *, trigger=None, evaluators=None, **extra):
+def register(emu, pid, *, trigger=None, evaluators=None, validate=True, **extra):
     """A batch-ingestion pipeline whose three traits answer PASS unless `evaluators` scripts them otherwise."""
     evaluators = evaluators or {}
     traits = {}
@@ -43,7 +43,7 @@ def register(emu, pid, *, trigger=None, evaluators=None, **extra):
     config = {"name": pid, "archetype": "batch-ingestion", "traits": traits, **extra}
     if trigger:
         config["trigger"] = trigger
-    emu.register_pipeline(config)
+    emu.register_pipeline(config, validate=validate)
     return config
 
 
@@ -306,7 +306,7 @@ def test_unreachable_evaluator_fails_the_trait_with_a_category(emu):
 
 
 def test_pipeline_without_trigger_fails_clearly_and_frees_the_lock(emu):
-    register(emu, "e2e-no-trigger", trigger=False)
+    register(emu, "e2e-no-trigger", trigger=False, validate=False)  # as a hand-written table item would be
     result = run(emu, "e2e-no-trigger")
     assert result["status"] == "FAILED"
     assert entered(result)[-2:] == ["ReleaseLockAfterError", "Failed"]
@@ -360,6 +360,15 @@ def test_step_function_trigger_starts_and_polls_an_execution(emu):
     settle(emu, "e2e-sfn-job")
 
 
+def test_register_pipeline_rejects_an_invalid_config_like_pulumi_up(emu):
+    with pytest.raises(PipelineConfigError) as error:
+        emu.register_pipeline({"name": "e2e-invalid", "archetype": "batch-ingestion", "trigger": {"type": "http"}})
+    assert any(p.startswith("trigger.url") for p in error.value.problems)
+    with pytest.raises(PipelineConfigError, match="no-such-archetype"):
+        register(emu, "e2e-invalid", archetype="no-such-archetype")
+    assert emu.store.get_pipeline("e2e-invalid") is None
+
+
 def test_every_call_a_handler_made_is_allowed_by_its_role(emu):
     """Runs last: the scenarios above exercised every handler; moto does not enforce IAM, so check it here."""
     actions = {(call.function.split("-", 2)[-1], call.action) for call in emu.runtime.api_calls}
@@ -367,3 +376,4 @@ def test_every_call_a_handler_made_is_allowed_by_its_role(emu):
             ("orchestrator", "dynamodb:Query"), ("evaluator", "dynamodb:GetItem"),
             ("trigger", "states:StartExecution"), ("run-checker", "states:DescribeExecution")} <= actions
     assert emu.unauthorized_calls() == []
+

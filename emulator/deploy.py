@@ -45,11 +45,13 @@ class DeployedResource:
 
 @dataclasses.dataclass
 class Deployment:
-    """What the program created: resources in registration order, its stack outputs, what could not be created."""
+    """What the program created: resources in registration order, its stack outputs, what could not be created,
+    and what was created differently from the program's inputs (with the reason)."""
 
     resources: list[DeployedResource]
     outputs: dict
     skipped: list[str]
+    adjusted: list[str] = dataclasses.field(default_factory=list)
 
     def of_type(self, token: str) -> list[DeployedResource]:
         return [r for r in self.resources if r.type == token]
@@ -158,6 +160,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         self._lock = threading.Lock()
         self.resources: list[DeployedResource] = []
         self.skipped: list[str] = []
+        self.adjusted: list[str] = []
         self._creators: dict[str, Callable[[pulumi_mocks.MockResourceArgs], tuple[str, dict]]] = {
             "aws:dynamodb/table:Table": self._table,
             "aws:dynamodb/tableItem:TableItem": self._table_item,
@@ -682,8 +685,19 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         return i["bucket"], {}
 
     def _bucket_policy(self, args):
+        """moto ignores policy conditions, so a TLS-only Deny (`aws:SecureTransport` false) would refuse every
+        request, while against AWS the SDKs always use TLS and never meet it: such statements are left out."""
         i = args.inputs
-        self._client("s3").put_bucket_policy(Bucket=i["bucket"], Policy=i["policy"])
+        document = json.loads(i["policy"])
+        statements = document.get("Statement", [])
+        statements = [statements] if isinstance(statements, dict) else statements
+        kept = [s for s in statements if s.get("Condition") != {"Bool": {"aws:SecureTransport": "false"}}]
+        if len(kept) < len(statements):
+            with self._lock:
+                self.adjusted.append(f"{args.typ} ({args.name}): TLS-only Deny left out (moto ignores conditions; "
+                                     "the emulator speaks plain HTTP)")
+        if kept:
+            self._client("s3").put_bucket_policy(Bucket=i["bucket"], Policy=json.dumps({**document, "Statement": kept}))
         return i["bucket"], {}
 
     def _bucket_sse(self, args):
@@ -824,4 +838,5 @@ def deploy_program(
             EmulatorWarning,
             stacklevel=2,
         )
-    return Deployment(resources=list(mocks.resources), outputs=exports, skipped=list(mocks.skipped))
+    return Deployment(resources=list(mocks.resources), outputs=exports, skipped=list(mocks.skipped),
+                      adjusted=list(mocks.adjusted))

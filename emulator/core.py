@@ -141,7 +141,7 @@ class Emulator:
                 self.functions[function["FunctionName"]] = function
         for page in lam.get_paginator("list_event_source_mappings").paginate():
             for mapping in page["EventSourceMappings"]:
-                if ":dynamodb:" in mapping["EventSourceArn"]:
+                if ":dynamodb:" in mapping["EventSourceArn"] and mapping.get("State") != "Disabled":
                     stream = StreamMapping(mapping, self.client)
                     self._mappings.append(stream)
                     stream.start()

@@ -84,7 +84,7 @@ class LambdaContext:
 
 
 class LambdaRuntime:
-    """The in-process Lambda executor; counts invocations per function name."""
+    """The in-process Lambda executor; counts invocations (and handler errors) per function name."""
 
     def __init__(self, endpoint: str) -> None:
         self._endpoint = endpoint
@@ -103,6 +103,7 @@ class LambdaRuntime:
 
     # -- installation -------------------------------------------------------------------------------------------
     def install(self) -> None:
+        """Patch moto's Lambda invocation, route handler output, hook boto3 to record handlers' API calls."""
         runtime = self
         self._original_invoke = lambda_models.LambdaFunction._invoke_lambda
 
@@ -131,6 +132,7 @@ class LambdaRuntime:
                 setattr(sys, name, _ThreadRoutedStream(stream, self._local))
 
     def uninstall(self) -> None:
+        """Undo `install` and everything invocations changed: environment, imported modules, extracted code."""
         if self._original_invoke is not None:
             lambda_models.LambdaFunction._invoke_lambda = self._original_invoke
             self._original_invoke = None

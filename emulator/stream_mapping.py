@@ -32,8 +32,8 @@ from typing import Any, Callable
 from moto.events.models import EventPattern
 
 POLL_INTERVAL_SECONDS = 0.1
+RETRY_DELAY_SECONDS = 0.2  # times the attempt number: retries come quickly, as Lambda's first retries do
 logger = logging.getLogger(__name__)
-RETRY_DELAY_SECONDS = 0.2
 
 
 def _now_iso() -> str:

@@ -350,7 +350,7 @@ def test_step_function_trigger_starts_and_polls_an_execution(emu):
     sfn = emu.client("stepfunctions")
     job_machine = sfn.create_state_machine(
         name="e2e-job", roleArn="arn:aws:iam::123456789012:role/e2e-job",
-        definition='{"StartAt": "Work", "States": {"Work": {"Type": "Wait", "Seconds": 2, "End": true}}}',
+        definition='{"StartAt": "Work", "States": {"Work": {"Type": "Wait", "Seconds": 3, "End": true}}}',
     )["stateMachineArn"]
     register(emu, "e2e-sfn-job", trigger={"type": "step-function", "stateMachineArn": job_machine,
                                           "arguments": {"date": "${date}"}})
@@ -372,7 +372,10 @@ def test_data_landing_in_s3_during_the_reevaluation_loop(emu):
     config["traits"]["source-freshness"]["config"] = {"key": "landing/${date}/sales.csv"}
     emu.register_pipeline(config)
     arn = emu.write_marker("e2e-landing", date=TODAY)
-    time.sleep(1.5)
+    deadline = time.monotonic() + 30
+    while not any(e["type"] == "MapStateExited" for e in emu.history(arn)):  # the first evaluation found nothing
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     emu.client("s3").put_object(Bucket="interlock-emu-data", Key=f"landing/{TODAY}/sales.csv", Body=b"id,amount\n")
     result = emu.wait_for_execution(arn, timeout_s=90)
     assert result["status"] == "SUCCEEDED"

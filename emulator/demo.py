@@ -129,7 +129,7 @@ def run_demo() -> int:
         print("\nSummary")
         print(f"  run log {UPSTREAM}: {upstream_log.get('status')} (attempt {upstream_log.get('attemptNumber')}); "
               f"{DOWNSTREAM}: {downstream_log.get('status')} (attempt {downstream_log.get('attemptNumber')})")
-        print(f"  DynamoDB requests: {dynamodb_requests}; Lambda invocations: "
+        print(f"  since the marker, all runs: {dynamodb_requests} DynamoDB requests; Lambda invocations: "
               + ", ".join(f"{_kind(n)} {c}" for n, c in sorted(emu.lambda_invocations.items())))
         print(f"  alerts: {', '.join(a.get('alertType', '?') for a in alerts) or 'none'}")
         for check, passed in checks.items():

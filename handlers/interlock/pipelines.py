@@ -347,8 +347,11 @@ def check_references(config: PipelineConfig, archetype_dir: str) -> list[str]:
 
 
 def validate_pipeline(config: PipelineConfig, archetype_dir: str, source: str = "") -> None:
-    """Raise ConfigError if `check_references` finds problems."""
-    problems = check_references(config, archetype_dir)
+    """Raise ConfigError if the pipeline could never run: it has no trigger, or `check_references` finds problems.
+    (`parse_pipeline` accepts a config without trigger so a hand-written stored item still loads and its run ends
+    as a clear `error` at resolvePipeline; pipelines as code are refused at preview instead.)"""
+    problems = [] if config.trigger else ["trigger: required (without one every run fails)"]
+    problems += check_references(config, archetype_dir)
     if problems:
         raise ConfigError(problems, source)
 

@@ -129,6 +129,20 @@ def test_references_are_checked_against_the_archetype_dir():
     assert pipelines.check_references(other, ARCHETYPES)[0].startswith("archetype: unknown archetype 'nope'")
 
 
+def test_a_pipeline_as_code_without_trigger_is_refused(tmp_path):
+    archetypes.clear_cache()
+    no_trigger = {k: v for k, v in MINIMAL.items() if k != "trigger"}
+    config = pipelines.parse_pipeline(no_trigger)  # a stored item still loads: resolvePipeline reports it per run
+    assert config.trigger is None
+    with pytest.raises(ConfigError) as raised:
+        pipelines.validate_pipeline(config, ARCHETYPES)
+    assert raised.value.problems == ["trigger: required (without one every run fails)"]
+    (tmp_path / "sales.yaml").write_text(json.dumps(no_trigger))
+    with pytest.raises(ConfigError, match="sales.yaml: trigger: required"):
+        pipelines.load_pipeline_dir(str(tmp_path), ARCHETYPES)
+    pipelines.validate_pipeline(pipelines.parse_pipeline(MINIMAL), ARCHETYPES)
+
+
 def test_shipped_pipelines_are_valid_and_cascade():
     configs = {c.name: c for c in pipelines.load_pipeline_dir(os.path.join(ROOT, "pipelines"), ARCHETYPES)}
     assert len(configs) >= 2

@@ -2,15 +2,17 @@
 receives every alert, with the handler caches reset so each test sees a fresh container."""
 from __future__ import annotations
 
+import io
 import json
 import os
+import uuid
 from dataclasses import dataclass, field
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from handlers.interlock import archetypes, clients, schema, settings
+from handlers.interlock import archetypes, clients, log, schema, settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TABLE_NAME = "interlock-test"
@@ -67,3 +69,15 @@ def aws_env(monkeypatch):
         _reset_caches()
         yield AwsEnv(table_name=TABLE_NAME, topic_arn=topic_arn, queue_url=queue_url)
     _reset_caches()
+
+
+@pytest.fixture
+def captured_logs(monkeypatch):
+    """What the handlers log during the test (JSON lines): read with `.getvalue()`. The Logger's own handler is
+    pointed at the buffer (pytest swaps sys.stdout between setup and call, so patching stdout would miss it)."""
+    buffer = io.StringIO()
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"log-test-{uuid.uuid4().hex}")  # a fresh logging.Logger
+    log.logger.cache_clear()
+    log.logger().registered_handler.setStream(buffer)
+    yield buffer
+    log.logger.cache_clear()

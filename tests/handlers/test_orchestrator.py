@@ -620,30 +620,19 @@ def test_a_broken_environment_raises(aws_env):
 
 # --- structured logs -------------------------------------------------------------------------------------------
 
-def test_logs_are_json_with_identifiers_and_no_payloads(aws_env, monkeypatch):
-    import io
+def test_logs_are_json_with_identifiers_and_no_payloads(aws_env, captured_logs):
     import json
-    import sys
 
-    from handlers.interlock import log
-
-    buffer = io.StringIO()
-    monkeypatch.setattr(sys, "stdout", buffer)
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"log-test-{uuid.uuid4().hex}")  # a fresh logging.Logger
-    log.logger.cache_clear()
-    try:
-        pipeline(trigger={"type": "http", "url": "https://jobs.example.com/run",
-                          "headers": {"Authorization": "Bearer SECRET-TOKEN-123"}})
-        orch("resolvePipeline")
-        orch("checkReadiness", {"runID": "run-9", "traitResults": "not a list"}, schedule_id="h14")
-    finally:
-        log.logger.cache_clear()
-    lines = [json.loads(line) for line in buffer.getvalue().splitlines() if line.startswith("{")]
+    pipeline(trigger={"type": "http", "url": "https://jobs.example.com/run",
+                      "headers": {"Authorization": "Bearer SECRET-TOKEN-123"}})
+    orch("resolvePipeline")
+    orch("checkReadiness", {"runID": "run-9", "traitResults": "not a list"}, schedule_id="h14")
+    lines = [json.loads(line) for line in captured_logs.getvalue().splitlines() if line.startswith("{")]
     failure = next(line for line in lines if line["message"] == "orchestrator action failed")
     assert (failure["pipelineID"], failure["scheduleID"], failure["runID"], failure["action"], failure["level"]) == (
         "pipe-a", "h14", "run-9", "checkReadiness", "ERROR")
-    assert "SECRET-TOKEN-123" not in buffer.getvalue()
-    assert "payload" not in failure and "not a list" not in buffer.getvalue()
+    assert "SECRET-TOKEN-123" not in captured_logs.getvalue()
+    assert "payload" not in failure and "not a list" not in captured_logs.getvalue()
 
 
 # --- a lifecycle walked the way the state machine calls the actions --------------------------------------------

@@ -66,6 +66,17 @@ def test_a_secret_echoed_back_in_an_error_is_redacted(aws_env, server, allow_loo
     assert TOKEN not in everything_recorded(aws_env, out)
 
 
+def test_a_secret_never_reaches_the_logs(aws_env, server, allow_loopback, api_token, captured_logs):
+    pending_run()
+    boto3.client("sns").delete_topic(TopicArn=aws_env.topic_arn)  # the alert fails too, so its error is logged
+    server.answer("POST", "/hooks/run", 401, f"invalid credentials: Bearer {TOKEN}")
+    out = fire({"type": "http", "url": server.url("/hooks/run"), "headers": {"Authorization": api_token}})
+    assert out["failureCategory"] == "PERMANENT"
+    logged = captured_logs.getvalue()
+    assert "alert publish failed" in logged and "run-1" in logged
+    assert TOKEN not in logged
+
+
 def test_a_secret_at_the_truncation_boundary_is_not_partially_leaked(aws_env, server, allow_loopback, api_token):
     pending_run()
     server.answer("POST", "/hooks/run", 500, "e" * 290 + TOKEN)

@@ -17,7 +17,7 @@ import re
 import socket
 import threading
 import uuid
-from typing import Any
+from typing import Any, Sequence
 
 _AIRFLOW_STATES = {"running": "running", "succeeded": "success", "failed": "failed", "queued": "queued"}
 _DAG_RUNS = re.compile(r"/dags/(?P<dag>[^/]+)/dagRuns(?:/(?P<run>[^/?]+))?/?$")
@@ -114,7 +114,7 @@ class LocalHttp:
         return self.base_url + self._path(path)
 
     def job(
-        self, name: str, sequence: list[str] = ("running", "succeeded"), *, trigger_statuses: list[int] | int = 200
+        self, name: str, sequence: Sequence[str] = ("running", "succeeded"), *, trigger_statuses: list[int] | int = 200
     ) -> Job:
         """Script an asynchronous job whose polls answer `sequence` (running|succeeded|failed) in order."""
         unknown = [s for s in sequence if s not in _AIRFLOW_STATES]

@@ -311,7 +311,7 @@ def test_unreachable_evaluator_fails_the_trait_with_a_category(emu):
 
 
 def test_pipeline_without_trigger_fails_clearly_and_frees_the_lock(emu):
-    register(emu, "e2e-no-trigger", trigger=False, validate=False)  # as a hand-written table item would be
+    register(emu, "e2e-no-trigger", trigger=False, validate=False)  # a hand-written item: validation rejects it
     result = run(emu, "e2e-no-trigger")
     assert result["status"] == "FAILED"
     assert entered(result)[-2:] == ["ReleaseLockAfterError", "Failed"]
@@ -392,4 +392,6 @@ def test_register_pipeline_rejects_an_invalid_config_like_pulumi_up(emu):
     assert any(p.startswith("trigger.url") for p in error.value.problems)
     with pytest.raises(PipelineConfigError, match="no-such-archetype"):
         register(emu, "e2e-invalid", archetype="no-such-archetype")
+    with pytest.raises(PipelineConfigError, match="trigger: required"):
+        register(emu, "e2e-invalid", trigger=False)
     assert emu.store.get_pipeline("e2e-invalid") is None

@@ -313,7 +313,7 @@ def acquire_lock(pipeline_id: str, schedule_id: str, owner: str, lease_seconds: 
                  expiresAt=int(now + lease_seconds))
     try:
         _put(item,
-             ConditionExpression="attribute_not_exists(PK) OR expiresAt < :now OR #owner = :owner",
+             ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now OR #owner = :owner",
              ExpressionAttributeNames={"#owner": "owner"},
              ExpressionAttributeValues={":now": _attr(int(now)), ":owner": _attr(owner)})
     except Exception as exc:
@@ -493,7 +493,7 @@ def claim_alert(pipeline_id: str, run_key: str, alert_type: str) -> bool:
     try:
         _put(_item(PK=pipeline_pk(pipeline_id), SK=f"ALERT#{run_key}#{alert_type}", claimedAt=_iso(now),
                    expiresAt=int(now + settings.get().retention_ttl_seconds)),
-             ConditionExpression="attribute_not_exists(PK) OR expiresAt < :now",
+             ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now",
              ExpressionAttributeValues={":now": _attr(int(now))})
     except Exception as exc:
         if not _is_condition_failure(exc):

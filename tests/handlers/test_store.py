@@ -89,6 +89,21 @@ def test_lock_lifecycle(aws_env, monkeypatch):
     assert store.release_lock("p", "daily", "two") is False
 
 
+def test_a_lease_that_reads_as_expired_can_be_taken(aws_env, monkeypatch):
+    """Reads and the acquire condition agree to the second: a lock that `get_lock` no longer shows (its whole
+    expiry second has started) is free to take; one second earlier it is still held."""
+    monkeypatch.setattr(store, "clock", lambda: 1_000_000.0)
+    store.acquire_lock("p", "daily", "one", 60)  # expiresAt = 1_000_060
+    monkeypatch.setattr(store, "clock", lambda: 1_000_059.5)
+    assert store.acquire_lock("p", "daily", "two", 60)[0] is False
+    monkeypatch.setattr(store, "clock", lambda: 1_000_060.5)
+    assert store.get_lock("p", "daily") is None
+    assert store.acquire_lock("p", "daily", "two", 60) == (True, None)
+    assert store.claim_alert("p", "run-1", "X") is True
+    monkeypatch.setattr(store, "clock", lambda: 1_000_060.5 + settings.get().retention_ttl_seconds)
+    assert store.claim_alert("p", "run-1", "X") is True  # an expired claim reads as absent, so it can be renewed
+
+
 def test_concurrent_lock_acquisition_has_one_winner(aws_env):
     store.acquire_lock("warm", "daily", "x", 1)  # create the client before the threads share it
     outcomes = []

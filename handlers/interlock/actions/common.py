@@ -100,6 +100,19 @@ def alert_once(req: Request, alert_type: str, level: str, message: str, details:
                           date=req.date, run_id=req.run_id, details=details)
 
 
+def sla_outcome(req: Request, deadline: dt.datetime, stage: str, alert_type: str, message: str) -> Outcome:
+    """`breached` against an SLA deadline; a breach alerts (warning) and records an SLA_BREACHED event for `stage`
+    once per run."""
+    when = schedule.rfc3339(deadline)
+    if not schedule.is_breached(deadline, schedule.now_utc()):
+        return proceed(breached=False, deadline=when)
+    alerted = alert_once(req, alert_type, "warning", message, {"deadline": when})
+    if alerted:
+        store.append_event(req.pipeline_id, "SLA_BREACHED", run_id=req.run_id, message=stage,
+                           details={"deadline": when})
+    return proceed(breached=True, deadline=when, alerted=alerted)
+
+
 def move_run(run_id: str | None, preferred: list[str], metadata: dict | None = None) -> str | None:
     """Move a run to the first of `preferred` that the transition table allows from its current status.
 

@@ -6,7 +6,7 @@ from ..alerts import AlertType
 from ..log import logger
 from ..models import ConfigError, RunStatus
 from ..pipelines import parse_pipeline
-from .common import Outcome, Problem, Request, alert_once, load_pipeline, proceed, record_result
+from .common import Outcome, Problem, Request, load_pipeline, proceed, record_result, sla_outcome
 
 LOGGABLE_STATUSES = (RunStatus.COMPLETED.value, RunStatus.FAILED.value)
 
@@ -39,17 +39,9 @@ def check_completion_sla(req: Request) -> Outcome:
         raise Problem(f"completion deadline: {exc}") from exc
     if deadline is None:
         return proceed(breached=False)
-    if not schedule.is_breached(deadline, schedule.now_utc()):
-        return proceed(breached=False, deadline=schedule.rfc3339(deadline))
-    alerted = alert_once(
-        req, AlertType.COMPLETION_SLA_BREACHED, "warning",
-        f"Completion SLA breached for {req.pipeline_id} schedule {req.schedule_id} "
-        f"(deadline: {schedule.rfc3339(deadline)})",
-        {"deadline": schedule.rfc3339(deadline)})
-    if alerted:
-        store.append_event(req.pipeline_id, "SLA_BREACHED", run_id=req.run_id, message="completion",
-                           details={"deadline": schedule.rfc3339(deadline)})
-    return proceed(breached=True, deadline=schedule.rfc3339(deadline), alerted=alerted)
+    return sla_outcome(req, deadline, "completion", AlertType.COMPLETION_SLA_BREACHED,
+                       f"Completion SLA breached for {req.pipeline_id} schedule {req.schedule_id} "
+                       f"(deadline: {schedule.rfc3339(deadline)})")
 
 
 def _downstream_of(pipeline_id: str, schedule_id: str, raw: dict) -> str | None:

@@ -15,6 +15,7 @@ from .common import (
     parse_moment,
     proceed,
     skip,
+    sla_outcome,
 )
 
 
@@ -26,16 +27,8 @@ def check_evaluation_sla(req: Request) -> Outcome:
         deadline = schedule.deadline_on(config.sla.evaluationDeadline, req.run_date, config.sla.timezone)
     except ValueError as exc:
         raise Problem(f"sla.evaluationDeadline: {exc}") from exc
-    if not schedule.is_breached(deadline, schedule.now_utc()):
-        return proceed(breached=False, deadline=schedule.rfc3339(deadline))
-    alerted = alert_once(
-        req, AlertType.EVALUATION_SLA_BREACHED, "warning",
-        f"Evaluation SLA breached for {req.pipeline_id} (deadline: {config.sla.evaluationDeadline})",
-        {"deadline": schedule.rfc3339(deadline)})
-    if alerted:
-        store.append_event(req.pipeline_id, "SLA_BREACHED", run_id=req.run_id, message="evaluation",
-                           details={"deadline": schedule.rfc3339(deadline)})
-    return proceed(breached=True, deadline=schedule.rfc3339(deadline), alerted=alerted)
+    return sla_outcome(req, deadline, "evaluation", AlertType.EVALUATION_SLA_BREACHED,
+                       f"Evaluation SLA breached for {req.pipeline_id} (deadline: {config.sla.evaluationDeadline})")
 
 
 def check_readiness(req: Request) -> Outcome:

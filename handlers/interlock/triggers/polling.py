@@ -27,6 +27,8 @@ def check(pipeline_id: str, trigger_type: str, metadata: dict, attempt: int, max
     """One status check of a job started for `pipeline_id`; `attempt` counts the checks already made."""
     attempt += 1
     try:
+        if not trigger_type:
+            raise TriggerError("invalid run-checker input: triggerType required")
         module = module_for(trigger_type)
         job = module.status(metadata, _trigger_config(pipeline_id, trigger_type))
     except TriggerError as exc:

@@ -134,6 +134,16 @@ def test_provider_states_map_to_run_states(aws_env, trigger_type, service, metad
     assert out["message"].startswith(state)
 
 
+def test_an_emr_serverless_run_that_timed_out_is_a_timeout(aws_env):
+    operation, response = emr_sl_answer("FAILED")
+    response["jobRun"]["stateDetails"] = "Job run exceeded its executionTimeoutMinutes (Timeout)"
+    with Stubber(clients.client("emr-serverless")) as stub:
+        stub.add_response(operation, response)
+        out = check("emr-serverless", EMR_SL)
+    assert (out["state"], out["failureCategory"]) == ("failed", "TIMEOUT")
+    assert out["message"] == "FAILED: Job run exceeded its executionTimeoutMinutes (Timeout)"
+
+
 @pytest.mark.parametrize("code, http_status", [("ThrottlingException", 400), ("InternalServiceException", 500),
                                                ("ServiceUnavailable", 503)])
 def test_transient_status_api_errors_keep_the_run_running(aws_env, code, http_status):
@@ -187,7 +197,9 @@ def test_synchronous_and_unknown_types(aws_env):
     assert (out["state"], out["failureCategory"]) == ("failed", "PERMANENT")
     out = run_checker.handler({"runID": "r"}, None)
     assert (out["state"], out["failureCategory"], out["attempt"]) == ("failed", "PERMANENT", 1)
-    assert "unknown trigger type ''" in out["message"]
+    assert out["message"] == "invalid run-checker input: triggerType required"
+    out = check("spark-magic", {})
+    assert out["failureCategory"] == "PERMANENT" and "unknown trigger type 'spark-magic'" in out["message"]
 
 
 # --- HTTP job APIs on loopback --------------------------------------------------------------------------------

@@ -71,6 +71,16 @@ class JobState:
     message: str
     failure_category: str | None = None
 
+    @classmethod
+    def of(cls, state: str, success: str, failures: dict[str, str], detail: str | None = None) -> "JobState":
+        """A job service's state as ours: `success` succeeded, a key of `failures` failed with its category (the
+        message adds the service's `detail`), anything else still running."""
+        if state == success:
+            return cls("succeeded", state)
+        if state in failures:
+            return cls("failed", f"{state}: {detail}" if detail else state, failures[state])
+        return cls("running", state or "unknown")
+
 
 # Fields each type cannot work without; `validate` adds the either/or rules.
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {

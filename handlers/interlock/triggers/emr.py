@@ -50,10 +50,6 @@ def status(metadata: dict, config: dict) -> JobState:
         return JobState("failed", "missing emr metadata (emr_cluster_id, emr_step_id)", PERMANENT)
     with aws_errors("emr status: DescribeStep failed"):
         step = clients.client("emr").describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]
-    state = step.get("Status", {}).get("State", "")
-    if state == "COMPLETED":
-        return JobState("succeeded", state)
-    if state in _FAILED:
-        reason = step.get("Status", {}).get("StateChangeReason", {}).get("Message")
-        return JobState("failed", f"{state}: {reason}" if reason else state, _FAILED[state])
-    return JobState("running", state or "unknown")
+    step_status = step.get("Status", {})
+    return JobState.of(step_status.get("State", ""), "COMPLETED", _FAILED,
+                       step_status.get("StateChangeReason", {}).get("Message"))

@@ -58,11 +58,7 @@ def status(metadata: dict, config: dict) -> JobState:
         return JobState("failed", "missing emr-serverless metadata (emr_sl_application_id, emr_sl_job_run_id)", PERMANENT)
     with aws_errors("emr-serverless status: GetJobRun failed"):
         job_run = clients.client("emr-serverless").get_job_run(applicationId=application_id, jobRunId=job_run_id)["jobRun"]
-    state = job_run.get("state", "")
-    if state == "SUCCESS":
-        return JobState("succeeded", state)
-    if state in _FAILED:
-        detail = job_run.get("stateDetails")
-        category = TIMEOUT if detail and "timeout" in detail.lower() else _FAILED[state]
-        return JobState("failed", f"{state}: {detail}" if detail else state, category)
-    return JobState("running", state or "unknown")
+    detail = job_run.get("stateDetails")
+    timed_out = bool(detail) and "timeout" in detail.lower()
+    return JobState.of(job_run.get("state", ""), "SUCCESS", dict.fromkeys(_FAILED, TIMEOUT) if timed_out else _FAILED,
+                       detail)

@@ -30,10 +30,4 @@ def status(metadata: dict, config: dict) -> JobState:
         return JobState("failed", "missing glue metadata (glue_job_name, glue_job_run_id)", PERMANENT)
     with aws_errors("glue status: GetJobRun failed"):
         job_run = clients.client("glue").get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
-    state = job_run.get("JobRunState", "")
-    if state == "SUCCEEDED":
-        return JobState("succeeded", state)
-    if state in _FAILED:
-        detail = job_run.get("ErrorMessage")
-        return JobState("failed", f"{state}: {detail}" if detail else state, _FAILED[state])
-    return JobState("running", state or "unknown")
+    return JobState.of(job_run.get("JobRunState", ""), "SUCCEEDED", _FAILED, job_run.get("ErrorMessage"))

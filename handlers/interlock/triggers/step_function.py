@@ -60,10 +60,5 @@ def status(metadata: dict, config: dict) -> JobState:
         return JobState("failed", "missing step-function metadata (sfn_execution_arn)", PERMANENT)
     with aws_errors("step-function status: DescribeExecution failed"):
         execution = clients.client("stepfunctions").describe_execution(executionArn=arn)
-    state = execution.get("status", "")
-    if state == "SUCCEEDED":
-        return JobState("succeeded", state)
-    if state in _FAILED:
-        detail = execution.get("error") or execution.get("cause")
-        return JobState("failed", f"{state}: {detail}" if detail else state, _FAILED[state])
-    return JobState("running", state or "unknown")
+    return JobState.of(execution.get("status", ""), "SUCCEEDED", _FAILED,
+                       execution.get("error") or execution.get("cause"))

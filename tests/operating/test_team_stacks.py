@@ -6,6 +6,7 @@ import os
 import yaml
 
 from components.settings import load_settings
+from handlers.interlock import pipelines
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -30,7 +31,7 @@ def test_example_team_stack_parses_with_the_typed_settings():
     assert settings.pipelines_dir == "pipelines"
     assert [(s.name, s.pipeline, s.schedule_id) for s in settings.schedules] == [
         ("sales-raw-ingest-daily", "sales-raw-ingest", "daily"),
-        ("customer-features-hourly", "customer-features", "hourly")]
+        ("customer-features-backstop", "customer-features", "daily")]
     assert [(s.protocol, s.endpoint) for s in settings.alert_subscriptions] == [
         ("email", "team-a-oncall@example.com")]
     assert settings.trigger_permissions.glue == ("arn:aws:glue:eu-west-1:111122223333:job/sales-raw-ingest",)
@@ -44,6 +45,20 @@ def test_scheduled_pipelines_exist_in_the_team_pipelines_dir():
         with open(path, encoding="utf-8") as handle:
             names.add(yaml.safe_load(handle)["name"])
     assert {schedule.pipeline for schedule in settings.schedules} <= names
+
+
+def test_a_scheduled_downstream_pipeline_shares_its_upstreams_schedule_ids():
+    """A cascade marker carries the upstream run's scheduleID; a schedule of the downstream pipeline under another
+    scheduleID has its own run log, so the pipeline would run twice for one date."""
+    for path in stack_files():
+        settings = settings_of(path)
+        configs = {c.name: c for c in pipelines.load_pipeline_dir(os.path.join(ROOT, settings.pipelines_dir))}
+        scheduled: dict[str, set[str]] = {}
+        for entry in settings.schedules:
+            scheduled.setdefault(entry.pipeline, set()).add(entry.schedule_id)
+        for name, schedule_ids in scheduled.items():
+            for upstream in configs[name].upstream_pipelines() & set(scheduled):
+                assert schedule_ids <= scheduled[upstream], (path, name, upstream)
 
 
 def test_every_stack_file_has_its_own_names():

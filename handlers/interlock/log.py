@@ -6,18 +6,19 @@ whole payloads.
 from __future__ import annotations
 
 import functools
-import os
+
+from . import settings
 
 CONTEXT_KEYS = ("pipelineID", "scheduleID", "runID", "execution", "action", "date")
 
 
 @functools.lru_cache(maxsize=1)
 def logger():
-    """The process-wide Logger (service name from POWERTOOLS_SERVICE_NAME, level from LOG_LEVEL)."""
+    """The process-wide Logger (service name from POWERTOOLS_SERVICE_NAME, level from LOG_LEVEL, via settings)."""
     from aws_lambda_powertools.logging.logger import Logger
 
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "interlock",
-                  level=os.environ.get("LOG_LEVEL") or "INFO")
+    env = settings.get()
+    return Logger(service=env.service_name, level=env.log_level)
 
 
 def bind(**keys: object) -> None:

@@ -24,6 +24,7 @@ class Settings:
     allowed_networks: tuple[str, ...]
     state_machine_arn: str
     log_level: str
+    service_name: str
 
 
 def _seconds(name: str, default: int) -> int:
@@ -51,6 +52,7 @@ def get() -> Settings:
         allowed_networks=tuple(n.strip() for n in env("INTERLOCK_ALLOWED_NETWORKS", "").split(",") if n.strip()),
         state_machine_arn=env("STATE_MACHINE_ARN", ""),
         log_level=env("LOG_LEVEL", "INFO") or "INFO",
+        service_name=env("POWERTOOLS_SERVICE_NAME", "") or "interlock",
     )
 
 

@@ -77,6 +77,7 @@ def captured_logs(monkeypatch):
     pointed at the buffer (pytest swaps sys.stdout between setup and call, so patching stdout would miss it)."""
     buffer = io.StringIO()
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", f"log-test-{uuid.uuid4().hex}")  # a fresh logging.Logger
+    settings.reset()
     log.logger.cache_clear()
     log.logger().registered_handler.setStream(buffer)
     yield buffer

@@ -5,9 +5,10 @@ import json
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from handlers import stream_router
-from handlers.interlock import routing, schedule, settings, store
+from handlers.interlock import clients, routing, schedule, settings, store
 
 
 @pytest.fixture
@@ -80,6 +81,23 @@ def test_a_new_marker_for_the_same_day_starts_a_new_execution(state_machine):
 
 
 def test_start_execution_failure_is_reported_and_the_rest_proceeds(state_machine, monkeypatch):
+    sfn = clients.client("stepfunctions")
+    real_start = sfn.start_execution
+
+    def throttled_for_orders(**kwargs):
+        if json.loads(kwargs["input"])["pipelineID"] == "orders":
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "StartExecution")
+        return real_start(**kwargs)
+
+    monkeypatch.setattr(sfn, "start_execution", throttled_for_orders)
+    batch = [record("6", "PIPELINE#sales", "MARKER#a#1"), record("7", "PIPELINE#orders", MARKER),
+             record("8", "PIPELINE#stock", "MARKER#b#1")]
+    out = stream_router.handler({"Records": batch}, None)
+    assert out == {"batchItemFailures": [{"itemIdentifier": "7"}]}
+    assert sorted(e["input"]["pipelineID"] for e in executions(state_machine)) == ["sales", "stock"]
+
+
+def test_a_missing_state_machine_fails_every_record(state_machine, monkeypatch):
     monkeypatch.setenv("STATE_MACHINE_ARN", state_machine.replace("lifecycle", "missing"))
     settings.reset()
     out = stream_router.handler({"Records": [record("7", "PIPELINE#sales", MARKER)]}, None)

@@ -24,6 +24,7 @@ from typing import Iterable, Mapping
 from urllib.parse import urlsplit
 
 from . import settings
+from .models import FailureCategory
 
 MAX_BODY_BYTES = 1 << 20
 CONNECT_TIMEOUT_SECONDS = 5.0
@@ -42,6 +43,19 @@ class OutboundError(Exception):
     def __init__(self, kind: str, message: str):
         super().__init__(clean_text(message))
         self.kind = kind
+
+    @property
+    def category(self) -> str:
+        """TIMEOUT for a timeout, TRANSIENT for a connection error, else PERMANENT (a retry would meet it again)."""
+        return {"timeout": FailureCategory.TIMEOUT.value, "connection": FailureCategory.TRANSIENT.value}.get(
+            self.kind, FailureCategory.PERMANENT.value)
+
+
+def status_category(status: int) -> str:
+    """Failure category of an HTTP error status: 429 and 5xx may pass (TRANSIENT), other 4xx will not (PERMANENT)."""
+    if status == 429 or status >= 500:
+        return FailureCategory.TRANSIENT.value
+    return FailureCategory.PERMANENT.value
 
 
 @dataclass(frozen=True)

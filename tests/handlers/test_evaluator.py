@@ -47,6 +47,7 @@ def test_a_relative_path_is_joined_to_the_base_url(aws_env, server, allow_loopba
     [
         (400, b"bad config", "PERMANENT", "EVALUATOR_HTTP_ERROR: status 400: bad config"),
         (404, b"", "PERMANENT", "status 404"),
+        (429, b"slow down", "TRANSIENT", "status 429"),
         (500, b"boom", "TRANSIENT", "status 500"),
         (503, b"", "TRANSIENT", "status 503"),
         (200, b"not json", "PERMANENT", "EVALUATOR_OUTPUT_INVALID: not JSON"),

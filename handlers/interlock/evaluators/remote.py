@@ -1,17 +1,17 @@
 """HTTP evaluators: POST `{pipelineId, traitType, config}` and read `{status, value, reason, failureCategory}`.
 
 The URL is the evaluator if absolute, else the stack's `evaluatorBaseUrl` joined with the evaluator path. Every call
-goes through the SSRF guard. Outcomes: 4xx → FAIL/PERMANENT, 5xx and connection errors → FAIL/TRANSIENT, timeout →
-FAIL/TIMEOUT, invalid JSON or a status outside PASS/FAIL/STALE → FAIL/PERMANENT, a refused address → FAIL/PERMANENT.
+goes through the SSRF guard. Outcomes: 4xx → FAIL/PERMANENT, 429, 5xx and connection errors → FAIL/TRANSIENT,
+timeout → FAIL/TIMEOUT, invalid JSON or a status outside PASS/FAIL/STALE → FAIL/PERMANENT, a refused address →
+FAIL/PERMANENT.
 """
 from __future__ import annotations
 
 import json
 
 from .. import netguard, settings
-from . import CATEGORIES, PERMANENT, STATUSES, TIMEOUT, TRANSIENT, TraitRequest, Verdict, fail
+from . import CATEGORIES, PERMANENT, STATUSES, TIMEOUT, TraitRequest, Verdict, fail
 
-_KIND_CATEGORY = {"timeout": TIMEOUT, "connection": TRANSIENT}
 REASON_LIMIT = 1000
 VALUE_LIMIT_BYTES = 8 * 1024  # results travel through the Step Functions history (256 KiB for all traits)
 
@@ -47,10 +47,10 @@ def run(evaluator: str, request: TraitRequest) -> Verdict:
     except netguard.OutboundError as exc:
         if exc.kind == "timeout":
             return fail(f"EVALUATOR_TIMEOUT: {exc}", TIMEOUT)
-        return fail(f"EVALUATOR_REQUEST_FAILED: {exc}", _KIND_CATEGORY.get(exc.kind, PERMANENT))
+        return fail(f"EVALUATOR_REQUEST_FAILED: {exc}", exc.category)
     if response.status >= 400:
-        category = PERMANENT if response.status < 500 else TRANSIENT
-        return fail(f"EVALUATOR_HTTP_ERROR: status {response.status}: {response.snippet()}", category)
+        return fail(f"EVALUATOR_HTTP_ERROR: status {response.status}: {response.snippet()}",
+                    netguard.status_category(response.status))
     return parse_output(response)
 
 

@@ -5,22 +5,14 @@ import json
 from typing import Mapping
 
 from .. import netguard, secrets
-from . import PERMANENT, TIMEOUT, TRANSIENT, TriggerError, require
-
-_CATEGORY_BY_KIND = {"timeout": TIMEOUT, "connection": TRANSIENT}
-
+from . import PERMANENT, TRANSIENT, TriggerError, require
 
 class StatusError(TriggerError):
     """The endpoint answered with an error status (kept in `status`)."""
 
     def __init__(self, message: str, status: int):
-        super().__init__(message, status_category(status))
+        super().__init__(message, netguard.status_category(status))
         self.status = status
-
-
-def status_category(status: int) -> str:
-    """429 and 5xx may pass; other 4xx will not."""
-    return TRANSIENT if status == 429 or status >= 500 else PERMANENT
 
 
 def call(
@@ -56,7 +48,7 @@ def call(
     try:
         response = netguard.request(method, url, headers=send_headers, body=payload, timeout=timeout)
     except netguard.OutboundError as exc:
-        raise TriggerError(f"{prefix}: {secrets.redact(str(exc))}", _CATEGORY_BY_KIND.get(exc.kind, PERMANENT)) from None
+        raise TriggerError(f"{prefix}: {secrets.redact(str(exc))}", exc.category) from None
     if response.status >= 400:
         raise StatusError(f"{prefix}: returned status {response.status}: {_body_text(response)}", response.status)
     return response

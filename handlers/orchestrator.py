@@ -1,4 +1,4 @@
-"""Orchestrator Lambda: `{action, pipelineID, scheduleID, date, payload}` -> `{action, result, payload}`.
+"""Orchestrator Lambda: `{action, pipelineID, scheduleID, date, execution, payload}` -> `{action, result, payload}`.
 
 Thin: parse the request, bind the log context, run the action (handlers/interlock/actions), shape the answer.
 """
@@ -10,8 +10,15 @@ from .interlock.log import bind
 
 def handler(event, context):
     request, problem = actions.parse_request(event)
-    owner = request.payload.get("owner")
     bind(action=request.action, pipelineID=request.pipeline_id, scheduleID=request.schedule_id,
-         date=request.date, runID=request.run_id, execution=owner if isinstance(owner, str) else None)
+         date=request.date, runID=request.run_id, execution=_execution_name(event, request.payload))
     outcome = actions.run(request, problem)
     return {"action": request.action, "result": outcome.result, "payload": outcome.payload}
+
+
+def _execution_name(event: object, payload: dict) -> str | None:
+    """The state machine sends `execution`; the lock owner in the payload is the same name."""
+    for value in (event.get("execution") if isinstance(event, dict) else None, payload.get("owner")):
+        if isinstance(value, str) and value:
+            return value
+    return None

@@ -635,6 +635,16 @@ def test_logs_are_json_with_identifiers_and_no_payloads(aws_env, captured_logs):
     assert "payload" not in failure and "not a list" not in captured_logs.getvalue()
 
 
+def test_logs_carry_the_execution_name_the_state_machine_sends(aws_env, captured_logs):
+    import json
+
+    execution = "pipe-a_daily_2026-11-27_feedc0de"
+    orchestrator.handler({"action": "checkExclusion", "pipelineID": "pipe-unknown", "scheduleID": "daily",
+                          "date": DATE, "execution": execution, "payload": {}}, None)
+    lines = [json.loads(line) for line in captured_logs.getvalue().splitlines() if line.startswith("{")]
+    assert lines and all(line.get("execution") == execution for line in lines)
+
+
 # --- a lifecycle walked the way the state machine calls the actions --------------------------------------------
 
 def test_retry_loop_then_completion_and_cascade(aws_env):

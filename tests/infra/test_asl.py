@@ -166,3 +166,11 @@ def test_the_program_deploys_exactly_this_rendering(default_run):
     settings = load_settings({"projectName": "team-a"})
     expected = asl.render(asl.load_template(), ARNS, asl.integer_values(settings))
     assert machine.inputs["definition"] == expected
+
+
+def test_every_orchestrator_request_names_the_execution(definition):
+    calls = [state for _name, state, _scope in walk(definition["States"])
+             if state.get("Resource") == ARNS["OrchestratorFunctionArn"]]
+    assert len(calls) >= 14
+    for state in calls:
+        assert state["Parameters"]["execution.$"] == "$$.Execution.Name"

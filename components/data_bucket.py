@@ -15,7 +15,7 @@ class DataBucketArgs:
 
 
 class DataBucket(pulumi.ComponentResource):
-    """S3 bucket for trigger artifacts and alert archives (created only when dataBucketName is set)."""
+    """The data bucket (only when dataBucketName is set): alert archives under alerts/, data for builtin:s3-object."""
 
     def __init__(self, name: str, args: DataBucketArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("interlock:index:DataBucket", name, None, opts)

@@ -89,11 +89,10 @@ def secrets_statements(secret_arns: Sequence[str]) -> list[dict]:
 
 
 def bucket_statements(bucket_arn: Optional[pulumi.Input[str]]) -> list[dict]:
-    """Read and write objects of the data bucket (orchestrator: alert archives; trigger: artifacts)."""
+    """Write alert archives under `alerts/` of the data bucket (orchestrator and trigger publish alerts)."""
     if bucket_arn is None:
         return []
-    return [statement("DataBucketObjects", ("s3:GetObject", "s3:PutObject"),
-                      [pulumi.Output.concat(bucket_arn, "/*")])]
+    return [statement("ArchiveAlerts", ("s3:PutObject",), [pulumi.Output.concat(bucket_arn, "/alerts/*")])]
 
 
 def bucket_read_statements(bucket_arns: Sequence[pulumi.Input[str]]) -> list[dict]:

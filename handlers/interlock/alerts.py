@@ -2,12 +2,14 @@
 
 The message has the same shape as the state machine's BuildErrorAlert:
 `{level, alertType, pipelineID, scheduleID, date, runID, message, details, timestamp}`.
-Publishing is best effort: a failure is logged and reported as False, never raised.
+Publishing is best effort: a failure is logged and reported as False, never raised. When the stack has a data
+bucket (DATA_BUCKET), every alert is also archived there as `alerts/<date>/<pipelineID>/<timestamp>-<type>-<id>.json`.
 """
 from __future__ import annotations
 
 import json
 import re
+import uuid
 
 from . import clients, schedule, settings
 from .log import logger
@@ -52,6 +54,8 @@ def publish(level: str, alert_type: str, message: str, *, pipeline_id: str, sche
     """Publish one alert to SNS_TOPIC_ARN. Returns whether it was published."""
     alert = build(level, alert_type, message, pipeline_id=pipeline_id, schedule_id=schedule_id, date=date,
                   run_id=run_id, details=details)
+    body = json.dumps(alert, default=str)
+    _archive(alert, body)
     topic = settings.get().sns_topic_arn
     if not topic:
         logger().warning("alert not published: SNS_TOPIC_ARN not set", extra={"alertType": alert_type})
@@ -60,7 +64,7 @@ def publish(level: str, alert_type: str, message: str, *, pipeline_id: str, sche
         clients.client("sns").publish(
             TopicArn=topic,
             Subject=_subject(alert),
-            Message=json.dumps(alert, default=str),
+            Message=body,
             MessageAttributes={
                 "level": {"DataType": "String", "StringValue": alert["level"]},
                 "alertType": {"DataType": "String", "StringValue": alert_type},
@@ -71,3 +75,17 @@ def publish(level: str, alert_type: str, message: str, *, pipeline_id: str, sche
         logger().error("alert publish failed", extra={"alertType": alert_type, "error": str(exc)})
         return False
     return True
+
+
+def _archive(alert: dict, body: str) -> None:
+    """Keep a copy of the alert in the data bucket, if the stack has one; best effort like publishing."""
+    bucket = settings.get().data_bucket
+    if not bucket:
+        return
+    stamp = alert["timestamp"].replace(":", "").replace("-", "")
+    key = (f"alerts/{alert['date'] or schedule.today_utc()}/{alert['pipelineID'] or '-'}/"
+           f"{stamp}-{alert['alertType']}-{uuid.uuid4().hex[:8]}.json")
+    try:
+        clients.client("s3").put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json")
+    except Exception as exc:  # best effort by contract, as for SNS
+        logger().error("alert archive failed", extra={"alertType": alert["alertType"], "error": str(exc)})

@@ -1,6 +1,9 @@
 """alerts.publish against moto SNS -> SQS: message shape, filterable attributes, best-effort failures."""
 from __future__ import annotations
 
+import json
+import re
+
 import boto3
 
 from handlers.interlock import alerts, schedule, settings
@@ -58,3 +61,23 @@ def test_subject_is_ascii_and_short(aws_env):
     alerts.publish("error", "X", "m", pipeline_id="p" * 200 + "é")
     (alert,) = aws_env.alerts()
     assert len(alert["_subject"]) < 100 and alert["_subject"].isascii()
+
+
+def test_alerts_are_archived_in_the_data_bucket_when_the_stack_has_one(aws_env, monkeypatch):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="interlock-data")
+    monkeypatch.setenv("DATA_BUCKET", "interlock-data")
+    settings.reset()
+    alerts.publish("error", alerts.AlertType.RUN_FAILED, "boom", pipeline_id="sales", date="2026-11-27")
+    (listed,) = s3.list_objects_v2(Bucket="interlock-data")["Contents"]
+    assert re.fullmatch(r"alerts/2026-11-27/sales/\d{8}T\d{6}[.\d]*Z-RUN_FAILED-[0-9a-f]{8}\.json", listed["Key"])
+    archived = json.loads(s3.get_object(Bucket="interlock-data", Key=listed["Key"])["Body"].read())
+    (published,) = aws_env.alerts()
+    assert archived == {k: v for k, v in published.items() if not k.startswith("_")}
+
+
+def test_an_archive_failure_still_publishes(aws_env, monkeypatch):
+    monkeypatch.setenv("DATA_BUCKET", "no-such-bucket")
+    settings.reset()
+    assert alerts.publish("error", "X", "m", pipeline_id="p") is True
+    assert len(aws_env.alerts()) == 1

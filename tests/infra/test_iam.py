@@ -143,7 +143,7 @@ def test_trigger_permissions_are_scoped_to_configured_arns(full_run):
     assert not {"glue:StartJobRun", "iam:PassRole", "states:StartExecution"} & set(checker)
 
 
-def test_only_the_evaluator_reads_buckets_and_only_the_configured_ones(default_run, full_run):
+def test_only_the_evaluator_reads_buckets_and_alerts_are_the_only_writes(default_run, full_run):
     for role, document in by_role(default_run).items():
         assert not {a for a in actions_of(document) if a.startswith("s3:")}, role
     roles = by_role(full_run)
@@ -153,7 +153,8 @@ def test_only_the_evaluator_reads_buckets_and_only_the_configured_ones(default_r
     assert "s3:PutObject" not in evaluator
     for role in ("team-a-orchestrator", "team-a-trigger"):
         objects = {a: s["Resource"] for s in statements(roles[role]) for a in s["Action"]}
-        assert objects["s3:PutObject"] == ["arn:aws:s3:::team-a-interlock-data/*"]
+        assert {a: r for a, r in objects.items() if a.startswith("s3:")} == {
+            "s3:PutObject": ["arn:aws:s3:::team-a-interlock-data/alerts/*"]}
     for role in ("team-a-run-checker", "team-a-stream-router", "team-a-states", "team-a-scheduler"):
         assert not {a for a in actions_of(roles[role]) if a.startswith("s3:")}, role
 

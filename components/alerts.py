@@ -1,4 +1,8 @@
-"""The alert topic (encrypted) and its subscriptions from config."""
+"""The alert topic (encrypted with a customer managed key) and its subscriptions from config.
+
+CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key alias/aws/sns, so without a
+configured kmsKeyArn the topic gets a dedicated key whose policy admits cloudwatch.amazonaws.com (DESIGN §10.1).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,26 +13,43 @@ import pulumi_aws as aws
 
 from .settings import AlertSubscription
 
-AWS_MANAGED_SNS_KEY = "alias/aws/sns"
+KEY_DELETION_WINDOW_DAYS = 30
 
 
 @dataclass
 class AlertTopicArgs:
     topic_name: str
-    kms_key_arn: str = ""
+    alias_name: str                         # alias/<projectName>-alerts for the dedicated key
+    account_id: pulumi.Input[str]
+    kms_key_arn: str = ""                   # configured customer key; empty: create the dedicated key
     subscriptions: Sequence[AlertSubscription] = field(default_factory=tuple)
 
 
 class AlertTopic(pulumi.ComponentResource):
-    """SNS topic every alert goes to; email/https/sqs/lambda subscriptions (Lambda endpoints get an invoke permission)."""
+    """SNS topic every alert goes to, its customer managed key (created unless configured; `key_arn`), and
+    email/https/sqs/lambda subscriptions (Lambda endpoints get an invoke permission)."""
 
     def __init__(self, name: str, args: AlertTopicArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("interlock:index:AlertTopic", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.key: Optional[aws.kms.Key] = None
+        if args.kms_key_arn:
+            self.key_arn: pulumi.Output[str] = pulumi.Output.from_input(args.kms_key_arn)
+        else:
+            self.key = aws.kms.Key(
+                f"{name}-key",
+                description=f"Encrypts the alert topic {args.topic_name}; CloudWatch alarms may publish to it",
+                enable_key_rotation=True,
+                deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+                policy=alert_key_policy(args.account_id),
+                opts=child,
+            )
+            aws.kms.Alias(f"{name}-key-alias", name=args.alias_name, target_key_id=self.key.key_id, opts=child)
+            self.key_arn = self.key.arn
         self.topic = aws.sns.Topic(
             f"{name}-topic",
             name=args.topic_name,
-            kms_master_key_id=args.kms_key_arn or AWS_MANAGED_SNS_KEY,
+            kms_master_key_id=self.key_arn,
             opts=child,
         )
         self.subscriptions = []
@@ -51,4 +72,28 @@ class AlertTopic(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
             ))
         self.arn = self.topic.arn
-        self.register_outputs({"arn": self.arn, "name": self.topic.name})
+        self.register_outputs({"arn": self.arn, "name": self.topic.name, "keyArn": self.key_arn})
+
+
+def alert_key_policy(account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The account administers the key through IAM; CloudWatch (of this account only) may encrypt alarm messages."""
+    return pulumi.Output.json_dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "EnableIamPolicies",
+                "Effect": "Allow",
+                "Principal": {"AWS": pulumi.Output.concat("arn:aws:iam::", account_id, ":root")},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "AllowCloudWatchAlarms",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            },
+        ],
+    })

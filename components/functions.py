@@ -150,7 +150,7 @@ class CoreFunctionsArgs:
     runtime: RuntimeArgs
     table_arn: pulumi.Input[str]
     topic_arn: pulumi.Input[str]
-    kms_key_arn: str
+    topic_key_arn: pulumi.Input[str]        # the alert topic's KMS key (the configured kmsKeyArn when set)
     bucket_arn: Optional[pulumi.Input[str]]
     secret_arns: Sequence[str]
     evaluator_bucket_arns: Sequence[str]
@@ -180,7 +180,7 @@ class CoreFunctions(pulumi.ComponentResource):
     def _statements(kind: str, args: CoreFunctionsArgs) -> list[dict]:
         statements = iam.table_statements(kind, args.table_arn)
         if kind in ("orchestrator", "trigger"):
-            statements += [iam.topic_statement(args.topic_arn), *iam.kms_statement(args.kms_key_arn)]
+            statements += [iam.topic_statement(args.topic_arn), iam.kms_statement(args.topic_key_arn)]
             statements += iam.bucket_statements(args.bucket_arn)
         if kind in ("evaluator", "trigger", "run-checker"):
             statements += iam.secrets_statements(args.secret_arns)

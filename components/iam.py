@@ -75,11 +75,9 @@ def topic_statement(topic_arn: pulumi.Input[str]) -> dict:
     return statement("PublishAlerts", ("sns:Publish",), [topic_arn])
 
 
-def kms_statement(key_arn: str) -> list[dict]:
-    """Publishing to a topic encrypted with a customer key needs the key; nothing when AWS-managed keys are used."""
-    if not key_arn:
-        return []
-    return [statement("UseStackKey", ("kms:Decrypt", "kms:GenerateDataKey"), [key_arn])]
+def kms_statement(key_arn: pulumi.Input[str]) -> dict:
+    """Publishing to the alert topic needs its customer managed key (also the bucket's key when kmsKeyArn is set)."""
+    return statement("UseAlertTopicKey", ("kms:Decrypt", "kms:GenerateDataKey"), [key_arn])
 
 
 def secrets_statements(secret_arns: Sequence[str]) -> list[dict]:

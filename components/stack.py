@@ -60,6 +60,8 @@ class InterlockStack(pulumi.ComponentResource):
         ), child)
         self.alerts = AlertTopic(f"{name}-alerts", AlertTopicArgs(
             topic_name=settings.sns_topic_name,
+            alias_name=f"alias/{settings.resource_name('alerts')}",
+            account_id=account_id,
             kms_key_arn=settings.kms_key_arn,
             subscriptions=settings.alert_subscriptions,
         ), child)
@@ -90,7 +92,7 @@ class InterlockStack(pulumi.ComponentResource):
             runtime=runtime,
             table_arn=self.table.arn,
             topic_arn=self.alerts.arn,
-            kms_key_arn=settings.kms_key_arn,
+            topic_key_arn=self.alerts.key_arn,
             bucket_arn=self.bucket.arn if self.bucket else None,
             secret_arns=settings.secret_arns,
             evaluator_bucket_arns=settings.evaluator_bucket_arns,
@@ -102,7 +104,7 @@ class InterlockStack(pulumi.ComponentResource):
             function_arns={ASL_ARN_NAMES[kind]: fn.arn for kind, fn in self.functions.functions.items()},
             topic_arn=self.alerts.arn,
             integers=asl.integer_values(settings),
-            kms_key_arn=settings.kms_key_arn,
+            topic_key_arn=self.alerts.key_arn,
             log_retention_days=settings.log_retention_days,
             account_id=account_id,
         ), child)

@@ -17,13 +17,13 @@ class StateMachineArgs:
     function_arns: Mapping[str, pulumi.Input[str]]   # placeholder name -> core function ARN
     topic_arn: pulumi.Input[str]
     integers: Mapping[str, int]                      # asl.INTEGER_PLACEHOLDERS -> value
-    kms_key_arn: str
+    topic_key_arn: pulumi.Input[str]                 # the alert topic's KMS key
     log_retention_days: int
     account_id: pulumi.Input[str]
 
 
 class PipelineStateMachine(pulumi.ComponentResource):
-    """Its role may invoke exactly the four core functions, publish to the alert topic and deliver its logs."""
+    """Its role may invoke exactly the four core functions, publish to the (encrypted) alert topic and deliver logs."""
 
     def __init__(self, name: str, args: StateMachineArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("interlock:index:PipelineStateMachine", name, None, opts)
@@ -47,7 +47,7 @@ class PipelineStateMachine(pulumi.ComponentResource):
             policy=iam.policy_json([
                 iam.statement("InvokeCoreFunctions", ("lambda:InvokeFunction",), list(args.function_arns.values())),
                 iam.topic_statement(args.topic_arn),
-                *iam.kms_statement(args.kms_key_arn),
+                iam.kms_statement(args.topic_key_arn),
                 iam.statement("DeliverExecutionLogs", iam.STATES_LOG_DELIVERY, "*"),
             ]),
             opts=child,

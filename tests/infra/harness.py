@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -79,6 +80,11 @@ def _computed_outputs(type_token: str, name: str, inputs: dict[str, Any], region
         outputs["bucket"] = physical
     if type_token == "aws:lambda/layerVersion:LayerVersion":
         outputs["layerArn"] = outputs["arn"].rsplit(":", 1)[0]
+    if type_token == "aws:kms/key:Key":
+        outputs["keyId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+        outputs["arn"] = f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{outputs['keyId']}"
+    if type_token == "aws:kms/alias:Alias":
+        outputs["arn"] = f"arn:aws:kms:{region}:{ACCOUNT_ID}:{physical}"
     return outputs
 
 
@@ -95,6 +101,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         resource_id = outputs.get("name") or args.name
         if args.typ == "aws:s3/bucket:Bucket":
             resource_id = outputs["bucket"]
+        if args.typ == "aws:kms/key:Key":
+            resource_id = outputs["keyId"]
         if self.delegate is not None:
             delegate_id, delegate_outputs = self.delegate.new_resource(args)
             resource_id = delegate_id or resource_id

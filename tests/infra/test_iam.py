@@ -11,6 +11,8 @@ from tests.infra.conftest import ACCOUNT, FULL_CONFIG, actions_of, policies, sta
 TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/team-a"
 TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT}:team-a-alerts"
 MACHINE_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:team-a-pipeline"
+KEY_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
+TOPIC_PUBLISHERS = ("team-a-orchestrator", "team-a-trigger", "team-a-states")
 TRIGGER_ACTIONS = {"glue:StartJobRun", "glue:GetJobRun", "elasticmapreduce:AddJobFlowSteps",
                    "elasticmapreduce:DescribeStep", "emr-serverless:StartJobRun", "emr-serverless:GetJobRun",
                    "iam:PassRole", "states:DescribeExecution", "lambda:InvokeFunction"}
@@ -84,9 +86,9 @@ def test_least_privilege_per_role_by_default(default_run):
     logs = {"logs:CreateLogStream", "logs:PutLogEvents"}
     assert actions_of(roles["team-a-evaluator"]) == logs | {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"}
     assert actions_of(roles["team-a-run-checker"]) == logs | {"dynamodb:GetItem", "dynamodb:Query"}
-    assert actions_of(roles["team-a-trigger"]) == logs | {
+    assert actions_of(roles["team-a-trigger"]) == logs | KEY_ACTIONS | {
         "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "sns:Publish"}
-    assert actions_of(roles["team-a-orchestrator"]) == logs | {
+    assert actions_of(roles["team-a-orchestrator"]) == logs | KEY_ACTIONS | {
         "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
         "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "sns:Publish"}
     assert actions_of(roles["team-a-stream-router"]) == logs | {
@@ -103,9 +105,10 @@ def test_least_privilege_per_role_by_default(default_run):
 
 def test_scoped_to_this_stacks_resources(default_run):
     roles = by_role(default_run)
+    (key,) = default_run.of_type("aws:kms/key:Key")
     assert resources_of(roles["team-a-orchestrator"]) - {
         f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/team-a-orchestrator:*"} == {
-        TABLE_ARN, f"{TABLE_ARN}/index/*", TOPIC_ARN}
+        TABLE_ARN, f"{TABLE_ARN}/index/*", TOPIC_ARN, key.outputs["arn"]}
     router = {a: s["Resource"] for s in statements(roles["team-a-stream-router"]) for a in s["Action"]}
     assert router["states:StartExecution"] == [MACHINE_ARN]
     assert router["dynamodb:GetRecords"] == [f"{TABLE_ARN}/stream/*"]
@@ -115,7 +118,7 @@ def test_scoped_to_this_stacks_resources(default_run):
         f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:team-a-{kind}"
         for kind in ("orchestrator", "evaluator", "trigger", "run-checker"))
     assert states["sns:Publish"] == [TOPIC_ARN]
-    assert set(states) - {"lambda:InvokeFunction", "sns:Publish"} == {
+    assert set(states) - {"lambda:InvokeFunction", "sns:Publish", *KEY_ACTIONS} == {
         "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
         "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
         "logs:DescribeLogGroups"}
@@ -165,7 +168,19 @@ def test_secrets_and_customer_key_only_where_needed(full_run):
         reads_secrets = "secretsmanager:GetSecretValue" in actions_of(document)
         assert reads_secrets == (role in ("team-a-evaluator", "team-a-trigger", "team-a-run-checker")), role
         uses_key = "kms:GenerateDataKey" in actions_of(document)
-        assert uses_key == (role in ("team-a-orchestrator", "team-a-trigger", "team-a-states")), role
+        assert uses_key == (role in TOPIC_PUBLISHERS), role
         if uses_key:
             (key_statement,) = [s for s in statements(document) if "kms:GenerateDataKey" in s["Action"]]
             assert key_statement["Resource"] == [FULL_CONFIG["kmsKeyArn"]]
+
+
+def test_topic_publishers_may_use_exactly_the_dedicated_alert_key_by_default(default_run):
+    (key,) = default_run.of_type("aws:kms/key:Key")
+    for role, document in by_role(default_run).items():
+        key_statements = [s for s in statements(document) if set(s["Action"]) & KEY_ACTIONS]
+        if role not in TOPIC_PUBLISHERS:
+            assert key_statements == [], role
+            continue
+        (key_statement,) = key_statements
+        assert set(key_statement["Action"]) == KEY_ACTIONS, role
+        assert key_statement["Resource"] == [key.outputs["arn"]], role

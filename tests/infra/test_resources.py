@@ -31,6 +31,7 @@ def test_default_inventory(default_run):
         "aws:cloudwatch/logGroup:LogGroup": 6, "aws:sfn/stateMachine:StateMachine": 1, "aws:sqs/queue:Queue": 1,
         "aws:lambda/eventSourceMapping:EventSourceMapping": 1, "aws:scheduler/scheduleGroup:ScheduleGroup": 1,
         "aws:cloudwatch/metricAlarm:MetricAlarm": 8, "aws:dynamodb/tableItem:TableItem": 3,
+        "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1,
     })
 
 
@@ -155,11 +156,32 @@ def test_state_machine(default_run):
     assert definition["TimeoutSeconds"] == 12 * 3600
 
 
+def test_alert_topic_gets_a_dedicated_customer_key_cloudwatch_may_use(default_run):
+    (key,) = default_run.of_type("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert 7 <= key.inputs["deletionWindowInDays"] <= 30
+    assert "team-a-alerts" in key.inputs["description"]
+    policy = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+    assert set(policy) == {"EnableIamPolicies", "AllowCloudWatchAlarms"}
+    assert policy["EnableIamPolicies"]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    cloudwatch = policy["AllowCloudWatchAlarms"]
+    assert cloudwatch["Effect"] == "Allow"
+    assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    (alias,) = default_run.of_type("aws:kms/alias:Alias")
+    assert alias.inputs["name"] == "alias/team-a-alerts"
+    assert alias.inputs["targetKeyId"] == key.outputs["keyId"]
+    (topic,) = default_run.of_type("aws:sns/topic:Topic")
+    assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
+
+
 def test_alert_topic_and_subscriptions(default_run, full_run):
     (topic,) = default_run.of_type("aws:sns/topic:Topic")
-    assert topic.inputs["name"] == "team-a-alerts" and topic.inputs["kmsMasterKeyId"] == "alias/aws/sns"
+    assert topic.inputs["name"] == "team-a-alerts" and topic.inputs["kmsMasterKeyId"] != "alias/aws/sns"
     (full_topic,) = full_run.of_type("aws:sns/topic:Topic")
     assert full_topic.inputs["kmsMasterKeyId"] == FULL_CONFIG["kmsKeyArn"]
+    assert full_run.of_type("aws:kms/key:Key") == [] and full_run.of_type("aws:kms/alias:Alias") == []
     subscriptions = {(s.inputs["protocol"], s.inputs["endpoint"]) for s in full_run.of_type(
         "aws:sns/topicSubscription:TopicSubscription")}
     assert subscriptions == {(s["protocol"], s["endpoint"]) for s in FULL_CONFIG["alertSubscriptions"]}

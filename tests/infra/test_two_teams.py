@@ -31,7 +31,8 @@ def test_physical_names_are_disjoint_and_prefixed(teams):
     assert len(a) >= 25 and not a & b
     for team, names in (("team-a", a), ("team-b", b)):
         for name in names:
-            assert name.startswith((team, f"/aws/lambda/{team}-", f"/aws/vendedlogs/states/{team}-")), name
+            assert name.startswith((team, f"/aws/lambda/{team}-", f"/aws/vendedlogs/states/{team}-",
+                                    f"alias/{team}-")), name
 
 
 def test_each_teams_iam_is_scoped_to_its_own_resources(teams):

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
 from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN
 
 PROJECT = "interlock"
@@ -62,8 +63,6 @@ SCHEDULE_NAME = re.compile(r"^[0-9a-zA-Z_.-]{1,64}$")
 RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
 CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
-DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 
 
 class ConfigurationError(ValueError):
@@ -148,21 +147,6 @@ def declared_config() -> dict[str, dict]:
     """The `config:` declarations of Pulumi.yaml (key -> {type, default, description, ...})."""
     with open(PROJECT_FILE, encoding="utf-8") as handle:
         return yaml.safe_load(handle)["config"]
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Go-style duration such as `90s`, `15m`, `1h30m`, `168h`; raises ValueError otherwise."""
-    if not isinstance(text, str) or not text:
-        raise ValueError("empty")
-    position, total = 0, 0.0
-    for match in DURATION_PART.finditer(text):
-        if match.start() != position:
-            break
-        total += float(match.group(1)) * DURATION_UNITS[match.group(2)]
-        position = match.end()
-    if position != len(text):
-        raise ValueError(text)
-    return total
 
 
 def load_settings(values: Mapping[str, Any]) -> Settings:
@@ -326,7 +310,7 @@ def _whole_seconds(value: Any, _raw: dict) -> int:
     try:
         seconds = parse_duration(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a duration; expected a Go-style duration such as 90s, 15m, 1h or 1h30m"
+        raise ValueError(f"{value!r} is not a duration; expected a Go-style duration such as {DURATION_EXAMPLES}"
                          ) from None
     if seconds < 1 or seconds != int(seconds):
         raise ValueError(f"{value!r} must be a whole number of seconds, at least 1s")

@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from . import schedule
+from .durations import parse_duration
 from .models import (
     DATE_PATTERN,
     PIPELINE_ID_PATTERN,
@@ -80,7 +81,7 @@ class _Problems:
 
     def duration(self, value: str, path: str) -> None:
         try:
-            if schedule.parse_duration(value) <= 0:
+            if parse_duration(value, signed=True) <= 0:
                 self.add(path, "must be a positive duration")
         except ValueError as exc:
             self.add(path, str(exc))

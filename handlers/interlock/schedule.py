@@ -9,35 +9,13 @@ import datetime as dt
 import re
 from typing import Iterable
 
+from .durations import parse_duration
 from .models import PipelineConfig
 
 UTC = dt.timezone.utc
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _TIME_OF_DAY = re.compile(r"^(\d{1,2}):(\d{2})$")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Go duration string ("90s", "15m", "1h30m", "+45m"). Raises ValueError."""
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("empty duration")
-    s = text.strip()
-    sign = -1.0 if s.startswith("-") else 1.0
-    body = s[1:] if s[:1] in "+-" else s
-    if body == "0":
-        return 0.0
-    pos, total = 0, 0.0
-    while pos < len(body):
-        match = _DURATION_PART.match(body, pos)
-        if not match:
-            raise ValueError(f"invalid duration {text!r}: use e.g. 90s, 15m, 1h30m")
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        pos = match.end()
-    if pos == 0:
-        raise ValueError(f"invalid duration {text!r}: use e.g. 90s, 15m, 1h30m")
-    return sign * total
 
 
 def zone(name: str) -> dt.tzinfo:
@@ -116,7 +94,7 @@ def deadline_on(spec: str, run_date: dt.date, tz_name: str = "",
         hour, minute = parse_time_of_day(spec)
         return dt.datetime.combine(run_date, dt.time(hour, minute), tzinfo=tz)
     try:
-        seconds = parse_duration(spec)
+        seconds = parse_duration(spec, signed=True)
     except ValueError:
         raise ValueError(f"invalid deadline format {spec!r}: must be HH:MM or a duration") from None
     if spec.startswith("+") and relative_to is not None:

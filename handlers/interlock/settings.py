@@ -5,7 +5,7 @@ import functools
 import os
 from dataclasses import dataclass
 
-from . import schedule
+from .durations import parse_duration
 
 DEFAULT_ARCHETYPE_DIR = "/var/task/archetypes"
 DEFAULT_READINESS_TTL = 3600
@@ -30,7 +30,7 @@ class Settings:
 def _seconds(name: str, default: int) -> int:
     raw = os.environ.get(name, "")
     try:
-        value = int(schedule.parse_duration(raw)) if raw else default
+        value = int(parse_duration(raw)) if raw else default
     except ValueError:
         return default
     return value if value > 0 else default

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from components import settings as config
-from components.settings import ConfigurationError, load_settings, parse_duration
+from components.settings import ConfigurationError, load_settings
+from handlers.interlock.durations import parse_duration
 from tests.infra.harness import run_program_full
 
 

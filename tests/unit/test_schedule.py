@@ -4,6 +4,7 @@ import datetime as dt
 import pytest
 
 from handlers.interlock import schedule
+from handlers.interlock.durations import parse_duration
 from handlers.interlock.models import ExclusionConfig, PipelineConfig, ScheduleConfig, SLAConfig
 
 DAY = dt.date(2026, 11, 27)  # a Friday
@@ -15,13 +16,13 @@ UTC = dt.timezone.utc
     ("500ms", 0.5), ("1.5h", 5400), ("0", 0), ("-2m", -120),
 ])
 def test_durations(text, seconds):
-    assert schedule.parse_duration(text) == pytest.approx(seconds)
+    assert parse_duration(text, signed=True) == pytest.approx(seconds)
 
 
 @pytest.mark.parametrize("text", ["", "  ", "10", "1d", "h", "1h 30m", "abc", None])
 def test_bad_durations(text):
     with pytest.raises(ValueError):
-        schedule.parse_duration(text)
+        parse_duration(text, signed=True)
 
 
 @pytest.mark.parametrize("text, expected", [("08:30", (8, 30)), ("00:00", (0, 0)), ("23:59", (23, 59)),

@@ -6,6 +6,7 @@ import datetime as dt
 
 from .. import readiness, schedule, store
 from ..alerts import AlertType
+from ..durations import parse_duration
 from ..models import RunStatus
 from .common import Outcome, Problem, Request, alert_once, load_pipeline, move_run, parse_moment, proceed
 
@@ -60,7 +61,7 @@ def check_monitoring_expired(req: Request) -> Outcome:
         move_run(req.run_id, [RunStatus.COMPLETED.value])
         return proceed(expired=True)
     try:
-        duration = schedule.parse_duration(monitoring.duration)
+        duration = parse_duration(monitoring.duration, signed=True)
     except ValueError as exc:
         raise Problem(f"watch.monitoring.duration: {exc}") from exc
     started = parse_moment(req.payload.get("monitoringStartedAt"))

@@ -71,7 +71,7 @@ RUN_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
 }
 
 
-class ConfigError(Exception):
+class ConfigError(ValueError):
     """A configuration is invalid. `problems` lists every problem as "field.path: message"."""
 
     def __init__(self, problems: list[str], source: str = ""):

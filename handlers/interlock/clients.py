@@ -17,3 +17,9 @@ def client(service: str):
 
 def reset() -> None:
     client.cache_clear()
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError (`""` for anything else)."""
+    response = getattr(exc, "response", None) or {}
+    return response.get("Error", {}).get("Code", "")

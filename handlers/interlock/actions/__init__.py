@@ -66,7 +66,7 @@ def _error(req: Request, message: str, *, keyed: bool) -> Outcome:
     """Log, alert and (under the lock, unless the date already completed) record the error as a PERMANENT
     failure; answer `error`."""
     logger().error("orchestrator action failed", extra={"error": message})
-    alerts.publish("error", alerts.AlertType.PIPELINE_ERROR, message, pipeline_id=req.pipeline_id,
+    alerts.publish(alerts.AlertLevel.ERROR, alerts.AlertType.PIPELINE_ERROR, message, pipeline_id=req.pipeline_id,
                    schedule_id=req.schedule_id, date=req.date, run_id=req.run_id,
                    details={"action": req.action})
     payload: dict = {"error": message}
@@ -74,7 +74,7 @@ def _error(req: Request, message: str, *, keyed: bool) -> Outcome:
         payload.update(LOG_RESULT_DEFAULTS, loggedAt=schedule.rfc3339(schedule.now_utc()))
     if keyed and req.action in UNDER_LOCK:
         existing = store.get_run_log(req.pipeline_id, req.date, req.schedule_id) or {}
-        if existing.get("status") == RunStatus.COMPLETED.value:
+        if existing.get("status") == RunStatus.COMPLETED:
             store.append_event(req.pipeline_id, "ACTION_ERROR", run_id=req.run_id, message=message,
                                details={"action": req.action})
         else:
@@ -82,11 +82,11 @@ def _error(req: Request, message: str, *, keyed: bool) -> Outcome:
                 config = load_pipeline(req)
             except Problem:
                 config = None
-            logged = record_result(req, status=RunStatus.FAILED.value, run_id=req.run_id, message=message,
-                                   category=FailureCategory.PERMANENT.value, config=config, alert=False)
+            logged = record_result(req, status=RunStatus.FAILED, run_id=req.run_id, message=message,
+                                   category=FailureCategory.PERMANENT, config=config, alert=False)
             if req.action == "logResult":
                 payload.update(logged)
-    return Outcome(Result.ERROR.value, payload)
+    return Outcome(Result.ERROR, payload)
 
 
 def run(req: Request, problem: str | None = None) -> Outcome:

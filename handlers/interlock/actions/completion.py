@@ -8,7 +8,7 @@ from ..models import ConfigError, RunStatus
 from ..pipelines import parse_pipeline
 from .common import Outcome, Problem, Request, load_pipeline, proceed, record_result, sla_outcome
 
-LOGGABLE_STATUSES = (RunStatus.COMPLETED.value, RunStatus.FAILED.value)
+LOGGABLE_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED)
 
 
 def log_result(req: Request) -> Outcome:

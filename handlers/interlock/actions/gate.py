@@ -7,7 +7,6 @@ from .. import archetypes, retry, schedule, settings, store
 from ..models import RunStatus
 from .common import Outcome, Problem, Request, load_archetype, load_pipeline, parse_moment, proceed, skip
 
-DEFAULT_LEASE_SECONDS = 24 * 3600
 BACKOFF_SLACK_SECONDS = 2  # the state machine's Wait ends a moment before "now - updatedAt" reaches the backoff
 
 
@@ -34,7 +33,7 @@ def acquire_lock(req: Request) -> Outcome:
     owner = _owner(req)
     lease = req.payload.get("leaseSeconds")
     if isinstance(lease, bool) or not isinstance(lease, int) or lease <= 0:
-        lease = DEFAULT_LEASE_SECONDS
+        raise Problem(f"payload.leaseSeconds must be a positive integer (the stack's lockLeaseSeconds), got {lease!r}")
     acquired, holder = store.acquire_lock(req.pipeline_id, req.schedule_id, owner, lease)
     if acquired:
         return proceed(owner=owner, leaseSeconds=lease)
@@ -59,14 +58,14 @@ def check_run_log(req: Request) -> Outcome:
     attempt = int(entry.get("attemptNumber") or 0)
     if req.payload.get("replay") is True:
         return proceed(attemptNumber=attempt + 1, replay=True)
-    if entry.get("status") == RunStatus.COMPLETED.value:
-        return skip("already completed", runID=entry.get("runId"))
+    if entry.get("status") == RunStatus.COMPLETED:
+        return skip("already completed", runID=entry.get("runID"))
     policy = load_pipeline(req).retry_policy
     category = entry.get("failureCategory") or ""
     if category and not retry.is_retryable(policy, category):
         return skip("non-retryable failure", failureCategory=category)
-    if attempt >= policy.maxAttempts:
-        return skip("max attempts exceeded", attemptNumber=attempt, maxAttempts=policy.maxAttempts)
+    if attempt >= policy.max_attempts:
+        return skip("max attempts exceeded", attemptNumber=attempt, maxAttempts=policy.max_attempts)
     if category:
         backoff = retry.calculate_backoff(policy, attempt)
         updated = parse_moment(entry.get("updatedAt"))

@@ -20,44 +20,17 @@ DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class NamedEnum(enum.StrEnum):
-    """A StrEnum whose `auto()` values are the member names (statuses and categories travel upper case)."""
+    """A StrEnum whose values are the member names (statuses and categories travel upper case)."""
 
     @staticmethod
     def _generate_next_value_(name: str, start: int, count: int, last_values: list) -> str:
         return name
 
 
-class FailureCategory(NamedEnum):
-    TRANSIENT = enum.auto()
-    TIMEOUT = enum.auto()
-    PERMANENT = enum.auto()
-    EVALUATOR_CRASH = enum.auto()
-    VALIDATION_TIMEOUT = enum.auto()
-
-
-class TraitStatus(NamedEnum):
-    PASS = enum.auto()
-    FAIL = enum.auto()
-    STALE = enum.auto()
-
-
-class RunStatus(NamedEnum):
-    PENDING = enum.auto()
-    TRIGGERING = enum.auto()
-    RUNNING = enum.auto()
-    COMPLETED = enum.auto()
-    COMPLETED_MONITORING = enum.auto()
-    FAILED = enum.auto()
-    CANCELLED = enum.auto()
-
-
-class Result(enum.StrEnum):
-    """Orchestrator answers (DESIGN §10.0, result semantics); `auto()` gives the lower-case names."""
-
-    PROCEED = enum.auto()
-    SKIP = enum.auto()
-    ERROR = enum.auto()
-
+FailureCategory = NamedEnum("FailureCategory", "TRANSIENT TIMEOUT PERMANENT EVALUATOR_CRASH VALIDATION_TIMEOUT")
+TraitStatus = NamedEnum("TraitStatus", "PASS FAIL STALE")
+RunStatus = NamedEnum("RunStatus", "PENDING TRIGGERING RUNNING COMPLETED COMPLETED_MONITORING FAILED CANCELLED")
+Result = enum.StrEnum("Result", "PROCEED SKIP ERROR")  # orchestrator answers, lower case (DESIGN §10.0)
 
 DEFAULT_RETRYABLE: tuple[str, ...] = (FailureCategory.TRANSIENT, FailureCategory.TIMEOUT)
 

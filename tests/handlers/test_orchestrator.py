@@ -216,7 +216,7 @@ def test_replay_of_a_past_date_reads_and_writes_that_date(aws_env):
     logged = orch("logResult", {"status": "COMPLETED", "runID": run_id}, date=past)
     assert logged["payload"]["attemptNumber"] == 2
     assert store.get_run_log("pipe-a", past)["runID"] == run_id
-    assert store.get_run_log("pipe-a", schedule.today_utc()) is None  # today untouched (the original's bug)
+    assert store.get_run_log("pipe-a", schedule.today_utc()) is None  # today untouched
 
 
 def test_check_run_log_non_retryable_failure_skips(aws_env):

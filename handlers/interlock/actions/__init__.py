@@ -1,8 +1,8 @@
 """The orchestrator's 14 actions (DESIGN §6, §10.0) and the one place a business error becomes data.
 
-`run` answers an Outcome for every request. A `Problem` (unknown pipeline, no trigger, bad archetype, unparseable
-SLA, malformed payload) becomes `result: error`: it is logged, alerted and, after the lock (when a run log key is
-known), recorded as a FAILED run with category PERMANENT. Anything else (DynamoDB or SNS unreachable, missing
+`run` answers an ActionOutcome for every request. A `Problem` (unknown pipeline, no trigger, bad archetype,
+unparseable SLA, malformed payload) becomes `result: error`: it is logged, alerted and, after the lock (when a run
+log key is known), recorded as a FAILED run with category PERMANENT. Anything else (DynamoDB or SNS unreachable, missing
 permissions) propagates: the environment is broken and the state machine's Catch takes over.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from .. import alerts, schedule, store
 from ..log import logger
 from ..models import DEFAULT_SCHEDULE, PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, FailureCategory, Result, RunStatus
 from . import completion, evaluation, gate, monitoring
-from .common import Outcome, Problem, Request, load_pipeline, record_result
+from .common import ActionOutcome, Problem, Request, load_pipeline, record_result
 
-ACTIONS: dict[str, Callable[[Request], Outcome]] = {
+ACTIONS: dict[str, Callable[[Request], ActionOutcome]] = {
     "checkExclusion": gate.check_exclusion,
     "acquireLock": gate.acquire_lock,
     "checkRunLog": gate.check_run_log,
@@ -62,7 +62,7 @@ def parse_request(event: object) -> tuple[Request, str | None]:
     return request, problem
 
 
-def _error(req: Request, message: str, *, keyed: bool) -> Outcome:
+def _error(req: Request, message: str, *, keyed: bool) -> ActionOutcome:
     """Log, alert and (under the lock, unless the date already completed) record the error as a PERMANENT
     failure; answer `error`."""
     logger().error("orchestrator action failed", extra={"error": message})
@@ -86,10 +86,10 @@ def _error(req: Request, message: str, *, keyed: bool) -> Outcome:
                                    category=FailureCategory.PERMANENT, config=config, alert=False)
             if req.action == "logResult":
                 payload.update(logged)
-    return Outcome(Result.ERROR, payload)
+    return ActionOutcome(Result.ERROR, payload)
 
 
-def run(req: Request, problem: str | None = None) -> Outcome:
+def run(req: Request, problem: str | None = None) -> ActionOutcome:
     """Answer one orchestrator request."""
     if problem is not None:
         return _error(req, problem, keyed=False)

@@ -48,17 +48,17 @@ class Request:
 
 
 @dataclass
-class Outcome:
+class ActionOutcome:
     result: Result
     payload: dict = field(default_factory=dict)
 
 
-def proceed(**payload: Any) -> Outcome:
-    return Outcome(Result.PROCEED, payload)
+def proceed(**payload: Any) -> ActionOutcome:
+    return ActionOutcome(Result.PROCEED, payload)
 
 
-def skip(reason: str, **payload: Any) -> Outcome:
-    return Outcome(Result.SKIP, {"reason": reason, **payload})
+def skip(reason: str, **payload: Any) -> ActionOutcome:
+    return ActionOutcome(Result.SKIP, {"reason": reason, **payload})
 
 
 def load_pipeline(req: Request) -> PipelineConfig:
@@ -90,7 +90,8 @@ def parse_moment(value: Any) -> dt.datetime | None:
         return None
 
 
-def alert_once(req: Request, alert_type: alerts.AlertType, level: alerts.AlertLevel, message: str, details: dict | None = None) -> bool:
+def alert_once(req: Request, alert_type: alerts.AlertType, level: alerts.AlertLevel, message: str,
+               details: dict | None = None) -> bool:
     """Publish an alert unless this run (or, without a run ID, this date and schedule) already had one of this
     type. Returns whether it was published now."""
     run_key = req.run_id or f"{req.date}#{req.schedule_id}"
@@ -100,7 +101,8 @@ def alert_once(req: Request, alert_type: alerts.AlertType, level: alerts.AlertLe
                           date=req.date, run_id=req.run_id, details=details)
 
 
-def sla_outcome(req: Request, deadline: dt.datetime, stage: str, alert_type: alerts.AlertType, message: str) -> Outcome:
+def sla_outcome(req: Request, deadline: dt.datetime, stage: str, alert_type: alerts.AlertType,
+                message: str) -> ActionOutcome:
     """`breached` against an SLA deadline; a breach alerts (warning) and records an SLA_BREACHED event for `stage`
     once per run."""
     when = schedule.rfc3339(deadline)

@@ -6,7 +6,7 @@ import datetime as dt
 from .. import readiness, schedule, store
 from ..alerts import AlertLevel, AlertType
 from .common import (
-    Outcome,
+    ActionOutcome,
     Problem,
     Request,
     alert_once,
@@ -19,7 +19,7 @@ from .common import (
 )
 
 
-def check_evaluation_sla(req: Request) -> Outcome:
+def check_evaluation_sla(req: Request) -> ActionOutcome:
     config = load_pipeline(req)
     if config.sla is None or not config.sla.evaluation_deadline:
         return proceed(breached=False)
@@ -31,7 +31,7 @@ def check_evaluation_sla(req: Request) -> Outcome:
                        f"Evaluation SLA breached for {req.pipeline_id} (deadline: {config.sla.evaluation_deadline})")
 
 
-def check_readiness(req: Request) -> Outcome:
+def check_readiness(req: Request) -> ActionOutcome:
     """Apply the archetype's readiness rule to `payload.traitResults` (the evaluator outputs of this pass)."""
     results = req.payload.get("traitResults")
     if not isinstance(results, list):
@@ -55,7 +55,7 @@ def _execution_start(req: Request) -> dt.datetime | None:
     return started
 
 
-def check_validation_timeout(req: Request) -> Outcome:
+def check_validation_timeout(req: Request) -> ActionOutcome:
     """Traits are not ready: has the run waited long enough? It has when `sla.validationTimeout` has passed
     ("+45m" counts from the execution start, "HH:MM" or "2h" from the run date's midnight in the SLA zone) or,
     with or without it, when the evaluation window since the execution start is exhausted."""

@@ -5,12 +5,12 @@ import uuid
 
 from .. import archetypes, retry, schedule, settings, store
 from ..models import RunStatus
-from .common import Outcome, Problem, Request, load_archetype, load_pipeline, parse_moment, proceed, skip
+from .common import ActionOutcome, Problem, Request, load_archetype, load_pipeline, parse_moment, proceed, skip
 
 BACKOFF_SLACK_SECONDS = 2  # the state machine's Wait ends a moment before "now - updatedAt" reaches the backoff
 
 
-def check_exclusion(req: Request) -> Outcome:
+def check_exclusion(req: Request) -> ActionOutcome:
     config = load_pipeline(req)
     calendars = {}
     if config.exclusions and config.exclusions.calendar:
@@ -29,7 +29,7 @@ def _owner(req: Request) -> str:
     return owner
 
 
-def acquire_lock(req: Request) -> Outcome:
+def acquire_lock(req: Request) -> ActionOutcome:
     owner = _owner(req)
     lease = req.payload.get("leaseSeconds")
     if isinstance(lease, bool) or not isinstance(lease, int) or lease <= 0:
@@ -41,7 +41,7 @@ def acquire_lock(req: Request) -> Outcome:
     return skip("lock held by another execution", heldBy=holder.get("owner"), heldSince=holder.get("acquiredAt"))
 
 
-def release_lock(req: Request) -> Outcome:
+def release_lock(req: Request) -> ActionOutcome:
     owner = req.payload.get("owner")
     if not isinstance(owner, str) or not owner:
         return proceed(released=False, reason="no owner given")
@@ -49,7 +49,7 @@ def release_lock(req: Request) -> Outcome:
     return proceed(released=released) if released else proceed(released=False, reason="not held by this owner")
 
 
-def check_run_log(req: Request) -> Outcome:
+def check_run_log(req: Request) -> ActionOutcome:
     """Whether work is due for (pipeline, date, schedule): not when completed (unless replayed), not after a
     non-retryable failure, not past maxAttempts, not inside the backoff window."""
     entry = store.get_run_log(req.pipeline_id, req.date, req.schedule_id)
@@ -76,7 +76,7 @@ def check_run_log(req: Request) -> Outcome:
     return proceed(attemptNumber=attempt + 1)
 
 
-def resolve_pipeline(req: Request) -> Outcome:
+def resolve_pipeline(req: Request) -> ActionOutcome:
     """Resolve the traits to evaluate, create the run (PENDING) and hand the trigger config on untemplated."""
     config = load_pipeline(req)
     if config.trigger is None:

@@ -8,10 +8,10 @@ from .. import readiness, schedule, store
 from ..alerts import AlertLevel, AlertType
 from ..durations import parse_duration
 from ..models import RunStatus
-from .common import Outcome, Problem, Request, alert_once, load_pipeline, move_run, parse_moment, proceed
+from .common import ActionOutcome, Problem, Request, alert_once, load_pipeline, move_run, parse_moment, proceed
 
 
-def check_drift(req: Request) -> Outcome:
+def check_drift(req: Request) -> ActionOutcome:
     """A trait drifted when its status now differs from its status when the run was triggered."""
     baseline = readiness.latest_statuses(req.payload.get("baseline"))
     current = readiness.latest_statuses(req.payload.get("traitResults"))
@@ -28,7 +28,7 @@ def check_drift(req: Request) -> Outcome:
     return proceed(driftDetected=True, drifted=drifted, changes=changes)
 
 
-def handle_late_arrival(req: Request) -> Outcome:
+def handle_late_arrival(req: Request) -> ActionOutcome:
     """Record the late arrivals, request a rerun of the date and start it with a replay marker.
 
     With `payload.owner` the lock is released first, so the rerun's execution can take it (the state machine's
@@ -54,7 +54,7 @@ def handle_late_arrival(req: Request) -> Outcome:
     return proceed(lateArrivalHandled=True, rerunID=rerun_id, markerKey=marker, lockReleased=released)
 
 
-def check_monitoring_expired(req: Request) -> Outcome:
+def check_monitoring_expired(req: Request) -> ActionOutcome:
     config = load_pipeline(req)
     monitoring = config.watch.monitoring if config.watch else None
     if monitoring is None or not monitoring.enabled:

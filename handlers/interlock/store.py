@@ -142,14 +142,14 @@ def _native(value: Any) -> Any:
     return value
 
 
-def typed(value: Any) -> dict:
+def _typed(value: Any) -> dict:
     """One plain Python value as a DynamoDB attribute value."""
     return _marshallers()[0].serialize(_exact(value))
 
 
 def typed_item(values: dict) -> dict:
     """A plain item as DynamoDB attribute values; None values are left out."""
-    return {k: typed(v) for k, v in values.items() if v is not None}
+    return {k: _typed(v) for k, v in values.items() if v is not None}
 
 
 def _plain(attr: dict) -> Any:
@@ -193,7 +193,7 @@ def _query(pk: str, prefix: str, *, descending: bool = False, limit: int | None 
     kwargs: dict[str, Any] = {
         "TableName": _table(),
         "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": {":pk": typed(pk), ":prefix": typed(prefix)},
+        "ExpressionAttributeValues": {":pk": _typed(pk), ":prefix": _typed(prefix)},
         "ScanIndexForward": not descending,
         "Limit": PAGE_SIZE,
     }
@@ -266,7 +266,7 @@ def list_pipelines() -> list[dict]:
         "TableName": _table(),
         "IndexName": schema.GSI1_NAME,
         "KeyConditionExpression": f"{schema.GSI1_PARTITION_KEY} = :pk",
-        "ExpressionAttributeValues": {":pk": typed(PIPELINE_LIST_KEY)},
+        "ExpressionAttributeValues": {":pk": _typed(PIPELINE_LIST_KEY)},
         "Limit": PAGE_SIZE,
     }
     configs: list[dict] = []
@@ -376,7 +376,7 @@ def acquire_lock(pipeline_id: str, schedule_id: str, owner: str, lease_seconds: 
     if _conditional("put_item", Item=typed_item(item),
                     ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now OR #owner = :owner",
                     ExpressionAttributeNames={"#owner": "owner"},
-                    ExpressionAttributeValues={":now": typed(int(now)), ":owner": typed(owner)}):
+                    ExpressionAttributeValues={":now": _typed(int(now)), ":owner": _typed(owner)}):
         return True, None
     return False, get_lock(pipeline_id, schedule_id)
 
@@ -391,7 +391,7 @@ def release_lock(pipeline_id: str, schedule_id: str, owner: str) -> bool:
     return _conditional("delete_item", Key=_key(lock_pk(pipeline_id, schedule_id), "LOCK"),
                         ConditionExpression="#owner = :owner",
                         ExpressionAttributeNames={"#owner": "owner"},
-                        ExpressionAttributeValues={":owner": typed(owner)})
+                        ExpressionAttributeValues={":owner": _typed(owner)})
 
 
 # --- run state and run log records -----------------------------------------------------------------------------
@@ -468,9 +468,9 @@ def transition_run(run_id: str, to_status: str, *, metadata: dict | None = None,
             UpdateExpression="SET #data = :data, #status = :status, #version = :new, expiresAt = :exp",
             ConditionExpression="#version = :expected",
             ExpressionAttributeNames={"#data": "data", "#status": "status", "#version": "version"},
-            ExpressionAttributeValues={":data": typed(json.dumps(run)), ":status": typed(to_status),
-                                       ":new": typed(version + 1), ":expected": typed(version),
-                                       ":exp": typed(_run_expiry(to_status, now))}):
+            ExpressionAttributeValues={":data": _typed(json.dumps(run)), ":status": _typed(to_status),
+                                       ":new": _typed(version + 1), ":expected": _typed(version),
+                                       ":exp": _typed(_run_expiry(to_status, now))}):
         raise ConcurrentUpdate(f"run {run_id} changed concurrently (expected version {version})")
     _put_run_list_copy(run, now)
     return run
@@ -539,4 +539,4 @@ def claim_alert(pipeline_id: str, run_key: str, alert_type: str) -> bool:
                  expiresAt=int(now + settings.get().retention_ttl_seconds))
     return _conditional("put_item", Item=typed_item(item),
                         ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now",
-                        ExpressionAttributeValues={":now": typed(int(now))})
+                        ExpressionAttributeValues={":now": _typed(int(now))})

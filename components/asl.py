@@ -10,7 +10,7 @@ import os
 import re
 from typing import Mapping
 
-from .settings import PROJECT_ROOT, Settings
+from .stack_settings import PROJECT_ROOT, StackSettings
 
 DEFINITION_PATH = os.path.join(PROJECT_ROOT, "asl", "pipeline.asl.json")
 ARN_PLACEHOLDERS = ("OrchestratorFunctionArn", "EvaluatorFunctionArn", "TriggerFunctionArn",
@@ -29,7 +29,7 @@ def load_template(path: str = DEFINITION_PATH) -> str:
         return handle.read()
 
 
-def integer_values(settings: Settings) -> dict[str, int]:
+def integer_values(settings: StackSettings) -> dict[str, int]:
     """The stack's timing settings as the integer placeholders of the definition."""
     return {
         "ExecutionTimeoutSeconds": settings.execution_timeout_seconds,

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import iam, packaging
-from .settings import PROJECT_ROOT, TriggerPermissions
+from .stack_settings import PROJECT_ROOT, TriggerPermissions
 
 BUILD_DIR = os.path.join(PROJECT_ROOT, "build")
 REQUIREMENTS = os.path.join(PROJECT_ROOT, "handlers", "requirements.txt")

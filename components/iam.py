@@ -9,7 +9,7 @@ from typing import Any, Optional, Sequence
 
 import pulumi
 
-from .settings import TriggerPermissions
+from .stack_settings import TriggerPermissions
 
 VERSION = "2012-10-17"
 

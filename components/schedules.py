@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from handlers.interlock import schema, store
 
 from . import iam
-from .settings import Schedule
+from .stack_settings import Schedule
 
 PUT_ITEM_TARGET = "arn:aws:scheduler:::aws-sdk:dynamodb:putItem"
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"

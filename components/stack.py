@@ -13,12 +13,12 @@ import pulumi_aws as aws
 
 from . import asl
 from .alarms import Alarms, AlarmsArgs
-from .alerts import AlertTopic, AlertTopicArgs
+from .alert_topic import AlertTopic, AlertTopicArgs
 from .data_bucket import DataBucket, DataBucketArgs
 from .functions import CoreFunctions, CoreFunctionsArgs, FunctionPackage, FunctionPackageArgs, RuntimeArgs
-from .pipelines import PipelineRegistry, PipelineRegistryArgs
+from .pipeline_registry import PipelineRegistry, PipelineRegistryArgs
 from .schedules import Schedules, SchedulesArgs
-from .settings import PROJECT_ROOT, Settings
+from .stack_settings import PROJECT_ROOT, StackSettings
 from .state_machine import PipelineStateMachine, StateMachineArgs
 from .stream_router import StreamRouter, StreamRouterArgs
 from .table import InterlockTable, TableArgs
@@ -27,7 +27,7 @@ ASL_ARN_NAMES = {"orchestrator": "OrchestratorFunctionArn", "evaluator": "Evalua
                  "trigger": "TriggerFunctionArn", "run-checker": "RunCheckerFunctionArn"}
 
 
-def function_environment(settings: Settings, table_name: pulumi.Input[str], topic_arn: pulumi.Input[str],
+def function_environment(settings: StackSettings, table_name: pulumi.Input[str], topic_arn: pulumi.Input[str],
                          bucket_name: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
     """The environment every function receives (stream-router adds STATE_MACHINE_ARN)."""
     return {
@@ -47,7 +47,7 @@ def function_environment(settings: Settings, table_name: pulumi.Input[str], topi
 class InterlockStack(pulumi.ComponentResource):
     """Everything one team's stack deploys; every physical name starts with the projectName."""
 
-    def __init__(self, name: str, settings: Settings, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("interlock:index:InterlockStack", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id

@@ -22,7 +22,7 @@ from typing import Any
 
 import moto.awslambda.models as lambda_models
 
-from .deploy import Deployment, deploy_program
+from .program import Deployment, deploy_program
 from .http_endpoints import LocalHttp
 from .iam_check import allowed, role_documents
 from .lambda_runtime import LambdaRuntime

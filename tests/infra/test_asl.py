@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from components import asl
-from components.settings import load_settings
+from components.stack_settings import load_settings
 
 ARNS = {
     "OrchestratorFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:team-a-orchestrator",

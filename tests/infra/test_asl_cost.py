@@ -8,7 +8,7 @@ from typing import Any, Callable
 import pytest
 
 from components import asl
-from components.settings import load_settings
+from components.stack_settings import load_settings
 from tests.infra.test_asl import ARNS
 
 MISSING = object()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from components import settings as config
-from components.settings import ConfigurationError, load_settings
+from components import stack_settings as config
+from components.stack_settings import ConfigurationError, load_settings
 from handlers.interlock.durations import parse_duration
 from tests.infra.harness import run_program_full
 
@@ -170,7 +170,7 @@ def test_the_program_stops_before_creating_anything_on_invalid_config():
 def test_the_dev_stack_file_is_valid():
     import yaml
 
-    from components.settings import PROJECT_ROOT
+    from components.stack_settings import PROJECT_ROOT
 
     with open(f"{PROJECT_ROOT}/Pulumi.dev.yaml", encoding="utf-8") as handle:
         values = yaml.safe_load(handle)["config"]

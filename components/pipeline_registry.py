@@ -17,7 +17,7 @@ import pulumi_aws as aws
 
 from handlers.interlock import schema
 
-from .settings import PROJECT_ROOT
+from .stack_settings import PROJECT_ROOT
 
 ARCHETYPE_DIR = os.path.join(PROJECT_ROOT, "archetypes")
 

@@ -101,7 +101,7 @@ class TriggerPermissions:
 
 
 @dataclass(frozen=True)
-class Settings:
+class StackSettings:
     project_name: str
     table_name: str
     readiness_ttl: str
@@ -149,7 +149,7 @@ def declared_config() -> dict[str, dict]:
         return yaml.safe_load(handle)["config"]
 
 
-def load_settings(values: Mapping[str, Any]) -> Settings:
+def load_settings(values: Mapping[str, Any]) -> StackSettings:
     """Parse raw `interlock:` config (bare key -> value as Pulumi hands it over: strings, or JSON for structures).
 
     Missing keys take their Pulumi.yaml defaults. Raises ConfigurationError listing every problem.
@@ -196,7 +196,7 @@ def load_settings(values: Mapping[str, Any]) -> Settings:
         raise ConfigurationError(problems)
 
     project = parsed["projectName"]
-    return Settings(
+    return StackSettings(
         project_name=project,
         table_name=parsed["tableName"] or project,
         readiness_ttl=parsed["readinessTtl"],
@@ -230,7 +230,7 @@ def load_settings(values: Mapping[str, Any]) -> Settings:
     )
 
 
-def settings_from_pulumi_config() -> Settings:
+def settings_from_pulumi_config() -> StackSettings:
     """Read every `interlock:` key of the running stack and parse it (the program's single entry point)."""
     from pulumi.runtime import config as runtime_config
 

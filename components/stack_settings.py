@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
-from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN
+from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, ConfigError
 
 PROJECT = "interlock"
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -65,12 +65,13 @@ AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
 CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 
 
-class ConfigurationError(ValueError):
+class ConfigurationError(ConfigError):
     """Invalid stack configuration; `problems` lists one message per invalid key."""
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("invalid interlock configuration:\n  - " + "\n  - ".join(problems))
+    heading = "invalid interlock configuration"
+
+    def __str__(self) -> str:
+        return f"{self.heading}:\n  - " + "\n  - ".join(self.problems)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Union
 
 import pulumi
 import pulumi_aws as aws
@@ -16,7 +16,7 @@ class StateMachineArgs:
     role_name: str
     function_arns: Mapping[str, pulumi.Input[str]]   # placeholder name -> core function ARN
     topic_arn: pulumi.Input[str]
-    integers: Mapping[str, int]                      # asl.INTEGER_PLACEHOLDERS -> value
+    knob_values: Mapping[str, Union[int, str]]       # asl.knob_values(settings)
     topic_key_arn: pulumi.Input[str]                 # the alert topic's KMS key
     log_retention_days: int
     account_id: pulumi.Input[str]
@@ -56,7 +56,7 @@ class PipelineStateMachine(pulumi.ComponentResource):
         arns = {**args.function_arns, "AlertTopicArn": args.topic_arn}
         names = list(arns)
         self.definition = pulumi.Output.all(*arns.values()).apply(
-            lambda values: asl.render(template, dict(zip(names, values)), args.integers))
+            lambda values: asl.render(template, dict(zip(names, values)), args.knob_values))
         self.state_machine = aws.sfn.StateMachine(
             f"{name}-state-machine",
             name=args.state_machine_name,

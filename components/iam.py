@@ -50,6 +50,21 @@ def assume_role_policy(service: str, account_id: pulumi.Input[str]) -> pulumi.Ou
     })
 
 
+def tls_only_bucket_policy(bucket_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Bucket policy refusing every request to the bucket or its objects that is not made over TLS."""
+    return pulumi.Output.json_dumps({
+        "Version": VERSION,
+        "Statement": [{
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }],
+    })
+
+
 def log_statement(log_group_arn: pulumi.Input[str]) -> dict:
     """Write to the function's own log group only (instead of AWSLambdaBasicExecutionRole's logs:* on *)."""
     return statement("WriteOwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"),

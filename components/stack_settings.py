@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
 from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, ConfigError
 
+from .pulumi_project import read_project
+
 PROJECT = "interlock"
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROJECT_FILE = os.path.join(PROJECT_ROOT, "Pulumi.yaml")
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653)
@@ -148,8 +147,7 @@ class StackSettings:
 
 def declared_config() -> dict[str, dict]:
     """The `config:` declarations of Pulumi.yaml (key -> {type, default, description, ...})."""
-    with open(PROJECT_FILE, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)["config"]
+    return read_project(PROJECT_ROOT).config
 
 
 def load_settings(values: Mapping[str, Any]) -> StackSettings:

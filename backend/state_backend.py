@@ -1,8 +1,7 @@
 """The state backend: a private, versioned, KMS-encrypted, TLS-only S3 bucket for `pulumi login s3://...` and a
 KMS key whose alias is the stack secrets provider (`--secrets-provider awskms://alias/...`).
 
-Pulumi's S3 backend locks stacks with objects in the bucket itself, so unlike the original Terraform bootstrap
-there is no lock table. The bucket and the key are protected and retained on delete: losing either loses every
+Pulumi's S3 backend locks stacks with objects in the bucket itself, so there is no lock table. The bucket and the key are protected and retained on delete: losing either loses every
 stack's state or secrets.
 """
 from __future__ import annotations

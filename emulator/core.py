@@ -22,10 +22,12 @@ from typing import Any
 
 import moto.awslambda.models as lambda_models
 
-from .deploy import Deployment, deploy_program
+from components.pipeline_registry import PipelineConfigurationError
+
 from .http_endpoints import LocalHttp
 from .iam_check import allowed, role_documents
 from .lambda_runtime import LambdaRuntime
+from .program import Deployment, deploy_program
 from .server import ACCOUNT_ID, REGION, MotoServer
 from .stream_mapping import StreamMapping
 
@@ -48,12 +50,10 @@ EMULATOR_STACK_DEFAULTS: dict[str, Any] = {
 }
 
 
-class PipelineConfigError(ValueError):
+class PipelineConfigError(PipelineConfigurationError):
     """`register_pipeline` was given a config the deployed domain rejects; `problems` lists every problem."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("invalid pipeline config:\n  - " + "\n  - ".join(self.problems))
+    heading = "invalid pipeline config"
 
 
 class Emulator:

@@ -97,6 +97,11 @@ def _tags(tags: dict | None, key: str = "Key", value: str = "Value") -> list[dic
     return [{key: k, value: v} for k, v in (tags or {}).items()]
 
 
+def _set_inputs(inputs: dict, api_names: dict[str, str]) -> dict:
+    """The inputs that are set (not empty), under their API names (input name -> API name)."""
+    return {api: inputs[name] for name, api in api_names.items() if inputs.get(name)}
+
+
 def _text(value: Any) -> str:
     """A config value as the API wants it: Pulumi's mocks hand numbers over as floats (1209600.0)."""
     if isinstance(value, bool):
@@ -352,13 +357,9 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     # lambda ---------------------------------------------------------------------------------------------------------
     def _layer_version(self, args):
         i = args.inputs
-        kwargs = {"LayerName": i["layerName"], "Content": {"ZipFile": archive_bytes(i["code"])}}
-        if i.get("compatibleRuntimes"):
-            kwargs["CompatibleRuntimes"] = i["compatibleRuntimes"]
-        if i.get("compatibleArchitectures"):
-            kwargs["CompatibleArchitectures"] = i["compatibleArchitectures"]
-        if i.get("description"):
-            kwargs["Description"] = i["description"]
+        kwargs = {"LayerName": i["layerName"], "Content": {"ZipFile": archive_bytes(i["code"])},
+                  **_set_inputs(i, {"compatibleRuntimes": "CompatibleRuntimes",
+                                    "compatibleArchitectures": "CompatibleArchitectures", "description": "Description"})}
         layer = self._client("lambda").publish_layer_version(**kwargs)
         return layer["LayerVersionArn"], {
             "arn": layer["LayerVersionArn"],
@@ -461,13 +462,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     def _topic(self, args):
         i = args.inputs
         name = _physical_name(args, 256)
-        attributes = {}
-        if i.get("kmsMasterKeyId"):
-            attributes["KmsMasterKeyId"] = i["kmsMasterKeyId"]
-        if i.get("displayName"):
-            attributes["DisplayName"] = i["displayName"]
-        if i.get("policy"):
-            attributes["Policy"] = i["policy"]
+        attributes = _set_inputs(i, {"kmsMasterKeyId": "KmsMasterKeyId", "displayName": "DisplayName",
+                                     "policy": "Policy"})
         arn = self._client("sns").create_topic(Name=name, Attributes=attributes, Tags=_tags(i.get("tags")))["TopicArn"]
         return arn, {"name": name, "arn": arn, "owner": ACCOUNT_ID}
 

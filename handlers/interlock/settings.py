@@ -1,59 +1,83 @@
-"""Environment of the Lambdas, read once per container (and again after `reset()`, which tests use)."""
+"""Environment of the Lambdas, read once per container (and again after `reset()`, which tests use).
+
+The stack sends every value (DESIGN §3); nothing here repeats one of its defaults. A value is checked when it is
+first used, so a function that does not need a setting may run without it, and a function that needs one fails
+with `SettingError` naming the variable instead of running on an invented default. Logging reads its own variables
+(POWERTOOLS_SERVICE_NAME, LOG_LEVEL) through Powertools.
+"""
 from __future__ import annotations
 
 import functools
 import os
 from dataclasses import dataclass
+from typing import Mapping
 
-from .durations import parse_duration
 
-DEFAULT_ARCHETYPE_DIR = "/var/task/archetypes"
-DEFAULT_READINESS_TTL = 3600
-DEFAULT_RETENTION_TTL = 168 * 3600
+class SettingError(RuntimeError):
+    """A setting this function needs is missing or invalid: the deployment is broken."""
 
 
 @dataclass(frozen=True)
 class Settings:
-    table_name: str
-    sns_topic_arn: str
-    archetype_dir: str
-    readiness_ttl_seconds: int
-    retention_ttl_seconds: int
-    evaluator_base_url: str
-    data_bucket: str
-    allowed_networks: tuple[str, ...]
-    state_machine_arn: str
-    log_level: str
-    service_name: str
+    environ: Mapping[str, str]
 
+    def required(self, name: str) -> str:
+        value = self.environ.get(name, "").strip()
+        if not value:
+            raise SettingError(f"{name} environment variable required")
+        return value
 
-def _seconds(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    try:
-        value = int(parse_duration(raw)) if raw else default
-    except ValueError:
-        return default
-    return value if value > 0 else default
+    def optional(self, name: str) -> str:
+        """A value the stack may send empty: empty means "not configured"."""
+        return self.environ.get(name, "").strip()
+
+    def seconds(self, name: str) -> int:
+        raw = self.required(name)
+        if not raw.isdigit() or int(raw) <= 0:
+            raise SettingError(f"{name} must be a positive whole number of seconds, got {raw!r}")
+        return int(raw)
+
+    @property
+    def table_name(self) -> str:
+        return self.required("TABLE_NAME")
+
+    @property
+    def sns_topic_arn(self) -> str:
+        return self.optional("SNS_TOPIC_ARN")
+
+    @property
+    def archetype_dir(self) -> str:
+        return self.required("ARCHETYPE_DIR")
+
+    @property
+    def readiness_ttl_seconds(self) -> int:
+        return self.seconds("READINESS_TTL_SECONDS")
+
+    @property
+    def retention_ttl_seconds(self) -> int:
+        return self.seconds("RETENTION_TTL_SECONDS")
+
+    @property
+    def evaluator_base_url(self) -> str:
+        return self.optional("EVALUATOR_BASE_URL").rstrip("/")
+
+    @property
+    def data_bucket(self) -> str:
+        return self.optional("DATA_BUCKET")
+
+    @property
+    def allowed_networks(self) -> tuple[str, ...]:
+        return tuple(n.strip() for n in self.optional("INTERLOCK_ALLOWED_NETWORKS").split(",") if n.strip())
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.required("STATE_MACHINE_ARN")
 
 
 @functools.lru_cache(maxsize=1)
 def get() -> Settings:
-    """The settings of this container. TABLE_NAME is checked where the table is used (store), not here, so
-    functions without a table (run-checker) need not set it."""
-    env = os.environ.get
-    return Settings(
-        table_name=env("TABLE_NAME", ""),
-        sns_topic_arn=env("SNS_TOPIC_ARN", ""),
-        archetype_dir=env("ARCHETYPE_DIR", "") or DEFAULT_ARCHETYPE_DIR,
-        readiness_ttl_seconds=_seconds("READINESS_TTL", DEFAULT_READINESS_TTL),
-        retention_ttl_seconds=_seconds("RETENTION_TTL", DEFAULT_RETENTION_TTL),
-        evaluator_base_url=env("EVALUATOR_BASE_URL", "").rstrip("/"),
-        data_bucket=env("DATA_BUCKET", ""),
-        allowed_networks=tuple(n.strip() for n in env("INTERLOCK_ALLOWED_NETWORKS", "").split(",") if n.strip()),
-        state_machine_arn=env("STATE_MACHINE_ARN", ""),
-        log_level=env("LOG_LEVEL", "INFO") or "INFO",
-        service_name=env("POWERTOOLS_SERVICE_NAME", "") or "interlock",
-    )
+    """The settings of this container."""
+    return Settings(dict(os.environ))
 
 
 def reset() -> None:

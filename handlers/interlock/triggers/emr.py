@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from .. import clients
 from ..templating import render_value
-from . import PERMANENT, TRANSIENT, JobState, RunContext, Started, TriggerError, require, string_map
+from . import PERMANENT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, string_map
 from .awscall import aws_errors
 
 _FAILED = {"FAILED": TRANSIENT, "CANCELLED": PERMANENT, "INTERRUPTED": TRANSIENT}
 _ACTIONS = ("CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW")
+
+SPEC = TriggerSpec(
+    required=("clusterId", "jobName"),
+    optional=("jar", "args", "arguments", "actionOnFailure"),
+    permission="emr",
+    # the original system named the JAR `command`; it is `jar` here (and `command` is a refused trigger type)
+    refused={"command": "set the step's JAR with jar (default command-runner.jar)"},
+)
 
 
 def step_args(config: dict, run: RunContext) -> list[str]:
@@ -26,13 +34,12 @@ def step_args(config: dict, run: RunContext) -> list[str]:
 
 
 def start(config: dict, run: RunContext) -> Started:
-    cluster_id = require(config, "clusterId", "emr")
-    step_name = require(config, "jobName", "emr", " (the step name)")
+    cluster_id = config["clusterId"]
     action = str(config.get("actionOnFailure") or "CONTINUE")
     if action not in _ACTIONS:
         raise TriggerError(f"emr trigger: actionOnFailure must be one of {', '.join(_ACTIONS)}")
     step = {
-        "Name": step_name,
+        "Name": config["jobName"],
         "ActionOnFailure": action,
         "HadoopJarStep": {"Jar": str(config.get("jar") or "command-runner.jar"), "Args": step_args(config, run)},
     }

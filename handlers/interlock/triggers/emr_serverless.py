@@ -9,12 +9,23 @@ from __future__ import annotations
 
 from .. import clients
 from ..templating import render_value
-from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, require
+from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, require
 from .awscall import aws_errors
 
-IDEMPOTENT = True  # a retried start returns the run it already started
-
 _FAILED = {"FAILED": TRANSIENT, "CANCELLED": PERMANENT}
+
+
+def _problems(config: dict) -> list[str]:
+    return [] if config.get("jobDriver") or config.get("entryPoint") else ["trigger.jobDriver: set jobDriver or entryPoint"]
+
+
+SPEC = TriggerSpec(
+    required=("applicationId", "executionRoleArn", "jobName"),
+    optional=("jobDriver", "entryPoint", "entryPointArguments", "sparkSubmitParameters"),
+    idempotent=True,  # the run ID is the client token
+    permission="emrServerless",
+    check=_problems,
+)
 
 
 def job_driver(config: dict, run: RunContext) -> dict:
@@ -37,13 +48,11 @@ def job_driver(config: dict, run: RunContext) -> dict:
 
 
 def start(config: dict, run: RunContext) -> Started:
-    application_id = require(config, "applicationId", "emr-serverless")
-    role_arn = require(config, "executionRoleArn", "emr-serverless")
-    name = require(config, "jobName", "emr-serverless")
+    application_id = config["applicationId"]
     request = {
         "applicationId": application_id,
-        "executionRoleArn": role_arn,
-        "name": name,
+        "executionRoleArn": config["executionRoleArn"],
+        "name": config["jobName"],
         "jobDriver": job_driver(config, run),
         "clientToken": run.run_id[:64],
     }

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from .. import clients
 from ..templating import render_value
-from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, require, string_map
+from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerSpec, string_map
 from .awscall import aws_errors
 
 _FAILED = {"FAILED": TRANSIENT, "ERROR": TRANSIENT, "TIMEOUT": TIMEOUT, "STOPPED": PERMANENT, "EXPIRED": PERMANENT}
 
+SPEC = TriggerSpec(required=("jobName",), optional=("arguments",), permission="glue")
+
 
 def start(config: dict, run: RunContext) -> Started:
-    job_name = require(config, "jobName", "glue")
+    job_name = config["jobName"]
     request = {"JobName": job_name}
     arguments = string_map(config, "arguments", "glue")
     if arguments:

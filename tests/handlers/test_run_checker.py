@@ -202,6 +202,14 @@ def test_synchronous_and_unknown_types(aws_env):
     assert out["failureCategory"] == "PERMANENT" and "unknown trigger type 'spark-magic'" in out["message"]
 
 
+def test_a_request_without_max_attempts_is_refused(aws_env):
+    """The state machine always sends maxAttempts: a request without one is invalid, not polled on a guess."""
+    out = run_checker.handler({"pipelineID": "sales", "runID": "r", "triggerType": "glue", "metadata": GLUE,
+                               "attempt": 0}, None)
+    assert (out["state"], out["failureCategory"], out["attempt"]) == ("failed", "PERMANENT", 1)
+    assert out["message"] == "invalid run-checker input: maxAttempts required"
+
+
 # --- HTTP job APIs on loopback --------------------------------------------------------------------------------
 
 AIRFLOW_PATH = "/api/v2/dags/daily_sales/dagRuns/interlock__run-1"

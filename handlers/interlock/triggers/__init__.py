@@ -190,6 +190,14 @@ def start(config: dict, run: RunContext) -> Started:
     return module.start(checked, run)
 
 
+def job_metadata(metadata: dict, trigger_type: str, *keys: str) -> list:
+    """The values of `keys` in a started job's metadata; TriggerError (PERMANENT) naming them when one is missing."""
+    values = [metadata.get(key) for key in keys]
+    if not all(values):
+        raise TriggerError(f"missing {trigger_type} metadata ({', '.join(keys)})")
+    return values
+
+
 def require(config: dict, key: str, trigger_type: str, hint: str = "") -> str:
     """A required non-empty string field of a trigger config."""
     value = config.get(key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ..templating import render_value
-from . import PERMANENT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, json_body, webcall
+from . import TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, json_body, webcall
 
 SPEC = TriggerSpec(
     required=("url", "dagID"),
@@ -71,9 +71,7 @@ def start(config: dict, run: RunContext) -> Started:
 
 
 def status(metadata: dict, config: dict) -> JobState:
-    url, dag_id, run_id = (metadata.get(k) for k in ("airflow_url", "airflow_dag_id", "airflow_dag_run_id"))
-    if not (url and dag_id and run_id):
-        return JobState("failed", "missing airflow metadata (airflow_url, airflow_dag_id, airflow_dag_run_id)", PERMANENT)
+    url, dag_id, run_id = job_metadata(metadata, "airflow", "airflow_url", "airflow_dag_id", "airflow_dag_run_id")
     api = _api_base(config, url, metadata.get("airflow_api_version") or "v1")
     state = webcall.json_call("airflow status", "GET",
                               f"{api}/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}", config).get("state")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ..templating import render_value
-from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, string_map, webcall
+from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, string_map, webcall
 
 _RESULT_FAILURES = {"TIMEDOUT": TIMEOUT, "CANCELED": PERMANENT, "CANCELLED": PERMANENT}
 _LIFE_CYCLE_FAILURES = {"INTERNAL_ERROR": TRANSIENT, "SKIPPED": PERMANENT}
@@ -66,9 +66,7 @@ def start(config: dict, run: RunContext) -> Started:
 
 
 def status(metadata: dict, config: dict) -> JobState:
-    workspace, run_id = metadata.get("databricks_workspace_url"), metadata.get("databricks_run_id")
-    if not (workspace and run_id):
-        return JobState("failed", "missing databricks metadata (databricks_workspace_url, databricks_run_id)", PERMANENT)
+    workspace, run_id = job_metadata(metadata, "databricks", "databricks_workspace_url", "databricks_run_id")
     state = webcall.json_call("databricks status", "GET",
                               f"{workspace.rstrip('/')}/api/2.1/jobs/runs/get?run_id={quote(str(run_id), safe='')}",
                               config).get("state")

@@ -7,10 +7,9 @@ retried trigger returns the job run already started.
 """
 from __future__ import annotations
 
-from .. import clients
 from ..templating import render_value
-from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, require
-from .awscall import aws_errors
+from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, require
+from .awscall import call
 
 _FAILED = {"FAILED": TRANSIENT, "CANCELLED": PERMANENT}
 
@@ -56,17 +55,14 @@ def start(config: dict, run: RunContext) -> Started:
         "jobDriver": job_driver(config, run),
         "clientToken": run.run_id[:64],
     }
-    with aws_errors("emr-serverless trigger: StartJobRun failed"):
-        response = clients.client("emr-serverless").start_job_run(**request)
+    response = call("emr-serverless trigger", "emr-serverless", "start_job_run", **request)
     return Started("running", {"emr_sl_application_id": application_id, "emr_sl_job_run_id": response["jobRunId"]})
 
 
 def status(metadata: dict, config: dict) -> JobState:
-    application_id, job_run_id = metadata.get("emr_sl_application_id"), metadata.get("emr_sl_job_run_id")
-    if not (application_id and job_run_id):
-        return JobState("failed", "missing emr-serverless metadata (emr_sl_application_id, emr_sl_job_run_id)", PERMANENT)
-    with aws_errors("emr-serverless status: GetJobRun failed"):
-        job_run = clients.client("emr-serverless").get_job_run(applicationId=application_id, jobRunId=job_run_id)["jobRun"]
+    application_id, job_run_id = job_metadata(metadata, "emr-serverless", "emr_sl_application_id", "emr_sl_job_run_id")
+    job_run = call("emr-serverless status", "emr-serverless", "get_job_run", applicationId=application_id,
+                   jobRunId=job_run_id)["jobRun"]
     detail = job_run.get("stateDetails")
     timed_out = bool(detail) and "timeout" in detail.lower()
     return JobState.of(job_run.get("state", ""), "SUCCESS", dict.fromkeys(_FAILED, TIMEOUT) if timed_out else _FAILED,

@@ -11,8 +11,8 @@ import re
 
 from .. import clients
 from ..templating import render_value
-from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, json_body, string_map
-from .awscall import aws_errors
+from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, json_body, string_map
+from .awscall import aws_errors, call
 
 SPEC = TriggerSpec(
     required=("stateMachineArn",),
@@ -60,10 +60,7 @@ def start(config: dict, run: RunContext) -> Started:
 
 
 def status(metadata: dict, config: dict) -> JobState:
-    arn = metadata.get("sfn_execution_arn")
-    if not arn:
-        return JobState("failed", "missing step-function metadata (sfn_execution_arn)", PERMANENT)
-    with aws_errors("step-function status: DescribeExecution failed"):
-        execution = clients.client("stepfunctions").describe_execution(executionArn=arn)
+    (arn,) = job_metadata(metadata, "step-function", "sfn_execution_arn")
+    execution = call("step-function status", "stepfunctions", "describe_execution", executionArn=arn)
     return JobState.of(execution.get("status", ""), "SUCCEEDED", _FAILED,
                        execution.get("error") or execution.get("cause"))

@@ -1,8 +1,8 @@
 """Environment of the Lambdas, read once per container (and again after `reset()`, which tests use).
 
 The stack sends every value (DESIGN §3); nothing here repeats one of its defaults. A value is checked when it is
-first used, so a function that does not need a setting may run without it, and a function that needs one fails
-with `SettingError` naming the variable instead of running on an invented default. Logging reads its own variables
+first used, so a function that does not need a setting runs without it, and a function that needs one fails with
+`SettingError` naming the variable instead of running on an invented default. Logging reads its own variables
 (POWERTOOLS_SERVICE_NAME, LOG_LEVEL) through Powertools.
 """
 from __future__ import annotations
@@ -10,68 +10,58 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 
 class SettingError(RuntimeError):
     """A setting this function needs is missing or invalid: the deployment is broken."""
 
 
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise SettingError(f"{name} environment variable required")
+    return value
+
+
+def _optional(environ: Mapping[str, str], name: str) -> str:
+    """A value the stack may send empty: empty means "not configured"."""
+    return environ.get(name, "").strip()
+
+
+def _seconds(environ: Mapping[str, str], name: str) -> int:
+    raw = _required(environ, name)
+    if not raw.isdigit() or int(raw) <= 0:
+        raise SettingError(f"{name} must be a positive whole number of seconds, got {raw!r}")
+    return int(raw)
+
+
+def _base_url(environ: Mapping[str, str], name: str) -> str:
+    return _optional(environ, name).rstrip("/")
+
+
+def _list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in _optional(environ, name).split(",") if item.strip())
+
+
+def _variable(name: str, read: Callable[[Mapping[str, str], str], object]) -> property:
+    """The setting held by environment variable `name`, read (and checked) on each access."""
+    return property(lambda self: read(self.environ, name), doc=f"environment variable {name}")
+
+
 @dataclass(frozen=True)
 class Settings:
     environ: Mapping[str, str]
 
-    def required(self, name: str) -> str:
-        value = self.environ.get(name, "").strip()
-        if not value:
-            raise SettingError(f"{name} environment variable required")
-        return value
-
-    def optional(self, name: str) -> str:
-        """A value the stack may send empty: empty means "not configured"."""
-        return self.environ.get(name, "").strip()
-
-    def seconds(self, name: str) -> int:
-        raw = self.required(name)
-        if not raw.isdigit() or int(raw) <= 0:
-            raise SettingError(f"{name} must be a positive whole number of seconds, got {raw!r}")
-        return int(raw)
-
-    @property
-    def table_name(self) -> str:
-        return self.required("TABLE_NAME")
-
-    @property
-    def sns_topic_arn(self) -> str:
-        return self.optional("SNS_TOPIC_ARN")
-
-    @property
-    def archetype_dir(self) -> str:
-        return self.required("ARCHETYPE_DIR")
-
-    @property
-    def readiness_ttl_seconds(self) -> int:
-        return self.seconds("READINESS_TTL_SECONDS")
-
-    @property
-    def retention_ttl_seconds(self) -> int:
-        return self.seconds("RETENTION_TTL_SECONDS")
-
-    @property
-    def evaluator_base_url(self) -> str:
-        return self.optional("EVALUATOR_BASE_URL").rstrip("/")
-
-    @property
-    def data_bucket(self) -> str:
-        return self.optional("DATA_BUCKET")
-
-    @property
-    def allowed_networks(self) -> tuple[str, ...]:
-        return tuple(n.strip() for n in self.optional("INTERLOCK_ALLOWED_NETWORKS").split(",") if n.strip())
-
-    @property
-    def state_machine_arn(self) -> str:
-        return self.required("STATE_MACHINE_ARN")
+    table_name = _variable("TABLE_NAME", _required)
+    sns_topic_arn = _variable("SNS_TOPIC_ARN", _optional)
+    archetype_dir = _variable("ARCHETYPE_DIR", _required)
+    readiness_ttl_seconds = _variable("READINESS_TTL_SECONDS", _seconds)
+    retention_ttl_seconds = _variable("RETENTION_TTL_SECONDS", _seconds)
+    evaluator_base_url = _variable("EVALUATOR_BASE_URL", _base_url)
+    data_bucket = _variable("DATA_BUCKET", _optional)
+    allowed_networks = _variable("INTERLOCK_ALLOWED_NETWORKS", _list)
+    state_machine_arn = _variable("STATE_MACHINE_ARN", _required)
 
 
 @functools.lru_cache(maxsize=1)

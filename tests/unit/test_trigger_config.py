@@ -67,7 +67,8 @@ def test_every_type_has_a_module_with_start_and_status():
          "body); did you mean 'dagID'?"),
         ({"type": "glue", "jobName": "j", "argument": {"--a": "b"}}, "trigger.argument: unknown field for type glue"),
         ({"type": "glue", "jobName": "j", "headers": {"A": "b"}}, "trigger.headers: unknown field for type glue"),
-        ({"type": "http", "url": "https://x", "pollInterval": "1m"}, "trigger.pollInterval: unknown field for type http"),
+        ({"type": "http", "url": "https://x", "pollInterval": "1m"},
+         "trigger.pollInterval: unknown field for type http"),
     ],
 )
 def test_unknown_fields_are_refused_with_their_path_and_a_close_name(config, problem):

@@ -36,8 +36,8 @@ TIMEOUT = FailureCategory.TIMEOUT.value
 PERMANENT = FailureCategory.PERMANENT.value
 
 
-# Every type accepts these; `timeout` (seconds, > 0) bounds an HTTP call and is accepted by the AWS types too, which
-# make no HTTP call of their own, because the original system's trigger format allowed it on every type.
+# Every type accepts these. `timeout` (seconds, > 0) bounds an HTTP call; the AWS types accept it too because the
+# original system's trigger format allowed it on every type (it changes nothing for them).
 COMMON_FIELDS = ("type", "timeout")
 
 
@@ -46,8 +46,8 @@ class TriggerSpec:
     """What a trigger type is, declared once in its module.
 
     `required`: non-empty string fields it cannot start without; `optional`: every other field it reads (with
-    `required` and `COMMON_FIELDS`, the complete set it accepts); `idempotent`: a retried start returns the job the first one
-    started (so a run left TRIGGERING may be started again); `status_needs_headers`: its status call sends the
+    `required` and `COMMON_FIELDS`, the complete set it accepts); `idempotent`: a retried start returns the job the
+    first one started (so a run left TRIGGERING may be started again); `status_needs_headers`: its status call sends the
     trigger's (secret) headers, read from the stored pipeline; `permission`: its key in the stack's
     `triggerPermissions` (None when it needs no IAM grant); `refused`: fields that are not accepted, with the hint
     to give instead; `check`: its either/or rules, as problems "trigger.<field>: message".

@@ -57,8 +57,8 @@ def start(config: dict, run: RunContext) -> Started:
     }
     started = Started("running", {**metadata, "airflow_dag_run_id": run_id})
     try:
-        answer = webcall.json_call("airflow trigger", "POST", f"{api}/dags/{quote(dag_id, safe='')}/dagRuns", config,
-                                   body=payload, budget=run.budget_seconds)
+        answer = webcall.json_call("airflow trigger", "POST", f"{api}/dags/{quote(dag_id, safe='')}/dagRuns",
+                                   config, body=payload, budget=run.budget_seconds)
     except webcall.StatusError as exc:
         if exc.status == 409:  # this run's DAG run already exists: a retried trigger
             return started
@@ -73,8 +73,8 @@ def start(config: dict, run: RunContext) -> Started:
 def status(metadata: dict, config: dict) -> JobState:
     url, dag_id, run_id = job_metadata(metadata, "airflow", "airflow_url", "airflow_dag_id", "airflow_dag_run_id")
     api = _api_base(config, url, metadata.get("airflow_api_version") or "v1")
-    state = webcall.json_call("airflow status", "GET",
-                              f"{api}/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}", config).get("state")
+    path = f"{api}/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}"
+    state = webcall.json_call("airflow status", "GET", path, config).get("state")
     if not isinstance(state, str):
         raise TriggerError("airflow status: response missing state")
     if state == "success":

@@ -51,7 +51,8 @@ def aws_errors(prefix: str):
 
 
 def call(prefix: str, service: str, operation: str, **request) -> dict:
-    """One API call (`operation` as boto3 names it); an error becomes TriggerError("<prefix>: <Operation> failed: ...")."""
+    """One API call (`operation` as boto3 names it); an error raises TriggerError("<prefix>: <Operation> failed: ...")
+    with its category."""
     client = clients.client(service)
     with aws_errors(f"{prefix}: {client.meta.method_to_api_mapping[operation]} failed"):
         return getattr(client, operation)(**request)

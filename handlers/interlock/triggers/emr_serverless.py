@@ -8,14 +8,17 @@ retried trigger returns the job run already started.
 from __future__ import annotations
 
 from ..templating import render_value
-from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, require
+from . import (PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata,
+               require)
 from .awscall import call
 
 _FAILED = {"FAILED": TRANSIENT, "CANCELLED": PERMANENT}
 
 
 def _problems(config: dict) -> list[str]:
-    return [] if config.get("jobDriver") or config.get("entryPoint") else ["trigger.jobDriver: set jobDriver or entryPoint"]
+    if config.get("jobDriver") or config.get("entryPoint"):
+        return []
+    return ["trigger.jobDriver: set jobDriver or entryPoint"]
 
 
 SPEC = TriggerSpec(
@@ -60,7 +63,8 @@ def start(config: dict, run: RunContext) -> Started:
 
 
 def status(metadata: dict, config: dict) -> JobState:
-    application_id, job_run_id = job_metadata(metadata, "emr-serverless", "emr_sl_application_id", "emr_sl_job_run_id")
+    application_id, job_run_id = job_metadata(metadata, "emr-serverless", "emr_sl_application_id",
+                                              "emr_sl_job_run_id")
     job_run = call("emr-serverless status", "emr-serverless", "get_job_run", applicationId=application_id,
                    jobRunId=job_run_id)["jobRun"]
     detail = job_run.get("stateDetails")

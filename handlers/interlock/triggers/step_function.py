@@ -11,7 +11,8 @@ import re
 
 from .. import clients
 from ..templating import render_value
-from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, json_body, string_map
+from . import (PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata,
+               json_body, string_map)
 from .awscall import aws_errors, call
 
 SPEC = TriggerSpec(

@@ -5,7 +5,8 @@ import json
 from typing import Mapping
 
 from .. import netguard, secrets
-from . import PERMANENT, TRANSIENT, TriggerError, require
+from . import PERMANENT, TRANSIENT, TriggerError, timeout_seconds
+
 
 class StatusError(TriggerError):
     """The endpoint answered with an error status (kept in `status`)."""
@@ -71,6 +72,10 @@ def json_object(prefix: str, response: netguard.Response) -> dict:
     return document
 
 
-def base_url(config: dict, key: str, trigger_type: str) -> str:
-    """A configured base URL without its trailing slash."""
-    return require(config, key, trigger_type).rstrip("/")
+def json_call(prefix: str, method: str, url: str, config: dict, *, body: dict | None = None,
+              budget: float | None = None) -> dict:
+    """A call of a job service's JSON API with the trigger's headers and `timeout` (capped by `budget`); the answer
+    as a JSON object."""
+    response = call(prefix, method, url, headers=config.get("headers"), body=body,
+                    timeout=timeout_seconds(config, budget))
+    return json_object(prefix, response)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
 from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, ConfigError
+from handlers.interlock.triggers import permission_keys
 
 from .pulumi_project import read_project
 
@@ -28,7 +29,7 @@ ARCHITECTURES = ("arm64", "x86_64")
 PYTHON_RUNTIMES = ("python3.12", "python3.13")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 SUBSCRIPTION_PROTOCOLS = ("email", "https", "sqs", "lambda")
-TRIGGER_KINDS = ("glue", "emr", "emrServerless", "stepFunctions", "lambda")
+TRIGGER_KINDS = permission_keys()  # the triggerPermissions keys the trigger modules declare
 LOCK_LEASE_MARGIN_SECONDS = 300
 
 _PARTITION = r"arn:aws(?:-cn|-us-gov)?"

@@ -25,7 +25,7 @@ import moto.awslambda.models as lambda_models
 
 from .deploy import Deployment, deploy_program
 from .http_endpoints import LocalHttp
-from .events import EventBridge, ExecutionStatusEvents, make_event
+from .events import EventBridge, ExecutionStatusEvents, abort_stopped_executions_at_once, make_event, time_out
 from .faults import Faults
 from .iam_check import allowed, role_documents
 from .lambda_runtime import LambdaRuntime
@@ -81,6 +81,7 @@ class Emulator:
         self.faults = Faults(self._resolve_function)
         self._bridge: EventBridge | None = None
         self._status_events: ExecutionStatusEvents | None = None
+        self._restore_stop: Any = None
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     def __enter__(self) -> "Emulator":
@@ -98,6 +99,7 @@ class Emulator:
         self.runtime.faults = self.faults
         self._bridge = EventBridge(self.client)
         self._bridge.install()
+        self._restore_stop = abort_stopped_executions_at_once()
         self._original_send = lambda_models.LambdaBackend.send_dynamodb_items
         # moto's inline stream delivery (no filter, retries or DLQ) is replaced by our pollers.
         lambda_models.LambdaBackend.send_dynamodb_items = lambda *args, **kwargs: ""
@@ -135,6 +137,9 @@ class Emulator:
         if self._original_send is not None:
             lambda_models.LambdaBackend.send_dynamodb_items = self._original_send
             self._original_send = None
+        if self._restore_stop is not None:
+            self._restore_stop()
+            self._restore_stop = None
         if self.runtime is not None:
             self.runtime.uninstall()
         self.http.stop()
@@ -343,16 +348,11 @@ class Emulator:
     def time_out_execution(self, arn: str) -> None:
         """End a running execution TIMED_OUT now, as reaching its TimeoutSeconds would (moto enforces the
         definition's TimeoutSeconds itself; this is for a test that cannot wait for it). The state in progress is
-        abandoned: a Wait ends at once, a Task's Lambda finishes its invocation but its result is dropped."""
+        abandoned: a Wait ends at once, a Task's Lambda finishes its invocation but its result is dropped.
+        Raises ValueError when the execution is not running."""
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-        backend = stepfunctions_parser_backends[ACCOUNT_ID][REGION]
-        execution = backend.describe_execution(arn)
-        if execution.status != "RUNNING":
-            raise ValueError(f"execution {arn} is {execution.status}, not RUNNING")
-        execution.exec_worker.env.set_timed_out()
-        execution.stop_date = datetime.datetime.now(datetime.timezone.utc)
-        execution.exec_status = type(execution.exec_status)("TIMED_OUT")
+        time_out(stepfunctions_parser_backends[ACCOUNT_ID][REGION].describe_execution(arn))
 
     # -- observing ----------------------------------------------------------------------------------------------------
     def event_deliveries(self, rule: str | None = None) -> list[dict]:

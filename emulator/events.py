@@ -12,11 +12,14 @@ following the EventBridge user guide:
 - a Lambda target is invoked with the event only when the function's resource policy allows `events.amazonaws.com`
   (with the rule's ARN where the statement names a source ARN), as AWS requires; a function error is retried twice
   (Lambda's asynchronous-invocation default, after a fraction of a second instead of minutes), then the delivery
-  is given up; a Step Functions target starts an execution with the event as input; other targets go to moto;
+  is given up; a Step Functions target starts an execution with the event as input, an SQS target gets it as a
+  message, an event-bus target puts it on that bus; other target types fail as not emulated;
 - every delivery is recorded (`deliveries()`), a failed one with its error: best effort, never retried for ever.
 Step Functions "Execution Status Change" events (source `aws.states`) are emitted by a poller over moto's
 executions for RUNNING and each terminal status, with AWS's detail fields (dates in epoch milliseconds). It
 follows new and running executions only, so a pass costs nothing for executions that already ended.
+moto's interpreter shows an execution stopped (StopExecution) or timed out only once the state in progress
+returns (a Task's Lambda invocation may take a while); AWS ends it at once, and so does `end_execution_now`.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ from typing import Any, Callable
 
 from jsonpath_ng.ext import parse as parse_json_path
 from moto.events import models as events_models
+from moto.stepfunctions.parser.backend import execution as parser_execution
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from .server import ACCOUNT_ID, REGION
@@ -119,7 +123,7 @@ class EventBridge:
         if not rule.event_pattern.get_pattern() or not rule.event_pattern.matches_event(event):
             return
         for target in list(rule.targets):
-            self._queue.put((rule.name, rule.arn, copy.deepcopy(target), event, rule))
+            self._queue.put((rule.name, rule.arn, copy.deepcopy(target), event))
 
     # -- observing ------------------------------------------------------------------------------------------------
     def deliveries(self, rule: str | None = None) -> list[dict]:
@@ -150,22 +154,16 @@ class EventBridge:
             finally:
                 self._queue.task_done()
 
-    def _deliver(self, rule_name: str, rule_arn: str, target: dict, event: dict, rule: Any) -> None:
+    def _deliver(self, rule_name: str, rule_arn: str, target: dict, event: dict) -> None:
         record = {"rule": rule_name, "target": target["Id"], "arn": target["Arn"], "event": event, "input": None,
                   "status": "FAILED", "attempts": 0, "error": None}
         try:
             record["input"] = _target_input(target, event)
-            service = target["Arn"].split(":")[2]
+            service, resource = target["Arn"].split(":")[2], target["Arn"].split(":")[5]
             if service == "lambda":
                 self._invoke_function(target["Arn"], rule_arn, record)
-            elif service == "states":
-                self._client("stepfunctions").start_execution(
-                    stateMachineArn=target["Arn"], input=json.dumps(record["input"]))
-                record.update(status="DELIVERED", attempts=1)
             else:
-                single = copy.copy(rule)
-                single.targets = [target]
-                self._original_send(single, event)
+                self._send(service, resource, target, record["input"], event)
                 record.update(status="DELIVERED", attempts=1)
         except Exception as error:  # noqa: BLE001 best effort: recorded, never raised
             record["error"] = f"{type(error).__name__}: {error}"
@@ -174,6 +172,20 @@ class EventBridge:
                            record["error"])
         with self._lock:
             self._deliveries.append(record)
+
+    def _send(self, service: str, resource: str, target: dict, payload: Any, event: dict) -> None:
+        body = payload if isinstance(payload, str) else json.dumps(payload)
+        if service == "states":
+            self._client("stepfunctions").start_execution(stateMachineArn=target["Arn"], input=body)
+        elif service == "sqs":
+            sqs = self._client("sqs")
+            group = (target.get("SqsParameters") or {}).get("MessageGroupId")
+            extra = {"MessageGroupId": group, "MessageDeduplicationId": event["id"]} if group else {}
+            sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=resource)["QueueUrl"], MessageBody=body, **extra)
+        elif service == "events" and resource.startswith("event-bus/"):
+            self.publish(event, bus=resource.split("/", 1)[1])
+        else:
+            raise NotImplementedError(f"{service} targets are not emulated")
 
     def _invoke_function(self, arn: str, rule_arn: str, record: dict) -> None:
         lam = self._client("lambda")
@@ -329,3 +341,37 @@ def status_change_event(execution: Any, status: str) -> dict:
     }
     return make_event("aws.states", STATUS_CHANGE, detail, [execution.execution_arn],
                       stop_date or _aware(execution.start_date))
+
+
+# -- ending executions at once, as AWS does -------------------------------------------------------------------------
+def end_execution_now(execution: Any, status: str) -> None:
+    """Show a running moto execution as ended in `status` now. The interpreter abandons the state in progress (a
+    Wait ends at once, a Task's Lambda finishes its invocation unseen) and writes the history event when it does."""
+    execution.stop_date = datetime.datetime.now(datetime.timezone.utc)
+    execution.exec_status = type(execution.exec_status)(status)
+
+
+def time_out(execution: Any) -> None:
+    """End a running execution TIMED_OUT, as reaching its TimeoutSeconds does."""
+    if execution.status != "RUNNING":
+        raise ValueError(f"execution {execution.execution_arn} is {execution.status}, not RUNNING")
+    execution.exec_worker.env.set_timed_out()
+    end_execution_now(execution, "TIMED_OUT")
+
+
+def abort_stopped_executions_at_once() -> Callable[[], None]:
+    """Make StopExecution end the execution ABORTED at once; returns the function that undoes it."""
+    original = parser_execution.Execution.stop
+
+    def stop(execution: Any, stop_date: datetime.datetime, error: str | None, cause: str | None) -> None:
+        running = execution.status == "RUNNING"
+        original(execution, stop_date, error, cause)
+        if running:
+            end_execution_now(execution, "ABORTED")
+
+    parser_execution.Execution.stop = stop
+
+    def restore() -> None:
+        parser_execution.Execution.stop = original
+
+    return restore

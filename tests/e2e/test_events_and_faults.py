@@ -69,7 +69,9 @@ def test_a_failed_execution_delivers_failed_with_its_error(emu):
 
 def test_stop_execution_delivers_aborted(emu):
     arn = emu.write_marker("slow-stop", date=DATE)
-    emu.client("stepfunctions").stop_execution(executionArn=arn, error="Operator", cause="stopped in the console")
+    sfn = emu.client("stepfunctions")
+    sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped in the console")
+    assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"  # at once, while its Lambda still runs
     assert _ended(emu, arn)["status"] == "ABORTED"
     assert [d["event"]["detail"]["status"] for d in _of(emu, "finished-runs", arn)] == ["ABORTED"]
 
@@ -77,6 +79,7 @@ def test_stop_execution_delivers_aborted(emu):
 def test_time_out_execution_ends_it_timed_out_and_delivers_it(emu):
     arn = emu.write_marker("slow-timeout", date=DATE)
     emu.time_out_execution(arn)
+    assert emu.client("stepfunctions").describe_execution(executionArn=arn)["status"] == "TIMED_OUT"
     result = _ended(emu, arn)
     assert result["status"] == "TIMED_OUT"
     [end] = _of(emu, "finished-runs", arn)
@@ -109,7 +112,10 @@ def test_put_event_goes_to_the_matching_rules_only(emu):
     glue = [d for d in emu.event_deliveries("sample-glue-failures") if d["input"]["jobRunId"] in ("jr_1", "jr_2")]
     assert [(d["event"]["id"], d["input"], d["status"]) for d in glue] == [
         (failed["id"], failed["detail"], "DELIVERED")]  # InputPath $.detail
-    assert not [d for d in emu.event_deliveries() if "jr_2" in json.dumps(d["event"])]
+    sqs = emu.client("sqs")
+    url = sqs.get_queue_url(QueueName="sample-glue-events")["QueueUrl"]
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(json.loads(m["Body"])["detail"]["jobRunId"] for m in received) == ["jr_1", "jr_2"]  # an SQS target
     assert {"jobName": "orders", "jobRunId": "jr_1", "state": "FAILED", "message": "boom"} in \
         emu.store.received_events()
 

@@ -89,6 +89,11 @@ for rule_name, (pattern, target_input) in rules.items():
 unpermitted = aws.cloudwatch.EventRule(
     "unpermitted", name=f"{project}-unpermitted", event_pattern=json.dumps({"source": ["sample.unpermitted"]}))
 aws.cloudwatch.EventTarget("unpermitted-orchestrator", rule=unpermitted.name, arn=orchestrator.arn)
+# every Glue event, to a queue
+glue_queue = aws.sqs.Queue("glue-events", name=f"{project}-glue-events")
+glue_rule = aws.cloudwatch.EventRule(
+    "all-glue", name=f"{project}-all-glue", event_pattern=json.dumps({"source": ["aws.glue"]}))
+aws.cloudwatch.EventTarget("all-glue-queue", rule=glue_rule.name, arn=glue_queue.arn)
 aws.ec2.Vpc("not-emulated", cidr_block="10.0.0.0/16")
 pulumi.export("stateMachineArn", machine.arn)
 pulumi.export("tableName", table.name)

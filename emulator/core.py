@@ -338,11 +338,12 @@ class Emulator:
             return self.execution_for_marker(sort_key)
         return response
 
-    def put_event(self, source: str, detail_type: str, detail: dict, *, resources: list[str] | None = None) -> dict:
-        """Put an event on the default event bus, as a service or `PutEvents` does; the rules whose pattern matches
-        deliver it to their targets (asynchronously: see `wait_for_events`). Returns the event as delivered."""
+    def put_event(self, source: str, detail_type: str, detail: dict, *, resources: list[str] | None = None,
+                  event_bus: str = "default") -> dict:
+        """Put an event on an event bus, as a service or `PutEvents` does; the rules whose pattern matches deliver
+        it to their targets (asynchronously: see `wait_for_events`). Returns the event as delivered."""
         event = make_event(source, detail_type, detail, resources)
-        self._bridge.publish(event)
+        self._bridge.publish(event, event_bus)
         return event
 
     def time_out_execution(self, arn: str) -> None:

@@ -37,7 +37,7 @@ def _normalised(operation: str) -> str:
 class Fault:
     """One injected fault; a context manager that removes it on exit."""
 
-    def __init__(self, faults: "Faults", kind: str, function: str | None, times: int | None,
+    def __init__(self, faults: Faults, kind: str, function: str | None, times: int | None,
                  matching: Callable[[Any], bool] | None, **details: Any) -> None:
         if times is not None and times < 1:
             raise ValueError("times must be at least 1 (or None: every call)")
@@ -49,7 +49,7 @@ class Fault:
         self.details = details
         self.fired = 0
 
-    def __enter__(self) -> "Fault":
+    def __enter__(self) -> Fault:
         return self
 
     def __exit__(self, *exc: Any) -> None:

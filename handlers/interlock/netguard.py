@@ -538,7 +538,10 @@ def parse_url(url: str) -> _Target:
         raise _refuse(f"URL {url!r} has no host")
     if port == 0:
         raise _refuse(f"URL {url!r} has port 0, which cannot be called")
+    after_bracket = parts.netloc.rpartition("]")[2] if "[" in parts.netloc else ""
     try:
+        if after_bracket and not re.fullmatch(r":[0-9]*", after_bracket):
+            raise ValueError(after_bracket)
         literal = ipaddress.ip_address(host)
     except ValueError:
         if ":" in host or "[" in parts.netloc:

@@ -371,13 +371,13 @@ def refusal_reason(address: IPAddress, allowed: Iterable[IPNetwork] = ()) -> str
     """Why a call to `address` is refused, or None when it may be called.
 
     The metadata service is always refused. Otherwise an address inside an allowlisted network is allowed (an
-    IPv4-mapped or NAT64 address when the IPv4 address it stands for is); anything else must be a plain global
-    unicast address, and so must every IPv4 address embedded in it (`::ffff:127.0.0.1` is loopback).
+    IPv4-mapped address when its IPv4 address is: a dual-stack socket connects to exactly that); anything else must
+    be a plain global unicast address, and so must every IPv4 address embedded in it (`::ffff:127.0.0.1` is loopback).
     """
     own = _own_reason(address)
     if is_metadata(address):
         return f"{own or 'not publicly routable'}: the cloud metadata service, never called"
-    candidates = [address] + [x for x in (_stands_for(address),) if x is not None]
+    candidates = [address] + ([_low32(address)] if address.version == 6 and address in _MAPPED else [])
     if any(c in net for c in candidates for net in allowed if net.version == c.version):
         return None
     return own

@@ -336,6 +336,7 @@ def test_the_allowlist_admits_exactly_its_networks(net_and_address):
     if address.version == 4:
         assert refusal_reason(v6(0xFFFF << 32 | int(address)), [network]) is None  # a dual-stack socket's spelling
         assert refusal_reason(v6(int(address)), [network])  # IPv4-compatible reaches nothing in the network
+        assert refusal_reason(spellings(address, 0)["nat64"], [network])  # another host's translator: not the same
     assert refusal_reason(address, [])
 
 

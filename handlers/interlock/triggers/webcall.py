@@ -55,7 +55,7 @@ def call(
     return response
 
 
-def _body_text(response: netguard.Response, limit: int = netguard.EXCERPT_LIMIT) -> str:
+def _body_text(response: netguard.Response, limit: int = netguard.ERROR_TEXT_LIMIT) -> str:
     """Response text for an error message: a short, normalized excerpt with every echo of a secret masked."""
     return response.snippet(limit, secrets.known_values())
 

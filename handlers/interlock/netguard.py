@@ -120,9 +120,13 @@ def _drop_format_characters(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
+def _join_lines(text: str) -> str:
+    return _LINE_BREAK.sub("", text)
+
+
 _NORMALIZERS = (
     _drop_format_characters,
-    lambda text: _LINE_BREAK.sub("", text),
+    _join_lines,
     _unescape_json,
     html.unescape,
     lambda text: unquote(text, errors="replace"),
@@ -136,12 +140,13 @@ def normalize_text(text: str) -> str:
     return _normalized(text, ())[0]
 
 
-def _normalized(text: str, forms: tuple[str, ...]) -> tuple[str, bool]:
+def _normalized(text: str, forms: tuple[str, ...], join_lines: bool = True) -> tuple[str, bool]:
     """(`text` normalized with `forms` masked after every step, whether a fixed point was reached)."""
+    steps = _NORMALIZERS if join_lines else tuple(step for step in _NORMALIZERS if step is not _join_lines)
     text = mask(text, forms)
     for _ in range(_NORMALIZE_ROUNDS):
         before = text
-        for step in _NORMALIZERS:
+        for step in steps:
             text = mask(step(text), forms)
         if text == before:
             return text, True
@@ -225,7 +230,7 @@ def mask_secrets(text: str, secrets: Iterable[str]) -> str:
 def safe_excerpt(text: str | bytes, secrets: Iterable[str] = (), limit: int = EXCERPT_LIMIT) -> str:
     """A server answer as a short excerpt that may go into errors, events, alerts and the execution history:
     normalized first (`normalize_text`), every echo form of every secret value masked after each step, control
-    characters removed, at most `limit` characters. An answer still changing after several rounds of decoding is
+    characters removed (line breaks become spaces unless a secret spanned one), at most `limit` characters. An answer still changing after several rounds of decoding is
     withheld rather than shown half-decoded."""
     forms = _forms_of(secrets)
     if isinstance(text, (bytes, bytearray)):
@@ -247,8 +252,14 @@ def safe_excerpt(text: str | bytes, secrets: Iterable[str] = (), limit: int = EX
 
 
 def _masked_clean(text: str, forms: tuple[str, ...]) -> str | None:
-    normalized, settled = _normalized(text, forms)
-    return mask(clean_text(normalized, sys.maxsize), forms) if settled else None
+    """`text` normalized and masked, uncut; line breaks stay (shown as spaces) unless joining them re-assembles a
+    secret, in which case the joined, masked text is shown."""
+    kept, settled = _normalized(text, forms, join_lines=False)
+    joined, joined_settled = _normalized(kept, forms)
+    if not (settled and joined_settled):
+        return None
+    shown = joined if joined != _normalized(kept, ())[0] else kept
+    return mask(clean_text(shown, sys.maxsize), forms)
 
 
 # --- Address policy --------------------------------------------------------------------------------------------------

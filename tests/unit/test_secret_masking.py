@@ -186,3 +186,8 @@ def test_masking_a_large_answer_is_quick():
     started = time.monotonic()
     netguard.safe_excerpt(body, [TOKEN, "another-secret-value", "third-secret-value"])
     assert time.monotonic() - started < 2
+
+
+def test_line_breaks_read_as_spaces_unless_a_secret_spans_one():
+    assert netguard.safe_excerpt("first line\r\nsecond line", ["tok-ABCDEFGH"]) == "first line  second line"
+    assert netguard.safe_excerpt("token: tok-ABCD\r\n  EFGH\nbye", ["tok-ABCDEFGH"]) == "token: ***bye"

@@ -47,7 +47,8 @@ def call(
     else:
         payload = body
     try:
-        response = netguard.request(method, url, headers=send_headers, body=payload, timeout=timeout)
+        response = netguard.request(method, url, headers=send_headers, body=payload, timeout=timeout,
+                                    secrets=secrets.known_values())
     except netguard.OutboundError as exc:
         raise TriggerError(f"{prefix}: {secrets.redact(str(exc))}", exc.category) from None
     if response.status >= 400:
@@ -56,9 +57,8 @@ def call(
 
 
 def _body_text(response: netguard.Response, limit: int = netguard.ERROR_TEXT_LIMIT) -> str:
-    """Response text for an error message: secrets redacted first, then cleaned and truncated (so a truncation
-    can never leave part of a secret behind)."""
-    return netguard.clean_text(secrets.redact(response.body[:8192].decode("utf-8", "replace")), limit)
+    """Response text for an error message: a short, normalized excerpt with every echo of a secret masked."""
+    return response.snippet(limit, secrets.known_values())
 
 
 def json_object(prefix: str, response: netguard.Response) -> dict:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
 from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, ConfigError
+from handlers.interlock.netguard import allowed_network_problems
 from handlers.interlock.triggers import permission_keys
 
 from .pulumi_project import read_project
@@ -443,6 +444,9 @@ def _networks(value: Any, _raw: dict) -> tuple[str, ...]:
             bad.append(repr(item))
     if bad:
         raise ValueError(f"{', '.join(bad)} is not a CIDR (network address/prefix such as 10.0.0.0/8)")
+    problems = allowed_network_problems(networks)
+    if problems:
+        raise ValueError("; ".join(problems))
     return tuple(networks)
 
 

@@ -1,6 +1,8 @@
 """Typed configuration: Pulumi.yaml declares every key; every invalid value is reported, naming key and allowed."""
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from components import stack_settings as config
@@ -181,3 +183,11 @@ def test_the_dev_stack_file_is_valid():
     run = run_program_full(values, stack="dev", region=values["aws:region"])
     assert run.exports["stateMachineArn"].startswith(f"arn:aws:states:{values['aws:region']}:")
     assert len(run.of_type("aws:scheduler/schedule:Schedule")) == len(settings.schedules)
+
+
+@pytest.mark.parametrize("network", ["0.0.0.0/0", "::/0", "169.254.0.0/16", "169.254.169.254/32", "fd00:ec2::/64",
+                                     "::ffff:169.254.0.0/112"])
+def test_allowed_networks_refuse_everything_and_the_metadata_address(network):
+    (problem,) = problems_for({"allowedNetworks": ["127.0.0.0/8", network]})
+    assert problem.startswith("interlock:allowedNetworks: ")
+    assert repr(str(ipaddress.ip_network(network))) in problem  # named as the program normalized it

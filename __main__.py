@@ -1,7 +1,8 @@
 """Interlock's Pulumi program: typed settings in, one InterlockStack, the outputs operators and scripts use."""
 import pulumi
 
-from components import InterlockStack, settings_from_pulumi_config
+from components.stack import InterlockStack
+from components.stack_settings import settings_from_pulumi_config
 
 settings = settings_from_pulumi_config()
 stack = InterlockStack(settings.project_name, settings)

@@ -1,8 +1,7 @@
 """The state backend: a private, versioned, KMS-encrypted, TLS-only S3 bucket for `pulumi login s3://...` and a
 KMS key whose alias is the stack secrets provider (`--secrets-provider awskms://alias/...`).
 
-Pulumi's S3 backend locks stacks with objects in the bucket itself, so unlike the original Terraform bootstrap
-there is no lock table. The bucket and the key are protected and retained on delete: losing either loses every
+Pulumi's S3 backend locks stacks with objects in the bucket itself, so there is no lock table. The bucket and the key are protected and retained on delete: losing either loses every
 stack's state or secrets.
 """
 from __future__ import annotations
@@ -13,9 +12,11 @@ from typing import Any, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
-import yaml
 
-PROJECT_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "Pulumi.yaml")
+from components import iam
+from components.pulumi_project import read_project
+
+PROJECT_DIR = os.path.dirname(os.path.abspath(__file__))
 NAME_PREFIX_MAX = 40
 
 
@@ -34,8 +35,7 @@ def load_backend_settings(config: pulumi.Config | Mapping[str, Any]) -> BackendS
 
     Raises ValueError naming every invalid key and what is allowed.
     """
-    with open(PROJECT_FILE, encoding="utf-8") as handle:
-        declared = yaml.safe_load(handle)["config"]
+    declared = read_project(PROJECT_DIR).config
     raw = {key: (config.get(key) if config.get(key) not in (None, "") else spec["default"])
            for key, spec in declared.items()}
     problems = []
@@ -131,17 +131,7 @@ class StateBackend(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]))
         self.policy = aws.s3.BucketPolicy(
             f"{name}-policy", bucket=self.bucket.id,
-            policy=pulumi.Output.json_dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [self.bucket.arn, pulumi.Output.concat(self.bucket.arn, "/*")],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }],
-            }),
+            policy=iam.tls_only_bucket_policy(self.bucket.arn),
             # S3 rejects a bucket policy while the public access block is still being applied
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]))
 

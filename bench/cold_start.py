@@ -2,7 +2,8 @@
 
 For every handler: the import of `handlers.<module>` alone; "init" = that import plus the boto3 clients it creates
 (through clients.client, once per container), compared with the baseline `import boto3` + one client; and
-"+logger" = init plus the Powertools Logger its first log line creates. Also the peak resident memory of each
+"+logger" = init plus the Powertools Logger its first log line creates (and, for the stream-router, the
+Powertools batch utility its first invocation imports). Also the peak resident memory of each
 interpreter. Each figure is the median of several fresh processes. Target: every handler's init within 1.5x of
 the baseline.
 
@@ -29,6 +30,8 @@ HANDLERS = {
     "trigger": ("dynamodb", "glue"),
     "run_checker": ("glue",),
 }
+# Powertools modules a handler imports on its first invocation, besides the Logger.
+POWERTOOLS_FIRST_USE = {"stream_router": ("aws_lambda_powertools.utilities.batch",)}
 
 _PROBE = r"""
 import json, resource, sys, time
@@ -56,6 +59,8 @@ for service in {services!r}:
     clients.client(service)
 initialized = time.perf_counter()
 log.logger()
+for name in {first_use!r}:
+    __import__(name)
 """
 
 
@@ -98,7 +103,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     bodies = {"baseline: import boto3 + 1 client": _BASELINE}
-    bodies.update({f"handlers.{module}": _HANDLER.format(module=module, services=services)
+    bodies.update({f"handlers.{module}": _HANDLER.format(module=module, services=services,
+                                                                 first_use=POWERTOOLS_FIRST_USE.get(module, ()))
                    for module, services in HANDLERS.items()})
     figures = _measure_all(bodies, args.runs)
     baseline = figures["baseline: import boto3 + 1 client"]

@@ -1,27 +1,47 @@
 """Render asl/pipeline.asl.json (DESIGN §10.0): exact placeholder replacement, nothing else.
 
-Integer placeholders that stand alone as a JSON value are written quoted in the file ("${Name}") so the raw file
-is valid JSON; they are replaced with the bare integer first, then every remaining ${Name} (inside strings) by its
-value. `$$.` context paths and braces survive because nothing but these exact tokens is touched.
+STATE_MACHINE_KNOBS is the one list of stack settings the state machine reads. A knob with a `placeholder` is an
+integer the definition itself holds (written quoted, "${Name}", so the raw file is valid JSON; replaced by the bare
+integer). A knob with a `settings_key` travels in every execution as `$.settings.<key>`: InitDefaults merges the
+document rendered into ${ExecutionSettings}. Every other ${Name} (inside strings) is replaced by its value, escaped
+for a JSON string. `$$.` context paths and braces survive because nothing but these exact tokens is touched.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Mapping, Union
 
-from .settings import PROJECT_ROOT, Settings
+from .stack_settings import PROJECT_ROOT, StackSettings
 
 DEFINITION_PATH = os.path.join(PROJECT_ROOT, "asl", "pipeline.asl.json")
-ARN_PLACEHOLDERS = ("OrchestratorFunctionArn", "EvaluatorFunctionArn", "TriggerFunctionArn",
-                    "RunCheckerFunctionArn", "AlertTopicArn")
-INTEGER_PLACEHOLDERS = ("ExecutionTimeoutSeconds", "LockLeaseSeconds", "PollIntervalSeconds", "MaxPollAttempts",
-                        "EvaluationIntervalSeconds", "EvaluationWindowSeconds", "MonitoringIntervalSeconds")
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z]+)\}")
+EXECUTION_SETTINGS = "ExecutionSettings"
+
+
+@dataclass(frozen=True)
+class Knob:
+    attribute: str          # the StackSettings attribute (an integer)
+    placeholder: str = ""   # ${Name} of the definition, or
+    settings_key: str = ""  # the key under $.settings of every execution
+
+
+STATE_MACHINE_KNOBS = (
+    Knob("execution_timeout_seconds", placeholder="ExecutionTimeoutSeconds"),
+    Knob("poll_interval_seconds", settings_key="pollIntervalSeconds"),
+    Knob("max_poll_attempts", settings_key="maxPollAttempts"),
+    Knob("evaluation_interval_seconds", settings_key="evaluationIntervalSeconds"),
+    Knob("evaluation_window_seconds", settings_key="evaluationWindowSeconds"),
+    Knob("monitoring_interval_seconds", settings_key="monitoringIntervalSeconds"),
+    Knob("lock_lease_seconds", settings_key="lockLeaseSeconds"),
+)
+INTEGER_PLACEHOLDERS = tuple(knob.placeholder for knob in STATE_MACHINE_KNOBS if knob.placeholder)
 
 
 class RenderError(ValueError):
-    """The template and the values disagree (an unknown or unfilled placeholder)."""
+    """The template and the values disagree (an unknown or unfilled placeholder, a non-integer integer)."""
 
 
 def load_template(path: str = DEFINITION_PATH) -> str:
@@ -29,35 +49,30 @@ def load_template(path: str = DEFINITION_PATH) -> str:
         return handle.read()
 
 
-def integer_values(settings: Settings) -> dict[str, int]:
-    """The stack's timing settings as the integer placeholders of the definition."""
-    return {
-        "ExecutionTimeoutSeconds": settings.execution_timeout_seconds,
-        "LockLeaseSeconds": settings.lock_lease_seconds,
-        "PollIntervalSeconds": settings.poll_interval_seconds,
-        "MaxPollAttempts": settings.max_poll_attempts,
-        "EvaluationIntervalSeconds": settings.evaluation_interval_seconds,
-        "EvaluationWindowSeconds": settings.evaluation_window_seconds,
-        "MonitoringIntervalSeconds": settings.monitoring_interval_seconds,
-    }
+def knob_values(settings: StackSettings) -> dict[str, Union[int, str]]:
+    """The placeholders STATE_MACHINE_KNOBS fill for these settings: the integers and the $.settings document."""
+    values: dict[str, Union[int, str]] = {
+        knob.placeholder: getattr(settings, knob.attribute) for knob in STATE_MACHINE_KNOBS if knob.placeholder}
+    execution_settings = {knob.settings_key: getattr(settings, knob.attribute)
+                          for knob in STATE_MACHINE_KNOBS if knob.settings_key}
+    values[EXECUTION_SETTINGS] = json.dumps(execution_settings, separators=(",", ":"))
+    return values
 
 
-def render(template: str, arns: Mapping[str, str], integers: Mapping[str, int]) -> str:
+def render(template: str, arns: Mapping[str, str], values: Mapping[str, Union[int, str]]) -> str:
     """Fill every placeholder; raises RenderError if the template uses a name without a value or vice versa."""
-    expected = set(ARN_PLACEHOLDERS) | set(INTEGER_PLACEHOLDERS)
-    given = set(arns) | set(integers)
+    given = {**values, **arns}
     used = set(PLACEHOLDER.findall(template))
-    if given != expected:
-        raise RenderError(f"values for {sorted(given ^ expected)} missing or unexpected")
-    if used - expected:
-        raise RenderError(f"unknown placeholders in the definition: {sorted(used - expected)}")
+    if set(given) != used:
+        raise RenderError(f"values for {sorted(set(given) ^ used)} missing or without a placeholder")
     text = template
-    for name, value in integers.items():
+    for name in INTEGER_PLACEHOLDERS:
+        value = given[name]
         if isinstance(value, bool) or not isinstance(value, int):
             raise RenderError(f"{name} must be an integer, got {value!r}")
         text = text.replace(f'"${{{name}}}"', str(value))
-    for name, value in {**integers, **arns}.items():
-        text = text.replace(f"${{{name}}}", str(value))
+    for name, value in given.items():
+        text = text.replace(f"${{{name}}}", json.dumps(str(value))[1:-1])
     if "${" in text:
         raise RenderError("placeholders left after rendering")
     return text

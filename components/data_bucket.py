@@ -7,6 +7,8 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from . import iam
+
 
 @dataclass
 class DataBucketArgs:
@@ -50,17 +52,7 @@ class DataBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=self.bucket.id,
-            policy=pulumi.Output.json_dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [self.bucket.arn, pulumi.Output.concat(self.bucket.arn, "/*")],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }],
-            }),
+            policy=iam.tls_only_bucket_policy(self.bucket.arn),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
         self.name = self.bucket.bucket

@@ -1,41 +1,25 @@
 """The Lambda functions: one code package (zip + dependency layer), one role, policy and log group per function.
 
-The four core functions come from one table of specs (FUNCTION_SPECS); stream-router is built by
-components/stream_router.py with the same `LambdaFunction` building block, after the state machine it starts.
+Each function is described by its record (function_records.py). CoreFunctions builds the ones the state machine
+calls; stream-router is built by components/stream_router.py with the same `LambdaFunction` building block, after
+the state machine it starts.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from dataclasses import dataclass
+from typing import Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
 
-from . import iam, packaging
-from .settings import PROJECT_ROOT, TriggerPermissions
+from . import packaging
+from .function_records import STATE_MACHINE_TASKS, FunctionInputs, FunctionRecord
+from .service_role import ServiceRoleArgs, service_role
+from .stack_settings import PROJECT_ROOT
 
 BUILD_DIR = os.path.join(PROJECT_ROOT, "build")
 REQUIREMENTS = os.path.join(PROJECT_ROOT, "handlers", "requirements.txt")
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    kind: str       # resource-name suffix, e.g. "run-checker"
-    module: str     # module under handlers/, e.g. "run_checker"
-
-    @property
-    def handler(self) -> str:
-        return f"handlers.{self.module}.handler"
-
-
-CORE_FUNCTIONS = (
-    FunctionSpec("orchestrator", "orchestrator"),
-    FunctionSpec("evaluator", "evaluator"),
-    FunctionSpec("trigger", "trigger"),
-    FunctionSpec("run-checker", "run_checker"),
-)
-STREAM_ROUTER = FunctionSpec("stream-router", "stream_router")
 
 
 @dataclass
@@ -89,12 +73,18 @@ class RuntimeArgs:
 
 
 @dataclass
-class LambdaFunctionArgs:
-    function_name: str
-    spec: FunctionSpec
+class FunctionsArgs:
+    """What every function of the stack gets: its name prefix, runtime, and the resources its policy may name."""
+
+    project_name: str
     runtime: RuntimeArgs
-    statements: Sequence[dict]
-    extra_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    inputs: FunctionInputs
+
+
+@dataclass
+class LambdaFunctionArgs:
+    record: FunctionRecord
+    functions: FunctionsArgs
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -102,33 +92,24 @@ class LambdaFunction(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("interlock:index:LambdaFunction", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        runtime = args.runtime
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/lambda/{args.function_name}",
-            retention_in_days=runtime.log_retention_days,
-            opts=child,
-        )
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=args.function_name,
-            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com", runtime.account_id),
-            opts=child,
-        )
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            name="least-privilege",
-            role=self.role.id,
-            policy=iam.policy_json([iam.log_statement(self.log_group.arn), *args.statements]),
-            opts=child,
-        )
+        runtime, record, inputs = args.functions.runtime, args.record, args.functions.inputs
+        function_name = f"{args.functions.project_name}-{record.kind}"
+        access = service_role(name, ServiceRoleArgs(
+            role_name=function_name,
+            service="lambda.amazonaws.com",
+            account_id=runtime.account_id,
+            statements=record.policy_statements(inputs),
+            log_group_name=f"/aws/lambda/{function_name}",
+            log_retention_days=runtime.log_retention_days,
+            writes_own_logs=True,
+        ), parent=self)
+        self.log_group, self.role, self.policy = access.log_group, access.role, access.policy
         self.function = aws.lambda_.Function(
             f"{name}-function",
-            name=args.function_name,
+            name=function_name,
             role=self.role.arn,
             runtime=runtime.runtime,
-            handler=args.spec.handler,
+            handler=record.handler,
             architectures=[runtime.architecture],
             memory_size=runtime.memory,
             timeout=runtime.timeout,
@@ -136,7 +117,7 @@ class LambdaFunction(pulumi.ComponentResource):
             source_code_hash=runtime.code_hash,
             layers=[runtime.layer_arn],
             environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={**runtime.environment, **args.extra_environment}),
+                variables={**runtime.environment, **record.environment(inputs)}),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
         )
         self.name = self.function.name
@@ -144,51 +125,17 @@ class LambdaFunction(pulumi.ComponentResource):
         self.register_outputs({"name": self.name, "arn": self.arn, "roleArn": self.role.arn})
 
 
-@dataclass
-class CoreFunctionsArgs:
-    project_name: str
-    runtime: RuntimeArgs
-    table_arn: pulumi.Input[str]
-    topic_arn: pulumi.Input[str]
-    topic_key_arn: pulumi.Input[str]        # the alert topic's KMS key (the configured kmsKeyArn when set)
-    bucket_arn: Optional[pulumi.Input[str]]
-    secret_arns: Sequence[str]
-    evaluator_bucket_arns: Sequence[str]
-    trigger_permissions: TriggerPermissions
-
-
 class CoreFunctions(pulumi.ComponentResource):
-    """orchestrator, evaluator, trigger and run-checker, each with exactly the permissions of DESIGN §4."""
+    """The functions the state machine calls (function_records.STATE_MACHINE_TASKS), each with its own role."""
 
-    def __init__(self, name: str, args: CoreFunctionsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: FunctionsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("interlock:index:CoreFunctions", name, None, opts)
         self.functions: dict[str, LambdaFunction] = {}
-        for spec in CORE_FUNCTIONS:
-            self.functions[spec.kind] = LambdaFunction(
-                f"{name}-{spec.kind}",
-                LambdaFunctionArgs(
-                    function_name=f"{args.project_name}-{spec.kind}",
-                    spec=spec,
-                    runtime=args.runtime,
-                    statements=self._statements(spec.kind, args),
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        for record in STATE_MACHINE_TASKS:
+            self.functions[record.kind] = LambdaFunction(
+                f"{name}-{record.kind}", LambdaFunctionArgs(record, args), opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({kind: function.arn for kind, function in self.functions.items()})
 
-    @staticmethod
-    def _statements(kind: str, args: CoreFunctionsArgs) -> list[dict]:
-        statements = iam.table_statements(kind, args.table_arn)
-        if kind in ("orchestrator", "trigger"):
-            statements += [iam.topic_statement(args.topic_arn), iam.kms_statement(args.topic_key_arn)]
-            statements += iam.bucket_statements(args.bucket_arn)
-        if kind in ("evaluator", "trigger", "run-checker"):
-            statements += iam.secrets_statements(args.secret_arns)
-        if kind == "evaluator":
-            readable = ([args.bucket_arn] if args.bucket_arn is not None else []) + list(args.evaluator_bucket_arns)
-            statements += iam.bucket_read_statements(readable)
-        if kind == "trigger":
-            statements += iam.trigger_statements(args.trigger_permissions)
-        if kind == "run-checker":
-            statements += iam.run_checker_statements(args.trigger_permissions)
-        return statements
+    def arns_by_placeholder(self) -> dict[str, pulumi.Output[str]]:
+        """Each function's ARN under the placeholder the state machine definition uses for it."""
+        return {record.state_machine_placeholder: self.functions[record.kind].arn for record in STATE_MACHINE_TASKS}

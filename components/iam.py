@@ -5,24 +5,18 @@ own resources; trust policies carry an aws:SourceAccount condition against confu
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import pulumi
 
-from .settings import TriggerPermissions
+if TYPE_CHECKING:
+    from .stack_settings import TriggerPermissions
 
 VERSION = "2012-10-17"
 
 TABLE_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
-
-# What each function may do on the table, and whether it may query the GSI (DESIGN §4, "read-only where enough").
-TABLE_ACCESS: dict[str, tuple[tuple[str, ...], bool]] = {
-    "orchestrator": (TABLE_READ + TABLE_WRITE, True),
-    "evaluator": (("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"), False),
-    "trigger": (("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"), False),
-    "run-checker": (("dynamodb:GetItem", "dynamodb:Query"), False),
-}
 STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
 # Vended-logs delivery for Step Functions: AWS only supports Resource "*" for these actions.
 STATES_LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
@@ -56,17 +50,33 @@ def assume_role_policy(service: str, account_id: pulumi.Input[str]) -> pulumi.Ou
     })
 
 
+def tls_only_bucket_policy(bucket_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Bucket policy refusing every request to the bucket or its objects that is not made over TLS."""
+    return pulumi.Output.json_dumps({
+        "Version": VERSION,
+        "Statement": [{
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }],
+    })
+
+
 def log_statement(log_group_arn: pulumi.Input[str]) -> dict:
     """Write to the function's own log group only (instead of AWSLambdaBasicExecutionRole's logs:* on *)."""
     return statement("WriteOwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"),
                      [pulumi.Output.concat(log_group_arn, ":*")])
 
 
-def table_statements(function: str, table_arn: pulumi.Input[str]) -> list[dict]:
-    """The table access of one core function (see TABLE_ACCESS)."""
-    actions, uses_index = TABLE_ACCESS[function]
+def table_statements(actions: Sequence[str], queries_index: bool, table_arn: pulumi.Input[str]) -> list[dict]:
+    """`actions` on the table and, with `queries_index`, Query on its indexes; nothing without actions."""
+    if not actions:
+        return []
     statements = [statement("Table", actions, [table_arn])]
-    if uses_index:
+    if queries_index:
         statements.append(statement("TableIndexes", ("dynamodb:Query",), [pulumi.Output.concat(table_arn, "/index/*")]))
     return statements
 
@@ -104,42 +114,53 @@ def bucket_read_statements(bucket_arns: Sequence[pulumi.Input[str]]) -> list[dic
     ]
 
 
+@dataclass(frozen=True)
+class JobAccess:
+    """What the trigger may do to start one kind of job and what the run-checker may do to poll its runs."""
+
+    permissions: str                     # the TriggerPermissions field listing the configured ARNs
+    start_sid: str
+    start_action: str
+    poll_sid: str = ""                   # empty: the trigger's answer is final, nothing to poll
+    poll_action: str = ""
+    poll_resources: Callable[[str], list[str]] = lambda arn: [arn]
+
+
+def _state_machine_executions(arn: str) -> list[str]:
+    return [arn.replace(":stateMachine:", ":execution:") + ":*", arn.replace(":stateMachine:", ":express:") + ":*:*"]
+
+
+JOB_ACCESS = (
+    JobAccess("glue", "StartGlueJobs", "glue:StartJobRun", "PollGlueJobs", "glue:GetJobRun"),
+    JobAccess("emr", "AddEmrSteps", "elasticmapreduce:AddJobFlowSteps", "PollEmrSteps", "elasticmapreduce:DescribeStep"),
+    JobAccess("emr_serverless", "StartEmrServerlessJobs", "emr-serverless:StartJobRun", "PollEmrServerlessJobs",
+              "emr-serverless:GetJobRun", lambda arn: [f"{arn}/jobruns/*"]),
+    JobAccess("step_functions", "StartStateMachines", "states:StartExecution", "PollStateMachineExecutions",
+              "states:DescribeExecution", _state_machine_executions),
+    JobAccess("lambda_functions", "InvokeFunctions", "lambda:InvokeFunction"),
+)
+
+
 def trigger_statements(permissions: TriggerPermissions) -> list[dict]:
     """What the trigger function may start: only the configured ARNs, nothing by default."""
     statements = []
-    if permissions.glue:
-        statements.append(statement("StartGlueJobs", ("glue:StartJobRun",), list(permissions.glue)))
-    if permissions.emr:
-        statements.append(statement("AddEmrSteps", ("elasticmapreduce:AddJobFlowSteps",), list(permissions.emr)))
-    if permissions.emr_serverless:
-        statements.append(statement("StartEmrServerlessJobs", ("emr-serverless:StartJobRun",),
-                                    list(permissions.emr_serverless)))
-        statements.append(statement(
-            "PassEmrServerlessExecutionRoles", ("iam:PassRole",), list(permissions.emr_serverless_roles),
-            {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}}))
-    if permissions.step_functions:
-        statements.append(statement("StartStateMachines", ("states:StartExecution",),
-                                    list(permissions.step_functions)))
-    if permissions.lambda_functions:
-        statements.append(statement("InvokeFunctions", ("lambda:InvokeFunction",),
-                                    list(permissions.lambda_functions)))
+    for access in JOB_ACCESS:
+        arns = getattr(permissions, access.permissions)
+        if arns:
+            statements.append(statement(access.start_sid, (access.start_action,), list(arns)))
+        if arns and access.permissions == "emr_serverless":
+            statements.append(statement(
+                "PassEmrServerlessExecutionRoles", ("iam:PassRole",), list(permissions.emr_serverless_roles),
+                {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}}))
     return statements
 
 
 def run_checker_statements(permissions: TriggerPermissions) -> list[dict]:
     """What the run-checker may poll: the runs of the configured jobs only."""
     statements = []
-    if permissions.glue:
-        statements.append(statement("PollGlueJobs", ("glue:GetJobRun",), list(permissions.glue)))
-    if permissions.emr:
-        statements.append(statement("PollEmrSteps", ("elasticmapreduce:DescribeStep",), list(permissions.emr)))
-    if permissions.emr_serverless:
-        statements.append(statement("PollEmrServerlessJobs", ("emr-serverless:GetJobRun",),
-                                    [f"{arn}/jobruns/*" for arn in permissions.emr_serverless]))
-    if permissions.step_functions:
-        executions = []
-        for arn in permissions.step_functions:
-            executions.append(arn.replace(":stateMachine:", ":execution:") + ":*")
-            executions.append(arn.replace(":stateMachine:", ":express:") + ":*:*")
-        statements.append(statement("PollStateMachineExecutions", ("states:DescribeExecution",), executions))
+    for access in JOB_ACCESS:
+        arns = getattr(permissions, access.permissions)
+        if arns and access.poll_action:
+            resources = [resource for arn in arns for resource in access.poll_resources(arn)]
+            statements.append(statement(access.poll_sid, (access.poll_action,), resources))
     return statements

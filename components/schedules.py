@@ -11,7 +11,8 @@ import pulumi_aws as aws
 from handlers.interlock import store
 
 from . import iam
-from .settings import Schedule
+from .service_role import ServiceRoleArgs, service_role
+from .stack_settings import Schedule
 
 PUT_ITEM_TARGET = "arn:aws:scheduler:::aws-sdk:dynamodb:putItem"
 
@@ -39,19 +40,13 @@ class Schedules(pulumi.ComponentResource):
         super().__init__("interlock:index:Schedules", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.group = aws.scheduler.ScheduleGroup(f"{name}-group", name=args.project_name, opts=child)
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=f"{args.project_name}-scheduler",
-            assume_role_policy=iam.assume_role_policy("scheduler.amazonaws.com", args.account_id),
-            opts=child,
-        )
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            name="least-privilege",
-            role=self.role.id,
-            policy=iam.policy_json([iam.statement("WriteMarkers", ("dynamodb:PutItem",), [args.table_arn])]),
-            opts=child,
-        )
+        access = service_role(name, ServiceRoleArgs(
+            role_name=f"{args.project_name}-scheduler",
+            service="scheduler.amazonaws.com",
+            account_id=args.account_id,
+            statements=[iam.statement("WriteMarkers", ("dynamodb:PutItem",), [args.table_arn])],
+        ), parent=self)
+        self.role, self.policy = access.role, access.policy
         self.schedules = []
         for schedule in args.schedules:
             self.schedules.append(aws.scheduler.Schedule(

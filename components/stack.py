@@ -1,10 +1,11 @@
 """InterlockStack: the whole deployment of DESIGN §4, wired in dependency order.
 
-table, topic, bucket -> function package (code zip + layer) -> core functions -> state machine -> stream-router (needs the state
-machine ARN) -> schedules, pipelines as code -> alarms.
+table, topic, bucket -> function package (code zip + layer) -> core functions -> state machine -> stream-router
+(needs the state machine ARN) -> schedules, pipelines as code -> alarms.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Optional
 
@@ -13,29 +14,26 @@ import pulumi_aws as aws
 
 from . import asl
 from .alarms import Alarms, AlarmsArgs
-from .alerts import AlertTopic, AlertTopicArgs
+from .alert_topic import AlertTopic, AlertTopicArgs
 from .data_bucket import DataBucket, DataBucketArgs
-from .functions import CoreFunctions, CoreFunctionsArgs, FunctionPackage, FunctionPackageArgs, RuntimeArgs
-from .pipelines import PipelineRegistry, PipelineRegistryArgs
+from .function_records import FunctionInputs
+from .functions import CoreFunctions, FunctionPackage, FunctionPackageArgs, FunctionsArgs, RuntimeArgs
+from .pipeline_registry import PipelineRegistry, PipelineRegistryArgs
 from .schedules import Schedules, SchedulesArgs
-from .settings import PROJECT_ROOT, Settings
+from .stack_settings import PROJECT_ROOT, StackSettings
 from .state_machine import PipelineStateMachine, StateMachineArgs
 from .stream_router import StreamRouter, StreamRouterArgs
 from .table import InterlockTable, TableArgs
 
-ASL_ARN_NAMES = {"orchestrator": "OrchestratorFunctionArn", "evaluator": "EvaluatorFunctionArn",
-                 "trigger": "TriggerFunctionArn", "run-checker": "RunCheckerFunctionArn"}
-
-
-def function_environment(settings: Settings, table_name: pulumi.Input[str], topic_arn: pulumi.Input[str],
+def function_environment(settings: StackSettings, table_name: pulumi.Input[str], topic_arn: pulumi.Input[str],
                          bucket_name: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
-    """The environment every function receives (stream-router adds STATE_MACHINE_ARN)."""
+    """The environment every function receives (a record may add its own, see function_records.py)."""
     return {
         "TABLE_NAME": table_name,
         "SNS_TOPIC_ARN": topic_arn,
         "ARCHETYPE_DIR": settings.archetype_dir,
-        "READINESS_TTL": settings.readiness_ttl,
-        "RETENTION_TTL": settings.retention_ttl,
+        "READINESS_TTL_SECONDS": str(settings.readiness_ttl_seconds),
+        "RETENTION_TTL_SECONDS": str(settings.retention_ttl_seconds),
         "EVALUATOR_BASE_URL": settings.evaluator_base_url,
         "DATA_BUCKET": bucket_name,
         "INTERLOCK_ALLOWED_NETWORKS": ",".join(settings.allowed_networks),
@@ -47,7 +45,7 @@ def function_environment(settings: Settings, table_name: pulumi.Input[str], topi
 class InterlockStack(pulumi.ComponentResource):
     """Everything one team's stack deploys; every physical name starts with the projectName."""
 
-    def __init__(self, name: str, settings: Settings, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("interlock:index:InterlockStack", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
@@ -87,9 +85,7 @@ class InterlockStack(pulumi.ComponentResource):
             account_id=account_id,
             environment=function_environment(settings, self.table.name, self.alerts.arn, bucket_name),
         )
-        self.functions = CoreFunctions(f"{name}-functions", CoreFunctionsArgs(
-            project_name=settings.project_name,
-            runtime=runtime,
+        inputs = FunctionInputs(
             table_arn=self.table.arn,
             topic_arn=self.alerts.arn,
             topic_key_arn=self.alerts.key_arn,
@@ -97,23 +93,23 @@ class InterlockStack(pulumi.ComponentResource):
             secret_arns=settings.secret_arns,
             evaluator_bucket_arns=settings.evaluator_bucket_arns,
             trigger_permissions=settings.trigger_permissions,
-        ), child)
+        )
+        functions = FunctionsArgs(project_name=settings.project_name, runtime=runtime, inputs=inputs)
+        self.functions = CoreFunctions(f"{name}-functions", functions, child)
         self.state_machine = PipelineStateMachine(f"{name}-lifecycle", StateMachineArgs(
             state_machine_name=settings.resource_name("pipeline"),
             role_name=settings.resource_name("states"),
-            function_arns={ASL_ARN_NAMES[kind]: fn.arn for kind, fn in self.functions.functions.items()},
+            function_arns=self.functions.arns_by_placeholder(),
             topic_arn=self.alerts.arn,
-            integers=asl.integer_values(settings),
+            knob_values=asl.knob_values(settings),
             topic_key_arn=self.alerts.key_arn,
             log_retention_days=settings.log_retention_days,
             account_id=account_id,
         ), child)
         self.stream_router = StreamRouter(f"{name}-stream", StreamRouterArgs(
-            project_name=settings.project_name,
-            runtime=runtime,
-            table_arn=self.table.arn,
+            functions=dataclasses.replace(
+                functions, inputs=dataclasses.replace(inputs, state_machine_arn=self.state_machine.arn)),
             stream_arn=self.table.stream_arn,
-            state_machine_arn=self.state_machine.arn,
         ), child)
         self.schedules = Schedules(f"{name}-schedules", SchedulesArgs(
             project_name=settings.project_name,

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Union
 
 import pulumi
 import pulumi_aws as aws
 
 from . import asl, iam
+from .service_role import ServiceRoleArgs, service_role
 
 
 @dataclass
@@ -16,7 +17,7 @@ class StateMachineArgs:
     role_name: str
     function_arns: Mapping[str, pulumi.Input[str]]   # placeholder name -> core function ARN
     topic_arn: pulumi.Input[str]
-    integers: Mapping[str, int]                      # asl.INTEGER_PLACEHOLDERS -> value
+    knob_values: Mapping[str, Union[int, str]]       # asl.knob_values(settings)
     topic_key_arn: pulumi.Input[str]                 # the alert topic's KMS key
     log_retention_days: int
     account_id: pulumi.Input[str]
@@ -27,36 +28,25 @@ class PipelineStateMachine(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: StateMachineArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("interlock:index:PipelineStateMachine", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/vendedlogs/states/{args.state_machine_name}",
-            retention_in_days=args.log_retention_days,
-            opts=child,
-        )
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=args.role_name,
-            assume_role_policy=iam.assume_role_policy("states.amazonaws.com", args.account_id),
-            opts=child,
-        )
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            name="least-privilege",
-            role=self.role.id,
-            policy=iam.policy_json([
+        access = service_role(name, ServiceRoleArgs(
+            role_name=args.role_name,
+            service="states.amazonaws.com",
+            account_id=args.account_id,
+            statements=[
                 iam.statement("InvokeCoreFunctions", ("lambda:InvokeFunction",), list(args.function_arns.values())),
                 iam.topic_statement(args.topic_arn),
                 iam.kms_statement(args.topic_key_arn),
                 iam.statement("DeliverExecutionLogs", iam.STATES_LOG_DELIVERY, "*"),
-            ]),
-            opts=child,
-        )
+            ],
+            log_group_name=f"/aws/vendedlogs/states/{args.state_machine_name}",
+            log_retention_days=args.log_retention_days,
+        ), parent=self)
+        self.log_group, self.role, self.policy = access.log_group, access.role, access.policy
         template = asl.load_template()
         arns = {**args.function_arns, "AlertTopicArn": args.topic_arn}
         names = list(arns)
         self.definition = pulumi.Output.all(*arns.values()).apply(
-            lambda values: asl.render(template, dict(zip(names, values)), args.integers))
+            lambda values: asl.render(template, dict(zip(names, values)), args.knob_values))
         self.state_machine = aws.sfn.StateMachine(
             f"{name}-state-machine",
             name=args.state_machine_name,

@@ -1,6 +1,7 @@
 """DynamoDB stream -> stream-router: MARKER# INSERTs only, partial batch failures, bounded retries, SQS DLQ."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Optional
@@ -10,8 +11,8 @@ import pulumi_aws as aws
 
 from handlers.interlock import schema
 
-from . import iam
-from .functions import STREAM_ROUTER, LambdaFunction, LambdaFunctionArgs, RuntimeArgs
+from .function_records import STREAM_ROUTER
+from .functions import FunctionsArgs, LambdaFunction, LambdaFunctionArgs
 
 # AWS applies this before invoking; the stream-router still re-checks every record (filters are not a contract).
 MARKER_FILTER = json.dumps({
@@ -26,11 +27,8 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 @dataclass
 class StreamRouterArgs:
-    project_name: str
-    runtime: RuntimeArgs
-    table_arn: pulumi.Input[str]
+    functions: FunctionsArgs                # its inputs name the state machine
     stream_arn: pulumi.Input[str]
-    state_machine_arn: pulumi.Input[str]
 
 
 class StreamRouter(pulumi.ComponentResource):
@@ -40,27 +38,15 @@ class StreamRouter(pulumi.ComponentResource):
         super().__init__("interlock:index:StreamRouter", name, None, opts)
         self.dead_letter_queue = aws.sqs.Queue(
             f"{name}-dlq",
-            name=f"{args.project_name}-stream-dlq",
+            name=f"{args.functions.project_name}-stream-dlq",
             sqs_managed_sse_enabled=True,
             message_retention_seconds=DLQ_RETENTION_SECONDS,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        inputs = dataclasses.replace(args.functions.inputs, dead_letter_queue_arn=self.dead_letter_queue.arn)
         self.function = LambdaFunction(
             f"{name}-function",
-            LambdaFunctionArgs(
-                function_name=f"{args.project_name}-{STREAM_ROUTER.kind}",
-                spec=STREAM_ROUTER,
-                runtime=args.runtime,
-                statements=[
-                    # the table's streams, not one stream label: re-enabling the stream changes the label
-                    iam.statement("ReadTableStream", iam.STREAM_READ,
-                                  [pulumi.Output.concat(args.table_arn, "/stream/*")]),
-                    iam.statement("StartLifecycle", ("states:StartExecution",), [args.state_machine_arn]),
-                    # Lambda sends the on-failure record with the function's own role.
-                    iam.statement("SendFailedBatches", ("sqs:SendMessage",), [self.dead_letter_queue.arn]),
-                ],
-                extra_environment={"STATE_MACHINE_ARN": args.state_machine_arn},
-            ),
+            LambdaFunctionArgs(STREAM_ROUTER, dataclasses.replace(args.functions, inputs=inputs)),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.mapping = aws.lambda_.EventSourceMapping(

@@ -7,7 +7,8 @@
 
 Starting it: moto's server on a free loopback port with Step Functions execution on; the in-process Lambda runtime;
 the scripted HTTP endpoints; the real Pulumi program deployed through mocks; one stream poller per DynamoDB
-event source mapping (AWS semantics, see stream_mapping.py); an SQS queue subscribed to the alert topic.
+event source mapping (AWS semantics, see stream_mapping.py); an SQS queue subscribed to the alert topic; the
+EventBridge rules' delivery and the Step Functions status-change events (events.py); fault injection (faults.py).
 Leaving the block stops running executions, restores the process (env, stdout, moto patches) and resets moto.
 """
 from __future__ import annotations
@@ -22,10 +23,14 @@ from typing import Any
 
 import moto.awslambda.models as lambda_models
 
-from .deploy import Deployment, deploy_program
+from components.pipeline_registry import PipelineConfigurationError
+
 from .http_endpoints import LocalHttp
+from .events import EventBridge, ExecutionStatusEvents, abort_stopped_executions_at_once, make_event, time_out
+from .faults import Faults
 from .iam_check import allowed, role_documents
 from .lambda_runtime import LambdaRuntime
+from .program import Deployment, deploy_program
 from .server import ACCOUNT_ID, REGION, MotoServer
 from .stream_mapping import StreamMapping
 
@@ -48,12 +53,10 @@ EMULATOR_STACK_DEFAULTS: dict[str, Any] = {
 }
 
 
-class PipelineConfigError(ValueError):
+class PipelineConfigError(PipelineConfigurationError):
     """`register_pipeline` was given a config the deployed domain rejects; `problems` lists every problem."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("invalid pipeline config:\n  - " + "\n  - ".join(self.problems))
+    heading = "invalid pipeline config"
 
 
 class Emulator:
@@ -75,6 +78,10 @@ class Emulator:
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self._store: types.ModuleType | None = None
+        self.faults = Faults(self._resolve_function)
+        self._bridge: EventBridge | None = None
+        self._status_events: ExecutionStatusEvents | None = None
+        self._restore_stop: Any = None
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     def __enter__(self) -> "Emulator":
@@ -89,6 +96,10 @@ class Emulator:
         self.server.start()
         self.runtime = LambdaRuntime(self.server.endpoint)
         self.runtime.install()
+        self.runtime.faults = self.faults
+        self._bridge = EventBridge(self.client)
+        self._bridge.install()
+        self._restore_stop = abort_stopped_executions_at_once()
         self._original_send = lambda_models.LambdaBackend.send_dynamodb_items
         # moto's inline stream delivery (no filter, retries or DLQ) is replaced by our pollers.
         lambda_models.LambdaBackend.send_dynamodb_items = lambda *args, **kwargs: ""
@@ -97,12 +108,21 @@ class Emulator:
             config = {"evaluatorBaseUrl": self.http.base_url, **self.stack_config}
             self.deployment = deploy_program(self.program_dir, config, self.client)
             self._discover()
+            self._status_events = ExecutionStatusEvents(self._bridge.publish)
+            self._status_events.start()
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
         """Stop executions and pollers, restore everything patched, reset moto."""
+        if self._status_events is not None:
+            self._status_events.stop()
+            self._status_events = None
+        if self._bridge is not None:
+            self._bridge.uninstall()
+            self._bridge = None
+        self.faults.clear()
         for mapping in self._mappings:
             mapping.stop()
         self._mappings.clear()
@@ -117,6 +137,9 @@ class Emulator:
         if self._original_send is not None:
             lambda_models.LambdaBackend.send_dynamodb_items = self._original_send
             self._original_send = None
+        if self._restore_stop is not None:
+            self._restore_stop()
+            self._restore_stop = None
         if self.runtime is not None:
             self.runtime.uninstall()
         self.http.stop()
@@ -170,6 +193,10 @@ class Emulator:
         if len(matches) != 1:
             raise LookupError(f"expected one deployed function for {kind!r}, found {matches}")
         return matches[0]
+
+    def _resolve_function(self, function: str) -> str:
+        """A deployed function name, given that name or a kind (`orchestrator`, `stream-router`, ...)."""
+        return function if function in self.functions else self.function_name(function)
 
     def _environment(self, kind: str = "orchestrator") -> dict:
         return self.functions[self.function_name(kind)].get("Environment", {}).get("Variables", {})
@@ -311,7 +338,37 @@ class Emulator:
             return self.execution_for_marker(sort_key)
         return response
 
+    def put_event(self, source: str, detail_type: str, detail: dict, *, resources: list[str] | None = None,
+                  event_bus: str = "default") -> dict:
+        """Put an event on an event bus, as a service or `PutEvents` does; the rules whose pattern matches deliver
+        it to their targets (asynchronously: see `wait_for_events`). Returns the event as delivered."""
+        event = make_event(source, detail_type, detail, resources)
+        self._bridge.publish(event, event_bus)
+        return event
+
+    def time_out_execution(self, arn: str) -> None:
+        """End a running execution TIMED_OUT now, as reaching its TimeoutSeconds would (moto enforces the
+        definition's TimeoutSeconds itself; this is for a test that cannot wait for it). The state in progress is
+        abandoned: a Wait ends at once, a Task's Lambda finishes its invocation but its result is dropped.
+        Raises ValueError when the execution is not running."""
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        time_out(stepfunctions_parser_backends[ACCOUNT_ID][REGION].describe_execution(arn))
+
     # -- observing ----------------------------------------------------------------------------------------------------
+    def event_deliveries(self, rule: str | None = None) -> list[dict]:
+        """Every EventBridge delivery so far (optionally of one rule, by name), in order: `{"rule", "target", "arn",
+        "event", "input", "status" (DELIVERED|FAILED), "attempts", "error"}`."""
+        return self._bridge.deliveries(rule) if self._bridge else []
+
+    def wait_for_events(self, timeout_s: float = 10) -> None:
+        """Block until every status change so far has been emitted and every event delivered (or given up)."""
+        deadline = time.monotonic() + timeout_s
+        if self._status_events is not None and not self._status_events.wait_pass(timeout_s):
+            raise TimeoutError("the Step Functions status-change poller did not complete a pass")
+        if not self._bridge.wait_idle(max(0.0, deadline - time.monotonic())):
+            raise TimeoutError(f"EventBridge deliveries still pending after {timeout_s}s")
+
     def wait_for_execution(self, arn: str, timeout_s: float = 120) -> dict:
         """Wait until the execution ends; returns status, parsed output, transitions, Lambda invocations, history."""
         sfn = self.client("stepfunctions")

@@ -11,7 +11,8 @@ moto would start a Docker container per invocation; there is no Docker here. `La
 - what the handler prints goes to the function's CloudWatch log group, routed per thread (never a global
   `redirect_stdout`: Map iterations run concurrently and the caller's own output must stay visible);
 - no lock is held while a handler runs (a handler's write can lead to a nested invocation on another thread);
-- every AWS API call a handler makes is recorded (`api_calls`) for the IAM check (iam_check.py).
+- every AWS API call a handler makes is recorded (`api_calls`) for the IAM check (iam_check.py);
+- `faults` (faults.py), when set, may fail a handler's AWS call before it is sent and wrap a handler so it raises.
 Not emulated: the function timeout and memory limit.
 """
 from __future__ import annotations
@@ -100,6 +101,7 @@ class LambdaRuntime:
         self.api_calls: set[ApiCall] = set()
         self.invocations: collections.Counter[str] = collections.Counter()
         self.errors: collections.Counter[str] = collections.Counter()
+        self.faults: Any = None
 
     # -- installation -------------------------------------------------------------------------------------------
     def install(self) -> None:
@@ -115,14 +117,23 @@ class LambdaRuntime:
         # Handlers create their clients from boto3's default session after this, so they carry the hook.
         self._session = boto3._get_default_session()
         self._session.events.register("before-parameter-build", self._record_call)
+        self._session.events.register("before-call", self._fault_call)
 
-    def _record_call(self, params: dict, model: Any, **_: Any) -> None:
+    def _record_call(self, params: dict, model: Any, context: dict | None = None, **_: Any) -> None:
         function = getattr(self._local, "function", None)
         if function is not None:  # a call made by a handler (not by moto's interpreter or the emulator itself)
             call = api_call(function.function_name, model.service_model.signing_name, model.name, params, REGION,
                             ACCOUNT_ID)
             with self._count_lock:
                 self.api_calls.add(call)
+            if context is not None:
+                context["emulator_api_params"] = params  # before-call only sees the serialized request
+
+    def _fault_call(self, model: Any, context: dict, **_: Any) -> Any:
+        function = getattr(self._local, "function", None)
+        if function is None or self.faults is None:
+            return None
+        return self.faults.call_fault(function.function_name, model, context.get("emulator_api_params") or {})
 
     def _route_output(self) -> None:
         """Wrap the current sys.stdout/stderr (again, when someone such as pytest's capture replaced them)."""
@@ -138,6 +149,7 @@ class LambdaRuntime:
             self._original_invoke = None
         if self._session is not None:
             self._session.events.unregister("before-parameter-build", self._record_call)
+            self._session.events.unregister("before-call", self._fault_call)
             self._session = None
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name)
@@ -172,6 +184,8 @@ class LambdaRuntime:
         self._local.function = function
         try:
             handler = self._handler(function, code_dir)
+            if self.faults is not None:
+                handler = self.faults.wrap_handler(function.function_name, handler)
             payload, is_error = json.dumps(handler(event, context)), False
         except Exception as error:  # a handler exception is the function's error response, as in Lambda
             payload = json.dumps(

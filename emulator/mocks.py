@@ -97,6 +97,11 @@ def _tags(tags: dict | None, key: str = "Key", value: str = "Value") -> list[dic
     return [{key: k, value: v} for k, v in (tags or {}).items()]
 
 
+def _set_inputs(inputs: dict, api_names: dict[str, str]) -> dict:
+    """The inputs that are set (not empty), under their API names (input name -> API name)."""
+    return {api: inputs[name] for name, api in api_names.items() if inputs.get(name)}
+
+
 def _text(value: Any) -> str:
     """A config value as the API wants it: Pulumi's mocks hand numbers over as floats (1209600.0)."""
     if isinstance(value, bool):
@@ -154,6 +159,9 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             "aws:cloudwatch/metricAlarm:MetricAlarm": self._metric_alarm,
             "aws:sfn/stateMachine:StateMachine": self._state_machine,
             "aws:scheduler/scheduleGroup:ScheduleGroup": self._schedule_group,
+            "aws:cloudwatch/eventBus:EventBus": self._event_bus,
+            "aws:cloudwatch/eventRule:EventRule": self._event_rule,
+            "aws:cloudwatch/eventTarget:EventTarget": self._event_target,
             "aws:scheduler/schedule:Schedule": self._schedule,
             "aws:s3/bucket:Bucket": self._bucket,
             "aws:s3/bucketV2:BucketV2": self._bucket,
@@ -352,13 +360,9 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     # lambda ---------------------------------------------------------------------------------------------------------
     def _layer_version(self, args):
         i = args.inputs
-        kwargs = {"LayerName": i["layerName"], "Content": {"ZipFile": archive_bytes(i["code"])}}
-        if i.get("compatibleRuntimes"):
-            kwargs["CompatibleRuntimes"] = i["compatibleRuntimes"]
-        if i.get("compatibleArchitectures"):
-            kwargs["CompatibleArchitectures"] = i["compatibleArchitectures"]
-        if i.get("description"):
-            kwargs["Description"] = i["description"]
+        kwargs = {"LayerName": i["layerName"], "Content": {"ZipFile": archive_bytes(i["code"])},
+                  **_set_inputs(i, {"compatibleRuntimes": "CompatibleRuntimes",
+                                    "compatibleArchitectures": "CompatibleArchitectures", "description": "Description"})}
         layer = self._client("lambda").publish_layer_version(**kwargs)
         return layer["LayerVersionArn"], {
             "arn": layer["LayerVersionArn"],
@@ -461,13 +465,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     def _topic(self, args):
         i = args.inputs
         name = _physical_name(args, 256)
-        attributes = {}
-        if i.get("kmsMasterKeyId"):
-            attributes["KmsMasterKeyId"] = i["kmsMasterKeyId"]
-        if i.get("displayName"):
-            attributes["DisplayName"] = i["displayName"]
-        if i.get("policy"):
-            attributes["Policy"] = i["policy"]
+        attributes = _set_inputs(i, {"kmsMasterKeyId": "KmsMasterKeyId", "displayName": "DisplayName",
+                                     "policy": "Policy"})
         arn = self._client("sns").create_topic(Name=name, Attributes=attributes, Tags=_tags(i.get("tags")))["TopicArn"]
         return arn, {"name": name, "arn": arn, "owner": ACCOUNT_ID}
 
@@ -623,6 +622,58 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         arn = self._client("scheduler").create_schedule(**kwargs)["ScheduleArn"]
         group = i.get("groupName") or "default"
         return f"{group}/{name}", {"name": name, "arn": arn, "groupName": group}
+
+    # eventbridge ----------------------------------------------------------------------------------------------------
+    def _event_bus(self, args):
+        i = args.inputs
+        name = i.get("name") or _physical_name(args, 256)
+        kwargs = _strip_none({"Name": name, "Description": i.get("description"), "KmsKeyIdentifier":
+                              i.get("kmsKeyIdentifier"), "Tags": _tags(i.get("tags")) or None})
+        arn = self._client("events").create_event_bus(**kwargs)["EventBusArn"]
+        return name, {"name": name, "arn": arn}
+
+    def _event_rule(self, args):
+        i = args.inputs
+        name = _physical_name(args, 64)
+        state = i.get("state") or ("DISABLED" if i.get("isEnabled") is False else "ENABLED")
+        kwargs = _strip_none({
+            "Name": name,
+            "EventPattern": i.get("eventPattern"),
+            "ScheduleExpression": i.get("scheduleExpression"),
+            "State": state,
+            "Description": i.get("description"),
+            "RoleArn": i.get("roleArn"),
+            "EventBusName": i.get("eventBusName"),
+            "Tags": _tags(i.get("tags")) or None,
+        })
+        arn = self._client("events").put_rule(**kwargs)["RuleArn"]
+        bus = i.get("eventBusName") or "default"
+        return (name if bus == "default" else f"{bus}/{name}"), {"name": name, "arn": arn, "state": state}
+
+    def _event_target(self, args):
+        i = args.inputs
+        target_id = i.get("targetId") or _physical_name(args, 64)
+        transformer = i.get("inputTransformer") or {}
+        target = _strip_none({
+            "Id": target_id,
+            "Arn": i["arn"],
+            "RoleArn": i.get("roleArn"),
+            "Input": i.get("input"),
+            "InputPath": i.get("inputPath"),
+            "InputTransformer": _strip_none({"InputPathsMap": transformer.get("inputPaths"),
+                                             "InputTemplate": transformer["inputTemplate"]}) if transformer else None,
+            "RetryPolicy": _strip_none({
+                "MaximumEventAgeInSeconds": (i.get("retryPolicy") or {}).get("maximumEventAgeInSeconds"),
+                "MaximumRetryAttempts": (i.get("retryPolicy") or {}).get("maximumRetryAttempts"),
+            }) if i.get("retryPolicy") else None,
+            "DeadLetterConfig": {"Arn": i["deadLetterConfig"]["arn"]} if i.get("deadLetterConfig") else None,
+            "SqsParameters": {"MessageGroupId": i["sqsTarget"]["messageGroupId"]} if i.get("sqsTarget") else None,
+        })
+        kwargs = _strip_none({"Rule": i["rule"], "EventBusName": i.get("eventBusName"), "Targets": [target]})
+        response = self._client("events").put_targets(**kwargs)
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"put_targets failed: {response['FailedEntries']}")
+        return f"{i['rule']}-{target_id}", {"targetId": target_id}
 
     # s3 / kms -------------------------------------------------------------------------------------------------------
     def _bucket(self, args):

@@ -6,76 +6,41 @@ A failure to store the result raises (a broken environment is reported as such, 
 """
 from __future__ import annotations
 
-from .interlock import schedule, store
-from .interlock.evaluators import DEFAULT_TIMEOUT_SECONDS, TraitRequest, Verdict, evaluate, fail
+from .interlock import invocation, schedule
+from .interlock.evaluators import DEFAULT_TIMEOUT_SECONDS, PERMANENT, TraitRequest, Verdict, evaluate_and_record, fail
 from .interlock.log import bind
-
 
 STORE_MARGIN_SECONDS = 3.0
 
 
-class TraitStorageError(RuntimeError):
-    """The verdict could not be stored."""
-
-
 def handler(event, context):
-    event = event if isinstance(event, dict) else {}
-    trait_type = event.get("traitType") if isinstance(event.get("traitType"), str) else ""
-    required = event.get("required") is not False
-    request, problem = _parse(event, trait_type, _budget(context))
+    event = invocation.fields(event)
+    request, problem = _parse(event, invocation.budget(context, STORE_MARGIN_SECONDS))
     bind(pipelineID=request.pipeline_id, scheduleID=request.schedule_id, date=request.date)
-    if problem:
-        return _shape(trait_type, fail(f"invalid evaluator input: {problem}", "PERMANENT"), required)
-    verdict = evaluate(request)
-    _store(request, verdict, _seconds(event.get("ttl"), 0))
-    return _shape(trait_type, verdict, required)
+    verdict = fail(f"invalid evaluator input: {problem}", PERMANENT) if problem else evaluate_and_record(request)
+    return _shape(request.trait_type, verdict, event.get("required") is not False)
 
 
-def _seconds(value, default: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        return default
-    return value
-
-
-def _budget(context) -> float | None:
-    """Seconds this invocation may still spend on the evaluator, keeping a margin to store the result."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return max(1.0, remaining() / 1000 - STORE_MARGIN_SECONDS) if remaining else None
-
-
-def _parse(event: dict, trait_type: str, budget: float | None = None) -> tuple[TraitRequest, str | None]:
-    config = event.get("config") if isinstance(event.get("config"), dict) else {}
-    pipeline_id = event.get("pipelineID") if isinstance(event.get("pipelineID"), str) else ""
+def _parse(event: dict, budget: float | None) -> tuple[TraitRequest, str | None]:
+    config = invocation.mapping(event, "config")
     evaluator = event.get("evaluator")
     request = TraitRequest(
-        pipeline_id=pipeline_id,
-        trait_type=trait_type,
+        pipeline_id=invocation.text(event, "pipelineID"),
+        trait_type=invocation.text(event, "traitType"),
         evaluator=evaluator if isinstance(evaluator, str) else "",
         config=config,
-        timeout=min(_seconds(event.get("timeout"), DEFAULT_TIMEOUT_SECONDS), budget or float("inf")),
+        timeout=min(invocation.positive(event, "timeout") or DEFAULT_TIMEOUT_SECONDS, budget or float("inf")),
         schedule_id=str(config.get("scheduleID") or "daily"),
         date=str(config.get("date") or schedule.today_utc()),
+        ttl_seconds=int(invocation.positive(event, "ttl") or 0),
     )
-    missing = [name for name, value in (("pipelineID", pipeline_id), ("traitType", trait_type)) if not value]
+    missing = [name for name, value in (("pipelineID", request.pipeline_id), ("traitType", request.trait_type))
+               if not value]
     if missing:
         return request, f"{', '.join(missing)} required"
     if evaluator is not None and not isinstance(evaluator, str):
         return request, "evaluator must be a string"
     return request, None
-
-
-def _store(request: TraitRequest, verdict: Verdict, ttl_seconds: float) -> None:
-    result = {"status": verdict.status, "value": verdict.value, "reason": verdict.reason,
-              "failureCategory": verdict.failure_category, "evaluator": request.evaluator}
-    try:
-        store.put_trait_result(request.pipeline_id, request.trait_type, result, int(ttl_seconds))
-        store.append_event(request.pipeline_id, "TRAIT_EVALUATED", trait_type=request.trait_type,
-                           status=verdict.status, message=verdict.reason,
-                           details={"failureCategory": verdict.failure_category} if verdict.failure_category else None)
-    except Exception as exc:
-        raise TraitStorageError(
-            f"storing the {verdict.status} result of trait {request.trait_type} of {request.pipeline_id} failed: {exc}"
-        ) from exc
 
 
 def _shape(trait_type: str, verdict: Verdict, required: bool) -> dict:

@@ -4,7 +4,7 @@ Thin: parse the request, bind the log context, run the action (handlers/interloc
 """
 from __future__ import annotations
 
-from .interlock import actions
+from .interlock import actions, invocation
 from .interlock.log import bind
 
 
@@ -18,7 +18,4 @@ def handler(event, context):
 
 def _execution_name(event: object, payload: dict) -> str | None:
     """The state machine sends `execution`; the lock owner in the payload is the same name."""
-    for value in (event.get("execution") if isinstance(event, dict) else None, payload.get("owner")):
-        if isinstance(value, str) and value:
-            return value
-    return None
+    return invocation.text(invocation.fields(event), "execution") or invocation.text(payload, "owner") or None

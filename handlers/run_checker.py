@@ -5,25 +5,21 @@ message, failureCategory, attempt}` with `attempt` = input attempt + 1 (DESIGN Â
 """
 from __future__ import annotations
 
+from .interlock import invocation
 from .interlock.log import bind
-from .interlock.triggers.polling import DEFAULT_MAX_ATTEMPTS, check
-
-
-def _count(value, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+from .interlock.triggers.polling import check
 
 
 def handler(event, context):
-    event = event if isinstance(event, dict) else {}
-    pipeline_id, run_id = str(event.get("pipelineID") or ""), str(event.get("runID") or "")
-    bind(pipelineID=pipeline_id, runID=run_id)
-    metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+    event = invocation.fields(event)
+    pipeline_id = invocation.text(event, "pipelineID")
+    bind(pipelineID=pipeline_id, runID=invocation.text(event, "runID"))
     poll = check(
         pipeline_id,
-        str(event.get("triggerType") or ""),
-        metadata,
-        _count(event.get("attempt"), 0),
-        _count(event.get("maxAttempts"), DEFAULT_MAX_ATTEMPTS) or DEFAULT_MAX_ATTEMPTS,
+        invocation.text(event, "triggerType"),
+        invocation.mapping(event, "metadata"),
+        invocation.count(event, "attempt") or 0,
+        invocation.count(event, "maxAttempts"),
     )
     return {"state": poll.state, "message": poll.message, "failureCategory": poll.failure_category,
             "attempt": poll.attempt}

@@ -5,42 +5,35 @@ error, failureCategory}` with every key present (DESIGN §10.0). Only a broken e
 """
 from __future__ import annotations
 
-from .interlock import schedule
+from .interlock import invocation, schedule
 from .interlock.log import bind
 from .interlock.triggers import RunContext
-from .interlock.triggers.firing import Outcome, fire, invalid_input
+from .interlock.triggers.firing import TriggerOutcome, fire, invalid_input
 
 RECORD_MARGIN_SECONDS = 5.0
 
 
 def handler(event, context):
-    event = event if isinstance(event, dict) else {}
-    run, problem = _parse(event, _budget(context))
+    event = invocation.fields(event)
+    run, problem = _parse(event, invocation.budget(context, RECORD_MARGIN_SECONDS))
     bind(pipelineID=run.pipeline_id, scheduleID=run.schedule_id, runID=run.run_id, date=run.date)
     outcome = invalid_input(run, problem) if problem else fire(run, event.get("trigger"))
     return _shape(run.run_id, outcome)
 
 
-def _budget(context) -> float | None:
-    """Seconds the start call may take, keeping a margin to record the run state and alert."""
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return max(1.0, remaining() / 1000 - RECORD_MARGIN_SECONDS) if remaining else None
-
-
-def _parse(event: dict, budget: float | None = None) -> tuple[RunContext, str | None]:
-    text = {k: event.get(k) if isinstance(event.get(k), str) else "" for k in ("pipelineID", "scheduleID", "date", "runID")}
+def _parse(event: dict, budget: float | None) -> tuple[RunContext, str | None]:
     run = RunContext(
-        pipeline_id=text["pipelineID"],
-        schedule_id=text["scheduleID"] or "daily",
-        date=text["date"] or schedule.today_utc(),
-        run_id=text["runID"],
+        pipeline_id=invocation.text(event, "pipelineID"),
+        schedule_id=invocation.text(event, "scheduleID") or "daily",
+        date=invocation.text(event, "date") or schedule.today_utc(),
+        run_id=invocation.text(event, "runID"),
         budget_seconds=budget,
     )
-    missing = [k for k in ("pipelineID", "runID") if not text[k]]
+    missing = [name for name, value in (("pipelineID", run.pipeline_id), ("runID", run.run_id)) if not value]
     return run, (f"invalid trigger input: {', '.join(missing)} required" if missing else None)
 
 
-def _shape(run_id: str, outcome: Outcome) -> dict:
+def _shape(run_id: str, outcome: TriggerOutcome) -> dict:
     return {
         "runID": run_id,
         "status": outcome.status,

@@ -1,27 +1,34 @@
-"""Outbound HTTP for evaluators and triggers, guarded against SSRF.
+"""Outbound HTTP for evaluators and triggers, guarded against SSRF, and the text rules for what an answer may show.
 
 Every URL Interlock calls comes from pipeline configuration, so every call goes through `request()`:
-- the host is resolved once and every address it resolves to must be publicly routable, or inside the stack's
-  allowlist (`INTERLOCK_ALLOWED_NETWORKS`, comma-separated CIDRs, empty by default);
+- the URL is checked first: http(s) only, no credentials, no whitespace or control characters, a real port (not 0),
+  an ASCII or IDNA-normal host; a non-ASCII path or query is percent-encoded (UTF-8);
+- the host is resolved once and every address must be a plain global unicast address (IPv4 embedded in IPv6 judged
+  by the same rule), or inside the stack's allowlist (`INTERLOCK_ALLOWED_NETWORKS`); the metadata service never;
 - the connection goes to the address that was checked (no second DNS lookup); the Host header and TLS SNI/certificate
   check still use the name;
 - redirects are never followed (a 3xx is an error naming the location), so a redirect cannot reach a refused address;
-- connect and read timeouts, a response body cap (1 MiB), and error text stripped of control characters.
-Standard library only: this runs in the Lambdas, where only boto3 and the layer's packages exist.
+- connect and read timeouts, a response body cap (1 MiB), a body cut short of its Content-Length is an error.
+Everything it raises is an OutboundError with a failure category. `safe_excerpt()` turns an answer into a short,
+normalized text with every echo of a secret masked. Standard library only: this runs in the Lambdas.
 """
 from __future__ import annotations
 
+import base64
+import html
 import http.client
 import ipaddress
 import json
+import re
 import socket
 import ssl
+import sys
 import time
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from . import settings
 from .models import FailureCategory
@@ -29,8 +36,10 @@ from .models import FailureCategory
 MAX_BODY_BYTES = 1 << 20
 CONNECT_TIMEOUT_SECONDS = 5.0
 ERROR_TEXT_LIMIT = 300
+EXCERPT_LIMIT = 200
+MASK = "***"
+MIN_SECRET_LENGTH = 4
 _READ_CHUNK = 64 * 1024
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -68,9 +77,9 @@ class Response:
         """The body decoded as JSON (raises ValueError when it is not)."""
         return json.loads(self.body.decode("utf-8"))
 
-    def snippet(self, limit: int = ERROR_TEXT_LIMIT) -> str:
-        """The body as short, printable text for error messages."""
-        return clean_text(self.body[: limit * 4].decode("utf-8", "replace"), limit)
+    def snippet(self, limit: int = ERROR_TEXT_LIMIT, secrets: Iterable[str] = ()) -> str:
+        """The body as a short, normalized excerpt for error messages, every echo of `secrets` masked."""
+        return safe_excerpt(self.body, secrets, limit)
 
 
 def clean_text(text: object, limit: int = ERROR_TEXT_LIMIT) -> str:
@@ -84,6 +93,356 @@ def clean_text(text: object, limit: int = ERROR_TEXT_LIMIT) -> str:
             out.append(ch)
     cleaned = "".join(out).strip()
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+# --- Masking: what an answer may show --------------------------------------------------------------------------------
+# A server can echo a secret it was sent in another spelling. The answer is normalized first (every decoding the
+# reader's eye or a log viewer would apply), masking every known spelling of every secret after each step, so the
+# cleaning can never re-assemble a value that was masked in its split form.
+
+_JSON_ESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))')
+_JSON_SIMPLE = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_LINE_BREAK = re.compile(r"[ \t]*(?:\r\n|[\r\n\v\f\x85\u2028\u2029])[ \t]*")
+_NORMALIZE_ROUNDS = 8
+_SCAN_CHARS = 64 * 1024
+
+
+def _unescape_json(text: str) -> str:
+    def one(match: re.Match) -> str:
+        return chr(int(match.group(1), 16)) if match.group(1) else _JSON_SIMPLE[match.group(2)]
+
+    unescaped = _JSON_ESCAPE.sub(one, text)
+    # \uD83D\uDE00 pairs become one character; a lone surrogate becomes U+FFFD.
+    return unescaped.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def _drop_format_characters(text: str) -> str:
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def _join_lines(text: str) -> str:
+    return _LINE_BREAK.sub("", text)
+
+
+_NORMALIZERS = (
+    _drop_format_characters,
+    _join_lines,
+    _unescape_json,
+    html.unescape,
+    lambda text: unquote(text, errors="replace"),
+    lambda text: unicodedata.normalize("NFKC", text),
+)
+
+
+def normalize_text(text: str) -> str:
+    """`text` as a reader would see it: format (zero-width) characters dropped, line breaks joined, JSON escapes,
+    HTML entities and URL escapes undone, NFKC; repeated until nothing changes (at most a few rounds)."""
+    return _normalized(text, ())[0]
+
+
+def _normalized(text: str, forms: tuple[str, ...], join_lines: bool = True) -> tuple[str, bool]:
+    """(`text` normalized with `forms` masked after every step, whether a fixed point was reached)."""
+    steps = _NORMALIZERS if join_lines else tuple(step for step in _NORMALIZERS if step is not _join_lines)
+    text = mask(text, forms)
+    for _ in range(_NORMALIZE_ROUNDS):
+        before = text
+        for step in steps:
+            text = mask(step(text), forms)
+        if text == before:
+            return text, True
+    return text, False
+
+
+def _base64_forms(raw: bytes) -> set[str]:
+    """Base64 spellings of `raw`, standard and URL-safe, with and without padding, and the part of its encoding that
+    stays the same wherever `raw` sits inside a longer encoded text (e.g. the password of `user:password`)."""
+    forms = set()
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        full = encode(raw).decode("ascii")
+        forms.update((full, full.rstrip("=")))
+        for offset, skip in ((0, 0), (1, 2), (2, 3)):
+            encoded = encode(b"\0" * offset + raw).decode("ascii")
+            whole_groups = (offset + len(raw)) // 3 * 4
+            forms.add(encoded[skip:whole_groups])
+    return forms
+
+
+def _basic_credentials(value: str) -> list[str]:
+    """For a value that is a Basic credential (base64 of `user:password`), the decoded pair and the password."""
+    token = value[6:] if value[:6].lower() == "basic " else value
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except ValueError:
+        return []
+    if ":" not in decoded or not decoded.isprintable():
+        return []
+    return [decoded, decoded.split(":", 1)[1]]
+
+
+@lru_cache(maxsize=256)
+def echo_forms(value: str) -> frozenset[str]:
+    """Every spelling of `value` a server could echo: raw, NFKC, normalized, JSON-escaped, URL-encoded (quote and
+    quote_plus), base64 (standard/URL-safe, padded or not, also inside a longer encoding), and the same for the
+    decoded pair and password when the value is a Basic credential. Spellings shorter than MIN_SECRET_LENGTH are
+    left out (masking them would blank ordinary words)."""
+    views = {value, unicodedata.normalize("NFKC", value), normalize_text(value), _drop_format_characters(value)}
+    for credential in _basic_credentials(value):
+        views.update((credential, normalize_text(credential)))
+    forms: set[str] = set()
+    for view in views:
+        forms.add(view)
+        for ensure_ascii in (True, False):
+            escaped = json.dumps(view, ensure_ascii=ensure_ascii)[1:-1]
+            forms.update((escaped, escaped.replace("/", "\\/")))
+        for safe in ("", "/"):
+            forms.add(quote(view, safe=safe, errors="surrogatepass"))
+            forms.add(quote_plus(view, safe=safe, errors="surrogatepass"))
+        forms |= _base64_forms(view.encode("utf-8", "surrogatepass"))
+    return frozenset(form for form in forms if len(form) >= MIN_SECRET_LENGTH)
+
+
+def _forms_of(secrets: Iterable[str]) -> tuple[str, ...]:
+    forms = set()
+    for secret in secrets:
+        if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH:
+            forms |= echo_forms(secret)
+    return tuple(sorted(forms, key=lambda form: (-len(form), form)))
+
+
+def mask(text: str, forms: Iterable[str]) -> str:
+    """`text` with every occurrence of every form replaced by `***`, until none is left."""
+    forms = tuple(forms)
+    changed = True
+    while changed:
+        changed = False
+        for form in forms:
+            if form in text:
+                text = text.replace(form, MASK)
+                changed = True
+    return text
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every echo form (see `echo_forms`) of every secret value masked; nothing else changes."""
+    return mask(text, _forms_of(secrets))
+
+
+def safe_excerpt(text: str | bytes, secrets: Iterable[str] = (), limit: int = EXCERPT_LIMIT) -> str:
+    """A server answer as a short excerpt that may go into errors, events, alerts and the execution history:
+    normalized first (`normalize_text`), every echo form of every secret value masked after each step, control
+    characters removed (line breaks become spaces unless a secret spanned one), at most `limit` characters. An answer still changing after several rounds of decoding is
+    withheld rather than shown half-decoded."""
+    forms = _forms_of(secrets)
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", "replace")
+    text = str(text)
+    shown = None
+    if len(text) > _SCAN_CHARS:
+        # The head is enough when it yields far more than `limit`: a secret cut in two where the head ends then lies
+        # beyond what is shown.
+        margin = 2 * max(map(len, forms), default=0) + 64
+        head = _masked_clean(text[:_SCAN_CHARS], forms)
+        if head is not None and len(head) >= limit + margin:
+            shown = head
+    if shown is None:
+        shown = _masked_clean(text, forms)
+    if shown is None:
+        return "(answer withheld: it is encoded too many times over)"
+    return mask(clean_text(shown, limit), forms)
+
+
+def _masked_clean(text: str, forms: tuple[str, ...]) -> str | None:
+    """`text` normalized and masked, uncut; line breaks stay (shown as spaces) unless joining them re-assembles a
+    secret, in which case the joined, masked text is shown."""
+    kept, settled = _normalized(text, forms, join_lines=False)
+    joined, joined_settled = _normalized(kept, forms)
+    if not (settled and joined_settled):
+        return None
+    shown = joined if joined != _normalized(kept, ())[0] else kept
+    return mask(clean_text(shown, sys.maxsize), forms)
+
+
+# --- Address policy --------------------------------------------------------------------------------------------------
+# Decided by what an address is (IANA special-purpose registries), not by ipaddress.is_global alone: Python 3.11-3.13
+# call ::7f00:1, ::ffff:0:a9fe:a9fe, fec0::/10 and 64:ff9b:1::/48 global. First match wins.
+
+def _table(*rows: tuple[str, str]) -> tuple[tuple[IPNetwork, str], ...]:
+    return tuple((ipaddress.ip_network(cidr), reason) for cidr, reason in rows)
+
+
+_LINK_LOCAL = "link-local (includes the cloud metadata service)"
+_IPV4_SPECIAL = _table(
+    ("0.0.0.0/32", "unspecified"),
+    ("0.0.0.0/8", "'this network' (0.0.0.0/8), not publicly routable"),
+    ("10.0.0.0/8", "private"),
+    ("100.64.0.0/10", "shared address space (100.64.0.0/10), not publicly routable"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", _LINK_LOCAL),
+    ("172.16.0.0/12", "private"),
+    ("192.0.0.0/24", "reserved for IETF protocol assignments, not publicly routable"),
+    ("192.0.2.0/24", "documentation-only, not publicly routable"),
+    ("192.88.99.0/24", "the retired 6to4 relay range, not publicly routable"),
+    ("192.168.0.0/16", "private"),
+    ("198.18.0.0/15", "benchmarking-only, not publicly routable"),
+    ("198.51.100.0/24", "documentation-only, not publicly routable"),
+    ("203.0.113.0/24", "documentation-only, not publicly routable"),
+    ("224.0.0.0/4", "multicast"),
+    ("255.255.255.255/32", "broadcast"),
+    ("240.0.0.0/4", "reserved, not publicly routable"),
+)
+_IPV6_SPECIAL = _table(
+    ("::/128", "unspecified"),
+    ("::1/128", "loopback"),
+    ("::ffff:0:0:0/96", "IPv4-translated, not publicly routable"),
+    ("::/96", "IPv4-compatible (deprecated), not publicly routable"),
+    ("64:ff9b:1::/48", "NAT64 local-use, not publicly routable"),
+    ("::/8", "reserved, not publicly routable"),
+    ("100::/64", "discard-only, not publicly routable"),
+    ("2001::/32", "Teredo, not a plain global unicast address"),
+    ("2001::/23", "reserved for IETF protocol assignments, not publicly routable"),
+    ("2001:db8::/32", "documentation-only, not publicly routable"),
+    ("3fff::/20", "documentation-only, not publicly routable"),
+    ("fc00::/7", "private (unique local)"),
+    ("fe80::/10", "link-local"),
+    ("fec0::/10", "site-local (deprecated), not publicly routable"),
+    ("ff00::/8", "multicast"),
+)
+_GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
+_MAPPED = ipaddress.ip_network("::ffff:0:0/96")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+_COMPATIBLE = ipaddress.ip_network("::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+METADATA_ADDRESSES = (ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"))
+
+
+def _low32(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address:
+    return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+
+
+def _stands_for(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address is only a spelling of: IPv4-mapped (`::ffff:a.b.c.d`, what a dual-stack
+    socket uses) and NAT64 (`64:ff9b::a.b.c.d`, what DNS64 answers in an IPv6-only subnet)."""
+    if address.version == 6 and (address in _MAPPED or address in _NAT64):
+        return _low32(address)
+    return None
+
+
+def embedded_ipv4(address: IPAddress) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address carried inside `address`: IPv4-mapped, IPv4-compatible, IPv4-translated, NAT64 (well-known
+    and local-use), 6to4, and both Teredo addresses (server and client)."""
+    if address.version != 6:
+        return []
+    if address in _MAPPED or address in _NAT64 or address in _TRANSLATED or address in _NAT64_LOCAL:
+        return [_low32(address)]
+    if address in _COMPATIBLE and int(address) > 1:
+        return [_low32(address)]
+    if address.sixtofour:
+        return [address.sixtofour]
+    if address.teredo:
+        return list(address.teredo)
+    return []
+
+
+def _special_reason(address: IPAddress) -> str | None:
+    for network, reason in _IPV4_SPECIAL if address.version == 4 else _IPV6_SPECIAL:
+        if address in network:
+            return reason
+    if address.version == 6 and address not in _GLOBAL_UNICAST_V6:
+        return "not a global unicast address (outside 2000::/3), not publicly routable"
+    # The standard library's view as a second opinion: it only ever adds refusals.
+    for flag, reason in (("is_loopback", "loopback"), ("is_link_local", "link-local"), ("is_multicast", "multicast"),
+                         ("is_private", "private"), ("is_reserved", "reserved, not publicly routable")):
+        if getattr(address, flag):
+            return reason
+    if not address.is_global:
+        return "not publicly routable"
+    return None
+
+
+def _own_reason(address: IPAddress) -> str | None:
+    """Why `address` is not a plain global unicast address, judging every IPv4 address inside it by the same rule."""
+    stands_for = _stands_for(address)
+    if stands_for is not None:
+        return _special_reason(stands_for)
+    reason = _special_reason(address)
+    for inner in embedded_ipv4(address):
+        inner_reason = _special_reason(inner)
+        if inner_reason:
+            return f"{reason}, carrying {inner} ({inner_reason})" if reason else f"{inner_reason} (inside {address})"
+    return reason
+
+
+def is_metadata(address: IPAddress) -> bool:
+    """`address` is the cloud metadata service, in any spelling."""
+    return address in METADATA_ADDRESSES or any(inner in METADATA_ADDRESSES for inner in embedded_ipv4(address))
+
+
+def refusal_reason(address: IPAddress, allowed: Iterable[IPNetwork] = ()) -> str | None:
+    """Why a call to `address` is refused, or None when it may be called.
+
+    The metadata service is always refused. Otherwise an address inside an allowlisted network is allowed (an
+    IPv4-mapped address when its IPv4 address is: a dual-stack socket connects to exactly that); anything else must
+    be a plain global unicast address, and so must every IPv4 address embedded in it (`::ffff:127.0.0.1` is loopback).
+    """
+    own = _own_reason(address)
+    if is_metadata(address):
+        return f"{own or 'not publicly routable'}: the cloud metadata service, never called"
+    candidates = [address] + ([_low32(address)] if address.version == 6 and address in _MAPPED else [])
+    if any(c in net for c in candidates for net in allowed if net.version == c.version):
+        return None
+    return own
+
+
+def _holds_suffix(network: ipaddress.IPv6Network, prefix: ipaddress.IPv6Network, suffix: int) -> bool:
+    """`network` contains an address of `prefix` whose last 32 bits are `suffix`."""
+    if not network.overlaps(prefix):
+        return False
+    inner = network if network.prefixlen >= prefix.prefixlen else prefix  # overlapping CIDRs are nested
+    if inner.prefixlen <= 96:
+        return True
+    return ipaddress.IPv6Address((int(inner.network_address) >> 32 << 32) | suffix) in inner
+
+
+def _metadata_inside(network: IPNetwork) -> str | None:
+    """The metadata address (or an IPv6 spelling of it) that `network` contains, if any."""
+    for address in METADATA_ADDRESSES:
+        if address.version == network.version and address in network:
+            return str(address)
+    if network.version == 4:
+        return None
+    v4 = int(METADATA_ADDRESSES[0])
+    for prefix, suffix, spelling in (
+        (_MAPPED, v4, "IPv4-mapped"), (_COMPATIBLE, v4, "IPv4-compatible"), (_TRANSLATED, v4, "IPv4-translated"),
+        (_NAT64, v4, "NAT64"), (_NAT64_LOCAL, v4, "NAT64 local-use"), (ipaddress.ip_network("2001::/32"),
+                                                                         v4 ^ 0xFFFFFFFF, "Teredo client"),
+    ):
+        if _holds_suffix(network, prefix, suffix):
+            return f"169.254.169.254 ({spelling} form)"
+    for form, spelling in (("2002:a9fe:a9fe::/48", "6to4"), ("2001:0:a9fe:a9fe::/64", "Teredo server")):
+        if network.overlaps(ipaddress.ip_network(form)):
+            return f"169.254.169.254 ({spelling} form)"
+    return None
+
+
+def allowed_network_problems(cidrs: Iterable[str]) -> list[str]:
+    """What is wrong with an allowlist (empty when nothing): an entry that is not a CIDR, one that allows every
+    address (`0.0.0.0/0`, `::/0`), or one that contains the cloud metadata address in any spelling."""
+    problems = []
+    for entry in cidrs:
+        text = str(entry).strip()
+        try:
+            network = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            problems.append(f"{text!r} is not a CIDR such as 10.0.0.0/8")
+            continue
+        if network.prefixlen == 0:
+            problems.append(f"{text!r} allows every address; list only the networks Interlock must reach")
+            continue
+        metadata = _metadata_inside(network)
+        if metadata:
+            problems.append(f"{text!r} contains the cloud metadata address {metadata}; narrow it to exclude it")
+    return problems
 
 
 @lru_cache(maxsize=8)
@@ -105,77 +464,158 @@ def allowed_networks() -> tuple[IPNetwork, ...]:
     return parse_networks(",".join(settings.get().allowed_networks))
 
 
-def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    if address.version != 6:
+# --- URLs ------------------------------------------------------------------------------------------------------------
+
+_NUMERIC_LABEL = re.compile(r"(?:0[xX][0-9a-fA-F]*|[0-9]+)")
+_HOST_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+@dataclass(frozen=True)
+class _Target:
+    scheme: str
+    host: str  # ASCII: what is resolved, sent as Host and used for TLS
+    literal: IPAddress | None
+    port: int
+    path: str  # request target: path and query, ASCII
+    display: str  # scheme://netloc/path for messages (no query)
+
+
+def _refuse(message: str) -> OutboundError:
+    return OutboundError("invalid", message)
+
+
+def _literal_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """An IPv4 address in any spelling resolvers accept (`127.1`, `0x7f.0.0.1`, `2130706433`), or None when the host
+    is a name. A host whose last label is a number but is not a valid address is refused (as browsers do)."""
+    labels = host.removesuffix(".").split(".")
+    if not _NUMERIC_LABEL.fullmatch(labels[-1]):
         return None
-    if address.ipv4_mapped:
-        return address.ipv4_mapped
-    if address.sixtofour:
-        return address.sixtofour
-    if address.teredo:
-        return address.teredo[1]
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
-def _why_not_public(address: IPAddress) -> str | None:
-    if address.is_unspecified:
-        return "unspecified"
-    if address.is_loopback:
-        return "loopback"
-    if address.is_link_local:
-        return "link-local (includes the cloud metadata service)"
-    if address.is_multicast:
-        return "multicast"
-    if address.is_private:
-        return "private"
-    if not address.is_global:
-        return "not publicly routable"
-    return None
-
-
-def refusal_reason(address: IPAddress, allowed: Iterable[IPNetwork] = ()) -> str | None:
-    """Why a call to `address` is refused, or None when it may be called.
-
-    An address inside an allowlisted network is always allowed. Otherwise it must be publicly routable, and so must
-    any IPv4 address embedded in it (IPv4-mapped, 6to4, Teredo, NAT64), so `::ffff:127.0.0.1` is loopback too.
-    """
-    allowed = tuple(allowed)
-    embedded = _embedded_ipv4(address)
-    for candidate in (address, embedded):
-        if candidate is not None and any(candidate in net for net in allowed if net.version == candidate.version):
-            return None
-    if embedded is not None:
-        reason = _why_not_public(embedded)
-        if reason or address.ipv4_mapped:  # a mapped address is exactly its IPv4 address
-            return reason
-    return _why_not_public(address)
-
-
-def resolve_checked(host: str, port: int, allowed: Iterable[IPNetwork]) -> list[IPAddress]:
-    """Resolve `host` once and return its addresses; refuse when any of them is not allowed."""
+    if len(labels) > 4 or not all(_NUMERIC_LABEL.fullmatch(label) for label in labels):
+        raise _refuse(f"host {host!r} looks like an IPv4 address but is not one")
     try:
-        literal = ipaddress.ip_address(host.strip("[]"))
-        addresses = [literal]
+        return ipaddress.IPv4Address(socket.inet_aton(host.removesuffix(".")))
+    except OSError:
+        raise _refuse(f"host {host!r} looks like an IPv4 address but is not one") from None
+
+
+def _ascii_host(host: str) -> str:
+    """The host as ASCII. An internationalized name is encoded with IDNA (the standard library's codec) only when
+    that is lossless: a name the encoding would change (`faß.de` → `fass.de`, full-width letters) is refused, so the
+    name that is checked and called is the one that was written."""
+    if not host.isascii():
+        try:
+            encoded = host.encode("idna").decode("ascii")
+            lossless = encoded.encode("ascii").decode("idna") == host
+        except UnicodeError:
+            raise _refuse(f"host {host!r} is not a valid internationalized domain name") from None
+        if not lossless:
+            raise _refuse(f"host {host!r} would be called as {encoded}; write the host in its ASCII (xn--) form")
+        host = encoded
+    labels = host.removesuffix(".").split(".")
+    if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise _refuse(f"host {host!r} is not a valid host name")
+    return host
+
+
+def _ascii_path(text: str) -> str:
+    return "".join(ch if ch.isascii() else quote(ch, safe="") for ch in text)
+
+
+def parse_url(url: str) -> _Target:
+    """The parts of `url` a request needs, or OutboundError(invalid) saying what is wrong with it."""
+    if not isinstance(url, str):
+        raise _refuse(f"URL must be a string, not {type(url).__name__}")
+    bad = next((ch for ch in url if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zs", "Zl", "Zp")),
+               None)
+    if bad is not None:
+        raise _refuse(f"URL {url!r} contains whitespace or a control character ({ord(bad):#06x}); encode it or fix "
+                      "the configuration")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise _refuse(f"URL {url!r} is not valid ({exc})") from None
+    try:
+        port = parts.port
     except ValueError:
+        raise _refuse(f"URL {url!r} has an invalid port") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise _refuse(f"URL {url!r} must start with http:// or https://")
+    if parts.username is not None or parts.password is not None:
+        raise _refuse("URLs must not carry credentials; use a header with a secret reference")
+    host = parts.hostname
+    if not host:
+        raise _refuse(f"URL {url!r} has no host")
+    if port == 0:
+        raise _refuse(f"URL {url!r} has port 0, which cannot be called")
+    after_bracket = parts.netloc.rpartition("]")[2] if "[" in parts.netloc else ""
+    try:
+        if after_bracket and not re.fullmatch(r":[0-9]*", after_bracket):
+            raise ValueError(after_bracket)
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        if ":" in host or "[" in parts.netloc:
+            raise _refuse(f"URL {url!r} has an invalid IPv6 address") from None
+        literal = _literal_ipv4(host)
+    if literal is not None and literal.version == 6 and literal.scope_id:
+        literal = ipaddress.IPv6Address(int(literal))  # a zone (%eth0) changes nothing about what the address is
+    ascii_host = str(literal) if literal is not None else _ascii_host(host)
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return _Target(scheme, ascii_host, literal, port or (443 if scheme == "https" else 80), _ascii_path(path),
+                   f"{scheme}://{parts.netloc}{parts.path}")
+
+
+def _checked_headers(headers: Mapping[str, str]) -> dict[str, bytes]:
+    """Header names must be tokens; values may hold any text but control characters, and are sent as UTF-8."""
+    checked = {}
+    for name, value in headers.items():
+        name, value = str(name), str(value)
+        if not _TOKEN.fullmatch(name):
+            raise _refuse(f"header name {clean_text(name, 60)!r} is not a valid HTTP header name")
+        if any((ord(c) < 0x20 and c != "\t") or c == "\x7f" for c in value):
+            raise _refuse(f"header {name!r} has a forbidden character (a line break or control character)")
+        try:
+            checked[name] = value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _refuse(f"header {name!r} holds text that cannot be encoded as UTF-8") from None
+    return checked
+
+
+# --- Resolution and connection ---------------------------------------------------------------------------------------
+
+def resolve_checked(host: str, port: int, allowed: Iterable[IPNetwork],
+                    literal: IPAddress | None = None) -> list[IPAddress]:
+    """Resolve `host` once (unless it is an address) and return its addresses; refuse when any of them is not allowed."""
+    if literal is None:
+        try:
+            literal = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            pass
+    if literal is not None:
+        addresses = [literal]
+    else:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
+        except (OSError, UnicodeError) as exc:
             raise OutboundError("connection", f"cannot resolve {host}: {exc}") from None
         addresses = []
         for info in infos:
-            address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+            try:
+                address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+            except (ValueError, IndexError, TypeError):
+                raise OutboundError("refused", f"refused to call {host}: its DNS answer {info[4]!r} is not an IP "
+                                               "address") from None
             if address not in addresses:
                 addresses.append(address)
     allowed = tuple(allowed)
     for address in addresses:
         reason = refusal_reason(address, allowed)
         if reason:
-            raise OutboundError(
-                "refused",
-                f"refused to call {host}: {address} is {reason} and not in INTERLOCK_ALLOWED_NETWORKS",
-            )
+            where = "" if is_metadata(address) else " and not in INTERLOCK_ALLOWED_NETWORKS"
+            raise OutboundError("refused", f"refused to call {host}: {address} is {reason}{where}")
     if not addresses:
         raise OutboundError("connection", f"cannot resolve {host}: no addresses")
     return addresses
@@ -219,91 +659,82 @@ class _PinnedHTTPSConnection(_PinnedConnectionMixin, http.client.HTTPSConnection
             raise
 
 
-def _validate_headers(headers: Mapping[str, str]) -> None:
-    for name, value in headers.items():
-        if not name or any(c in name for c in "\r\n:") or any(c in str(value) for c in "\r\n\0"):
-            raise OutboundError("invalid", f"header {clean_text(name, 60)!r} has a forbidden character")
-
-
 def request(
     method: str,
     url: str,
     *,
     headers: Mapping[str, str] | None = None,
-    body: bytes | None = None,
+    body: bytes | str | None = None,
     timeout: float = 30.0,
     max_body: int = MAX_BODY_BYTES,
+    secrets: Iterable[str] = (),
 ) -> Response:
     """Send one HTTP request through the SSRF guard and return the response (any status).
 
-    Raises OutboundError for everything that is not an HTTP response, including 3xx (redirects are not followed).
-    `timeout` bounds the whole call; connecting is additionally bounded by CONNECT_TIMEOUT_SECONDS.
+    Raises OutboundError for everything that is not an HTTP response, including 3xx (redirects are not followed) and
+    a body cut short of its Content-Length; nothing else escapes. `timeout` bounds the whole call; connecting is
+    additionally bounded by CONNECT_TIMEOUT_SECONDS. Text from the server in an error (a redirect location, a broken
+    status line) is a `safe_excerpt` with every echo of `secrets` masked.
     """
     deadline = time.monotonic() + timeout
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise OutboundError("invalid", f"URL {url!r} must start with http:// or https://")
-    if parts.username or parts.password:
-        raise OutboundError("invalid", "URLs must not carry credentials; use a header with a secret reference")
-    host = parts.hostname
-    if not host:
-        raise OutboundError("invalid", f"URL {url!r} has no host")
-    try:
-        port = parts.port or (443 if scheme == "https" else 80)
-    except ValueError:
-        raise OutboundError("invalid", f"URL {url!r} has an invalid port") from None
-    headers = dict(headers or {})
-    _validate_headers(headers)
-    addresses = resolve_checked(host, port, allowed_networks())
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
+    if not isinstance(method, str) or not _TOKEN.fullmatch(method):
+        raise _refuse(f"method {clean_text(method, 40)!r} is not a valid HTTP method")
+    target = parse_url(url)
+    send_headers = _checked_headers(dict(headers or {}))
+    if isinstance(body, str):
+        try:
+            body = body.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _refuse("the request body holds text that cannot be encoded as UTF-8") from None
+    addresses = resolve_checked(target.host, target.port, allowed_networks(), target.literal)
+    secrets = tuple(secrets)
 
-    conn_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
+    conn_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     last_error: OSError | None = None
     for address in addresses:
-        conn = conn_class(host, port, timeout=max(0.01, deadline - time.monotonic()))
+        conn = conn_class(target.host, target.port, timeout=max(0.01, deadline - time.monotonic()))
         conn.pinned_address = address
         conn.connect_timeout = max(0.01, min(CONNECT_TIMEOUT_SECONDS, deadline - time.monotonic()))
         try:
-            return _exchange(conn, method, target, headers, body, deadline, max_body, url)
+            return _exchange(conn, method, target, send_headers, body, deadline, max_body, secrets)
         except (ConnectionRefusedError, socket.gaierror) as exc:
             last_error = exc
         except TimeoutError:
-            raise OutboundError("timeout", f"{method} {_display(parts)} timed out after {timeout:g}s") from None
+            raise OutboundError("timeout", f"{method} {target.display} timed out after {timeout:g}s") from None
         except ssl.SSLError as exc:
-            raise OutboundError("connection", f"TLS error calling {_display(parts)}: {exc}") from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise OutboundError("connection", f"{method} {_display(parts)} failed: {exc}") from None
+            raise OutboundError("connection", f"TLS error calling {target.display}: "
+                                              f"{safe_excerpt(str(exc), secrets)}") from None
+        except (OSError, http.client.HTTPException, ValueError, UnicodeError) as exc:
+            raise OutboundError("connection", f"{method} {target.display} failed: "
+                                              f"{safe_excerpt(f'{type(exc).__name__}: {exc}', secrets)}") from None
         finally:
             conn.close()
-    raise OutboundError("connection", f"{method} {_display(parts)} failed: {last_error}")
+    raise OutboundError("connection", f"{method} {target.display} failed: {last_error}")
 
 
-def _display(parts) -> str:
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-
-def _exchange(conn, method, target, headers, body, deadline, max_body, url) -> Response:
-    conn.request(method, target, body=body, headers=headers)
+def _exchange(conn, method, target: _Target, headers, body, deadline, max_body, secrets) -> Response:
+    conn.request(method, target.path, body=body, headers=headers)
     _refresh_timeout(conn, deadline)
     resp = conn.getresponse()
+    where = f"{target.host}:{target.port}"
     chunks: list[bytes] = []
     size = 0
     while True:
         _refresh_timeout(conn, deadline)
-        chunk = resp.read1(_READ_CHUNK) if hasattr(resp, "read1") else resp.read(_READ_CHUNK)
+        chunk = resp.read1(_READ_CHUNK)
         if not chunk:
             break
         size += len(chunk)
         if size > max_body:
-            raise OutboundError("too_large", f"response from {urlsplit(url).netloc} exceeds {max_body} bytes")
+            raise OutboundError("too_large", f"response from {where} exceeds {max_body} bytes")
         chunks.append(chunk)
+    if resp.length:  # the connection closed before the announced Content-Length arrived
+        raise OutboundError("connection", f"response from {where} ended after {size} of {size + resp.length} bytes")
     response_headers = {name.lower(): value for name, value in resp.getheaders()}
     if 300 <= resp.status < 400:
-        location = clean_text(response_headers.get("location", "(none)"), 200)
-        raise OutboundError("redirect", f"{urlsplit(url).netloc} answered {resp.status} redirect to {location}; redirects are not followed")
+        location = safe_excerpt(response_headers.get("location", "(none)"), secrets)
+        raise OutboundError("redirect", f"{where} answered {resp.status} redirect to {location}; redirects are not "
+                                        "followed")
     return Response(resp.status, b"".join(chunks), response_headers)
 
 

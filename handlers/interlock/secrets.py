@@ -5,7 +5,8 @@ Syntax, anywhere inside a header value:
     {{secret:<name-or-arn>#<jsonKey>}}    one top-level key of a JSON SecretString
 e.g. `Authorization: "Bearer {{secret:prod/airflow/api#token}}"`. Only the reference travels through the table and the
 Step Functions history; the value is fetched inside the Lambda, cached for a few minutes per container, and is
-never returned, logged or stored. `redact()` removes resolved values from any text before it leaves the Lambda.
+never returned, logged or stored. `known_values()` lists the values this container has resolved, for
+`netguard.safe_excerpt` / `netguard.request(secrets=...)`; `redact()` masks every echo form of them in a text.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import re
 import time
 from typing import Mapping
 
-from . import clients
+from . import clients, netguard
 
 CACHE_SECONDS = 300.0
 _REFERENCE = re.compile(r"\{\{secret:([A-Za-z0-9/_+=.@:\-]+)(?:#([^{}#]+))?\}\}")
@@ -85,21 +86,25 @@ def resolve_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     return {str(name): resolve(str(value)) for name, value in (headers or {}).items()}
 
 
-def redact(text: str) -> str:
-    """`text` with every secret value this container has resolved replaced by `***`."""
+def known_values() -> list[str]:
+    """Every secret value this container has resolved: whole SecretStrings and, for a JSON secret, each of its top-level
+    string values (a reflected token can come back alone)."""
+    values = []
     for _, value in _cache.values():
-        if len(value) >= 4 and value in text:
-            text = text.replace(value, "***")
-        # A JSON secret's individual string values can be echoed alone (e.g. a reflected token).
+        values.append(value)
         try:
             document = json.loads(value)
         except ValueError:
             continue
         if isinstance(document, dict):
-            for item in document.values():
-                if isinstance(item, str) and len(item) >= 4 and item in text:
-                    text = text.replace(item, "***")
-    return text
+            values.extend(item for item in document.values() if isinstance(item, str))
+    return values
+
+
+def redact(text: str) -> str:
+    """`text` with every echo form (raw, JSON-escaped, URL-encoded, base64, ...) of every resolved value replaced by
+    `***`; nothing else changes. For text from a server answer use `netguard.safe_excerpt(text, known_values())`."""
+    return netguard.mask_secrets(text, known_values())
 
 
 def clear_cache() -> None:

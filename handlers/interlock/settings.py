@@ -1,59 +1,73 @@
-"""Environment of the Lambdas, read once per container (and again after `reset()`, which tests use)."""
+"""Environment of the Lambdas, read once per container (and again after `reset()`, which tests use).
+
+The stack sends every value (DESIGN §3); nothing here repeats one of its defaults. A value is checked when it is
+first used, so a function that does not need a setting runs without it, and a function that needs one fails with
+`SettingError` naming the variable instead of running on an invented default. Logging reads its own variables
+(POWERTOOLS_SERVICE_NAME, LOG_LEVEL) through Powertools.
+"""
 from __future__ import annotations
 
 import functools
 import os
 from dataclasses import dataclass
+from typing import Callable, Mapping
 
-from .durations import parse_duration
 
-DEFAULT_ARCHETYPE_DIR = "/var/task/archetypes"
-DEFAULT_READINESS_TTL = 3600
-DEFAULT_RETENTION_TTL = 168 * 3600
+class SettingError(RuntimeError):
+    """A setting this function needs is missing or invalid: the deployment is broken."""
+
+
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise SettingError(f"{name} environment variable required")
+    return value
+
+
+def _optional(environ: Mapping[str, str], name: str) -> str:
+    """A value the stack may send empty: empty means "not configured"."""
+    return environ.get(name, "").strip()
+
+
+def _seconds(environ: Mapping[str, str], name: str) -> int:
+    raw = _required(environ, name)
+    if not raw.isdigit() or int(raw) <= 0:
+        raise SettingError(f"{name} must be a positive whole number of seconds, got {raw!r}")
+    return int(raw)
+
+
+def _base_url(environ: Mapping[str, str], name: str) -> str:
+    return _optional(environ, name).rstrip("/")
+
+
+def _list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in _optional(environ, name).split(",") if item.strip())
+
+
+def _variable(name: str, read: Callable[[Mapping[str, str], str], object]) -> property:
+    """The setting held by environment variable `name`, read (and checked) on each access."""
+    return property(lambda self: read(self.environ, name), doc=f"environment variable {name}")
 
 
 @dataclass(frozen=True)
 class Settings:
-    table_name: str
-    sns_topic_arn: str
-    archetype_dir: str
-    readiness_ttl_seconds: int
-    retention_ttl_seconds: int
-    evaluator_base_url: str
-    data_bucket: str
-    allowed_networks: tuple[str, ...]
-    state_machine_arn: str
-    log_level: str
-    service_name: str
+    environ: Mapping[str, str]
 
-
-def _seconds(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    try:
-        value = int(parse_duration(raw)) if raw else default
-    except ValueError:
-        return default
-    return value if value > 0 else default
+    table_name = _variable("TABLE_NAME", _required)
+    sns_topic_arn = _variable("SNS_TOPIC_ARN", _optional)
+    archetype_dir = _variable("ARCHETYPE_DIR", _required)
+    readiness_ttl_seconds = _variable("READINESS_TTL_SECONDS", _seconds)
+    retention_ttl_seconds = _variable("RETENTION_TTL_SECONDS", _seconds)
+    evaluator_base_url = _variable("EVALUATOR_BASE_URL", _base_url)
+    data_bucket = _variable("DATA_BUCKET", _optional)
+    allowed_networks = _variable("INTERLOCK_ALLOWED_NETWORKS", _list)
+    state_machine_arn = _variable("STATE_MACHINE_ARN", _required)
 
 
 @functools.lru_cache(maxsize=1)
 def get() -> Settings:
-    """The settings of this container. TABLE_NAME is checked where the table is used (store), not here, so
-    functions without a table (run-checker) need not set it."""
-    env = os.environ.get
-    return Settings(
-        table_name=env("TABLE_NAME", ""),
-        sns_topic_arn=env("SNS_TOPIC_ARN", ""),
-        archetype_dir=env("ARCHETYPE_DIR", "") or DEFAULT_ARCHETYPE_DIR,
-        readiness_ttl_seconds=_seconds("READINESS_TTL", DEFAULT_READINESS_TTL),
-        retention_ttl_seconds=_seconds("RETENTION_TTL", DEFAULT_RETENTION_TTL),
-        evaluator_base_url=env("EVALUATOR_BASE_URL", "").rstrip("/"),
-        data_bucket=env("DATA_BUCKET", ""),
-        allowed_networks=tuple(n.strip() for n in env("INTERLOCK_ALLOWED_NETWORKS", "").split(",") if n.strip()),
-        state_machine_arn=env("STATE_MACHINE_ARN", ""),
-        log_level=env("LOG_LEVEL", "INFO") or "INFO",
-        service_name=env("POWERTOOLS_SERVICE_NAME", "") or "interlock",
-    )
+    """The settings of this container."""
+    return Settings(dict(os.environ))
 
 
 def reset() -> None:

@@ -54,8 +54,8 @@ def aws_env(monkeypatch):
     with mock_aws():
         monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
         monkeypatch.setenv("ARCHETYPE_DIR", os.path.join(ROOT, "archetypes"))
-        monkeypatch.setenv("READINESS_TTL", "1h")
-        monkeypatch.setenv("RETENTION_TTL", "168h")
+        monkeypatch.setenv("READINESS_TTL_SECONDS", "3600")
+        monkeypatch.setenv("RETENTION_TTL_SECONDS", str(168 * 3600))
         monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "interlock-test")
         boto3.client("dynamodb").create_table(**schema.create_table_kwargs(TABLE_NAME))
         sns = boto3.client("sns")

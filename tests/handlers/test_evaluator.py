@@ -6,7 +6,7 @@ import pytest
 
 from handlers import evaluator
 from handlers.interlock import settings, store
-from handlers.interlock.evaluators import builtins
+from handlers.interlock.evaluators import TraitStorageError, builtins
 from outbound_http import allow_loopback, no_allowlist, server  # noqa: F401
 
 KEYS = {"traitType", "status", "value", "reason", "failureCategory", "required"}
@@ -144,7 +144,7 @@ def test_invalid_input_is_a_clear_fail(aws_env):
 def test_a_storage_failure_is_reported_as_such(aws_env, server, allow_loopback):
     server.answer("POST", "/e", 200, {"status": "PASS"})
     boto3.client("dynamodb").delete_table(TableName=aws_env.table_name)
-    with pytest.raises(evaluator.TraitStorageError, match="storing the PASS result of trait freshness of sales failed"):
+    with pytest.raises(TraitStorageError, match="storing the PASS result of trait freshness of sales failed"):
         evaluator.handler(item(server.url("/e")), None)
 
 

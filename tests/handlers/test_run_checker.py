@@ -95,37 +95,26 @@ def sfn_answer(state):
                                   "status": state, "startDate": 0}
 
 
-@pytest.mark.parametrize(
-    "trigger_type, service, metadata, answer, state, expected, category",
-    [
-        ("glue", "glue", GLUE, glue_answer, "SUCCEEDED", "succeeded", None),
-        ("glue", "glue", GLUE, glue_answer, "FAILED", "failed", "TRANSIENT"),
-        ("glue", "glue", GLUE, glue_answer, "ERROR", "failed", "TRANSIENT"),
-        ("glue", "glue", GLUE, glue_answer, "TIMEOUT", "failed", "TIMEOUT"),
-        ("glue", "glue", GLUE, glue_answer, "STOPPED", "failed", "PERMANENT"),
-        ("glue", "glue", GLUE, glue_answer, "EXPIRED", "failed", "PERMANENT"),
-        ("glue", "glue", GLUE, glue_answer, "STARTING", "running", None),
-        ("glue", "glue", GLUE, glue_answer, "STOPPING", "running", None),
-        ("glue", "glue", GLUE, glue_answer, "WAITING", "running", None),
-        ("emr", "emr", EMR, emr_answer, "COMPLETED", "succeeded", None),
-        ("emr", "emr", EMR, emr_answer, "FAILED", "failed", "TRANSIENT"),
-        ("emr", "emr", EMR, emr_answer, "INTERRUPTED", "failed", "TRANSIENT"),
-        ("emr", "emr", EMR, emr_answer, "CANCELLED", "failed", "PERMANENT"),
-        ("emr", "emr", EMR, emr_answer, "PENDING", "running", None),
-        ("emr", "emr", EMR, emr_answer, "CANCEL_PENDING", "running", None),
-        ("emr-serverless", "emr-serverless", EMR_SL, emr_sl_answer, "SUCCESS", "succeeded", None),
-        ("emr-serverless", "emr-serverless", EMR_SL, emr_sl_answer, "FAILED", "failed", "TRANSIENT"),
-        ("emr-serverless", "emr-serverless", EMR_SL, emr_sl_answer, "CANCELLED", "failed", "PERMANENT"),
-        ("emr-serverless", "emr-serverless", EMR_SL, emr_sl_answer, "SCHEDULED", "running", None),
-        ("emr-serverless", "emr-serverless", EMR_SL, emr_sl_answer, "QUEUED", "running", None),
-        ("step-function", "stepfunctions", SFN, sfn_answer, "SUCCEEDED", "succeeded", None),
-        ("step-function", "stepfunctions", SFN, sfn_answer, "FAILED", "failed", "TRANSIENT"),
-        ("step-function", "stepfunctions", SFN, sfn_answer, "TIMED_OUT", "failed", "TIMEOUT"),
-        ("step-function", "stepfunctions", SFN, sfn_answer, "ABORTED", "failed", "PERMANENT"),
-        ("step-function", "stepfunctions", SFN, sfn_answer, "PENDING_REDRIVE", "running", None),
-    ],
-)
-def test_provider_states_map_to_run_states(aws_env, trigger_type, service, metadata, answer, state, expected, category):
+OK, RUNNING = ("succeeded", None), ("running", None)
+FAILED, TIMED_OUT, STOPPED = ("failed", "TRANSIENT"), ("failed", "TIMEOUT"), ("failed", "PERMANENT")
+# every provider state the types map, per type: the service stubbed, the job's metadata and the answer builder
+PROVIDERS = {
+    "glue": ("glue", GLUE, glue_answer, dict(SUCCEEDED=OK, FAILED=FAILED, ERROR=FAILED, TIMEOUT=TIMED_OUT,
+                                             STOPPED=STOPPED, EXPIRED=STOPPED, STARTING=RUNNING, STOPPING=RUNNING,
+                                             WAITING=RUNNING)),
+    "emr": ("emr", EMR, emr_answer, dict(COMPLETED=OK, FAILED=FAILED, INTERRUPTED=FAILED, CANCELLED=STOPPED,
+                                         PENDING=RUNNING, CANCEL_PENDING=RUNNING)),
+    "emr-serverless": ("emr-serverless", EMR_SL, emr_sl_answer, dict(SUCCESS=OK, FAILED=FAILED, CANCELLED=STOPPED,
+                                                                     SCHEDULED=RUNNING, QUEUED=RUNNING)),
+    "step-function": ("stepfunctions", SFN, sfn_answer, dict(SUCCEEDED=OK, FAILED=FAILED, TIMED_OUT=TIMED_OUT,
+                                                             ABORTED=STOPPED, PENDING_REDRIVE=RUNNING)),
+}
+
+
+@pytest.mark.parametrize("trigger_type, state", [(t, s) for t, provider in PROVIDERS.items() for s in provider[3]])
+def test_provider_states_map_to_run_states(aws_env, trigger_type, state):
+    service, metadata, answer, states = PROVIDERS[trigger_type]
+    expected, category = states[state]
     operation, response = answer(state)
     with Stubber(clients.client(service)) as stub:
         stub.add_response(operation, response)
@@ -200,6 +189,14 @@ def test_synchronous_and_unknown_types(aws_env):
     assert out["message"] == "invalid run-checker input: triggerType required"
     out = check("spark-magic", {})
     assert out["failureCategory"] == "PERMANENT" and "unknown trigger type 'spark-magic'" in out["message"]
+
+
+def test_a_request_without_max_attempts_is_refused(aws_env):
+    """The state machine always sends maxAttempts: a request without one is invalid, not polled on a guess."""
+    out = run_checker.handler({"pipelineID": "sales", "runID": "r", "triggerType": "glue", "metadata": GLUE,
+                               "attempt": 0}, None)
+    assert (out["state"], out["failureCategory"], out["attempt"]) == ("failed", "PERMANENT", 1)
+    assert out["message"] == "invalid run-checker input: maxAttempts required"
 
 
 # --- HTTP job APIs on loopback --------------------------------------------------------------------------------

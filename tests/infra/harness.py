@@ -1,4 +1,5 @@
-"""Run the real Pulumi program (__main__.py) under Pulumi's mocks and return everything it registered.
+"""Run the real Pulumi program (__main__.py) under Pulumi's mocks (emulator.program.run_program, as the CLI would:
+Pulumi.yaml's defaults, the repository as cwd) and return everything it registered.
 
     resources = run_program({"projectName": "team-a"}, stack="dev")
 
@@ -9,19 +10,17 @@ test reads is resolved; `RecordingMocks` answers each resource with its inputs p
 """
 from __future__ import annotations
 
-import json
 import os
-import runpy
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
-from pulumi.runtime import config as runtime_config
 from pulumi.runtime.mocks import MockMonitor
 
+from emulator.program import run_program as run_pulumi_program
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PROGRAM = os.path.join(ROOT, "__main__.py")
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 
@@ -139,12 +138,6 @@ class _DependencyRecordingMonitor(MockMonitor):
         return super().RegisterResource(request)
 
 
-def _config_value(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
 def run_program_full(config: dict[str, Any], stack: str = "dev",
                      mocks: Optional[pulumi.runtime.Mocks] = None, region: str = REGION) -> ProgramRun:
     """Run __main__.py under mocks; returns the resources and the resolved stack exports.
@@ -153,22 +146,8 @@ def run_program_full(config: dict[str, Any], stack: str = "dev",
     """
     recorder = RecordingMocks(region=region, delegate=mocks)
     monitor = _DependencyRecordingMonitor(recorder)
-    pulumi.runtime.set_mocks(recorder, project="interlock", stack=stack, preview=False, monitor=monitor)
-    values = {"aws:region": region}
-    for key, value in config.items():
-        values[key if ":" in key else f"interlock:{key}"] = _config_value(value)
-    runtime_config.set_all_config(values)
-    run = ProgramRun(resources=recorder.resources)
-
-    def program():
-        runpy.run_path(PROGRAM, run_name="__main__")
-        root = pulumi.runtime.get_root_resource()
-        outputs = getattr(root, "outputs", {}) or {}
-        names = list(outputs)
-        return pulumi.Output.all(*[outputs[name] for name in names]).apply(
-            lambda values: run.exports.update(dict(zip(names, values))))
-
-    pulumi.runtime.test(program)()
+    exports = run_pulumi_program(ROOT, {"aws:region": region, **config}, recorder, stack=stack, monitor=monitor)
+    run = ProgramRun(resources=recorder.resources, exports=exports)
     for resource in run.resources:
         resource.dependencies, resource.parent = monitor.registrations.get(resource.name, ([], ""))
     return run

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from components import asl
-from components.settings import load_settings
+from components.stack_settings import load_settings
 
 ARNS = {
     "OrchestratorFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:team-a-orchestrator",
@@ -31,7 +31,7 @@ def settings():
 
 @pytest.fixture(scope="module")
 def rendered_text(settings) -> str:
-    return asl.render(asl.load_template(), ARNS, asl.integer_values(settings))
+    return asl.render(asl.load_template(), ARNS, asl.knob_values(settings))
 
 
 @pytest.fixture(scope="module")
@@ -152,19 +152,19 @@ def test_the_lock_is_released_on_every_path_after_acquiring_it(definition):
 
 
 def test_render_refuses_unknown_or_missing_values(settings):
-    integers = asl.integer_values(settings)
+    integers = asl.knob_values(settings)
     with pytest.raises(asl.RenderError):
         asl.render(asl.load_template(), {k: v for k, v in ARNS.items() if k != "AlertTopicArn"}, integers)
     with pytest.raises(asl.RenderError):
         asl.render(asl.load_template() + "${Surprise}", ARNS, integers)
     with pytest.raises(asl.RenderError):
-        asl.render(asl.load_template(), ARNS, {**integers, "PollIntervalSeconds": "7"})
+        asl.render(asl.load_template(), ARNS, {**integers, "ExecutionTimeoutSeconds": "7"})
 
 
 def test_the_program_deploys_exactly_this_rendering(default_run):
     (machine,) = default_run.of_type("aws:sfn/stateMachine:StateMachine")
     settings = load_settings({"projectName": "team-a"})
-    expected = asl.render(asl.load_template(), ARNS, asl.integer_values(settings))
+    expected = asl.render(asl.load_template(), ARNS, asl.knob_values(settings))
     assert machine.inputs["definition"] == expected
 
 

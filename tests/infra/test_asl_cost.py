@@ -8,7 +8,7 @@ from typing import Any, Callable
 import pytest
 
 from components import asl
-from components.settings import load_settings
+from components.stack_settings import load_settings
 from tests.infra.test_asl import ARNS
 
 MISSING = object()
@@ -105,7 +105,7 @@ def happy_path(traits: int, running_polls: int, trigger_status: str = "running")
 @pytest.fixture(scope="module")
 def definition() -> dict:
     settings = load_settings({"projectName": "team-a"})
-    return json.loads(asl.render(asl.load_template(), ARNS, asl.integer_values(settings)))
+    return json.loads(asl.render(asl.load_template(), ARNS, asl.knob_values(settings)))
 
 
 def test_async_happy_path_with_3_traits_and_2_running_polls_costs_32(definition):

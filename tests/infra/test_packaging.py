@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from components import packaging
-from components.settings import PROJECT_ROOT
+from components.stack_settings import PROJECT_ROOT
 from components.functions import BUILD_DIR, REQUIREMENTS
 
 

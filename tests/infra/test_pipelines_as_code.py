@@ -9,8 +9,8 @@ import uuid
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from components.pipelines import PipelineConfigurationError, dynamodb_json
-from components.settings import PROJECT_ROOT
+from components.pipeline_registry import PipelineConfigurationError, dynamodb_json
+from components.stack_settings import PROJECT_ROOT
 from handlers.interlock import pipelines, store
 from tests.infra.harness import run_program_full
 

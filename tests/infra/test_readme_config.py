@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 
-from components.settings import PROJECT_ROOT, declared_config
+from components.stack_settings import PROJECT_ROOT, declared_config
 
 README = os.path.join(PROJECT_ROOT, "README.md")
 
@@ -53,7 +53,7 @@ def test_readme_points_at_pulumi_up_per_environment():
 def test_the_readme_example_is_a_valid_stack_config():
     import yaml
 
-    from components.settings import load_settings
+    from components.stack_settings import load_settings
 
     section = readme_config_section()
     example = section[section.index("```yaml") + len("```yaml"):section.index("```", section.index("```yaml") + 7)]

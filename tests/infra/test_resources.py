@@ -11,8 +11,8 @@ from tests.infra.conftest import ACCOUNT, FULL_CONFIG
 CORE = {"orchestrator": "handlers.orchestrator.handler", "evaluator": "handlers.evaluator.handler",
         "trigger": "handlers.trigger.handler", "run-checker": "handlers.run_checker.handler"}
 HANDLERS = {**CORE, "stream-router": "handlers.stream_router.handler"}
-COMMON_ENV = {"TABLE_NAME", "SNS_TOPIC_ARN", "ARCHETYPE_DIR", "READINESS_TTL", "RETENTION_TTL", "EVALUATOR_BASE_URL",
-              "DATA_BUCKET", "INTERLOCK_ALLOWED_NETWORKS", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
+COMMON_ENV = {"TABLE_NAME", "SNS_TOPIC_ARN", "ARCHETYPE_DIR", "READINESS_TTL_SECONDS", "RETENTION_TTL_SECONDS",
+              "EVALUATOR_BASE_URL", "DATA_BUCKET", "INTERLOCK_ALLOWED_NETWORKS", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
 
 
 def custom(run) -> Counter:
@@ -96,7 +96,7 @@ def test_functions(default_run):
         assert set(env) == expected, kind
         assert env["TABLE_NAME"] == "team-a" and env["SNS_TOPIC_ARN"].endswith(":team-a-alerts")
         assert env["ARCHETYPE_DIR"] == "/var/task/archetypes"
-        assert (env["READINESS_TTL"], env["RETENTION_TTL"]) == ("1h", "168h")
+        assert (env["READINESS_TTL_SECONDS"], env["RETENTION_TTL_SECONDS"]) == ("3600", "604800")
         assert env["INTERLOCK_ALLOWED_NETWORKS"] == "" and env["DATA_BUCKET"] == ""
         assert f"{function.parent}-logs" in function.dependencies, "function must wait for its log group"
         assert f"{function.parent}-policy" in function.dependencies, "function must wait for its policy"

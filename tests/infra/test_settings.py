@@ -1,10 +1,12 @@
 """Typed configuration: Pulumi.yaml declares every key; every invalid value is reported, naming key and allowed."""
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
-from components import settings as config
-from components.settings import ConfigurationError, load_settings
+from components import stack_settings as config
+from components.stack_settings import ConfigurationError, load_settings
 from handlers.interlock.durations import parse_duration
 from tests.infra.harness import run_program_full
 
@@ -17,7 +19,7 @@ def problems_for(values: dict) -> list[str]:
 
 def test_pulumi_yaml_declares_exactly_the_parsed_keys_each_with_a_description():
     declared = config.declared_config()
-    assert set(declared) == set(config._PARSERS)
+    assert set(declared) == set(config._KEYS)
     for key, spec in declared.items():
         assert spec.get("description"), key
         assert key == "projectName" or "default" in spec, f"{key} needs a default (only projectName is required)"
@@ -28,7 +30,7 @@ def test_defaults_come_from_pulumi_yaml():
     settings = load_settings({"projectName": "team-a"})
     assert settings.table_name == "team-a"
     assert settings.sns_topic_name == "team-a-alerts"
-    assert (settings.readiness_ttl, settings.retention_ttl) == ("1h", "168h")
+    assert (settings.readiness_ttl_seconds, settings.retention_ttl_seconds) == (3600, 168 * 3600)
     assert (settings.lambda_memory, settings.lambda_timeout, settings.log_retention_days) == (256, 60, 7)
     assert (settings.architecture, settings.python_runtime) == ("arm64", "python3.12")
     assert settings.archetype_dir == "/var/task/archetypes"
@@ -170,7 +172,7 @@ def test_the_program_stops_before_creating_anything_on_invalid_config():
 def test_the_dev_stack_file_is_valid():
     import yaml
 
-    from components.settings import PROJECT_ROOT
+    from components.stack_settings import PROJECT_ROOT
 
     with open(f"{PROJECT_ROOT}/Pulumi.dev.yaml", encoding="utf-8") as handle:
         values = yaml.safe_load(handle)["config"]
@@ -181,3 +183,11 @@ def test_the_dev_stack_file_is_valid():
     run = run_program_full(values, stack="dev", region=values["aws:region"])
     assert run.exports["stateMachineArn"].startswith(f"arn:aws:states:{values['aws:region']}:")
     assert len(run.of_type("aws:scheduler/schedule:Schedule")) == len(settings.schedules)
+
+
+@pytest.mark.parametrize("network", ["0.0.0.0/0", "::/0", "169.254.0.0/16", "169.254.169.254/32", "fd00:ec2::/64",
+                                     "::ffff:169.254.0.0/112"])
+def test_allowed_networks_refuse_everything_and_the_metadata_address(network):
+    (problem,) = problems_for({"allowedNetworks": ["127.0.0.0/8", network]})
+    assert problem.startswith("interlock:allowedNetworks: ")
+    assert repr(str(ipaddress.ip_network(network))) in problem  # named as the program normalized it

@@ -1,13 +1,13 @@
 """The state backend project (backend/__main__.py) under Pulumi mocks: bucket hardening, KMS key, outputs, config."""
 import json
 import os
-import runpy
 import sys
 
 import pulumi
 import pytest
 from pulumi.runtime.mocks import MockMonitor
 
+from emulator.program import run_program
 from policy.guardrails import rules
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -64,28 +64,18 @@ class OptionRecordingMonitor(MockMonitor):
         return super().RegisterResource(request)
 
 
-def run_backend(config, monkeypatch):
+def run_backend(config):
     """Run backend/__main__.py under mocks with `interlock-backend:` config; returns (mocks, monitor, exports)."""
     mocks = BackendMocks()
     monitor = OptionRecordingMonitor(mocks)
-    pulumi.runtime.set_all_config({f"interlock-backend:{key}": value for key, value in config.items()})
-    pulumi.runtime.set_mocks(mocks, project="interlock-backend", stack="bootstrap", preview=False, monitor=monitor)
-    exported, resolved = {}, {}
-    monkeypatch.setattr(pulumi, "export", lambda name, value: exported.__setitem__(name, value))
-
-    @pulumi.runtime.test
-    def program():
-        runpy.run_path(os.path.join(BACKEND_DIR, "__main__.py"))
-        return pulumi.Output.all(**exported).apply(resolved.update)
-
-    program()
+    exports = run_program(BACKEND_DIR, config, mocks, stack="bootstrap", monitor=monitor)
     pulumi.runtime.set_all_config({})
-    return mocks, monitor, resolved
+    return mocks, monitor, exports
 
 
 @pytest.fixture
-def default_backend(monkeypatch):
-    return run_backend({}, monkeypatch)
+def default_backend():
+    return run_backend({})
 
 
 def test_outputs_are_ready_for_pulumi_login_and_secrets_provider(default_backend):
@@ -156,10 +146,9 @@ def test_bucket_and_key_are_protected_and_retained(default_backend):
         assert monitor.options[name] == {"protect": True, "retain_on_delete": True}, name
 
 
-def test_config_sets_bucket_name_prefix_and_days(monkeypatch):
+def test_config_sets_bucket_name_prefix_and_days():
     mocks, _, exports = run_backend({"bucketName": "acme-pulumi-state", "namePrefix": "acme",
-                                     "noncurrentVersionExpirationDays": "14", "keyDeletionWindowDays": "7"},
-                                    monkeypatch)
+                                     "noncurrentVersionExpirationDays": "14", "keyDeletionWindowDays": "7"})
     assert exports["backendUrl"] == f"s3://acme-pulumi-state?region={REGION}"
     assert exports["secretsProvider"] == f"awskms://alias/acme-pulumi-secrets?region={REGION}"
     [rule] = mocks.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[2]["rules"]

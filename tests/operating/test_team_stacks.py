@@ -5,7 +5,7 @@ import os
 
 import yaml
 
-from components.settings import load_settings
+from components.stack_settings import load_settings
 from handlers.interlock import pipelines
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

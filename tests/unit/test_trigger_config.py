@@ -57,3 +57,40 @@ def test_every_type_has_a_module_with_start_and_status():
     for trigger_type in triggers.TRIGGER_TYPES:
         module = triggers.module_for(trigger_type)
         assert callable(module.start) and callable(module.status)
+
+
+@pytest.mark.parametrize(
+    "config, problem",
+    [
+        ({"type": "airflow", "url": "https://af", "dagID": "d", "dagId": "d"},
+         "trigger.dagId: unknown field for type airflow (accepted: type, timeout, url, dagID, apiVersion, headers, "
+         "body); did you mean 'dagID'?"),
+        ({"type": "glue", "jobName": "j", "argument": {"--a": "b"}}, "trigger.argument: unknown field for type glue"),
+        ({"type": "glue", "jobName": "j", "headers": {"A": "b"}}, "trigger.headers: unknown field for type glue"),
+        ({"type": "http", "url": "https://x", "pollInterval": "1m"},
+         "trigger.pollInterval: unknown field for type http"),
+    ],
+)
+def test_unknown_fields_are_refused_with_their_path_and_a_close_name(config, problem):
+    assert any(p.startswith(problem) for p in validate(config)), validate(config)
+
+
+def test_a_field_far_from_every_accepted_name_gets_no_guess():
+    (problem,) = validate({"type": "glue", "jobName": "j", "zzz": 1})
+    assert problem.startswith("trigger.zzz: unknown field for type glue") and "did you mean" not in problem
+
+
+def test_emr_command_is_refused_with_a_hint_to_use_jar():
+    problems = validate({"type": "emr", "clusterId": "j-1", "jobName": "s", "command": "s3://b/job.jar"})
+    assert problems == ["trigger.command: not a field of type emr; set the step's JAR with jar "
+                        "(default command-runner.jar)"]
+    assert validate({"type": "emr", "clusterId": "j-1", "jobName": "s", "jar": "s3://b/job.jar"}) == []
+
+
+def test_each_type_declares_its_facts_once():
+    specs = {t: triggers.spec_of(t) for t in triggers.TRIGGER_TYPES}
+    assert {t for t, s in specs.items() if s.idempotent} == {"airflow", "databricks", "emr-serverless", "step-function"}
+    assert {t for t, s in specs.items() if s.status_needs_headers} == {"airflow", "databricks"}
+    assert triggers.permission_keys() == ("glue", "emr", "emrServerless", "stepFunctions", "lambda")
+    for spec in specs.values():
+        assert len(set(spec.fields)) == len(spec.fields)

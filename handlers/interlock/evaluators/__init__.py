@@ -1,11 +1,12 @@
 """Trait evaluation: an HTTP evaluator endpoint or a builtin, always answered as a `Verdict` (never an exception
-for a business outcome). Storing the verdict is the evaluator handler's job, not this package's.
+for a business outcome), then stored with its TTL and an audit event (`evaluate_and_record`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from .. import store
 from ..models import FailureCategory, TraitStatus
 from ..templating import TemplateContext
 
@@ -41,10 +42,32 @@ class TraitRequest:
     timeout: float
     schedule_id: str
     date: str
+    ttl_seconds: int = 0  # how long the result counts; 0 = the stack's readiness TTL
 
     @property
     def template(self) -> TemplateContext:
         return TemplateContext(pipeline_id=self.pipeline_id, schedule_id=self.schedule_id, date=self.date)
+
+
+class TraitStorageError(RuntimeError):
+    """The verdict could not be stored."""
+
+
+def evaluate_and_record(request: TraitRequest) -> Verdict:
+    """Evaluate the trait and store its verdict; TraitStorageError when storing fails."""
+    verdict = evaluate(request)
+    result = {"status": verdict.status, "value": verdict.value, "reason": verdict.reason,
+              "failureCategory": verdict.failure_category, "evaluator": request.evaluator}
+    try:
+        store.put_trait_result(request.pipeline_id, request.trait_type, result, request.ttl_seconds)
+        store.append_event(request.pipeline_id, "TRAIT_EVALUATED", trait_type=request.trait_type,
+                           status=verdict.status, message=verdict.reason,
+                           details={"failureCategory": verdict.failure_category} if verdict.failure_category else None)
+    except Exception as exc:
+        raise TraitStorageError(
+            f"storing the {verdict.status} result of trait {request.trait_type} of {request.pipeline_id} failed: {exc}"
+        ) from exc
+    return verdict
 
 
 def evaluate(request: TraitRequest) -> Verdict:

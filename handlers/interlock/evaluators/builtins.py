@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from .. import settings
+from .. import clients, settings
 from ..netguard import clean_text
 from ..templating import render
 from . import PERMANENT, TRANSIENT, TraitRequest, Verdict, fail
@@ -105,7 +105,7 @@ class _S3Failure(Exception):
 
 
 def _s3_error(action: str, bucket: str, exc: Exception) -> _S3Failure:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+    code = clients.error_code(exc) or type(exc).__name__
     status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
     transient = code in _TRANSIENT_CODES or status >= 500 or not hasattr(exc, "response")
     return _S3Failure(f"S3 {action} on bucket {bucket} failed: {code}", TRANSIENT if transient else PERMANENT)
@@ -114,12 +114,10 @@ def _s3_error(action: str, bucket: str, exc: Exception) -> _S3Failure:
 def _head(bucket: str, key: str) -> list[tuple[str, int, datetime]]:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from .. import clients
-
     try:
         head = clients.client("s3").head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        if clients.error_code(exc) in ("404", "NoSuchKey", "NotFound"):
             return []
         raise _s3_error("HeadObject", bucket, exc) from None
     except BotoCoreError as exc:
@@ -129,8 +127,6 @@ def _head(bucket: str, key: str) -> list[tuple[str, int, datetime]]:
 
 def _list(bucket: str, prefix: str) -> list[tuple[str, int, datetime]]:
     from botocore.exceptions import BotoCoreError, ClientError
-
-    from .. import clients
 
     found: list[tuple[str, int, datetime]] = []
     try:

@@ -1,4 +1,6 @@
-"""Trigger types: each module starts a job (`start`) and reports its state (`status`).
+"""Trigger types: each module starts a job (`start`) and reports its state (`status`), and declares its facts once
+in `SPEC` (fields, idempotent start, headers for status calls, IAM permission key); validation, the trigger and
+run-checker flows and the stack's trigger permissions read them from there.
 
 Modules never raise for business outcomes except `TriggerError`, which carries a failure category; the trigger and
 run-checker handlers turn it into their output. Modules are imported on first use so a cold start loads only the
@@ -6,15 +8,17 @@ type it needs.
 """
 from __future__ import annotations
 
+import difflib
 import importlib
 import json
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Callable
 
 from ..models import FailureCategory
 from ..templating import TemplateContext
 
-# type name -> module under this package
+# type name -> module under this package: the one list of trigger types
 _MODULES = {
     "http": "http",
     "airflow": "airflow",
@@ -30,6 +34,36 @@ TRIGGER_TYPES = tuple(_MODULES)
 TRANSIENT = FailureCategory.TRANSIENT.value
 TIMEOUT = FailureCategory.TIMEOUT.value
 PERMANENT = FailureCategory.PERMANENT.value
+
+
+# Every type accepts these. `timeout` (seconds, > 0) bounds an HTTP call; the AWS types accept it too because the
+# original system's trigger format allowed it on every type (it changes nothing for them).
+COMMON_FIELDS = ("type", "timeout")
+
+
+@dataclass(frozen=True)
+class TriggerSpec:
+    """What a trigger type is, declared once in its module.
+
+    `required`: non-empty string fields it cannot start without; `optional`: every other field it reads (with
+    `required` and `COMMON_FIELDS`, the complete set it accepts); `idempotent`: a retried start returns the job the
+    first one started (so a run left TRIGGERING may be started again); `status_needs_headers`: its status call sends the
+    trigger's (secret) headers, read from the stored pipeline; `permission`: its key in the stack's
+    `triggerPermissions` (None when it needs no IAM grant); `refused`: fields that are not accepted, with the hint
+    to give instead; `check`: its either/or rules, as problems "trigger.<field>: message".
+    """
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    idempotent: bool = False
+    status_needs_headers: bool = False
+    permission: str | None = None
+    refused: dict[str, str] = field(default_factory=dict)
+    check: Callable[[dict], list[str]] | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (*COMMON_FIELDS, *self.required, *self.optional)
 
 
 class TriggerError(Exception):
@@ -82,19 +116,6 @@ class JobState:
         return cls("running", state or "unknown")
 
 
-# Fields each type cannot work without; `validate` adds the either/or rules.
-REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
-    "http": ("url",),
-    "airflow": ("url", "dagID"),
-    "glue": ("jobName",),
-    "emr": ("clusterId", "jobName"),
-    "emr-serverless": ("applicationId", "executionRoleArn", "jobName"),
-    "step-function": ("stateMachineArn",),
-    "databricks": ("workspaceUrl",),
-    "lambda": ("functionName",),
-}
-
-
 def validate(config: object) -> list[str]:
     """Problems of a trigger config as "trigger.<field>: message" (empty when valid). Pure: no AWS, no network.
 
@@ -105,11 +126,13 @@ def validate(config: object) -> list[str]:
     ttype = config.get("type")
     if ttype == "command":
         return ["trigger.type: 'command' is not supported (the Lambda has no shell); use http, lambda or a job service"]
-    if ttype not in REQUIRED_FIELDS:
+    if ttype not in _MODULES:
         return [f"trigger.type: must be one of {', '.join(TRIGGER_TYPES)}"]
-    problems = [
+    spec = spec_of(ttype)
+    problems = [_unknown(name, ttype, spec) for name in config if name not in spec.fields]
+    problems += [
         f"trigger.{name}: required for type {ttype}"
-        for name in REQUIRED_FIELDS[ttype]
+        for name in spec.required
         if not isinstance(config.get(name), str) or not config[name].strip()
     ]
     headers = config.get("headers")
@@ -120,16 +143,23 @@ def validate(config: object) -> list[str]:
     body = config.get("body")
     if body is not None and not isinstance(body, (str, dict, list)):
         problems.append("trigger.body: must be a string or a JSON object")
-    if ttype == "databricks" and config.get("jobId") in (None, "") and not isinstance(body, dict):
-        problems.append("trigger.jobId: set jobId (jobs/run-now) or body with tasks (jobs/runs/submit)")
-    if ttype == "emr-serverless" and not config.get("jobDriver") and not config.get("entryPoint"):
-        problems.append("trigger.jobDriver: set jobDriver or entryPoint")
+    if spec.check:
+        problems += spec.check(config)
     try:
         string_map(config, "arguments", ttype)
         timeout_seconds(config)
     except TriggerError as exc:
         problems.append(f"trigger: {exc}")
     return problems
+
+
+def _unknown(name: str, trigger_type: str, spec: TriggerSpec) -> str:
+    if name in spec.refused:
+        return f"trigger.{name}: not a field of type {trigger_type}; {spec.refused[name]}"
+    by_lower = {known.lower(): known for known in spec.fields}
+    close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1)
+    hint = f"; did you mean '{by_lower[close[0]]}'?" if close else ""
+    return f"trigger.{name}: unknown field for type {trigger_type} (accepted: {', '.join(spec.fields)}){hint}"
 
 
 def module_for(trigger_type: str) -> ModuleType:
@@ -140,6 +170,32 @@ def module_for(trigger_type: str) -> ModuleType:
     if name is None:
         raise TriggerError(f"unknown trigger type {trigger_type!r}; expected one of {', '.join(TRIGGER_TYPES)}")
     return importlib.import_module(f"{__name__}.{name}")
+
+
+def spec_of(trigger_type: str) -> TriggerSpec:
+    return module_for(trigger_type).SPEC
+
+
+def permission_keys() -> tuple[str, ...]:
+    """The stack's `triggerPermissions` keys: one per trigger type that needs an IAM grant, in registry order."""
+    return tuple(spec.permission for spec in map(spec_of, TRIGGER_TYPES) if spec.permission)
+
+
+def start(config: dict, run: RunContext) -> Started:
+    """Start the job `config` describes. The type's required fields are checked here, so its module reads them
+    (stripped) by index."""
+    trigger_type = str(config.get("type") or "")
+    module = module_for(trigger_type)
+    checked = {**config, **{name: require(config, name, trigger_type) for name in module.SPEC.required}}
+    return module.start(checked, run)
+
+
+def job_metadata(metadata: dict, trigger_type: str, *keys: str) -> list:
+    """The values of `keys` in a started job's metadata; TriggerError (PERMANENT) naming them when one is missing."""
+    values = [metadata.get(key) for key in keys]
+    if not all(values):
+        raise TriggerError(f"missing {trigger_type} metadata ({', '.join(keys)})")
+    return values
 
 
 def require(config: dict, key: str, trigger_type: str, hint: str = "") -> str:

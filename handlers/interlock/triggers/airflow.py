@@ -10,9 +10,14 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ..templating import render_value
-from . import PERMANENT, TRANSIENT, JobState, RunContext, Started, TriggerError, json_body, require, timeout_seconds, webcall
+from . import TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, json_body, webcall
 
-IDEMPOTENT = True  # a retried start returns the run it already started
+SPEC = TriggerSpec(
+    required=("url", "dagID"),
+    optional=("apiVersion", "headers", "body"),
+    idempotent=True,  # the DAG run ID is derived from the run ID: a retried start gets 409
+    status_needs_headers=True,
+)
 
 _VERSIONS = ("v1", "v2")
 
@@ -21,7 +26,7 @@ def _api_base(config: dict, url: str | None = None, version: str | None = None) 
     version = version or str(config.get("apiVersion") or "v1")
     if version not in _VERSIONS:
         raise TriggerError(f"airflow trigger: apiVersion must be v1 or v2, got {version!r}")
-    base = (url if url is not None else webcall.base_url(config, "url", "airflow")).rstrip("/")
+    base = (url if url is not None else config["url"]).rstrip("/")
     return f"{base}/api/{version}"
 
 
@@ -39,49 +44,37 @@ def dag_run_id(run_id: str) -> str:
 
 
 def start(config: dict, run: RunContext) -> Started:
-    dag_id = require(config, "dagID", "airflow")
+    dag_id = config["dagID"]
     api = _api_base(config)
     run_id = dag_run_id(run.run_id)
     payload: dict = {"dag_run_id": run_id, "conf": _conf(config, run)}
     if api.endswith("/v2"):
         payload["logical_date"] = None  # required (nullable) by Airflow 3
     metadata = {
-        "airflow_url": webcall.base_url(config, "url", "airflow"),
+        "airflow_url": config["url"].rstrip("/"),
         "airflow_dag_id": dag_id,
         "airflow_api_version": api.rsplit("/", 1)[1],
     }
+    started = Started("running", {**metadata, "airflow_dag_run_id": run_id})
     try:
-        response = webcall.call(
-            "airflow trigger",
-            "POST",
-            f"{api}/dags/{quote(dag_id, safe='')}/dagRuns",
-            headers=config.get("headers"),
-            body=payload,
-            timeout=timeout_seconds(config, run.budget_seconds),
-        )
+        answer = webcall.json_call("airflow trigger", "POST", f"{api}/dags/{quote(dag_id, safe='')}/dagRuns",
+                                   config, body=payload, budget=run.budget_seconds)
     except webcall.StatusError as exc:
         if exc.status == 409:  # this run's DAG run already exists: a retried trigger
-            return Started("running", {**metadata, "airflow_dag_run_id": run_id})
+            return started
         raise
-    returned = webcall.json_object("airflow trigger", response).get("dag_run_id")
+    # The answer must show a created DAG run; its ID is the one chosen above (an echoed value is not stored).
+    returned = answer.get("dag_run_id")
     if not isinstance(returned, str) or not returned:
         raise TriggerError("airflow trigger: response missing dag_run_id")
-    return Started("running", {**metadata, "airflow_dag_run_id": returned})
+    return started
 
 
 def status(metadata: dict, config: dict) -> JobState:
-    url, dag_id, run_id = (metadata.get(k) for k in ("airflow_url", "airflow_dag_id", "airflow_dag_run_id"))
-    if not (url and dag_id and run_id):
-        return JobState("failed", "missing airflow metadata (airflow_url, airflow_dag_id, airflow_dag_run_id)", PERMANENT)
+    url, dag_id, run_id = job_metadata(metadata, "airflow", "airflow_url", "airflow_dag_id", "airflow_dag_run_id")
     api = _api_base(config, url, metadata.get("airflow_api_version") or "v1")
-    response = webcall.call(
-        "airflow status",
-        "GET",
-        f"{api}/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",
-        headers=config.get("headers"),
-        timeout=timeout_seconds(config),
-    )
-    state = webcall.json_object("airflow status", response).get("state")
+    path = f"{api}/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}"
+    state = webcall.json_call("airflow status", "GET", path, config).get("state")
     if not isinstance(state, str):
         raise TriggerError("airflow status: response missing state")
     if state == "success":

@@ -11,11 +11,13 @@ import json
 from .. import clients
 from ..netguard import clean_text
 from ..templating import render_value
-from . import TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, json_body, require, string_map
+from . import TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, json_body, string_map
 from .awscall import aws_errors
 
 _INVOCATION_TYPES = ("RequestResponse", "Event")
 _MAX_ERROR_BYTES = 4096
+
+SPEC = TriggerSpec(required=("functionName",), optional=("body", "arguments", "invocationType"), permission="lambda")
 
 
 def _payload(config: dict, run: RunContext) -> bytes:
@@ -25,7 +27,7 @@ def _payload(config: dict, run: RunContext) -> bytes:
 
 
 def start(config: dict, run: RunContext) -> Started:
-    function_name = require(config, "functionName", "lambda")
+    function_name = config["functionName"]
     invocation_type = str(config.get("invocationType") or "RequestResponse")
     if invocation_type not in _INVOCATION_TYPES:
         raise TriggerError(f"lambda trigger: invocationType must be one of {', '.join(_INVOCATION_TYPES)}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from .. import clients
 from ..netguard import clean_text
 from . import PERMANENT, TIMEOUT, TRANSIENT, TriggerError
 
@@ -33,9 +34,8 @@ def classify(exc: Exception) -> str:
     if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError)):
         return TIMEOUT
     if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        return TRANSIENT if code in _TRANSIENT_CODES or status >= 500 else PERMANENT
+        return TRANSIENT if clients.error_code(exc) in _TRANSIENT_CODES or status >= 500 else PERMANENT
     return TRANSIENT  # BotoCoreError: endpoint unreachable, connection closed, ...
 
 
@@ -50,6 +50,9 @@ def aws_errors(prefix: str):
         raise TriggerError(f"{prefix}: {clean_text(exc)}", classify(exc)) from None
 
 
-def error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return response.get("Error", {}).get("Code", "")
+def call(prefix: str, service: str, operation: str, **request) -> dict:
+    """One API call (`operation` as boto3 names it); an error raises TriggerError("<prefix>: <Operation> failed: ...")
+    with its category."""
+    client = clients.client(service)
+    with aws_errors(f"{prefix}: {client.meta.method_to_api_mapping[operation]} failed"):
+        return getattr(client, operation)(**request)

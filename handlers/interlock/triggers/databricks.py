@@ -11,12 +11,26 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ..templating import render_value
-from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, string_map, timeout_seconds, webcall
-
-IDEMPOTENT = True  # a retried start returns the run it already started
+from . import (PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata,
+               string_map, webcall)
 
 _RESULT_FAILURES = {"TIMEDOUT": TIMEOUT, "CANCELED": PERMANENT, "CANCELLED": PERMANENT}
 _LIFE_CYCLE_FAILURES = {"INTERNAL_ERROR": TRANSIENT, "SKIPPED": PERMANENT}
+
+
+def _problems(config: dict) -> list[str]:
+    if config.get("jobId") in (None, "") and not isinstance(config.get("body"), dict):
+        return ["trigger.jobId: set jobId (jobs/run-now) or body with tasks (jobs/runs/submit)"]
+    return []
+
+
+SPEC = TriggerSpec(
+    required=("workspaceUrl",),
+    optional=("jobId", "arguments", "body", "jobName", "headers"),
+    idempotent=True,  # both endpoints take an idempotency token derived from the run ID
+    status_needs_headers=True,
+    check=_problems,
+)
 
 
 def _payload(config: dict, run: RunContext) -> tuple[str, dict]:
@@ -42,35 +56,21 @@ def _payload(config: dict, run: RunContext) -> tuple[str, dict]:
 
 
 def start(config: dict, run: RunContext) -> Started:
-    workspace = webcall.base_url(config, "workspaceUrl", "databricks")
+    workspace = config["workspaceUrl"].rstrip("/")
     endpoint, payload = _payload(config, run)
     payload["idempotency_token"] = run.run_id[:64]
-    response = webcall.call(
-        "databricks trigger",
-        "POST",
-        f"{workspace}/api/2.1/jobs/{endpoint}",
-        headers=config.get("headers"),
-        body=payload,
-        timeout=timeout_seconds(config, run.budget_seconds),
-    )
-    run_id = webcall.json_object("databricks trigger", response).get("run_id")
+    run_id = webcall.json_call("databricks trigger", "POST", f"{workspace}/api/2.1/jobs/{endpoint}", config,
+                               body=payload, budget=run.budget_seconds).get("run_id")
     if isinstance(run_id, bool) or not isinstance(run_id, int) or run_id <= 0:
         raise TriggerError("databricks trigger: response missing run_id")
     return Started("running", {"databricks_workspace_url": workspace, "databricks_run_id": str(run_id)})
 
 
 def status(metadata: dict, config: dict) -> JobState:
-    workspace, run_id = metadata.get("databricks_workspace_url"), metadata.get("databricks_run_id")
-    if not (workspace and run_id):
-        return JobState("failed", "missing databricks metadata (databricks_workspace_url, databricks_run_id)", PERMANENT)
-    response = webcall.call(
-        "databricks status",
-        "GET",
-        f"{workspace.rstrip('/')}/api/2.1/jobs/runs/get?run_id={quote(str(run_id), safe='')}",
-        headers=config.get("headers"),
-        timeout=timeout_seconds(config),
-    )
-    state = webcall.json_object("databricks status", response).get("state")
+    workspace, run_id = job_metadata(metadata, "databricks", "databricks_workspace_url", "databricks_run_id")
+    state = webcall.json_call("databricks status", "GET",
+                              f"{workspace.rstrip('/')}/api/2.1/jobs/runs/get?run_id={quote(str(run_id), safe='')}",
+                              config).get("state")
     if not isinstance(state, dict) or not isinstance(state.get("life_cycle_state"), str):
         raise TriggerError("databricks status: response missing state.life_cycle_state")
     life_cycle, result = state["life_cycle_state"], state.get("result_state")

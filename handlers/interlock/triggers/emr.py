@@ -6,13 +6,20 @@ templated), `arguments` (map appended after `args` as `key=value`, sorted by key
 """
 from __future__ import annotations
 
-from .. import clients
 from ..templating import render_value
-from . import PERMANENT, TRANSIENT, JobState, RunContext, Started, TriggerError, require, string_map
-from .awscall import aws_errors
+from . import PERMANENT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, string_map
+from .awscall import call
 
 _FAILED = {"FAILED": TRANSIENT, "CANCELLED": PERMANENT, "INTERRUPTED": TRANSIENT}
 _ACTIONS = ("CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW")
+
+SPEC = TriggerSpec(
+    required=("clusterId", "jobName"),
+    optional=("jar", "args", "arguments", "actionOnFailure"),
+    permission="emr",
+    # the original system named the JAR `command`; it is `jar` here (and `command` is a refused trigger type)
+    refused={"command": "set the step's JAR with jar (default command-runner.jar)"},
+)
 
 
 def step_args(config: dict, run: RunContext) -> list[str]:
@@ -26,30 +33,24 @@ def step_args(config: dict, run: RunContext) -> list[str]:
 
 
 def start(config: dict, run: RunContext) -> Started:
-    cluster_id = require(config, "clusterId", "emr")
-    step_name = require(config, "jobName", "emr", " (the step name)")
+    cluster_id = config["clusterId"]
     action = str(config.get("actionOnFailure") or "CONTINUE")
     if action not in _ACTIONS:
         raise TriggerError(f"emr trigger: actionOnFailure must be one of {', '.join(_ACTIONS)}")
     step = {
-        "Name": step_name,
+        "Name": config["jobName"],
         "ActionOnFailure": action,
         "HadoopJarStep": {"Jar": str(config.get("jar") or "command-runner.jar"), "Args": step_args(config, run)},
     }
-    with aws_errors("emr trigger: AddJobFlowSteps failed"):
-        response = clients.client("emr").add_job_flow_steps(JobFlowId=cluster_id, Steps=[step])
-    step_ids = response.get("StepIds") or []
+    step_ids = call("emr trigger", "emr", "add_job_flow_steps", JobFlowId=cluster_id, Steps=[step]).get("StepIds") or []
     if not step_ids:
         raise TriggerError("emr trigger: AddJobFlowSteps returned no step ID", TRANSIENT)
     return Started("running", {"emr_cluster_id": cluster_id, "emr_step_id": step_ids[0]})
 
 
 def status(metadata: dict, config: dict) -> JobState:
-    cluster_id, step_id = metadata.get("emr_cluster_id"), metadata.get("emr_step_id")
-    if not (cluster_id and step_id):
-        return JobState("failed", "missing emr metadata (emr_cluster_id, emr_step_id)", PERMANENT)
-    with aws_errors("emr status: DescribeStep failed"):
-        step = clients.client("emr").describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]
+    cluster_id, step_id = job_metadata(metadata, "emr", "emr_cluster_id", "emr_step_id")
+    step = call("emr status", "emr", "describe_step", ClusterId=cluster_id, StepId=step_id)["Step"]
     step_status = step.get("Status", {})
     return JobState.of(step_status.get("State", ""), "COMPLETED", _FAILED,
                        step_status.get("StateChangeReason", {}).get("Message"))

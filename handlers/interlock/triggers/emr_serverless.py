@@ -7,14 +7,27 @@ retried trigger returns the job run already started.
 """
 from __future__ import annotations
 
-from .. import clients
 from ..templating import render_value
-from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, require
-from .awscall import aws_errors
-
-IDEMPOTENT = True  # a retried start returns the run it already started
+from . import (PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata,
+               require)
+from .awscall import call
 
 _FAILED = {"FAILED": TRANSIENT, "CANCELLED": PERMANENT}
+
+
+def _problems(config: dict) -> list[str]:
+    if config.get("jobDriver") or config.get("entryPoint"):
+        return []
+    return ["trigger.jobDriver: set jobDriver or entryPoint"]
+
+
+SPEC = TriggerSpec(
+    required=("applicationId", "executionRoleArn", "jobName"),
+    optional=("jobDriver", "entryPoint", "entryPointArguments", "sparkSubmitParameters"),
+    idempotent=True,  # the run ID is the client token
+    permission="emrServerless",
+    check=_problems,
+)
 
 
 def job_driver(config: dict, run: RunContext) -> dict:
@@ -37,27 +50,23 @@ def job_driver(config: dict, run: RunContext) -> dict:
 
 
 def start(config: dict, run: RunContext) -> Started:
-    application_id = require(config, "applicationId", "emr-serverless")
-    role_arn = require(config, "executionRoleArn", "emr-serverless")
-    name = require(config, "jobName", "emr-serverless")
+    application_id = config["applicationId"]
     request = {
         "applicationId": application_id,
-        "executionRoleArn": role_arn,
-        "name": name,
+        "executionRoleArn": config["executionRoleArn"],
+        "name": config["jobName"],
         "jobDriver": job_driver(config, run),
         "clientToken": run.run_id[:64],
     }
-    with aws_errors("emr-serverless trigger: StartJobRun failed"):
-        response = clients.client("emr-serverless").start_job_run(**request)
+    response = call("emr-serverless trigger", "emr-serverless", "start_job_run", **request)
     return Started("running", {"emr_sl_application_id": application_id, "emr_sl_job_run_id": response["jobRunId"]})
 
 
 def status(metadata: dict, config: dict) -> JobState:
-    application_id, job_run_id = metadata.get("emr_sl_application_id"), metadata.get("emr_sl_job_run_id")
-    if not (application_id and job_run_id):
-        return JobState("failed", "missing emr-serverless metadata (emr_sl_application_id, emr_sl_job_run_id)", PERMANENT)
-    with aws_errors("emr-serverless status: GetJobRun failed"):
-        job_run = clients.client("emr-serverless").get_job_run(applicationId=application_id, jobRunId=job_run_id)["jobRun"]
+    application_id, job_run_id = job_metadata(metadata, "emr-serverless", "emr_sl_application_id",
+                                              "emr_sl_job_run_id")
+    job_run = call("emr-serverless status", "emr-serverless", "get_job_run", applicationId=application_id,
+                   jobRunId=job_run_id)["jobRun"]
     detail = job_run.get("stateDetails")
     timed_out = bool(detail) and "timeout" in detail.lower()
     return JobState.of(job_run.get("state", ""), "SUCCESS", dict.fromkeys(_FAILED, TIMEOUT) if timed_out else _FAILED,

@@ -11,20 +11,20 @@ from dataclasses import dataclass, field, replace
 from .. import alerts, store
 from ..log import logger
 from ..models import InvalidTransition, RunStatus
-from . import PERMANENT, TIMEOUT, TRANSIENT, RunContext, Started, TriggerError, module_for
+from . import PERMANENT, TIMEOUT, TRANSIENT, RunContext, Started, TriggerError, spec_of, start
 
 _ERROR_KEYS = ("triggerError", "failureCategory")
 
 
 @dataclass(frozen=True)
-class Outcome:
+class TriggerOutcome:
     status: str  # running | completed | failed
     metadata: dict = field(default_factory=dict)
     error: str | None = None
     failure_category: str | None = None
 
 
-def fire(run: RunContext, config: object) -> Outcome:
+def fire(run: RunContext, config: object) -> TriggerOutcome:
     """Start the job of `run` described by the trigger `config`; business failures are returned, not raised."""
     state = store.get_run(run.run_id)
     if state is None:
@@ -35,12 +35,12 @@ def fire(run: RunContext, config: object) -> Outcome:
     trigger_type = config.get("type") if isinstance(config, dict) else None
 
     if status == RunStatus.RUNNING.value:
-        return Outcome("running", _job_metadata(state))
+        return TriggerOutcome("running", _job_metadata(state))
     if status == RunStatus.COMPLETED.value:
-        return Outcome("completed", _job_metadata(state))
+        return TriggerOutcome("completed", _job_metadata(state))
     if status == RunStatus.FAILED.value:
         meta = state.get("metadata") or {}
-        return Outcome("failed", {}, meta.get("triggerError") or "run already failed",
+        return TriggerOutcome("failed", {}, meta.get("triggerError") or "run already failed",
                        meta.get("failureCategory") or PERMANENT)
     if status not in (RunStatus.PENDING.value, RunStatus.TRIGGERING.value):
         return _fail(run, trigger_type, TriggerError(f"run {run.run_id} is {status}; not triggering"), transition=False)
@@ -57,22 +57,21 @@ def fire(run: RunContext, config: object) -> Outcome:
     try:
         if not isinstance(config, dict) or not config.get("type"):
             raise TriggerError("no trigger configuration provided")
-        module = module_for(str(config["type"]))
-        if status == RunStatus.TRIGGERING.value and not getattr(module, "IDEMPOTENT", False):
+        if status == RunStatus.TRIGGERING.value and not spec_of(str(config["type"])).idempotent:
             return _busy(run, trigger_type)
-        started = module.start(config, run)
+        started = start(config, run)
     except TriggerError as exc:
         return _fail(run, trigger_type, exc)
     return _succeed(run, trigger_type, started)
 
 
-def invalid_input(run: RunContext, problem: str) -> Outcome:
+def invalid_input(run: RunContext, problem: str) -> TriggerOutcome:
     """An unusable trigger input: alerted (when the pipeline is known), nothing started, no run state touched."""
     error = TriggerError(problem)
     if run.pipeline_id:
         return _fail(run, None, error, transition=False)
     logger().error(problem)
-    return Outcome("failed", {}, problem, PERMANENT)
+    return TriggerOutcome("failed", {}, problem, PERMANENT)
 
 
 def _create(run: RunContext) -> dict:
@@ -87,7 +86,7 @@ def _job_metadata(state: dict) -> dict:
     return {k: v for k, v in (state.get("metadata") or {}).items() if k not in _ERROR_KEYS}
 
 
-def _busy(run: RunContext, trigger_type: str | None) -> Outcome:
+def _busy(run: RunContext, trigger_type: str | None) -> TriggerOutcome:
     error = TriggerError(
         f"run {run.run_id} is already being triggered by an earlier attempt that did not finish; not starting a "
         f"second {trigger_type or 'job'} (check whether it started, then re-run)"
@@ -95,16 +94,16 @@ def _busy(run: RunContext, trigger_type: str | None) -> Outcome:
     return _fail(run, trigger_type, error, transition=False)
 
 
-def _succeed(run: RunContext, trigger_type: str | None, started: Started) -> Outcome:
+def _succeed(run: RunContext, trigger_type: str | None, started: Started) -> TriggerOutcome:
     target = RunStatus.COMPLETED if started.status == "completed" else RunStatus.RUNNING
     # The job has started: a bookkeeping failure from here on must not turn it into a failed (and retried) run.
     _record(lambda: store.transition_run(run.run_id, target.value, metadata=started.metadata), run, "run state")
     _record(lambda: store.append_event(run.pipeline_id, "TRIGGER_FIRED", run_id=run.run_id, status=started.status,
                                        details={"type": trigger_type, **started.metadata}), run, "event")
-    return Outcome(started.status, dict(started.metadata))
+    return TriggerOutcome(started.status, dict(started.metadata))
 
 
-def _fail(run: RunContext, trigger_type: str | None, exc: TriggerError, *, transition: bool = True) -> Outcome:
+def _fail(run: RunContext, trigger_type: str | None, exc: TriggerError, *, transition: bool = True) -> TriggerOutcome:
     message = str(exc)
     if transition:
         _record(lambda: store.transition_run(run.run_id, RunStatus.FAILED.value,
@@ -113,13 +112,13 @@ def _fail(run: RunContext, trigger_type: str | None, exc: TriggerError, *, trans
     _record(lambda: store.append_event(run.pipeline_id, "TRIGGER_FAILED", run_id=run.run_id, status="failed",
                                        message=message, details={"type": trigger_type,
                                                                  "failureCategory": exc.category}), run, "event")
-    # Required by issue 4 (every trigger failure alerts); a retryable category is only a warning because logResult
-    # raises RUN_FAILED (error) once no retry is left.
+    # Every trigger failure alerts; a retryable category is only a warning because logResult raises RUN_FAILED
+    # (error) once no retry is left.
     level = "warning" if exc.category in (TRANSIENT, TIMEOUT) else "error"
     alerts.publish(level, alerts.AlertType.TRIGGER_FAILED, f"Trigger failed for {run.pipeline_id}: {message}",
                    pipeline_id=run.pipeline_id, schedule_id=run.schedule_id, date=run.date, run_id=run.run_id,
                    details={"triggerType": trigger_type, "failureCategory": exc.category})
-    return Outcome("failed", {}, message, exc.category)
+    return TriggerOutcome("failed", {}, message, exc.category)
 
 
 def _record(write, run: RunContext, what: str) -> None:

@@ -6,13 +6,14 @@ object; templated), `timeout` (seconds, 30).
 from __future__ import annotations
 
 from ..templating import render_value
-from . import JobState, RunContext, Started, TriggerError, require, timeout_seconds, webcall
+from . import JobState, RunContext, Started, TriggerError, TriggerSpec, timeout_seconds, webcall
 
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
+SPEC = TriggerSpec(required=("url",), optional=("method", "headers", "body"))
+
 
 def start(config: dict, run: RunContext) -> Started:
-    url = require(config, "url", "http")
     method = str(config.get("method") or "POST").upper()
     if method not in _METHODS:
         raise TriggerError(f"http trigger: method {method!r} is not one of {', '.join(sorted(_METHODS))}")
@@ -22,7 +23,7 @@ def start(config: dict, run: RunContext) -> Started:
     response = webcall.call(
         "http trigger",
         method,
-        url,
+        config["url"],
         headers=config.get("headers"),
         body=render_value(body, run.template) if body not in (None, "") else None,
         timeout=timeout_seconds(config, run.budget_seconds),

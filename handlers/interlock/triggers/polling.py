@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from .. import store
 from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, TriggerError, module_for
 
-DEFAULT_MAX_ATTEMPTS = 120
-_HEADER_TYPES = ("airflow", "databricks")  # their status API needs the trigger's (secret) headers
 
 
 @dataclass(frozen=True)
@@ -23,14 +21,17 @@ class Poll:
     attempt: int
 
 
-def check(pipeline_id: str, trigger_type: str, metadata: dict, attempt: int, max_attempts: int) -> Poll:
-    """One status check of a job started for `pipeline_id`; `attempt` counts the checks already made."""
+def check(pipeline_id: str, trigger_type: str, metadata: dict, attempt: int, max_attempts: int | None) -> Poll:
+    """One status check of a job started for `pipeline_id`; `attempt` counts the checks already made, and
+    `max_attempts` (sent by the state machine; None when the request lacks it) bounds them."""
     attempt += 1
     try:
-        if not trigger_type:
-            raise TriggerError("invalid run-checker input: triggerType required")
+        for name, value in (("triggerType", trigger_type), ("maxAttempts", max_attempts)):
+            if not value:
+                raise TriggerError(f"invalid run-checker input: {name} required")
         module = module_for(trigger_type)
-        job = module.status(metadata, _trigger_config(pipeline_id, trigger_type))
+        config = _trigger_config(pipeline_id, trigger_type) if module.SPEC.status_needs_headers else {}
+        job = module.status(metadata, config)
     except TriggerError as exc:
         if exc.category in (TRANSIENT, TIMEOUT):
             job = JobState("running", f"status check failed, will retry: {exc}")
@@ -47,8 +48,8 @@ def check(pipeline_id: str, trigger_type: str, metadata: dict, attempt: int, max
 
 
 def _trigger_config(pipeline_id: str, trigger_type: str) -> dict:
-    """The pipeline's trigger config, for the types whose status call needs its headers (else {})."""
-    if trigger_type not in _HEADER_TYPES or not pipeline_id:
+    """The pipeline's stored trigger config (its headers are for the status call); {} when it has another type."""
+    if not pipeline_id:
         return {}
     try:
         pipeline = store.get_pipeline(pipeline_id) or {}

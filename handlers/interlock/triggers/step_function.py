@@ -11,10 +11,16 @@ import re
 
 from .. import clients
 from ..templating import render_value
-from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, json_body, require, string_map
-from .awscall import aws_errors, error_code
+from . import (PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata,
+               json_body, string_map)
+from .awscall import aws_errors, call
 
-IDEMPOTENT = True  # a retried start returns the execution it already started
+SPEC = TriggerSpec(
+    required=("stateMachineArn",),
+    optional=("body", "arguments"),
+    idempotent=True,  # the execution is named after the run
+    permission="stepFunctions",
+)
 _FAILED = {"FAILED": TRANSIENT, "TIMED_OUT": TIMEOUT, "ABORTED": PERMANENT}
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -40,7 +46,7 @@ def _execution_arn(state_machine_arn: str, name: str) -> str:
 def start(config: dict, run: RunContext) -> Started:
     from botocore.exceptions import ClientError
 
-    state_machine_arn = require(config, "stateMachineArn", "step-function")
+    state_machine_arn = config["stateMachineArn"]
     name = execution_name(run.run_id)
     execution_input = _input(config, run)
     sfn = clients.client("stepfunctions")
@@ -48,17 +54,14 @@ def start(config: dict, run: RunContext) -> Started:
         try:
             arn = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=execution_input)["executionArn"]
         except ClientError as exc:
-            if error_code(exc) != "ExecutionAlreadyExists":
+            if clients.error_code(exc) != "ExecutionAlreadyExists":
                 raise
             arn = _execution_arn(state_machine_arn, name)  # this run already started it
     return Started("running", {"sfn_execution_arn": arn})
 
 
 def status(metadata: dict, config: dict) -> JobState:
-    arn = metadata.get("sfn_execution_arn")
-    if not arn:
-        return JobState("failed", "missing step-function metadata (sfn_execution_arn)", PERMANENT)
-    with aws_errors("step-function status: DescribeExecution failed"):
-        execution = clients.client("stepfunctions").describe_execution(executionArn=arn)
+    (arn,) = job_metadata(metadata, "step-function", "sfn_execution_arn")
+    execution = call("step-function status", "stepfunctions", "describe_execution", executionArn=arn)
     return JobState.of(execution.get("status", ""), "SUCCEEDED", _FAILED,
                        execution.get("error") or execution.get("cause"))

@@ -5,7 +5,8 @@ import json
 from typing import Mapping
 
 from .. import netguard, secrets
-from . import PERMANENT, TRANSIENT, TriggerError, require
+from . import PERMANENT, TRANSIENT, TriggerError, timeout_seconds
+
 
 class StatusError(TriggerError):
     """The endpoint answered with an error status (kept in `status`)."""
@@ -46,7 +47,8 @@ def call(
     else:
         payload = body
     try:
-        response = netguard.request(method, url, headers=send_headers, body=payload, timeout=timeout)
+        response = netguard.request(method, url, headers=send_headers, body=payload, timeout=timeout,
+                                    secrets=secrets.known_values())
     except netguard.OutboundError as exc:
         raise TriggerError(f"{prefix}: {secrets.redact(str(exc))}", exc.category) from None
     if response.status >= 400:
@@ -55,9 +57,8 @@ def call(
 
 
 def _body_text(response: netguard.Response, limit: int = netguard.ERROR_TEXT_LIMIT) -> str:
-    """Response text for an error message: secrets redacted first, then cleaned and truncated (so a truncation
-    can never leave part of a secret behind)."""
-    return netguard.clean_text(secrets.redact(response.body[:8192].decode("utf-8", "replace")), limit)
+    """Response text for an error message: a short, normalized excerpt with every echo of a secret masked."""
+    return response.snippet(limit, secrets.known_values())
 
 
 def json_object(prefix: str, response: netguard.Response) -> dict:
@@ -71,6 +72,10 @@ def json_object(prefix: str, response: netguard.Response) -> dict:
     return document
 
 
-def base_url(config: dict, key: str, trigger_type: str) -> str:
-    """A configured base URL without its trailing slash."""
-    return require(config, key, trigger_type).rstrip("/")
+def json_call(prefix: str, method: str, url: str, config: dict, *, body: dict | None = None,
+              budget: float | None = None) -> dict:
+    """A call of a job service's JSON API with the trigger's headers and `timeout` (capped by `budget`); the answer
+    as a JSON object."""
+    response = call(prefix, method, url, headers=config.get("headers"), body=body,
+                    timeout=timeout_seconds(config, budget))
+    return json_object(prefix, response)

@@ -1,5 +1,6 @@
 """Interlock's shape in miniature: a table whose MARKER items reach a stream-router (filtered mapping, bounded
-retries, on-failure queue), which starts a state machine that calls an orchestrator and publishes to a topic."""
+retries, on-failure queue), which starts a state machine that calls an orchestrator and publishes to a topic;
+EventBridge rules on the machine's status changes and on Glue job events deliver to a watcher function."""
 import json
 import os
 
@@ -32,7 +33,9 @@ definition = pulumi.Output.all(orchestrator.arn, topic.arn).apply(lambda a: json
     "StartAt": "Work",
     "States": {
         "Work": {"Type": "Task", "Resource": a[0], "ResultPath": "$.work", "Next": "Announce",
-                 "Parameters": {"pipelineID.$": "$.pipelineID", "date.$": "$.date", "scheduleID.$": "$.scheduleID"}},
+                 "Parameters": {"pipelineID.$": "$.pipelineID", "date.$": "$.date", "scheduleID.$": "$.scheduleID"},
+                 "Retry": [{"ErrorEquals": ["ProvisionedThroughputExceededException"], "IntervalSeconds": 1,
+                            "MaxAttempts": 2, "BackoffRate": 1.0}]},
         "Announce": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "ResultPath": None, "Next": "Done",
                      "Parameters": {"TopicArn": a[1], "Message.$": "States.JsonToString($.work)"}},
         "Done": {"Type": "Succeed"},
@@ -58,6 +61,39 @@ aws.scheduler.Schedule(
             "input": table.name.apply(lambda name: json.dumps({"TableName": name, "Item": {
                 "PK": {"S": "PIPELINE#nightly"}, "SK": {"S": "MARKER#schedule#<aws.scheduler.scheduled-time>"},
                 "scheduleID": {"S": "daily"}, "date": {"S": "2026-11-28"}}}))})
+watcher = aws.lambda_.Function(
+    "watcher", name=f"{project}-watcher", role=lambda_role.arn, runtime="python3.12",
+    handler="handlers.watcher.handler", code=code, environment={"variables": environment})
+status_change = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"]}
+finished = machine.arn.apply(lambda arn: json.dumps({**status_change, "detail": {
+    "stateMachineArn": [arn], "status": ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]}}))
+rules = {
+    # every end of the machine's executions, the whole event
+    "finished-runs": (finished, {}),
+    # starts, reshaped by an input transformer
+    "started-runs": (json.dumps({**status_change, "detail": {"status": ["RUNNING"]}}), {"input_transformer": {
+        "input_paths": {"execution": "$.detail.executionArn"}, "input_template": '{"started": <execution>}'}}),
+    # failed Glue jobs, only the detail
+    "glue-failures": (json.dumps({"source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
+                                  "detail": {"state": ["FAILED"]}}), {"input_path": "$.detail"}),
+    # the same ends as finished-runs, switched off
+    "paused": (finished, {"input": json.dumps({"from": "paused"})}),
+}
+for rule_name, (pattern, target_input) in rules.items():
+    rule = aws.cloudwatch.EventRule(rule_name, name=f"{project}-{rule_name}", event_pattern=pattern,
+                                    state="DISABLED" if rule_name == "paused" else "ENABLED")
+    aws.cloudwatch.EventTarget(f"{rule_name}-watcher", rule=rule.name, arn=watcher.arn, **target_input)
+    aws.lambda_.Permission(f"{rule_name}-invokes-watcher", action="lambda:InvokeFunction", function=watcher.name,
+                           principal="events.amazonaws.com", source_arn=rule.arn)
+# a target whose function does not allow EventBridge to invoke it
+unpermitted = aws.cloudwatch.EventRule(
+    "unpermitted", name=f"{project}-unpermitted", event_pattern=json.dumps({"source": ["sample.unpermitted"]}))
+aws.cloudwatch.EventTarget("unpermitted-orchestrator", rule=unpermitted.name, arn=orchestrator.arn)
+# every Glue event, to a queue
+glue_queue = aws.sqs.Queue("glue-events", name=f"{project}-glue-events")
+glue_rule = aws.cloudwatch.EventRule(
+    "all-glue", name=f"{project}-all-glue", event_pattern=json.dumps({"source": ["aws.glue"]}))
+aws.cloudwatch.EventTarget("all-glue-queue", rule=glue_rule.name, arn=glue_queue.arn)
 aws.ec2.Vpc("not-emulated", cidr_block="10.0.0.0/16")
 pulumi.export("stateMachineArn", machine.arn)
 pulumi.export("tableName", table.name)

@@ -1,4 +1,5 @@
 """The sample's data access: the same function names the emulator uses from the real store."""
+import json
 import os
 import secrets
 import time
@@ -42,3 +43,15 @@ def get_lock(pipeline_id: str, schedule_id: str) -> dict | None:
     item = _ddb().get_item(TableName=_table(), Key={
         "PK": {"S": f"LOCK#{pipeline_id}#{schedule_id}"}, "SK": {"S": "LOCK"}}).get("Item")
     return item or None
+
+
+def record_event(event) -> None:
+    _ddb().put_item(TableName=_table(), Item={
+        "PK": {"S": "EVENTS"}, "SK": {"S": f"{time.time():.6f}#{secrets.token_hex(3)}"},
+        "body": {"S": json.dumps(event)}})
+
+
+def received_events() -> list:
+    items = _ddb().query(TableName=_table(), KeyConditionExpression="PK = :pk",
+                         ExpressionAttributeValues={":pk": {"S": "EVENTS"}})["Items"]
+    return [json.loads(item["body"]["S"]) for item in items]

@@ -17,13 +17,15 @@ import pulumi_aws as aws
 
 from handlers.interlock import schema
 
-from .settings import PROJECT_ROOT
+from .stack_settings import PROJECT_ROOT, ConfigurationError
 
 ARCHETYPE_DIR = os.path.join(PROJECT_ROOT, "archetypes")
 
 
-class PipelineConfigurationError(ValueError):
-    """One or more pipeline files are invalid; the message names each file and field."""
+class PipelineConfigurationError(ConfigurationError):
+    """One or more pipeline files are invalid; each problem names its file and field."""
+
+    heading = "invalid pipeline configuration"
 
 
 def load_pipeline_items(directory: str) -> list[dict[str, Any]]:
@@ -39,8 +41,7 @@ def load_pipeline_items(directory: str) -> list[dict[str, Any]]:
     try:
         configs = pipelines.load_pipeline_dir(directory, ARCHETYPE_DIR)
     except ConfigError as error:
-        raise PipelineConfigurationError(
-            "invalid pipeline configuration:\n  - " + "\n  - ".join(error.problems)) from None
+        raise PipelineConfigurationError(error.problems) from None
     return [store.pipeline_item(config.to_dict()) for config in configs]
 
 

@@ -1,5 +1,6 @@
-"""Deploy a Pulumi program into the emulator: the program runs under Pulumi's mocks and every resource it
-registers is created for real, through boto3, in the moto server (mocks.py).
+"""Run a Pulumi program under Pulumi's mocks (`run_program`, also used by the infra and operating tests), and
+deploy it into the emulator (`deploy_program`): every resource it registers is created for real, through boto3,
+in the moto server (mocks.py).
 
 Pulumi's CLI and the AWS provider plugin cannot run here, so `pulumi.runtime.set_mocks(..., preview=False)` plays
 the engine. Pulumi orders registrations by their data dependencies, as in a real `pulumi up`, so everything
@@ -14,10 +15,13 @@ import os
 import runpy
 import sys
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Optional
 
 import pulumi
 from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.mocks import MockMonitor
+
+from components.pulumi_project import read_project
 
 from .mocks import DeployedResource, EmulatorMocks
 from .server import REGION
@@ -42,42 +46,29 @@ class Deployment:
 
 
 # -- running a program ---------------------------------------------------------------------------------------------
-def project_config(program_dir: str) -> tuple[str, dict[str, str]]:
-    """The project name and the config defaults Pulumi.yaml declares (the CLI applies them; the mocks do not)."""
-    import yaml
-
-    with open(os.path.join(program_dir, "Pulumi.yaml")) as handle:
-        project = yaml.safe_load(handle)
-    name = project["name"]
-    defaults: dict[str, str] = {}
-    for key, spec in (project.get("config") or {}).items():
-        value = spec.get("default", spec.get("value")) if isinstance(spec, dict) else spec
-        if value is not None:
-            defaults[key if ":" in key else f"{name}:{key}"] = _config_string(value)
-    return name, defaults
-
-
 def _config_string(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def deploy_program(
-    program_dir: str, config: dict[str, Any], client: Callable[[str], Any], stack: str = "emulator"
-) -> Deployment:
-    """Run `program_dir/__main__.py` under `EmulatorMocks` with `config` over Pulumi.yaml's defaults."""
-    project, values = project_config(program_dir)
-    for key, value in config.items():
-        values[key if ":" in key else f"{project}:{key}"] = _config_string(value)
-    values.setdefault("aws:region", REGION)
+def run_program(program_dir: str, config: Mapping[str, Any], mocks: pulumi.runtime.Mocks, *, stack: str,
+                monitor: Optional[MockMonitor] = None) -> dict[str, Any]:
+    """Run `program_dir/__main__.py` under `mocks` as the Pulumi CLI would and return its stack outputs.
 
-    mocks = EmulatorMocks(client)
+    As the CLI does: the project's name and its Pulumi.yaml config defaults, `config` on top (bare keys belong to
+    the project; values other than strings are passed as JSON), the program's directory as cwd and first on
+    sys.path. preview=False, so every output resolves. Exceptions of the program propagate unchanged.
+    """
+    project = read_project(program_dir)
+    values = {key: _config_string(value) for key, value in project.defaults().items()}
+    for key, value in config.items():
+        values[key if ":" in key else f"{project.name}:{key}"] = _config_string(value)
     pulumi_settings.set_root_resource(None)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
+    pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(values)
     exports: dict[str, Any] = {}
 
     @pulumi.runtime.test
-    def run_program():
+    def program():
         runpy.run_path(os.path.join(program_dir, "__main__.py"), run_name="__main__")
         outputs = pulumi_settings.get_root_resource().outputs
         return pulumi.Output.all(**outputs).apply(exports.update) if outputs else None
@@ -86,10 +77,19 @@ def deploy_program(
     os.chdir(program_dir)
     sys.path.insert(0, program_dir)
     try:
-        run_program()
+        program()
     finally:
         os.chdir(cwd)
         sys.path[:] = path
+    return exports
+
+
+def deploy_program(
+    program_dir: str, config: dict[str, Any], client: Callable[[str], Any], stack: str = "emulator"
+) -> Deployment:
+    """Run `program_dir/__main__.py` under `EmulatorMocks`: every resource it registers is created in moto."""
+    mocks = EmulatorMocks(client)
+    exports = run_program(program_dir, {"aws:region": REGION, **config}, mocks, stack=stack)
     if mocks.skipped:
         warnings.warn(
             "the emulator could not create these resources (not emulated; the program's other resources were "

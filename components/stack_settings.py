@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
-from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN
+from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, ConfigError
+from handlers.interlock.netguard import allowed_network_problems
+from handlers.interlock.triggers import permission_keys
+
+from .pulumi_project import read_project
 
 PROJECT = "interlock"
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROJECT_FILE = os.path.join(PROJECT_ROOT, "Pulumi.yaml")
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653)
@@ -29,7 +30,7 @@ ARCHITECTURES = ("arm64", "x86_64")
 PYTHON_RUNTIMES = ("python3.12", "python3.13")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 SUBSCRIPTION_PROTOCOLS = ("email", "https", "sqs", "lambda")
-TRIGGER_KINDS = ("glue", "emr", "emrServerless", "stepFunctions", "lambda")
+TRIGGER_KINDS = permission_keys()  # the triggerPermissions keys the trigger modules declare
 LOCK_LEASE_MARGIN_SECONDS = 300
 
 _PARTITION = r"arn:aws(?:-cn|-us-gov)?"
@@ -65,12 +66,13 @@ AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
 CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 
 
-class ConfigurationError(ValueError):
+class ConfigurationError(ConfigError):
     """Invalid stack configuration; `problems` lists one message per invalid key."""
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("invalid interlock configuration:\n  - " + "\n  - ".join(problems))
+    heading = "invalid interlock configuration"
+
+    def __str__(self) -> str:
+        return f"{self.heading}:\n  - " + "\n  - ".join(self.problems)
 
 
 @dataclass(frozen=True)
@@ -101,11 +103,13 @@ class TriggerPermissions:
 
 
 @dataclass(frozen=True)
-class Settings:
+class StackSettings:
+    """Every `interlock:` key, parsed: durations are whole seconds (`*_seconds`), structures are typed."""
+
     project_name: str
     table_name: str
-    readiness_ttl: str
-    retention_ttl: str
+    readiness_ttl_seconds: int
+    retention_ttl_seconds: int
     sns_topic_name: str
     lambda_memory: int
     lambda_timeout: int
@@ -145,11 +149,10 @@ class Settings:
 
 def declared_config() -> dict[str, dict]:
     """The `config:` declarations of Pulumi.yaml (key -> {type, default, description, ...})."""
-    with open(PROJECT_FILE, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)["config"]
+    return read_project(PROJECT_ROOT).config
 
 
-def load_settings(values: Mapping[str, Any]) -> Settings:
+def load_settings(values: Mapping[str, Any]) -> StackSettings:
     """Parse raw `interlock:` config (bare key -> value as Pulumi hands it over: strings, or JSON for structures).
 
     Missing keys take their Pulumi.yaml defaults. Raises ConfigurationError listing every problem.
@@ -172,7 +175,7 @@ def load_settings(values: Mapping[str, Any]) -> Settings:
             problems.append(f"interlock:{key}: required; {spec.get('description', '')}".rstrip())
 
     parsed: dict[str, Any] = {}
-    for key, parser in _PARSERS.items():
+    for key, (_attribute, parser) in _KEYS.items():
         if key not in raw:
             continue
         try:
@@ -196,41 +199,12 @@ def load_settings(values: Mapping[str, Any]) -> Settings:
         raise ConfigurationError(problems)
 
     project = parsed["projectName"]
-    return Settings(
-        project_name=project,
-        table_name=parsed["tableName"] or project,
-        readiness_ttl=parsed["readinessTtl"],
-        retention_ttl=parsed["retentionTtl"],
-        sns_topic_name=parsed["snsTopicName"] or f"{project}-alerts",
-        lambda_memory=parsed["lambdaMemory"],
-        lambda_timeout=parsed["lambdaTimeout"],
-        evaluator_base_url=parsed["evaluatorBaseUrl"],
-        archetype_dir=parsed["archetypeDir"],
-        data_bucket_name=parsed["dataBucketName"],
-        log_retention_days=parsed["logRetentionDays"],
-        log_level=parsed["logLevel"],
-        architecture=parsed["architecture"],
-        python_runtime=parsed["pythonRuntime"],
-        schedules=parsed["schedules"],
-        alert_subscriptions=parsed["alertSubscriptions"],
-        trigger_permissions=parsed["triggerPermissions"],
-        secret_arns=parsed["secretArns"],
-        evaluator_bucket_arns=parsed["evaluatorBucketArns"],
-        allowed_networks=parsed["allowedNetworks"],
-        poll_interval_seconds=parsed["pollInterval"],
-        max_poll_attempts=parsed["maxPollAttempts"],
-        evaluation_interval_seconds=parsed["evaluationInterval"],
-        evaluation_window_seconds=parsed["evaluationWindow"],
-        monitoring_interval_seconds=parsed["monitoringInterval"],
-        execution_timeout_seconds=parsed["executionTimeout"],
-        deletion_protection=parsed["deletionProtection"],
-        point_in_time_recovery=parsed["pointInTimeRecovery"],
-        kms_key_arn=parsed["kmsKeyArn"],
-        pipelines_dir=parsed["pipelinesDir"],
-    )
+    parsed["tableName"] = parsed["tableName"] or project
+    parsed["snsTopicName"] = parsed["snsTopicName"] or f"{project}-alerts"
+    return StackSettings(**{attribute: parsed[key] for key, (attribute, _parser) in _KEYS.items()})
 
 
-def settings_from_pulumi_config() -> Settings:
+def settings_from_pulumi_config() -> StackSettings:
     """Read every `interlock:` key of the running stack and parse it (the program's single entry point)."""
     from pulumi.runtime import config as runtime_config
 
@@ -298,11 +272,6 @@ def _integer(low: int, high: int) -> Callable[[Any, dict], int]:
 def _boolean(value: Any, _raw: dict) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{value!r} is not a boolean (true or false)")
-    return value
-
-
-def _duration_text(value: Any, _raw: dict) -> str:
-    _whole_seconds(value, _raw)
     return value
 
 
@@ -475,40 +444,46 @@ def _networks(value: Any, _raw: dict) -> tuple[str, ...]:
             bad.append(repr(item))
     if bad:
         raise ValueError(f"{', '.join(bad)} is not a CIDR (network address/prefix such as 10.0.0.0/8)")
+    problems = allowed_network_problems(networks)
+    if problems:
+        raise ValueError("; ".join(problems))
     return tuple(networks)
 
 
-_PARSERS: dict[str, Callable[[Any, dict], Any]] = {
-    "projectName": _pattern(PROJECT_NAME, "3-32 lowercase letters, digits or hyphens, starting with a letter"),
-    "tableName": _pattern(TABLE_NAME, "empty or 3-255 of letters, digits, _ . -", empty_ok=True),
-    "readinessTtl": _duration_text,
-    "retentionTtl": _duration_text,
-    "snsTopicName": _pattern(TOPIC_NAME, "empty or 1-256 of letters, digits, _ -", empty_ok=True),
-    "lambdaMemory": _integer(128, 10240),
-    "lambdaTimeout": _integer(1, 900),
-    "evaluatorBaseUrl": _url,
-    "archetypeDir": _absolute_path,
-    "dataBucketName": _pattern(BUCKET_NAME, "empty or a valid S3 bucket name (3-63 lowercase letters, digits, . -)",
-                               empty_ok=True),
-    "logRetentionDays": _choice(LOG_RETENTION_DAYS),
-    "logLevel": _choice(LOG_LEVELS),
-    "architecture": _choice(ARCHITECTURES),
-    "pythonRuntime": _choice(PYTHON_RUNTIMES),
-    "schedules": _schedules,
-    "alertSubscriptions": _subscriptions,
-    "triggerPermissions": _trigger_permissions,
-    "secretArns": _string_list(SECRET_ARN, "a Secrets Manager secret ARN"),
-    "evaluatorBucketArns": _string_list(BUCKET_ARN, "an S3 bucket ARN (arn:aws:s3:::<bucket>)"),
-    "allowedNetworks": _networks,
-    "pollInterval": _whole_seconds,
-    "maxPollAttempts": _integer(1, 10000),
-    "evaluationInterval": _whole_seconds,
-    "evaluationWindow": _whole_seconds,
-    "monitoringInterval": _whole_seconds,
-    "executionTimeout": _whole_seconds,
-    "deletionProtection": _boolean,
-    "pointInTimeRecovery": _boolean,
-    "kmsKeyArn": _pattern(KMS_KEY_ARN, "empty or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
-                          empty_ok=True),
-    "pipelinesDir": _relative_dir,
+# Each `interlock:` key: the StackSettings attribute it becomes and its parser (raw value, all raw values) -> value.
+_KEYS: dict[str, tuple[str, Callable[[Any, dict], Any]]] = {
+    "projectName": ("project_name",
+                    _pattern(PROJECT_NAME, "3-32 lowercase letters, digits or hyphens, starting with a letter")),
+    "tableName": ("table_name", _pattern(TABLE_NAME, "empty or 3-255 of letters, digits, _ . -", empty_ok=True)),
+    "readinessTtl": ("readiness_ttl_seconds", _whole_seconds),
+    "retentionTtl": ("retention_ttl_seconds", _whole_seconds),
+    "snsTopicName": ("sns_topic_name", _pattern(TOPIC_NAME, "empty or 1-256 of letters, digits, _ -", empty_ok=True)),
+    "lambdaMemory": ("lambda_memory", _integer(128, 10240)),
+    "lambdaTimeout": ("lambda_timeout", _integer(1, 900)),
+    "evaluatorBaseUrl": ("evaluator_base_url", _url),
+    "archetypeDir": ("archetype_dir", _absolute_path),
+    "dataBucketName": ("data_bucket_name", _pattern(
+        BUCKET_NAME, "empty or a valid S3 bucket name (3-63 lowercase letters, digits, . -)", empty_ok=True)),
+    "logRetentionDays": ("log_retention_days", _choice(LOG_RETENTION_DAYS)),
+    "logLevel": ("log_level", _choice(LOG_LEVELS)),
+    "architecture": ("architecture", _choice(ARCHITECTURES)),
+    "pythonRuntime": ("python_runtime", _choice(PYTHON_RUNTIMES)),
+    "schedules": ("schedules", _schedules),
+    "alertSubscriptions": ("alert_subscriptions", _subscriptions),
+    "triggerPermissions": ("trigger_permissions", _trigger_permissions),
+    "secretArns": ("secret_arns", _string_list(SECRET_ARN, "a Secrets Manager secret ARN")),
+    "evaluatorBucketArns": ("evaluator_bucket_arns",
+                            _string_list(BUCKET_ARN, "an S3 bucket ARN (arn:aws:s3:::<bucket>)")),
+    "allowedNetworks": ("allowed_networks", _networks),
+    "pollInterval": ("poll_interval_seconds", _whole_seconds),
+    "maxPollAttempts": ("max_poll_attempts", _integer(1, 10000)),
+    "evaluationInterval": ("evaluation_interval_seconds", _whole_seconds),
+    "evaluationWindow": ("evaluation_window_seconds", _whole_seconds),
+    "monitoringInterval": ("monitoring_interval_seconds", _whole_seconds),
+    "executionTimeout": ("execution_timeout_seconds", _whole_seconds),
+    "deletionProtection": ("deletion_protection", _boolean),
+    "pointInTimeRecovery": ("point_in_time_recovery", _boolean),
+    "kmsKeyArn": ("kms_key_arn", _pattern(
+        KMS_KEY_ARN, "empty or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)", empty_ok=True)),
+    "pipelinesDir": ("pipelines_dir", _relative_dir),
 }

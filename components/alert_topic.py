@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from .settings import AlertSubscription
+from .stack_settings import AlertSubscription
 
 KEY_DELETION_WINDOW_DAYS = 30
 

@@ -1,0 +1,95 @@
+"""One record per Lambda function: everything about it that differs from the other functions.
+
+Adding a function the state machine calls is adding a record here (plus its handler module and its use in
+asl/pipeline.asl.json): CoreFunctions builds it, the state machine's role may invoke it, the definition gets its
+ARN, and an error alarm watches it. stream-router's record is built by StreamRouter (it needs the state machine).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional, Sequence
+
+import pulumi
+
+from . import iam
+from .stack_settings import TriggerPermissions
+
+
+@dataclass(frozen=True)
+class FunctionInputs:
+    """What a function's statements and environment may name: this stack's resources and the configured ARNs."""
+
+    table_arn: pulumi.Input[str]
+    topic_arn: pulumi.Input[str]
+    topic_key_arn: pulumi.Input[str]                 # the alert topic's KMS key (the configured kmsKeyArn when set)
+    bucket_arn: Optional[pulumi.Input[str]]          # the data bucket, when configured
+    secret_arns: Sequence[str]
+    evaluator_bucket_arns: Sequence[str]
+    trigger_permissions: TriggerPermissions
+    state_machine_arn: Optional[pulumi.Input[str]] = None      # known once the state machine exists
+    dead_letter_queue_arn: Optional[pulumi.Input[str]] = None  # stream-router's failed batches
+
+
+@dataclass(frozen=True)
+class FunctionRecord:
+    kind: str                                  # physical name `<projectName>-<kind>`, logical name suffix
+    module: str                                # handlers/<module>.py exposes handler(event, context)
+    table_actions: tuple[str, ...] = ()        # DynamoDB actions on the table
+    queries_index: bool = False                # may also Query the table's indexes
+    state_machine_placeholder: str = ""        # ${...} of its ARN in the definition; empty: not a state machine task
+    statements: Callable[[FunctionInputs], list[dict]] = lambda _inputs: []
+    environment: Callable[[FunctionInputs], Mapping[str, pulumi.Input[str]]] = lambda _inputs: {}
+
+    @property
+    def handler(self) -> str:
+        return f"handlers.{self.module}.handler"
+
+    def policy_statements(self, inputs: FunctionInputs) -> list[dict]:
+        """Every statement of its role but the log statement (see service_role)."""
+        return iam.table_statements(self.table_actions, self.queries_index, inputs.table_arn) + self.statements(inputs)
+
+
+def _publishes_alerts(inputs: FunctionInputs) -> list[dict]:
+    return [iam.topic_statement(inputs.topic_arn), iam.kms_statement(inputs.topic_key_arn),
+            *iam.bucket_statements(inputs.bucket_arn)]
+
+
+def _evaluator(inputs: FunctionInputs) -> list[dict]:
+    readable = ([inputs.bucket_arn] if inputs.bucket_arn is not None else []) + list(inputs.evaluator_bucket_arns)
+    return iam.secrets_statements(inputs.secret_arns) + iam.bucket_read_statements(readable)
+
+
+def _trigger(inputs: FunctionInputs) -> list[dict]:
+    return (_publishes_alerts(inputs) + iam.secrets_statements(inputs.secret_arns)
+            + iam.trigger_statements(inputs.trigger_permissions))
+
+
+def _run_checker(inputs: FunctionInputs) -> list[dict]:
+    return iam.secrets_statements(inputs.secret_arns) + iam.run_checker_statements(inputs.trigger_permissions)
+
+
+def _stream_router(inputs: FunctionInputs) -> list[dict]:
+    return [
+        # the table's streams, not one stream label: re-enabling the stream changes the label
+        iam.statement("ReadTableStream", iam.STREAM_READ, [pulumi.Output.concat(inputs.table_arn, "/stream/*")]),
+        iam.statement("StartLifecycle", ("states:StartExecution",), [inputs.state_machine_arn]),
+        # Lambda sends the on-failure record with the function's own role.
+        iam.statement("SendFailedBatches", ("sqs:SendMessage",), [inputs.dead_letter_queue_arn]),
+    ]
+
+
+FUNCTIONS = (
+    FunctionRecord("orchestrator", "orchestrator", iam.TABLE_READ + iam.TABLE_WRITE, queries_index=True,
+                   state_machine_placeholder="OrchestratorFunctionArn", statements=_publishes_alerts),
+    FunctionRecord("evaluator", "evaluator", ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"),
+                   state_machine_placeholder="EvaluatorFunctionArn", statements=_evaluator),
+    FunctionRecord("trigger", "trigger",
+                   ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+                   state_machine_placeholder="TriggerFunctionArn", statements=_trigger),
+    FunctionRecord("run-checker", "run_checker", ("dynamodb:GetItem", "dynamodb:Query"),
+                   state_machine_placeholder="RunCheckerFunctionArn", statements=_run_checker),
+    FunctionRecord("stream-router", "stream_router", statements=_stream_router,
+                   environment=lambda inputs: {"STATE_MACHINE_ARN": inputs.state_machine_arn}),
+)
+STATE_MACHINE_TASKS = tuple(record for record in FUNCTIONS if record.state_machine_placeholder)
+STREAM_ROUTER = next(record for record in FUNCTIONS if record.kind == "stream-router")

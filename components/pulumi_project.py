@@ -1,0 +1,36 @@
+"""Read a Pulumi project file (Pulumi.yaml): the project's name and the config keys it declares.
+
+The CLI applies the declared defaults; the stack settings, the mock runner (emulator/program.py) and the backend
+project read them here so that a program run without the CLI sees what `pulumi up` sees.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class PulumiProject:
+    name: str
+    config: dict[str, dict]   # declared key (bare: the project's own namespace) -> {type, default, description, ...}
+
+    def defaults(self) -> dict[str, Any]:
+        """Namespaced key (`<project>:<key>`) -> default, for every declared key that has one."""
+        return {key if ":" in key else f"{self.name}:{key}": spec["default"]
+                for key, spec in self.config.items() if spec.get("default") is not None}
+
+
+def read_project(directory: str) -> PulumiProject:
+    with open(os.path.join(directory, "Pulumi.yaml"), encoding="utf-8") as handle:
+        project = yaml.safe_load(handle)
+    config = {}
+    for key, spec in (project.get("config") or {}).items():
+        if not isinstance(spec, dict):          # the short form `key: value`
+            spec = {"default": spec}
+        elif "value" in spec and "default" not in spec:
+            spec = {**spec, "default": spec["value"]}
+        config[key] = spec
+    return PulumiProject(project["name"], config)

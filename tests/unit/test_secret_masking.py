@@ -1,0 +1,193 @@
+"""Masking: a server that echoes a secret in any spelling never gets it into an excerpt (error text, events, alerts,
+execution history). The secrets and the text around them are generated."""
+import base64
+import json
+import re
+import time
+import unicodedata
+from urllib.parse import quote, quote_plus
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from moto import mock_aws
+
+from handlers.interlock import clients, netguard, secrets
+from handlers.interlock.triggers import TriggerError, webcall
+from tests.handlers.outbound_http import allow_loopback, server  # noqa: F401
+
+ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]
+
+
+def _json_u(text: str) -> str:
+    return "".join(f"\\u{unit:04x}" for unit in memoryview(text.encode("utf-16-le")).cast("H"))
+
+
+def _b64(data: bytes, urlsafe: bool, pad: bool) -> str:
+    encoded = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(data).decode()
+    return encoded if pad else encoded.rstrip("=")
+
+
+def echoes(secret: str, user: str, split: int, zero_width: str) -> dict[str, str]:
+    """The spellings of `secret` the issue lists (and combinations of them), written independently of the module."""
+    split = 1 + split % (len(secret) - 1)
+    raw = secret.encode()
+    forms = {
+        "raw": secret,
+        "json": json.dumps(secret)[1:-1],
+        "json-ascii-slash": json.dumps(secret, ensure_ascii=True)[1:-1].replace("/", "\\/"),
+        "json-all-u": _json_u(secret),
+        "quote": quote(secret, safe=""),
+        "quote-slash": quote(secret),
+        "quote-lower": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(secret, safe="")),
+        "quote-plus": quote_plus(secret),
+        "line-split-lf": secret[:split] + "\n" + secret[split:],
+        "line-split-crlf-indent": secret[:split] + "\r\n    " + secret[split:],
+        "zero-width": zero_width.join(secret),
+        "zero-width-json": _json_u(zero_width).join(json.dumps(secret)[1:-1][i] for i in range(len(json.dumps(secret)) - 2)),
+        "zero-width-quoted": quote(zero_width.join(secret), safe=""),
+        "json-of-quote": json.dumps(quote(secret, safe="")).replace("%", "\\u0025")[1:-1],
+        "double-quote": quote(quote(secret, safe=""), safe=""),
+        "html": "".join(f"&#{ord(c)};" for c in secret),
+    }
+    for urlsafe in (False, True):
+        for pad in (False, True):
+            kind = f"b64{'url' if urlsafe else ''}{'' if pad else '-nopad'}"
+            forms[kind] = _b64(raw, urlsafe, pad)
+            forms[f"basic-{kind}"] = "Basic " + _b64(f"{user}:{secret}".encode(), urlsafe, pad)
+    forms["b64-wrapped"] = "\r\n".join(re.findall(".{1,8}", _b64(raw, False, True)))
+    return forms
+
+
+def leaks(excerpt: str, secret: str, user: str) -> list[str]:
+    """What of `secret` can still be read from `excerpt`: a listed spelling as is, the secret after normalizing the
+    excerpt once more, or the secret inside any base64 run of it (at any alignment)."""
+    found = [name for name, form in echoes(secret, user, 0, "\u200b").items()
+             if name not in ("line-split-lf", "line-split-crlf-indent", "zero-width") and form in excerpt]
+    if secret in netguard.normalize_text(excerpt):
+        found.append("normalized")
+    target = secret.encode()
+    for run in re.findall(r"[A-Za-z0-9+/_=-]{8,}", excerpt):
+        for start in range(4):
+            chunk = run[start:].rstrip("=")
+            chunk = chunk[: len(chunk) // 4 * 4]
+            for decode in (base64.b64decode, base64.urlsafe_b64decode):
+                try:
+                    if target in decode(chunk):
+                        found.append(f"base64 run {run!r}")
+                except ValueError:
+                    pass
+    return found
+
+
+secret_text = st.text(st.characters(categories=("L", "N", "P", "S")), min_size=8, max_size=40)
+ascii_secret = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=8, max_size=40)
+surrounding = st.text(max_size=60)
+user_name = st.text(st.characters(categories=("L", "N"), max_codepoint=0x2FF), min_size=1, max_size=12)
+
+
+@settings(max_examples=300)
+@given(st.one_of(ascii_secret, secret_text), user_name, surrounding, surrounding, st.integers(0, 100),
+       st.sampled_from(ZERO_WIDTH), st.sampled_from(sorted(echoes("placeholder-secret", "u", 0, "\u200b"))))
+def test_no_listed_echo_of_a_secret_survives_the_excerpt(secret, user, before, after, split, zero_width, form):
+    assume(secret.strip() == secret)
+    echoed = echoes(secret, user, split, zero_width)[form]
+    excerpt = netguard.safe_excerpt(f"{before}{echoed}{after}", [secret], limit=10_000)
+    assert not leaks(excerpt, secret, user), (form, excerpt)
+
+
+@settings(max_examples=150)
+@given(ascii_secret, st.lists(st.sampled_from(sorted(echoes("placeholder-secret", "u", 0, "\u200b"))), min_size=2,
+                              max_size=6), surrounding, st.integers(0, 100))
+def test_many_echoes_at_once_and_the_truncation_leave_nothing(secret, forms, noise, split):
+    text = noise.join(echoes(secret, "svc", split, "\u200b")[form] for form in forms)
+    for limit in (20, 80, 300):
+        excerpt = netguard.safe_excerpt(text, [secret, "another-secret-value"], limit=limit)
+        assert len(excerpt) <= limit
+        assert not leaks(excerpt, secret, "svc")
+
+
+@given(st.text(max_size=300), st.integers(1, 400))
+def test_an_excerpt_is_short_printable_and_normalized(text, limit):
+    excerpt = netguard.safe_excerpt(text, [], limit)
+    assert len(excerpt) <= limit
+    assert not any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in excerpt)
+
+
+def test_a_basic_credential_secret_is_masked_decoded_too():
+    credential = base64.b64encode(b"svc-user:hunter2-pass").decode()
+    text = f"denied {credential} for svc-user:hunter2-pass (password hunter2-pass)"
+    excerpt = netguard.safe_excerpt(text, [credential])
+    assert excerpt == "denied *** for *** (password ***)"
+
+
+def test_a_secret_behind_a_flood_of_invisible_characters_is_still_masked():
+    text = "\u200b" * 200_000 + "tok-" + "\u200b" * 10 + "ABCDEFGH"
+    assert netguard.safe_excerpt(text, ["tok-ABCDEFGH"]) == "***"
+    head = "x" * 70_000 + "tok-ABCDEFGH"
+    assert netguard.safe_excerpt(head, ["tok-ABCDEFGH"], limit=50) == "x" * 49 + "…"
+
+
+def test_text_encoded_too_many_times_over_is_withheld():
+    deep = "%" + "25" * 20 + "41"
+    assert "withheld" in netguard.safe_excerpt(deep, [])
+
+
+def test_ordinary_text_is_kept_readable():
+    excerpt = netguard.safe_excerpt('{"error": "job \\"daily\\" not found at \\/api\\/v1", "code": 404}', ["unrelated-1"])
+    assert excerpt == '{"error": "job "daily" not found at /api/v1", "code": 404}'
+
+
+# --- Through the outbound call a trigger makes (webcall) -------------------------------------------------------------
+
+TOKEN = "tok/Ünïcödé+€-42=="  # neither Latin-1 nor URL-safe nor base64-safe
+
+
+@pytest.fixture
+def token_secret():
+    secrets.clear_cache()
+    clients.reset()
+    with mock_aws():
+        boto3.client("secretsmanager").create_secret(Name="prod/api", SecretString=json.dumps({"token": TOKEN}))
+        yield "Bearer {{secret:prod/api#token}}"
+    secrets.clear_cache()
+    clients.reset()
+
+
+@pytest.mark.parametrize("form", sorted(echoes(TOKEN, "svc", 3, "\u200b")))
+def test_a_trigger_error_never_carries_an_echoed_secret(form, token_secret, server, allow_loopback):
+    echoed = echoes(TOKEN, "svc", 3, "\u200b")[form]
+    server.answer("POST", "/run", 401, json.dumps({"detail": f"bad token {echoed}"}, ensure_ascii=False))
+    with pytest.raises(TriggerError) as err:
+        webcall.call("http trigger", "POST", server.url("/run"), headers={"Authorization": token_secret}, body={})
+    assert err.value.category == "PERMANENT"
+    assert not leaks(str(err.value), TOKEN, "svc"), str(err.value)
+    assert server.requests[0].headers["Authorization"].encode("latin-1").decode() == f"Bearer {TOKEN}"
+
+
+def test_a_redirect_location_echoing_the_secret_is_masked(token_secret, server, allow_loopback):
+    server.answer("POST", "/run", 302, headers={"Location": "https://login.example/?token=" + quote(TOKEN, safe="")})
+    with pytest.raises(TriggerError) as err:
+        webcall.call("http trigger", "POST", server.url("/run"), headers={"Authorization": token_secret})
+    assert "redirect to https://login.example/?token=***" in str(err.value)
+    assert not leaks(str(err.value), TOKEN, "svc")
+
+
+def test_a_non_json_answer_is_excerpted_masked(token_secret, server, allow_loopback):
+    server.answer("POST", "/run", 200, f"<html>hello Bearer {TOKEN}</html>")
+    response = webcall.call("http trigger", "POST", server.url("/run"), headers={"Authorization": token_secret})
+    with pytest.raises(TriggerError) as err:
+        webcall.json_object("http trigger", response)
+    assert "response is not JSON: <html>hello Bearer ***</html>" in str(err.value)
+
+
+def test_masking_a_large_answer_is_quick():
+    body = ("log line with nothing secret in it " * 40_000).encode()
+    started = time.monotonic()
+    netguard.safe_excerpt(body, [TOKEN, "another-secret-value", "third-secret-value"])
+    assert time.monotonic() - started < 2
+
+
+def test_line_breaks_read_as_spaces_unless_a_secret_spans_one():
+    assert netguard.safe_excerpt("first line\r\nsecond line", ["tok-ABCDEFGH"]) == "first line  second line"
+    assert netguard.safe_excerpt("token: tok-ABCD\r\n  EFGH\nbye", ["tok-ABCDEFGH"]) == "token: ***bye"

@@ -8,34 +8,20 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from handlers.interlock import schema, store
+from handlers.interlock import store
 
 from . import iam
 from .service_role import ServiceRoleArgs, service_role
 from .stack_settings import Schedule
 
 PUT_ITEM_TARGET = "arn:aws:scheduler:::aws-sdk:dynamodb:putItem"
-SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 
 
 def marker_put_item(table_name: str, schedule: Schedule) -> str:
-    """The putItem request a schedule sends: a MARKER item for its pipeline, keyed by scheduled time and schedule.
-
-    Scheduler fills `<aws.scheduler.scheduled-time>` (RFC 3339, UTC). It cannot compute a calendar date, so `date`
-    carries that timestamp and `timezone` the schedule's zone; the stream-router derives the run date as the
-    timestamp's calendar date in that zone (DESIGN §10.1).
-    """
-    return json.dumps({
-        "TableName": table_name,
-        "Item": {
-            schema.PARTITION_KEY: {"S": store.pipeline_pk(schedule.pipeline)},
-            schema.SORT_KEY: {"S": f"{schema.MARKER_PREFIX}schedule#{SCHEDULED_TIME}#{schedule.name}"},
-            "scheduleID": {"S": schedule.schedule_id},
-            "date": {"S": SCHEDULED_TIME},
-            "timezone": {"S": schedule.timezone},
-            "source": {"S": "schedule"},
-        },
-    }, sort_keys=True)
+    """The putItem request a schedule sends: the store's scheduled MARKER item for its pipeline."""
+    item = store.scheduled_marker_item(schedule.pipeline, schedule.name, schedule_id=schedule.schedule_id,
+                                       timezone=schedule.timezone)
+    return json.dumps({"TableName": table_name, "Item": item}, sort_keys=True)
 
 
 @dataclass

@@ -7,32 +7,38 @@ bucket (DATA_BUCKET), every alert is also archived there as `alerts/<date>/<pipe
 """
 from __future__ import annotations
 
+import enum
 import json
 import re
 import uuid
 
 from . import clients, schedule, settings
 from .log import logger
+from .models import NamedEnum
 
-LEVELS = ("error", "warning", "info")
+
+class AlertLevel(enum.StrEnum):
+    ERROR = enum.auto()
+    WARNING = enum.auto()
+    INFO = enum.auto()
 
 
-class AlertType:
-    EXECUTION_ERROR = "EXECUTION_ERROR"            # state machine: a task failed unexpectedly
-    PIPELINE_ERROR = "PIPELINE_ERROR"              # orchestrator result "error" (config/business error)
-    RUN_FAILED = "RUN_FAILED"                      # a run failed and will not be retried
-    EVALUATION_SLA_BREACHED = "EVALUATION_SLA_BREACHED"
-    COMPLETION_SLA_BREACHED = "COMPLETION_SLA_BREACHED"
-    VALIDATION_TIMEOUT = "VALIDATION_TIMEOUT"
-    TRAIT_DRIFT = "TRAIT_DRIFT"
-    TRIGGER_FAILED = "TRIGGER_FAILED"              # trigger Lambda
+class AlertType(NamedEnum):
+    EXECUTION_ERROR = enum.auto()            # state machine: a task failed unexpectedly
+    PIPELINE_ERROR = enum.auto()             # orchestrator result "error" (config/business error)
+    RUN_FAILED = enum.auto()                 # a run failed and will not be retried
+    EVALUATION_SLA_BREACHED = enum.auto()
+    COMPLETION_SLA_BREACHED = enum.auto()
+    VALIDATION_TIMEOUT = enum.auto()
+    TRAIT_DRIFT = enum.auto()
+    TRIGGER_FAILED = enum.auto()             # trigger Lambda
 
 
 def build(level: str, alert_type: str, message: str, *, pipeline_id: str, schedule_id: str | None = None,
           date: str | None = None, run_id: str | None = None, details: dict | None = None) -> dict:
     """The alert document (every key present; null when unknown)."""
     return {
-        "level": level if level in LEVELS else "error",
+        "level": level if level in tuple(AlertLevel) else AlertLevel.ERROR,
         "alertType": alert_type,
         "pipelineID": pipeline_id,
         "scheduleID": schedule_id,

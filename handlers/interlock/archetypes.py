@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import TRAIT_TYPE_PATTERN, ConfigError, PipelineConfig
+from .models import TRAIT_TYPE_PATTERN, ConfigError, PipelineConfig, wire_name
 
 READINESS_RULES = ("all-required-pass",)
 
@@ -21,24 +21,24 @@ READINESS_RULES = ("all-required-pass",)
 class TraitDefinition:
     type: str
     description: str = ""
-    defaultConfig: dict[str, Any] = field(default_factory=dict)
-    defaultTtl: int = 0
-    defaultTimeout: int = 0
+    default_config: dict[str, Any] = field(default_factory=dict)
+    default_ttl: int = 0
+    default_timeout: int = 0
 
 
 @dataclass(frozen=True)
 class Archetype:
     name: str
-    requiredTraits: tuple[TraitDefinition, ...]
-    optionalTraits: tuple[TraitDefinition, ...] = ()
-    readinessRule: str = "all-required-pass"
+    required_traits: tuple[TraitDefinition, ...]
+    optional_traits: tuple[TraitDefinition, ...] = ()
+    readiness_rule: str = "all-required-pass"
     description: str = ""
 
     def trait_types(self) -> list[str]:
-        return [t.type for t in self.requiredTraits + self.optionalTraits]
+        return [t.type for t in self.required_traits + self.optional_traits]
 
     def required_types(self) -> list[str]:
-        return [t.type for t in self.requiredTraits]
+        return [t.type for t in self.required_traits]
 
 
 def _trait(raw: Any, path: str, problems: list[str]) -> TraitDefinition | None:
@@ -56,14 +56,14 @@ def _trait(raw: Any, path: str, problems: list[str]) -> TraitDefinition | None:
         problems.append(f"{path}.defaultConfig: must be an object")
         default_config = {}
     numbers = {}
-    for key in ("defaultTtl", "defaultTimeout"):
-        value = raw.get(key, 0)
+    for name in ("default_ttl", "default_timeout"):
+        value = raw.get(wire_name(name), 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            problems.append(f"{path}.{key}: must be an integer >= 0 (seconds)")
+            problems.append(f"{path}.{wire_name(name)}: must be an integer >= 0 (seconds)")
             value = 0
-        numbers[key] = value
+        numbers[name] = value
     return TraitDefinition(type=ttype, description=str(raw.get("description") or ""),
-                           defaultConfig=dict(default_config), **numbers)
+                           default_config=dict(default_config), **numbers)
 
 
 def parse_archetype(data: Any, source: str = "") -> Archetype:
@@ -100,9 +100,9 @@ def parse_archetype(data: Any, source: str = "") -> Archetype:
         raise ConfigError(problems, source)
     return Archetype(
         name=name,
-        requiredTraits=tuple(t for t in required if t is not None),
-        optionalTraits=tuple(t for t in optional if t is not None),
-        readinessRule=rule_type,
+        required_traits=tuple(t for t in required if t is not None),
+        optional_traits=tuple(t for t in optional if t is not None),
+        readiness_rule=rule_type,
         description=str(data.get("description") or ""),
     )
 
@@ -161,12 +161,12 @@ def resolve_traits(arch: Archetype, config: PipelineConfig, *, schedule_id: str,
     traits the pipeline configures. Config = archetype defaults, overridden key by key by the pipeline, plus the
     run's `scheduleID` and `date` (which win over user keys of those names)."""
     items: list[dict] = []
-    for definition, required in [(t, True) for t in arch.requiredTraits] + [(t, False) for t in arch.optionalTraits]:
+    for definition, required in [(t, True) for t in arch.required_traits] + [(t, False) for t in arch.optional_traits]:
         override = config.traits.get(definition.type)
         if not required and override is None:
             continue
-        trait_config = copy.deepcopy(definition.defaultConfig)
-        evaluator, ttl, timeout = "", definition.defaultTtl, definition.defaultTimeout
+        trait_config = copy.deepcopy(definition.default_config)
+        evaluator, ttl, timeout = "", definition.default_ttl, definition.default_timeout
         if override is not None:
             evaluator = override.evaluator
             trait_config.update(copy.deepcopy(override.config))

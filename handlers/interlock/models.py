@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 DEFAULT_SCHEDULE = "daily"
@@ -19,39 +19,20 @@ TRAIT_TYPE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class FailureCategory(str, enum.Enum):
-    TRANSIENT = "TRANSIENT"
-    TIMEOUT = "TIMEOUT"
-    PERMANENT = "PERMANENT"
-    EVALUATOR_CRASH = "EVALUATOR_CRASH"
-    VALIDATION_TIMEOUT = "VALIDATION_TIMEOUT"
+class NamedEnum(enum.StrEnum):
+    """A StrEnum whose values are the member names (statuses and categories travel upper case)."""
+
+    @staticmethod
+    def _generate_next_value_(name: str, start: int, count: int, last_values: list) -> str:
+        return name
 
 
-class TraitStatus(str, enum.Enum):
-    PASS = "PASS"
-    FAIL = "FAIL"
-    STALE = "STALE"
+FailureCategory = NamedEnum("FailureCategory", "TRANSIENT TIMEOUT PERMANENT EVALUATOR_CRASH VALIDATION_TIMEOUT")
+TraitStatus = NamedEnum("TraitStatus", "PASS FAIL STALE")
+RunStatus = NamedEnum("RunStatus", "PENDING TRIGGERING RUNNING COMPLETED COMPLETED_MONITORING FAILED CANCELLED")
+Result = enum.StrEnum("Result", "PROCEED SKIP ERROR")  # orchestrator answers, lower case (DESIGN §10.0)
 
-
-class RunStatus(str, enum.Enum):
-    PENDING = "PENDING"
-    TRIGGERING = "TRIGGERING"
-    RUNNING = "RUNNING"
-    COMPLETED = "COMPLETED"
-    COMPLETED_MONITORING = "COMPLETED_MONITORING"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-
-
-class Result(str, enum.Enum):
-    """Orchestrator answers (DESIGN §10.0, result semantics)."""
-
-    PROCEED = "proceed"
-    SKIP = "skip"
-    ERROR = "error"
-
-
-DEFAULT_RETRYABLE = (FailureCategory.TRANSIENT, FailureCategory.TIMEOUT)
+DEFAULT_RETRYABLE: tuple[str, ...] = (FailureCategory.TRANSIENT, FailureCategory.TIMEOUT)
 
 TERMINAL_RUN_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
 
@@ -114,28 +95,52 @@ def check_transition(from_status: str, to_status: str) -> None:
 
 # --- pipeline configuration ------------------------------------------------------------------------------------
 
+def wire_name(field_name: str) -> str:
+    """The wire (JSON/YAML) spelling of a Python field name: `max_attempts` -> `maxAttempts`."""
+    head, *rest = field_name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+def wire_fields(record: type) -> set[str]:
+    """The wire names of a config dataclass's fields: the keys its section of a pipeline file may have."""
+    return {wire_name(f.name) for f in fields(record)}
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (not isinstance(value, bool) and not value)
+
+
+def _wire_value(value: Any) -> Any:
+    if isinstance(value, WireRecord):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [_wire_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _wire_value(v) for k, v in value.items()}
+    return value
+
+
+class WireRecord:
+    """Base of the config dataclasses. `to_dict()` is the stored JSON form: every field under its wire name, empty
+    ones (None, "", 0, empty collections; never False) left out unless named in `ALWAYS`."""
+
+    ALWAYS: frozenset[str] = frozenset()
+
+    def to_dict(self) -> dict:
+        return {wire_name(f.name): _wire_value(getattr(self, f.name)) for f in fields(self)
+                if f.name in self.ALWAYS or not _is_empty(getattr(self, f.name))}
+
+
 @dataclass
-class TraitConfig:
+class TraitConfig(WireRecord):
     evaluator: str = ""
     config: dict[str, Any] = field(default_factory=dict)
     ttl: int = 0
     timeout: int = 0
 
-    def to_dict(self) -> dict:
-        out: dict[str, Any] = {}
-        if self.evaluator:
-            out["evaluator"] = self.evaluator
-        if self.config:
-            out["config"] = dict(self.config)
-        if self.ttl:
-            out["ttl"] = self.ttl
-        if self.timeout:
-            out["timeout"] = self.timeout
-        return out
-
 
 @dataclass
-class TriggerConfig:
+class TriggerConfig(WireRecord):
     """The job to start. Its fields belong to the trigger modules (`triggers.validate` checks them); they are kept
     exactly as written, so `to_dict()` round-trips whatever a trigger type defines."""
 
@@ -147,103 +152,65 @@ class TriggerConfig:
 
 
 @dataclass
-class RetryPolicy:
-    """Retry of failed runs. Fields omitted in a config take these defaults (unlike the original, which replaced
-    the whole default policy and so turned an omitted maxAttempts into 0)."""
+class RetryPolicy(WireRecord):
+    """Retry of failed runs. Each field omitted in a config takes its default here."""
 
-    maxAttempts: int = 3
-    backoffSeconds: int = 30
-    backoffMultiplier: float = 2.0
-    retryableFailures: tuple[str, ...] = tuple(c.value for c in DEFAULT_RETRYABLE)
+    ALWAYS = frozenset({"max_attempts", "backoff_seconds", "backoff_multiplier", "retryable_failures"})
 
-    def to_dict(self) -> dict:
-        return {
-            "maxAttempts": self.maxAttempts,
-            "backoffSeconds": self.backoffSeconds,
-            "backoffMultiplier": self.backoffMultiplier,
-            "retryableFailures": list(self.retryableFailures),
-        }
+    max_attempts: int = 3
+    backoff_seconds: int = 30
+    backoff_multiplier: float = 2.0
+    retryable_failures: tuple[str, ...] = DEFAULT_RETRYABLE
 
 
 @dataclass
-class SLAConfig:
-    evaluationDeadline: str = ""
-    completionDeadline: str = ""
+class SLAConfig(WireRecord):
+    ALWAYS = frozenset({"evaluation_deadline", "completion_deadline"})
+
+    evaluation_deadline: str = ""
+    completion_deadline: str = ""
     timezone: str = ""
-    validationTimeout: str = ""
-
-    def to_dict(self) -> dict:
-        out = {"evaluationDeadline": self.evaluationDeadline, "completionDeadline": self.completionDeadline}
-        if self.timezone:
-            out["timezone"] = self.timezone
-        if self.validationTimeout:
-            out["validationTimeout"] = self.validationTimeout
-        return out
+    validation_timeout: str = ""
 
 
 @dataclass
-class MonitoringConfig:
+class MonitoringConfig(WireRecord):
+    ALWAYS = frozenset({"enabled"})
+
     enabled: bool = False
     duration: str = ""
 
-    def to_dict(self) -> dict:
-        out: dict[str, Any] = {"enabled": self.enabled}
-        if self.duration:
-            out["duration"] = self.duration
-        return out
-
 
 @dataclass
-class WatchConfig:
+class WatchConfig(WireRecord):
     interval: str = ""
     enabled: bool | None = None
     monitoring: MonitoringConfig | None = None
 
-    def to_dict(self) -> dict:
-        out: dict[str, Any] = {}
-        if self.interval:
-            out["interval"] = self.interval
-        if self.enabled is not None:
-            out["enabled"] = self.enabled
-        if self.monitoring is not None:
-            out["monitoring"] = self.monitoring.to_dict()
-        return out
-
 
 @dataclass
-class ScheduleConfig:
+class ScheduleConfig(WireRecord):
+    ALWAYS = frozenset({"name"})
+
     name: str
     after: str = ""
     deadline: str = ""
     timezone: str = ""
 
-    def to_dict(self) -> dict:
-        out = {"name": self.name}
-        for key in ("after", "deadline", "timezone"):
-            if getattr(self, key):
-                out[key] = getattr(self, key)
-        return out
-
 
 @dataclass
-class ExclusionConfig:
+class ExclusionConfig(WireRecord):
     calendar: str = ""
     days: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
-        out: dict[str, Any] = {}
-        if self.calendar:
-            out["calendar"] = self.calendar
-        if self.days:
-            out["days"] = list(self.days)
-        if self.dates:
-            out["dates"] = list(self.dates)
-        return out
-
 
 @dataclass
-class PipelineConfig:
+class PipelineConfig(WireRecord):
+    """A pipeline; `to_dict()` is the stored form, in the field names pipeline files use."""
+
+    ALWAYS = frozenset({"name", "archetype"})
+
     name: str
     archetype: str
     tier: int = 0
@@ -277,24 +244,3 @@ class PipelineConfig:
             for t in self.traits.values()
             if isinstance(t.config.get("upstreamPipeline"), str) and t.config["upstreamPipeline"]
         }
-
-    def to_dict(self) -> dict:
-        """The stored JSON form, with the original's field names (omits empty optional fields)."""
-        out: dict[str, Any] = {"name": self.name, "archetype": self.archetype}
-        if self.tier:
-            out["tier"] = self.tier
-        if self.traits:
-            out["traits"] = {k: v.to_dict() for k, v in self.traits.items()}
-        if self.trigger is not None:
-            out["trigger"] = self.trigger.to_dict()
-        if self.retry is not None:
-            out["retry"] = self.retry.to_dict()
-        if self.sla is not None:
-            out["sla"] = self.sla.to_dict()
-        if self.watch is not None:
-            out["watch"] = self.watch.to_dict()
-        if self.schedules:
-            out["schedules"] = [s.to_dict() for s in self.schedules]
-        if self.exclusions is not None:
-            out["exclusions"] = self.exclusions.to_dict()
-        return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import fields
 from typing import Any
 
 from . import schedule
@@ -28,10 +29,10 @@ from .models import (
     TraitConfig,
     TriggerConfig,
     WatchConfig,
+    wire_fields,
+    wire_name,
 )
 
-TOP_LEVEL_FIELDS = {"name", "archetype", "tier", "traits", "trigger", "retry", "sla", "watch", "schedules",
-                    "exclusions"}
 MAX_TRAITS = 20
 MAX_CONFIG_BYTES = 64 * 1024  # keeps the stored item and the resolvePipeline payload far below their limits
 
@@ -107,7 +108,7 @@ def parse_pipeline(data: Any, source: str = "") -> PipelineConfig:
     size = len(json.dumps(data, default=str))
     if size > MAX_CONFIG_BYTES:
         p.add("(root)", f"config is {size} bytes as JSON; at most {MAX_CONFIG_BYTES}")
-    p.unknown(data, TOP_LEVEL_FIELDS, "")
+    p.unknown(data, wire_fields(PipelineConfig), "")
     name = p.string(data, "name", "name", required=True)
     if name and not PIPELINE_ID_PATTERN.match(name):
         p.add("name", f"{name!r} must match {PIPELINE_ID_PATTERN.pattern} (lowercase letters, digits, . _ -)")
@@ -145,7 +146,7 @@ def _traits(p: _Problems, data: dict) -> dict[str, TraitConfig]:
         if not isinstance(body, dict):
             p.add(path, "must be an object")
             continue
-        p.unknown(body, {"evaluator", "config", "ttl", "timeout"}, path)
+        p.unknown(body, wire_fields(TraitConfig), path)
         cfg = p.mapping(body, "config", f"{path}.config") or {}
         upstream = cfg.get("upstreamPipeline")
         if upstream is not None and (not isinstance(upstream, str) or not PIPELINE_ID_PATTERN.match(upstream)):
@@ -175,33 +176,33 @@ def _retry(p: _Problems, data: dict) -> RetryPolicy | None:
     raw = p.mapping(data, "retry", "retry")
     if raw is None:
         return None
-    p.unknown(raw, {"maxAttempts", "backoffSeconds", "backoffMultiplier", "retryableFailures"}, "retry")
+    p.unknown(raw, wire_fields(RetryPolicy), "retry")
     defaults = RetryPolicy()
-    multiplier = raw.get("backoffMultiplier", defaults.backoffMultiplier)
+    multiplier = raw.get("backoffMultiplier", defaults.backoff_multiplier)
     if isinstance(multiplier, bool) or not isinstance(multiplier, (int, float)) or multiplier <= 0:
         p.add("retry.backoffMultiplier", "must be a number > 0")
-        multiplier = defaults.backoffMultiplier
+        multiplier = defaults.backoff_multiplier
     failures = raw.get("retryableFailures")
-    categories = defaults.retryableFailures
+    categories = defaults.retryable_failures
     if failures is not None:
         if not isinstance(failures, list):
             p.add("retry.retryableFailures", "must be a list")
         else:
-            known = {c.value for c in FailureCategory}
+            known = tuple(FailureCategory)
             for i, cat in enumerate(failures):
-                if cat == FailureCategory.PERMANENT.value:
+                if cat == FailureCategory.PERMANENT:
                     p.add(f"retry.retryableFailures[{i}]", "PERMANENT failures are never retried")
                 elif cat not in known:
                     p.add(f"retry.retryableFailures[{i}]", f"unknown failure category {cat!r}")
             categories = tuple(c for c in failures if isinstance(c, str))
-    max_attempts = p.integer(raw, "maxAttempts", "retry.maxAttempts", minimum=1, default=defaults.maxAttempts)
+    max_attempts = p.integer(raw, "maxAttempts", "retry.maxAttempts", minimum=1, default=defaults.max_attempts)
     if max_attempts > 10:
         p.add("retry.maxAttempts", "must be <= 10")
     return RetryPolicy(
-        maxAttempts=max_attempts,
-        backoffSeconds=p.integer(raw, "backoffSeconds", "retry.backoffSeconds", default=defaults.backoffSeconds),
-        backoffMultiplier=float(multiplier),
-        retryableFailures=categories,
+        max_attempts=max_attempts,
+        backoff_seconds=p.integer(raw, "backoffSeconds", "retry.backoffSeconds", default=defaults.backoff_seconds),
+        backoff_multiplier=float(multiplier),
+        retryable_failures=categories,
     )
 
 
@@ -209,14 +210,14 @@ def _sla(p: _Problems, data: dict) -> SLAConfig | None:
     raw = p.mapping(data, "sla", "sla")
     if raw is None:
         return None
-    p.unknown(raw, {"evaluationDeadline", "completionDeadline", "timezone", "validationTimeout"}, "sla")
-    sla = SLAConfig(**{k: p.string(raw, k, f"sla.{k}") for k in
-                       ("evaluationDeadline", "completionDeadline", "timezone", "validationTimeout")})
+    p.unknown(raw, wire_fields(SLAConfig), "sla")
+    names = [f.name for f in fields(SLAConfig)]
+    sla = SLAConfig(**{n: p.string(raw, wire_name(n), f"sla.{wire_name(n)}") for n in names})
     if sla.timezone:
         p.timezone(sla.timezone, "sla.timezone")
-    for key in ("evaluationDeadline", "completionDeadline", "validationTimeout"):
-        if getattr(sla, key):
-            p.deadline(getattr(sla, key), f"sla.{key}")
+    for name in ("evaluation_deadline", "completion_deadline", "validation_timeout"):
+        if getattr(sla, name):
+            p.deadline(getattr(sla, name), f"sla.{wire_name(name)}")
     return sla
 
 
@@ -224,7 +225,7 @@ def _watch(p: _Problems, data: dict) -> WatchConfig | None:
     raw = p.mapping(data, "watch", "watch")
     if raw is None:
         return None
-    p.unknown(raw, {"interval", "enabled", "monitoring"}, "watch")
+    p.unknown(raw, wire_fields(WatchConfig), "watch")
     enabled = raw.get("enabled")
     if enabled is not None and not isinstance(enabled, bool):
         p.add("watch.enabled", "must be true or false")
@@ -235,7 +236,7 @@ def _watch(p: _Problems, data: dict) -> WatchConfig | None:
     monitoring = None
     mon = p.mapping(raw, "monitoring", "watch.monitoring")
     if mon is not None:
-        p.unknown(mon, {"enabled", "duration"}, "watch.monitoring")
+        p.unknown(mon, wire_fields(MonitoringConfig), "watch.monitoring")
         mon_enabled = mon.get("enabled", False)
         if not isinstance(mon_enabled, bool):
             p.add("watch.monitoring.enabled", "must be true or false")
@@ -261,7 +262,7 @@ def _schedules(p: _Problems, data: dict) -> tuple[ScheduleConfig, ...]:
         if not isinstance(item, dict):
             p.add(path, "must be an object")
             continue
-        p.unknown(item, {"name", "after", "deadline", "timezone"}, path)
+        p.unknown(item, wire_fields(ScheduleConfig), path)
         name = p.string(item, "name", f"{path}.name", required=True)
         if name and not SCHEDULE_ID_PATTERN.match(name):
             p.add(f"{path}.name", f"must match {SCHEDULE_ID_PATTERN.pattern}")
@@ -286,7 +287,7 @@ def _exclusions(p: _Problems, data: dict) -> ExclusionConfig | None:
     raw = p.mapping(data, "exclusions", "exclusions")
     if raw is None:
         return None
-    p.unknown(raw, {"calendar", "days", "dates"}, "exclusions")
+    p.unknown(raw, wire_fields(ExclusionConfig), "exclusions")
     days = raw.get("days") or []
     dates = raw.get("dates") or []
     if not isinstance(days, list):

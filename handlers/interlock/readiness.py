@@ -31,5 +31,5 @@ def evaluate(rule: str, required_types: list[str], results: Any) -> Readiness:
     if rule != "all-required-pass":
         raise ValueError(f"unsupported readiness rule {rule!r}")
     statuses = latest_statuses(results)
-    blocking = [t for t in required_types if statuses.get(t) != TraitStatus.PASS.value]
+    blocking = [t for t in required_types if statuses.get(t) != TraitStatus.PASS]
     return Readiness(ready=not blocking, blocking=blocking, statuses=statuses)

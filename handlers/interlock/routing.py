@@ -1,5 +1,6 @@
 """From a DynamoDB stream record to a lifecycle execution: which records start one, with which input, under
-which execution name. Pure: the stream-router Lambda does the StartExecution."""
+which execution name. No AWS call here (the keys come from `store`'s key helpers): the stream-router Lambda does the
+StartExecution."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +8,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from . import schedule, schema
+from . import schedule, schema, store
 from .models import DATE_PATTERN, DEFAULT_SCHEDULE, PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN
 
 MAX_EXECUTION_NAME = 80
@@ -60,10 +61,10 @@ def _date_of(moment_text: str, tz: dt.tzinfo) -> str | None:
     return None
 
 
-def _marker_date(image: dict, sk: str) -> str:
+def _marker_date(image: dict, key_timestamp: str) -> str:
     """The run date of a marker: its `date` attribute when it is YYYY-MM-DD; else the calendar date, in the
     marker's `timezone` (UTC when absent), of the instant in `date` (EventBridge Scheduler writes the scheduled
-    time there), in `timestamp`, or in the key (`MARKER#{source}#{timestamp}...`); else today in UTC."""
+    time there), in `timestamp`, or in the key's timestamp segment; else today in UTC."""
     try:
         tz = schedule.zone(_string(image, "timezone") or "")
     except ValueError as exc:
@@ -82,12 +83,7 @@ def _marker_date(image: dict, sk: str) -> str:
             if parsed is None:
                 raise MalformedRecord(f"attribute {key} {stamp!r} is neither YYYY-MM-DD nor a timestamp")
             return parsed
-    parts = sk.split("#")
-    if len(parts) >= 3:
-        parsed = _date_of(parts[2], tz)
-        if parsed:
-            return parsed
-    return schedule.today_utc()
+    return (_date_of(key_timestamp, tz) if key_timestamp else None) or schedule.today_utc()
 
 
 def route(record: dict) -> MarkerStart | None:
@@ -100,20 +96,22 @@ def route(record: dict) -> MarkerStart | None:
         raise MalformedRecord("record has no dynamodb.Keys")
     keys = change["Keys"]
     sk = _string(keys, schema.SORT_KEY) or ""
-    if not sk.startswith(schema.MARKER_PREFIX):
+    marker = store.marker_key_fields(sk)
+    if marker is None:
         return None
+    key_source, key_timestamp = marker
     pk = _string(keys, schema.PARTITION_KEY) or ""
-    if not pk.startswith("PIPELINE#"):
-        raise MalformedRecord(f"marker key {pk!r} is not PIPELINE#<id>")
-    pipeline_id = pk[len("PIPELINE#"):]
+    pipeline_id = store.pipeline_id_of(pk)
+    if pipeline_id is None:
+        raise MalformedRecord(f"marker key {pk!r} is not {store.pipeline_pk('<id>')}")
     if not PIPELINE_ID_PATTERN.match(pipeline_id):
         raise MalformedRecord(f"pipeline id {pipeline_id!r} is not a valid pipeline name")
     image = change.get("NewImage") if isinstance(change.get("NewImage"), dict) else {}
     schedule_id = _string(image, "scheduleID") or DEFAULT_SCHEDULE
     if not SCHEDULE_ID_PATTERN.match(schedule_id):
         raise MalformedRecord(f"scheduleID {schedule_id!r} is not a valid schedule name")
-    date = _marker_date(image, sk)
-    source = _string(image, "source") or (sk.split("#")[1] if sk.count("#") >= 1 else "") or "manual"
+    date = _marker_date(image, key_timestamp)
+    source = _string(image, "source") or key_source or "manual"
     replay_attr = image.get("replay", {})
     replay = replay_attr.get("BOOL") is True or replay_attr.get("S") == "true" or source == "replay"
     return MarkerStart(

@@ -114,8 +114,8 @@ def schedule_deadline(config: PipelineConfig, schedule_id: str, run_date: dt.dat
     sched = config.schedule(schedule_id)
     if sched is not None and sched.deadline:
         return deadline_on(sched.deadline, run_date, sched.timezone or sla_tz)
-    if config.sla is not None and config.sla.completionDeadline:
-        return deadline_on(config.sla.completionDeadline, run_date, sla_tz)
+    if config.sla is not None and config.sla.completion_deadline:
+        return deadline_on(config.sla.completion_deadline, run_date, sla_tz)
     return None
 
 

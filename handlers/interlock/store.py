@@ -21,6 +21,8 @@ A ClientError other than a failed condition means the environment is broken and 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import functools
 import json
 import secrets
 import time
@@ -34,6 +36,7 @@ RUN_LOG_TTL_SECONDS = 30 * 86400
 RECORD_TTL_SECONDS = 30 * 86400
 NON_TERMINAL_RUN_GRACE_SECONDS = 86400
 PAGE_SIZE = 100  # Limit per Query page; tests lower it to exercise pagination
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # EventBridge Scheduler fills in the scheduled time (RFC 3339)
 
 clock = time.time  # tests replace it to move time
 
@@ -52,6 +55,12 @@ def pipeline_pk(pipeline_id: str) -> str:
     return f"PIPELINE#{pipeline_id}"
 
 
+def pipeline_id_of(pk: str) -> str | None:
+    """The pipeline ID of a `PIPELINE#{id}` partition key; None for any other key."""
+    prefix = pipeline_pk("")
+    return pk[len(prefix):] if pk.startswith(prefix) else None
+
+
 def lock_pk(pipeline_id: str, schedule_id: str) -> str:
     return f"LOCK#{pipeline_id}#{schedule_id or DEFAULT_SCHEDULE}"
 
@@ -62,6 +71,19 @@ def run_pk(run_id: str) -> str:
 
 def run_log_sk(date: str, schedule_id: str) -> str:
     return f"RUNLOG#{date}#{schedule_id or DEFAULT_SCHEDULE}"
+
+
+def marker_sk(source: str, timestamp: str, nonce: str) -> str:
+    return f"{schema.MARKER_PREFIX}{source}#{timestamp}#{nonce}"
+
+
+def marker_key_fields(sk: str) -> tuple[str, str] | None:
+    """The (source, timestamp) segments of a marker's sort key ("" where a hand-written key lacks one), or None
+    when `sk` is not a marker key."""
+    if not sk.startswith(schema.MARKER_PREFIX):
+        return None
+    source, _, rest = sk[len(schema.MARKER_PREFIX):].partition("#")
+    return source, rest.partition("#")[0]
 
 
 # --- plumbing --------------------------------------------------------------------------------------------------
@@ -91,32 +113,47 @@ def _sortable(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _attr(value: Any) -> dict:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, (int, float)):
-        return {"N": str(int(value)) if float(value).is_integer() else repr(value)}
-    if value is None:
-        return {"NULL": True}
-    return {"S": str(value)}
+@functools.cache
+def _marshallers():
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer  # boto3 loads on first use (cold start)
+
+    return TypeSerializer(), TypeDeserializer()
 
 
-def _item(**values: Any) -> dict:
-    return {k: _attr(v) for k, v in values.items() if v is not None}
+def _exact(value: Any) -> Any:
+    """DynamoDB numbers are exact: floats go in as Decimal."""
+    if isinstance(value, float):
+        return decimal.Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _exact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_exact(v) for v in value]
+    return value
+
+
+def _native(value: Any) -> Any:
+    """Numbers come back as int when whole, else float."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _native(v) for k, v in value.items()}
+    if isinstance(value, (list, set)):
+        return type(value)(_native(v) for v in value)
+    return value
+
+
+def _typed(value: Any) -> dict:
+    """One plain Python value as a DynamoDB attribute value."""
+    return _marshallers()[0].serialize(_exact(value))
+
+
+def typed_item(values: dict) -> dict:
+    """A plain item as DynamoDB attribute values; None values are left out."""
+    return {k: _typed(v) for k, v in values.items() if v is not None}
 
 
 def _plain(attr: dict) -> Any:
-    kind, value = next(iter(attr.items()))
-    if kind == "N":
-        number = float(value)
-        return int(number) if number.is_integer() else number
-    if kind == "M":
-        return {k: _plain(v) for k, v in value.items()}
-    if kind == "L":
-        return [_plain(v) for v in value]
-    if kind == "NULL":
-        return None
-    return value  # S, BOOL, and sets/bytes as given
+    return _native(_marshallers()[1].deserialize(attr))
 
 
 def plain_item(item: dict) -> dict:
@@ -130,7 +167,7 @@ def _live(item: dict) -> bool:
         return True
     try:
         return float(_plain(expires)) > _now()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, decimal.InvalidOperation):
         return True
 
 
@@ -145,13 +182,8 @@ def _data(item: dict) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _is_condition_failure(exc: Exception) -> bool:
-    response = getattr(exc, "response", None) or {}
-    return response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
 def _get(pk: str, sk: str, *, consistent: bool = False) -> dict | None:
-    response = _ddb().get_item(TableName=_table(), Key=_item(PK=pk, SK=sk), ConsistentRead=consistent)
+    response = _ddb().get_item(TableName=_table(), Key=_key(pk, sk), ConsistentRead=consistent)
     item = response.get("Item")
     return item if item and _live(item) else None
 
@@ -161,7 +193,7 @@ def _query(pk: str, prefix: str, *, descending: bool = False, limit: int | None 
     kwargs: dict[str, Any] = {
         "TableName": _table(),
         "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": prefix}},
+        "ExpressionAttributeValues": {":pk": _typed(pk), ":prefix": _typed(prefix)},
         "ScanIndexForward": not descending,
         "Limit": PAGE_SIZE,
     }
@@ -179,8 +211,28 @@ def _query(pk: str, prefix: str, *, descending: bool = False, limit: int | None 
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _put(item: dict, **condition: Any) -> None:
-    _ddb().put_item(TableName=_table(), Item=item, **condition)
+def _item(pk: str, sk: str, **attributes: Any) -> dict:
+    return {schema.PARTITION_KEY: pk, schema.SORT_KEY: sk, **attributes}
+
+
+def _key(pk: str, sk: str) -> dict:
+    return typed_item(_item(pk, sk))
+
+
+def _put(values: dict) -> None:
+    _ddb().put_item(TableName=_table(), Item=typed_item(values))
+
+
+def _conditional(operation: str, **request: Any) -> bool:
+    """Run a conditional write (`put_item`, `update_item` or `delete_item`) on the table. False when its condition
+    failed; any other error propagates."""
+    try:
+        getattr(_ddb(), operation)(TableName=_table(), **request)
+    except Exception as exc:  # botocore's ClientError, which this module does not import at load time
+        if clients.error_code(exc) != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 # --- pipelines -------------------------------------------------------------------------------------------------
@@ -188,22 +240,18 @@ def _put(item: dict, **condition: Any) -> None:
 def pipeline_item(config: dict) -> dict:
     """The table item (plain Python values) that stores a pipeline config; `data` holds the config as JSON."""
     name = config["name"]
-    return {
-        "PK": pipeline_pk(name),
-        "SK": "CONFIG",
+    return _item(pipeline_pk(name), "CONFIG", **{
         schema.GSI1_PARTITION_KEY: PIPELINE_LIST_KEY,
         schema.GSI1_SORT_KEY: name,
         "name": name,
         "archetype": config.get("archetype", ""),
         "data": json.dumps(config, sort_keys=True, separators=(",", ":")),
-    }
+    })
 
 
 def put_pipeline(config: dict) -> None:
     """Register (overwrite) a pipeline config."""
-    item = pipeline_item(config)
-    item["updatedAt"] = _iso(_now())
-    _put(_item(**item))
+    _put(dict(pipeline_item(config), updatedAt=_iso(_now())))
 
 
 def get_pipeline(pipeline_id: str) -> dict | None:
@@ -218,7 +266,7 @@ def list_pipelines() -> list[dict]:
         "TableName": _table(),
         "IndexName": schema.GSI1_NAME,
         "KeyConditionExpression": f"{schema.GSI1_PARTITION_KEY} = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": PIPELINE_LIST_KEY}},
+        "ExpressionAttributeValues": {":pk": _typed(PIPELINE_LIST_KEY)},
         "Limit": PAGE_SIZE,
     }
     configs: list[dict] = []
@@ -231,7 +279,7 @@ def list_pipelines() -> list[dict]:
 
 
 def delete_pipeline(pipeline_id: str) -> None:
-    _ddb().delete_item(TableName=_table(), Key=_item(PK=pipeline_pk(pipeline_id), SK="CONFIG"))
+    _ddb().delete_item(TableName=_table(), Key=_key(pipeline_pk(pipeline_id), "CONFIG"))
 
 
 # --- traits ----------------------------------------------------------------------------------------------------
@@ -240,11 +288,10 @@ def put_trait_result(pipeline_id: str, trait_type: str, result: dict, ttl_second
     """Store the latest result of one trait; it expires after `ttl_seconds` (READINESS_TTL when <= 0)."""
     ttl = ttl_seconds if ttl_seconds and ttl_seconds > 0 else settings.get().readiness_ttl_seconds
     now = _now()
-    data = dict(result, pipelineId=pipeline_id, traitType=trait_type)
+    data = dict(result, pipelineID=pipeline_id, traitType=trait_type)
     data.setdefault("evaluatedAt", _iso(now))
     data["expiresAt"] = _iso(now + ttl)
-    _put(_item(PK=pipeline_pk(pipeline_id), SK=f"TRAIT#{trait_type}", data=json.dumps(data),
-               expiresAt=int(now + ttl)))
+    _put(_item(pipeline_pk(pipeline_id), f"TRAIT#{trait_type}", data=json.dumps(data), expiresAt=int(now + ttl)))
 
 
 def get_trait_result(pipeline_id: str, trait_type: str) -> dict | None:
@@ -262,13 +309,13 @@ def append_event(pipeline_id: str, kind: str, *, run_id: str | None = None, trai
                  status: str | None = None, message: str | None = None, details: dict | None = None) -> None:
     """Append one audit event (kept for RETENTION_TTL)."""
     now = _now()
-    event = {"kind": kind, "pipelineId": pipeline_id, "timestamp": _iso(now)}
-    for key, value in (("runId", run_id), ("traitType", trait_type), ("status", status), ("message", message),
+    event = {"kind": kind, "pipelineID": pipeline_id, "timestamp": _iso(now)}
+    for key, value in (("runID", run_id), ("traitType", trait_type), ("status", status), ("message", message),
                        ("details", details)):
         if value not in (None, ""):
             event[key] = value
     sk = f"EVENT#{int(now * 1_000_000):016d}#{secrets.token_hex(4)}"
-    _put(_item(PK=pipeline_pk(pipeline_id), SK=sk, data=json.dumps(event, default=str),
+    _put(_item(pipeline_pk(pipeline_id), sk, data=json.dumps(event, default=str),
                expiresAt=int(now + settings.get().retention_ttl_seconds)))
 
 
@@ -280,18 +327,34 @@ def list_events(pipeline_id: str, limit: int = 50) -> list[dict]:
 
 # --- markers ---------------------------------------------------------------------------------------------------
 
+def marker_item(pipeline_id: str, *, source: str, timestamp: str, nonce: str, schedule_id: str, date: str) -> dict:
+    """A marker's key and the attributes the stream-router reads (plain values)."""
+    return _item(pipeline_pk(pipeline_id), marker_sk(source, timestamp, nonce),
+                 scheduleID=schedule_id or DEFAULT_SCHEDULE, date=date, source=source)
+
+
+def scheduled_marker_item(pipeline_id: str, schedule_name: str, *, schedule_id: str, timezone: str) -> dict:
+    """The item (DynamoDB-typed) that EventBridge Scheduler's universal target `dynamodb:putItem` writes for a
+    schedule: a marker keyed by the scheduled time and the schedule's name, without expiry.
+
+    Scheduler fills `<aws.scheduler.scheduled-time>` (RFC 3339, UTC). It cannot compute a calendar date, so `date`
+    carries that timestamp and `timezone` the schedule's zone; the stream-router derives the run date as the
+    timestamp's calendar date in that zone (DESIGN §10.1).
+    """
+    item = marker_item(pipeline_id, source="schedule", timestamp=SCHEDULED_TIME, nonce=schedule_name,
+                       schedule_id=schedule_id, date=SCHEDULED_TIME)
+    return typed_item(dict(item, timezone=timezone))
+
+
 def write_marker(pipeline_id: str, *, schedule_id: str, date: str, source: str, replay: bool = False,
                  attributes: dict[str, str] | None = None) -> str:
     """Write a MARKER item (the stream-router starts an execution for it) and return its SK."""
     now = _now()
-    clean_source = (source or "manual").replace("#", "-")
-    sk = f"{schema.MARKER_PREFIX}{clean_source}#{_sortable(now)}#{secrets.token_hex(3)}"
-    values = dict(attributes or {})
-    values.update(PK=pipeline_pk(pipeline_id), SK=sk, scheduleID=schedule_id or DEFAULT_SCHEDULE, date=date,
-                  source=clean_source, replay=bool(replay), createdAt=_iso(now),
-                  expiresAt=int(now + settings.get().retention_ttl_seconds))
-    _put(_item(**values))
-    return sk
+    item = marker_item(pipeline_id, source=(source or "manual").replace("#", "-"), timestamp=_sortable(now),
+                       nonce=secrets.token_hex(3), schedule_id=schedule_id, date=date)
+    _put({**(attributes or {}), **item, "replay": bool(replay), "createdAt": _iso(now),
+          "expiresAt": int(now + settings.get().retention_ttl_seconds)})
+    return item[schema.SORT_KEY]
 
 
 def list_markers(pipeline_id: str) -> list[dict]:
@@ -308,19 +371,14 @@ def acquire_lock(pipeline_id: str, schedule_id: str, owner: str, lease_seconds: 
     late) or when `owner` already holds it (a retried invocation). Returns (acquired, current holder if not).
     """
     now = _now()
-    item = _item(PK=lock_pk(pipeline_id, schedule_id), SK="LOCK", owner=owner, pipelineID=pipeline_id,
-                 scheduleID=schedule_id or DEFAULT_SCHEDULE, acquiredAt=_iso(now),
-                 expiresAt=int(now + lease_seconds))
-    try:
-        _put(item,
-             ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now OR #owner = :owner",
-             ExpressionAttributeNames={"#owner": "owner"},
-             ExpressionAttributeValues={":now": _attr(int(now)), ":owner": _attr(owner)})
-    except Exception as exc:
-        if not _is_condition_failure(exc):
-            raise
-        return False, get_lock(pipeline_id, schedule_id)
-    return True, None
+    item = _item(lock_pk(pipeline_id, schedule_id), "LOCK", owner=owner, pipelineID=pipeline_id,
+                 scheduleID=schedule_id or DEFAULT_SCHEDULE, acquiredAt=_iso(now), expiresAt=int(now + lease_seconds))
+    if _conditional("put_item", Item=typed_item(item),
+                    ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now OR #owner = :owner",
+                    ExpressionAttributeNames={"#owner": "owner"},
+                    ExpressionAttributeValues={":now": _typed(int(now)), ":owner": _typed(owner)}):
+        return True, None
+    return False, get_lock(pipeline_id, schedule_id)
 
 
 def get_lock(pipeline_id: str, schedule_id: str) -> dict | None:
@@ -330,18 +388,29 @@ def get_lock(pipeline_id: str, schedule_id: str) -> dict | None:
 
 def release_lock(pipeline_id: str, schedule_id: str, owner: str) -> bool:
     """Delete the lock only if `owner` holds it. False when it is missing or held by someone else."""
-    try:
-        _ddb().delete_item(
-            TableName=_table(), Key=_item(PK=lock_pk(pipeline_id, schedule_id), SK="LOCK"),
-            ConditionExpression="#owner = :owner",
-            ExpressionAttributeNames={"#owner": "owner"},
-            ExpressionAttributeValues={":owner": _attr(owner)},
-        )
-    except Exception as exc:
-        if not _is_condition_failure(exc):
-            raise
-        return False
-    return True
+    return _conditional("delete_item", Key=_key(lock_pk(pipeline_id, schedule_id), "LOCK"),
+                        ConditionExpression="#owner = :owner",
+                        ExpressionAttributeNames={"#owner": "owner"},
+                        ExpressionAttributeValues={":owner": _typed(owner)})
+
+
+# --- run state and run log records -----------------------------------------------------------------------------
+
+# Run state and run log `data` keys are read case-insensitively, so items written with other spellings
+# (`pipelineId`, `runId`: the original system's run log format and this table's items written before the wire keys
+# were unified) still read.
+_RUN_RECORD_FIELDS = ("runID", "pipelineID", "scheduleID", "date", "status", "version", "createdAt", "createdAtKey",
+                      "updatedAt", "metadata", "attemptNumber", "failureMessage", "failureCategory", "alertSent",
+                      "retryHistory", "startedAt", "completedAt")
+_RUN_RECORD_SPELLING = {name.lower(): name for name in _RUN_RECORD_FIELDS}
+
+
+def _run_record(data: dict) -> dict:
+    return {_RUN_RECORD_SPELLING.get(k.lower(), k): v for k, v in data.items()}
+
+
+def _run_records(items: Iterator[dict]) -> list[dict]:
+    return [_run_record(d) for d in (_data(i) for i in items) if d is not None]
 
 
 # --- run state -------------------------------------------------------------------------------------------------
@@ -352,24 +421,20 @@ def _run_expiry(status: str, now: float) -> int:
 
 
 def _put_run_list_copy(run: dict, now: float) -> None:
-    _put(_item(PK=pipeline_pk(run["pipelineId"]), SK=f"RUN#{run['createdAtKey']}#{run['runId']}",
-               data=json.dumps(run), status=run["status"], expiresAt=_run_expiry(run["status"], now)))
+    _put(_item(pipeline_pk(run["pipelineID"]), f"RUN#{run['createdAtKey']}#{run['runID']}", data=json.dumps(run),
+               status=run["status"], expiresAt=_run_expiry(run["status"], now)))
 
 
 def create_run(run_id: str, pipeline_id: str, *, schedule_id: str, date: str) -> dict:
     """Create the run state PENDING, version 1. Raises ConcurrentUpdate if the run ID already exists."""
     now = _now()
-    run = {"runId": run_id, "pipelineId": pipeline_id, "scheduleId": schedule_id or DEFAULT_SCHEDULE,
-           "date": date, "status": RunStatus.PENDING.value, "version": 1, "createdAt": _iso(now),
+    run = {"runID": run_id, "pipelineID": pipeline_id, "scheduleID": schedule_id or DEFAULT_SCHEDULE,
+           "date": date, "status": RunStatus.PENDING, "version": 1, "createdAt": _iso(now),
            "createdAtKey": _sortable(now), "updatedAt": _iso(now), "metadata": {}}
-    try:
-        _put(_item(PK=run_pk(run_id), SK="STATE", data=json.dumps(run), status=run["status"], version=1,
-                   pipelineID=pipeline_id, expiresAt=_run_expiry(run["status"], now)),
-             ConditionExpression="attribute_not_exists(PK)")
-    except Exception as exc:
-        if _is_condition_failure(exc):
-            raise ConcurrentUpdate(f"run {run_id} already exists") from exc
-        raise
+    item = _item(run_pk(run_id), "STATE", data=json.dumps(run), status=run["status"], version=1,
+                 pipelineID=pipeline_id, expiresAt=_run_expiry(run["status"], now))
+    if not _conditional("put_item", Item=typed_item(item), ConditionExpression="attribute_not_exists(PK)"):
+        raise ConcurrentUpdate(f"run {run_id} already exists")
     _put_run_list_copy(run, now)
     return run
 
@@ -377,12 +442,10 @@ def create_run(run_id: str, pipeline_id: str, *, schedule_id: str, date: str) ->
 def get_run(run_id: str) -> dict | None:
     """The run state (strongly consistent read), or None."""
     item = _get(run_pk(run_id), "STATE", consistent=True)
-    if not item:
+    run = _data(item) if item else None
+    if run is None:
         return None
-    run = _data(item)
-    if run is not None:
-        run["version"] = int(_plain(item["version"]))
-    return run
+    return dict(_run_record(run), version=int(_plain(item["version"])))
 
 
 def transition_run(run_id: str, to_status: str, *, metadata: dict | None = None,
@@ -400,70 +463,53 @@ def transition_run(run_id: str, to_status: str, *, metadata: dict | None = None,
     now = _now()
     run = dict(current, status=to_status, version=version + 1, updatedAt=_iso(now),
                metadata={**(current.get("metadata") or {}), **(metadata or {})})
-    try:
-        _ddb().update_item(
-            TableName=_table(), Key=_item(PK=run_pk(run_id), SK="STATE"),
+    if not _conditional(
+            "update_item", Key=_key(run_pk(run_id), "STATE"),
             UpdateExpression="SET #data = :data, #status = :status, #version = :new, expiresAt = :exp",
             ConditionExpression="#version = :expected",
             ExpressionAttributeNames={"#data": "data", "#status": "status", "#version": "version"},
-            ExpressionAttributeValues={":data": _attr(json.dumps(run)), ":status": _attr(to_status),
-                                       ":new": _attr(version + 1), ":expected": _attr(version),
-                                       ":exp": _attr(_run_expiry(to_status, now))},
-        )
-    except Exception as exc:
-        if _is_condition_failure(exc):
-            raise ConcurrentUpdate(f"run {run_id} changed concurrently (expected version {version})") from exc
-        raise
+            ExpressionAttributeValues={":data": _typed(json.dumps(run)), ":status": _typed(to_status),
+                                       ":new": _typed(version + 1), ":expected": _typed(version),
+                                       ":exp": _typed(_run_expiry(to_status, now))}):
+        raise ConcurrentUpdate(f"run {run_id} changed concurrently (expected version {version})")
     _put_run_list_copy(run, now)
     return run
 
 
 def list_runs(pipeline_id: str, limit: int = 10) -> list[dict]:
     """The newest runs of a pipeline (list copies), newest first."""
-    items = _query(pipeline_pk(pipeline_id), "RUN#", descending=True, limit=limit)
-    return [d for d in (_data(i) for i in items) if d is not None]
+    return _run_records(_query(pipeline_pk(pipeline_id), "RUN#", descending=True, limit=limit))
 
 
 # --- run logs --------------------------------------------------------------------------------------------------
 
-_RUN_LOG_FIELDS = ("pipelineId", "date", "scheduleId", "status", "attemptNumber", "runId", "failureMessage",
-                   "failureCategory", "alertSent", "retryHistory", "startedAt", "completedAt", "updatedAt")
-_RUN_LOG_CANONICAL = {name.lower(): name for name in _RUN_LOG_FIELDS}
-
-
 def get_run_log(pipeline_id: str, date: str, schedule_id: str = DEFAULT_SCHEDULE) -> dict | None:
-    """The run log of (pipeline, date, schedule), or None. Keys are matched case-insensitively, so logs written
-    by other tools with `pipelineID`/`runID` still read."""
+    """The run log of (pipeline, date, schedule), or None."""
     item = _get(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id))
     data = _data(item) if item else None
-    return _canonical_run_log(data) if data is not None else None
-
-
-def _canonical_run_log(data: dict) -> dict:
-    return {_RUN_LOG_CANONICAL.get(k.lower(), k): v for k, v in data.items()}
+    return _run_record(data) if data is not None else None
 
 
 def put_run_log(entry: dict) -> None:
-    """Write (replace) a run log entry; `pipelineId`, `date` and `scheduleId` form its key."""
-    entry = dict(entry, scheduleId=entry.get("scheduleId") or DEFAULT_SCHEDULE)
-    _put(_item(PK=pipeline_pk(entry["pipelineId"]), SK=run_log_sk(entry["date"], entry["scheduleId"]),
-               data=json.dumps(entry), status=entry.get("status"),
-               expiresAt=int(_now() + RUN_LOG_TTL_SECONDS)))
+    """Write (replace) a run log entry; `pipelineID`, `date` and `scheduleID` form its key (keys of `entry` are
+    matched case-insensitively, as when reading)."""
+    entry = _run_record(entry)
+    entry["scheduleID"] = entry.get("scheduleID") or DEFAULT_SCHEDULE
+    _put(_item(pipeline_pk(entry["pipelineID"]), run_log_sk(entry["date"], entry["scheduleID"]),
+               data=json.dumps(entry), status=entry.get("status"), expiresAt=int(_now() + RUN_LOG_TTL_SECONDS)))
 
 
 def list_run_logs(pipeline_id: str, limit: int = 20) -> list[dict]:
     """Newest dates first."""
-    items = _query(pipeline_pk(pipeline_id), "RUNLOG#", descending=True, limit=limit)
-    return [_canonical_run_log(d) for d in (_data(i) for i in items) if d is not None]
+    return _run_records(_query(pipeline_pk(pipeline_id), "RUNLOG#", descending=True, limit=limit))
 
 
 # --- reruns, late arrivals, alert claims -----------------------------------------------------------------------
 
 def put_rerun(pipeline_id: str, record: dict) -> None:
-    """Store a rerun request (`record["rerunId"]` is its key)."""
-    _put(_item(PK=pipeline_pk(pipeline_id), SK=f"RERUN#{record['rerunId']}",
-               data=json.dumps(dict(record, pipelineId=pipeline_id)),
-               expiresAt=int(_now() + RECORD_TTL_SECONDS)))
+    """Store a rerun request (`record["rerunID"]` is its key)."""
+    _put(_item(pipeline_pk(pipeline_id), f"RERUN#{record['rerunID']}",
+               data=json.dumps(dict(record, pipelineID=pipeline_id)), expiresAt=int(_now() + RECORD_TTL_SECONDS)))
 
 
 def list_reruns(pipeline_id: str) -> list[dict]:
@@ -475,10 +521,9 @@ def put_late_arrival(pipeline_id: str, *, date: str, schedule_id: str, trait_typ
     """Record that `trait_type` changed after the run of (date, schedule) was triggered."""
     now = _now()
     schedule_id = schedule_id or DEFAULT_SCHEDULE
-    record = {"pipelineId": pipeline_id, "date": date, "scheduleId": schedule_id, "traitType": trait_type,
+    record = {"pipelineID": pipeline_id, "date": date, "scheduleID": schedule_id, "traitType": trait_type,
               "detectedAt": _iso(now), **(details or {})}
-    _put(_item(PK=pipeline_pk(pipeline_id),
-               SK=f"LATEARRIVAL#{date}#{schedule_id}#{trait_type}#{int(now * 1000):013d}",
+    _put(_item(pipeline_pk(pipeline_id), f"LATEARRIVAL#{date}#{schedule_id}#{trait_type}#{int(now * 1000):013d}",
                data=json.dumps(record), expiresAt=int(now + RECORD_TTL_SECONDS)))
 
 
@@ -490,13 +535,8 @@ def list_late_arrivals(pipeline_id: str, date: str, schedule_id: str = DEFAULT_S
 def claim_alert(pipeline_id: str, run_key: str, alert_type: str) -> bool:
     """True exactly once per (pipeline, run, alert type): lets SLA checks alert once per run, not per pass."""
     now = _now()
-    try:
-        _put(_item(PK=pipeline_pk(pipeline_id), SK=f"ALERT#{run_key}#{alert_type}", claimedAt=_iso(now),
-                   expiresAt=int(now + settings.get().retention_ttl_seconds)),
-             ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now",
-             ExpressionAttributeValues={":now": _attr(int(now))})
-    except Exception as exc:
-        if not _is_condition_failure(exc):
-            raise
-        return False
-    return True
+    item = _item(pipeline_pk(pipeline_id), f"ALERT#{run_key}#{alert_type}", claimedAt=_iso(now),
+                 expiresAt=int(now + settings.get().retention_ttl_seconds))
+    return _conditional("put_item", Item=typed_item(item),
+                        ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now",
+                        ExpressionAttributeValues={":now": _typed(int(now))})

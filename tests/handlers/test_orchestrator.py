@@ -175,18 +175,19 @@ def test_acquire_without_owner_is_an_error(aws_env):
     assert store.get_lock("pipe-a", "daily") is None
 
 
-def test_lease_defaults_when_missing(aws_env):
-    out = orch("acquireLock", {"owner": OWNER})
-    assert out["result"] == "proceed" and out["payload"]["leaseSeconds"] == 86400
-    assert store.get_lock("pipe-a", "daily")["expiresAt"] >= int(store.clock()) + 86399
+@pytest.mark.parametrize("lease", [None, 0, -5, "600", True])
+def test_a_missing_or_invalid_lease_is_a_request_error(aws_env, lease):
+    out = orch("acquireLock", {"owner": OWNER} if lease is None else {"owner": OWNER, "leaseSeconds": lease})
+    assert out["result"] == "error" and "leaseSeconds" in out["payload"]["error"]
+    assert store.get_lock("pipe-a", "daily") is None and store.get_run_log("pipe-a", DATE) is None
 
 
 # --- checkRunLog -----------------------------------------------------------------------------------------------
 
 def run_log(status: str, attempt: int, category: str | None = None, updated: dt.datetime | None = None,
             date: str = DATE) -> None:
-    entry = {"pipelineId": "pipe-a", "date": date, "scheduleId": "daily", "status": status,
-             "attemptNumber": attempt, "runId": "r", "updatedAt": iso(updated or NOW() - dt.timedelta(hours=2))}
+    entry = {"pipelineID": "pipe-a", "date": date, "scheduleID": "daily", "status": status,
+             "attemptNumber": attempt, "runID": "r", "updatedAt": iso(updated or NOW() - dt.timedelta(hours=2))}
     if category:
         entry["failureCategory"] = category
     store.put_run_log(entry)
@@ -214,8 +215,8 @@ def test_replay_of_a_past_date_reads_and_writes_that_date(aws_env):
     run_id = new_run(status="RUNNING", date=past)
     logged = orch("logResult", {"status": "COMPLETED", "runID": run_id}, date=past)
     assert logged["payload"]["attemptNumber"] == 2
-    assert store.get_run_log("pipe-a", past)["runId"] == run_id
-    assert store.get_run_log("pipe-a", schedule.today_utc()) is None  # today untouched (the original's bug)
+    assert store.get_run_log("pipe-a", past)["runID"] == run_id
+    assert store.get_run_log("pipe-a", schedule.today_utc()) is None  # today untouched
 
 
 def test_check_run_log_non_retryable_failure_skips(aws_env):
@@ -261,7 +262,7 @@ def test_resolve_pipeline_payload_and_pending_run(aws_env):
                                   "body": "{\"day\": \"${date}\"}"}  # templated later, by the trigger
     assert payload["monitoring"] is True
     run = store.get_run(payload["runID"])
-    assert (run["status"], run["version"], run["pipelineId"], run["date"]) == ("PENDING", 1, "pipe-a", DATE)
+    assert (run["status"], run["version"], run["pipelineID"], run["date"]) == ("PENDING", 1, "pipe-a", DATE)
     assert orch("resolvePipeline")["payload"]["runID"] != payload["runID"]
 
 
@@ -391,7 +392,7 @@ def test_log_completed_finalizes_run_and_run_log(aws_env):
     schedule.parse_timestamp(out["payload"]["loggedAt"])
     assert store.get_run(run_id)["status"] == "COMPLETED"
     log = store.get_run_log("pipe-a", DATE)
-    assert (log["status"], log["runId"], log["attemptNumber"]) == ("COMPLETED", run_id, 1)
+    assert (log["status"], log["runID"], log["attemptNumber"]) == ("COMPLETED", run_id, 1)
     assert "completedAt" in log
     kinds = [e["kind"] for e in store.list_events("pipe-a")]
     assert "RUN_STATE_CHANGED" in kinds
@@ -559,7 +560,7 @@ def test_handle_late_arrival_requests_a_rerun_and_frees_the_lock(aws_env):
     late = store.list_late_arrivals("pipe-a", DATE)
     assert sorted(a["traitType"] for a in late) == ["schema-contract", "source-freshness"]
     reruns = store.list_reruns("pipe-a")
-    assert [(r["rerunId"], r["originalRunId"], r["originalDate"], r["status"]) for r in reruns] == [
+    assert [(r["rerunID"], r["originalRunID"], r["originalDate"], r["status"]) for r in reruns] == [
         (f"rerun-{run_id}", run_id, DATE, "PENDING")]
     assert store.get_run(run_id)["status"] == "COMPLETED"
     markers = store.list_markers("pipe-a")
@@ -590,14 +591,14 @@ def test_monitoring_window(aws_env):
 def test_monitoring_start_falls_back_to_the_run_log(aws_env):
     pipeline(watch={"monitoring": {"enabled": True, "duration": "2h"}})
     assert orch("checkMonitoringExpired", {"runID": "r", "monitoringStartedAt": None})["result"] == "error"
-    store.put_run_log({"pipelineId": "pipe-a", "date": DATE, "scheduleId": "daily", "status": "COMPLETED",
+    store.put_run_log({"pipelineID": "pipe-a", "date": DATE, "scheduleID": "daily", "status": "COMPLETED",
                        "attemptNumber": 1, "completedAt": iso(NOW() - dt.timedelta(hours=3))})
     assert orch("checkMonitoringExpired", {"runID": "r"})["payload"]["expired"] is True
 
 
 def test_error_after_completion_does_not_overwrite_the_completed_run_log(aws_env):
     pipeline(watch={"monitoring": {"enabled": True, "duration": "2h"}})
-    store.put_run_log({"pipelineId": "pipe-a", "date": DATE, "scheduleId": "daily", "status": "COMPLETED",
+    store.put_run_log({"pipelineID": "pipe-a", "date": DATE, "scheduleID": "daily", "status": "COMPLETED",
                        "attemptNumber": 1})
     store.put_pipeline({"name": "pipe-a", "archetype": "batch-ingestion",
                         "trigger": {"type": "http", "url": "https://x.example.com"},
@@ -677,7 +678,7 @@ def test_retry_loop_then_completion_and_cascade(aws_env):
     assert orch("releaseLock", {"owner": owner})["payload"]["released"] is True
     assert [store.get_run(r)["status"] for r in run_ids] == ["FAILED", "COMPLETED"]
     log = store.get_run_log("pipe-a", DATE)
-    assert (log["status"], log["attemptNumber"], log["runId"]) == ("COMPLETED", 2, run_ids[1])
-    assert [h["runId"] for h in log["retryHistory"]] == [run_ids[0]]
+    assert (log["status"], log["attemptNumber"], log["runID"]) == ("COMPLETED", 2, run_ids[1])
+    assert [h["runID"] for h in log["retryHistory"]] == [run_ids[0]]
     assert orch("checkRunLog", {"replay": False})["payload"]["reason"] == "already completed"
     assert aws_env.alerts() == []

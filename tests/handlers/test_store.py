@@ -153,21 +153,53 @@ def test_run_list_is_newest_first(aws_env, monkeypatch):
         advance(monkeypatch, i * 10)
         store.create_run(f"r{i}", "sales", schedule_id="daily", date="2026-11-28")
     store.transition_run("r0", "TRIGGERING")
-    assert [r["runId"] for r in store.list_runs("sales")] == ["r2", "r1", "r0"]
+    assert [r["runID"] for r in store.list_runs("sales")] == ["r2", "r1", "r0"]
     assert store.list_runs("sales")[2]["status"] == "TRIGGERING"
 
 
 def test_run_log_key_and_case_insensitive_read(aws_env):
-    store.put_run_log({"pipelineId": "sales", "date": "2026-11-28", "scheduleId": "", "status": "FAILED",
+    store.put_run_log({"pipelineID": "sales", "date": "2026-11-28", "scheduleID": "", "status": "FAILED",
                        "attemptNumber": 1})
     assert store.get_run_log("sales", "2026-11-28", "daily")["status"] == "FAILED"
     boto3.client("dynamodb").put_item(TableName=aws_env.table_name, Item={
         "PK": {"S": "PIPELINE#sales"}, "SK": {"S": "RUNLOG#2026-11-27#h14"},
-        "data": {"S": json.dumps({"pipelineID": "sales", "scheduleID": "h14", "runID": "x", "STATUS": "COMPLETED"})}})
+        "data": {"S": json.dumps({"pipelineId": "sales", "scheduleId": "h14", "runId": "x", "STATUS": "COMPLETED"})}})
     entry = store.get_run_log("sales", "2026-11-27", "h14")
-    assert (entry["pipelineId"], entry["scheduleId"], entry["runId"], entry["status"]) == (
+    assert (entry["pipelineID"], entry["scheduleID"], entry["runID"], entry["status"]) == (
         "sales", "h14", "x", "COMPLETED")
-    assert [e["scheduleId"] for e in store.list_run_logs("sales")] == ["daily", "h14"]  # newest date first
+    assert [e["scheduleID"] for e in store.list_run_logs("sales")] == ["daily", "h14"]  # newest date first
+
+
+def test_run_state_written_with_other_key_spellings_still_reads_and_moves(aws_env):
+    boto3.client("dynamodb").put_item(TableName=aws_env.table_name, Item={
+        "PK": {"S": "RUN#old"}, "SK": {"S": "STATE"}, "version": {"N": "1"}, "status": {"S": "PENDING"},
+        "data": {"S": json.dumps({"runId": "old", "pipelineId": "sales", "scheduleId": "daily", "date": "2026-11-28",
+                                  "status": "PENDING", "createdAtKey": "2026-11-28T00:00:00.000000Z"})}})
+    assert (store.get_run("old")["runID"], store.get_run("old")["pipelineID"]) == ("old", "sales")
+    store.transition_run("old", "TRIGGERING")
+    assert [(r["runID"], r["status"]) for r in store.list_runs("sales")] == [("old", "TRIGGERING")]
+
+
+def test_numbers_round_trip_as_int_or_float(aws_env):
+    values = {"count": 3, "ratio": 0.25, "whole": 2.0, "nested": {"n": [1, 1.5]}, "flag": True, "none": None}
+    typed = store.typed_item(values)
+    assert typed["ratio"] == {"N": "0.25"} and "none" not in typed
+    plain = store.plain_item(typed)
+    assert plain == {"count": 3, "ratio": 0.25, "whole": 2, "nested": {"n": [1, 1.5]}, "flag": True}
+    assert type(plain["count"]) is int and type(plain["ratio"]) is float and type(plain["whole"]) is int
+    store.write_marker("sales", schedule_id="daily", date="2026-11-28", source="manual")
+    assert type(store.list_markers("sales")[0]["expiresAt"]) is int
+
+
+def test_only_a_failed_condition_is_an_answer(aws_env, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    def broken(**kwargs):
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "PutItem")
+
+    monkeypatch.setattr(store._ddb(), "put_item", broken)
+    with pytest.raises(ClientError):
+        store.claim_alert("sales", "r1", "SLA")
 
 
 def test_events_are_chronological_and_expire(aws_env, monkeypatch):
@@ -203,8 +235,24 @@ def test_late_arrivals_and_reruns(aws_env):
     store.put_late_arrival("sales", date="2026-11-28", schedule_id="daily", trait_type="b")
     store.put_late_arrival("sales", date="2026-11-28", schedule_id="h14", trait_type="c")
     assert sorted(a["traitType"] for a in store.list_late_arrivals("sales", "2026-11-28")) == ["a", "b"]
-    store.put_rerun("sales", {"rerunId": "rerun-1", "status": "PENDING"})
-    assert store.list_reruns("sales") == [{"rerunId": "rerun-1", "status": "PENDING", "pipelineId": "sales"}]
+    store.put_rerun("sales", {"rerunID": "rerun-1", "status": "PENDING"})
+    assert store.list_reruns("sales") == [{"rerunID": "rerun-1", "status": "PENDING", "pipelineID": "sales"}]
+
+
+def test_keys_of_markers_and_pipelines():
+    assert store.pipeline_id_of(store.pipeline_pk("sales")) == "sales"
+    assert store.pipeline_id_of("LOCK#sales#daily") is None
+    assert store.marker_key_fields(store.marker_sk("cascade", "2026-11-28T00:00:00Z", "ab12")) == (
+        "cascade", "2026-11-28T00:00:00Z")
+    assert store.marker_key_fields("MARKER#ext") == ("ext", "")
+    assert store.marker_key_fields("TRAIT#freshness") is None
+
+
+def test_scheduled_marker_item_is_what_scheduler_writes():
+    assert store.scheduled_marker_item("sales", "sales-daily", schedule_id="", timezone="Europe/London") == {
+        "PK": {"S": "PIPELINE#sales"}, "SK": {"S": "MARKER#schedule#<aws.scheduler.scheduled-time>#sales-daily"},
+        "scheduleID": {"S": "daily"}, "date": {"S": "<aws.scheduler.scheduled-time>"},
+        "timezone": {"S": "Europe/London"}, "source": {"S": "schedule"}}
 
 
 def test_missing_table_name_is_reported(monkeypatch):

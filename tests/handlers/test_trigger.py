@@ -30,7 +30,7 @@ def test_glue_starts_a_job_run_with_templated_arguments(aws_env):
     state = store.get_run("run-1")
     assert state["status"] == "RUNNING" and state["metadata"] == out["metadata"]
     fired = [e for e in store.list_events("sales") if e["kind"] == "TRIGGER_FIRED"]
-    assert fired[0]["runId"] == "run-1" and fired[0]["details"]["glue_job_run_id"] == run_id
+    assert fired[0]["runID"] == "run-1" and fired[0]["details"]["glue_job_run_id"] == run_id
 
 
 def test_templates_use_the_runs_own_date_when_the_input_has_none(aws_env):

@@ -21,20 +21,20 @@ def test_shipped_archetypes_match_the_reference():
     registry = archetypes.load_dir(SHIPPED)
     assert sorted(registry) == ["batch-ingestion", "ml-feature-pipeline", "streaming-enrichment"]
     batch = registry["batch-ingestion"]
-    assert [(t.type, t.defaultTtl, t.defaultTimeout) for t in batch.requiredTraits] == [
+    assert [(t.type, t.default_ttl, t.default_timeout) for t in batch.required_traits] == [
         ("source-freshness", 300, 30), ("upstream-dependency", 600, 60), ("resource-availability", 120, 10)]
-    assert batch.requiredTraits[0].defaultConfig == {"maxLagSeconds": 300}
-    assert [t.type for t in batch.optionalTraits] == ["schema-contract", "data-quality-sample"]
+    assert batch.required_traits[0].default_config == {"maxLagSeconds": 300}
+    assert [t.type for t in batch.optional_traits] == ["schema-contract", "data-quality-sample"]
     ml = registry["ml-feature-pipeline"]
-    assert [(t.type, t.defaultTtl, t.defaultTimeout) for t in ml.requiredTraits] == [
+    assert [(t.type, t.default_ttl, t.default_timeout) for t in ml.required_traits] == [
         ("source-freshness", 3600, 60), ("upstream-dependency", 3600, 120), ("resource-availability", 300, 15),
         ("model-registry", 600, 30)]
-    assert [t.type for t in ml.optionalTraits] == ["data-drift-check", "feature-store-health"]
+    assert [t.type for t in ml.optional_traits] == ["data-drift-check", "feature-store-health"]
     stream = registry["streaming-enrichment"]
-    assert [(t.type, t.defaultTtl, t.defaultTimeout) for t in stream.requiredTraits] == [
+    assert [(t.type, t.default_ttl, t.default_timeout) for t in stream.required_traits] == [
         ("source-freshness", 60, 10), ("enrichment-source", 300, 30), ("resource-availability", 60, 10)]
-    assert stream.requiredTraits[0].defaultConfig == {"maxLagSeconds": 60}
-    assert all(a.readinessRule == "all-required-pass" for a in registry.values())
+    assert stream.required_traits[0].default_config == {"maxLagSeconds": 60}
+    assert all(a.readiness_rule == "all-required-pass" for a in registry.values())
 
 
 def test_shipped_calendars():
@@ -96,4 +96,4 @@ def test_resolve_traits_with_overrides():
                         "config": {"maxLagSeconds": 60, "date": "2026-11-28", "scheduleID": "h14"},
                         "timeout": 15, "ttl": 120, "required": True}
     assert items[1]["evaluator"] == "" and (items[1]["ttl"], items[1]["timeout"]) == (600, 60)
-    assert arch.requiredTraits[0].defaultConfig == {"maxLagSeconds": 300}  # defaults not mutated
+    assert arch.required_traits[0].default_config == {"maxLagSeconds": 300}  # defaults not mutated

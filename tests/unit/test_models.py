@@ -20,8 +20,8 @@ ALLOWED = {
 }
 
 
-@pytest.mark.parametrize("source", [s.value for s in RunStatus])
-@pytest.mark.parametrize("target", [s.value for s in RunStatus])
+@pytest.mark.parametrize("source", list(RunStatus))
+@pytest.mark.parametrize("target", list(RunStatus))
 def test_transition_table(source, target):
     assert can_transition(source, target) is ((source, target) in ALLOWED)
 
@@ -33,12 +33,12 @@ def test_invalid_transition_message():
 
 
 def test_terminal_statuses():
-    assert {s.value for s in RunStatus if is_terminal(s.value)} == {"COMPLETED", "FAILED", "CANCELLED"}
+    assert {s for s in RunStatus if is_terminal(s)} == {"COMPLETED", "FAILED", "CANCELLED"}
     assert not is_terminal("COMPLETED_MONITORING") and not is_terminal("nonsense")
 
 
 def test_failure_categories():
-    assert [c.value for c in FailureCategory] == [
+    assert list(FailureCategory) == [
         "TRANSIENT", "TIMEOUT", "PERMANENT", "EVALUATOR_CRASH", "VALIDATION_TIMEOUT"]
 
 

@@ -21,7 +21,7 @@ def problems_of(data):
 def test_minimal_config_round_trips():
     config = pipelines.parse_pipeline(dict(MINIMAL))
     assert config.to_dict() == MINIMAL
-    assert config.retry_policy.maxAttempts == 3 and not config.monitoring_enabled
+    assert config.retry_policy.max_attempts == 3 and not config.monitoring_enabled
 
 
 def test_full_config_round_trips_with_original_field_names():
@@ -90,7 +90,7 @@ def test_not_an_object():
 
 def test_retry_fields_default_individually():
     config = pipelines.parse_pipeline(dict(MINIMAL, retry={"backoffSeconds": 5}))
-    assert (config.retry.maxAttempts, config.retry.backoffSeconds, config.retry.backoffMultiplier) == (3, 5, 2.0)
+    assert (config.retry.max_attempts, config.retry.backoff_seconds, config.retry.backoff_multiplier) == (3, 5, 2.0)
 
 
 def test_trigger_fields_pass_through_verbatim():

@@ -84,9 +84,9 @@ def config(**kwargs):
 
 
 def test_schedule_deadline_prefers_the_schedule_then_the_sla():
-    sla = SLAConfig(completionDeadline="11:00", timezone="Europe/Berlin")
+    sla = SLAConfig(completion_deadline="11:00", timezone="Europe/Berlin")
     with_schedule = config(sla=sla, schedules=(ScheduleConfig(name="daily", deadline="08:00"),))
-    # the schedule has no zone of its own: it falls back to the SLA zone (the original fell back to UTC)
+    # the schedule has no zone of its own: it falls back to the SLA zone
     assert schedule.schedule_deadline(with_schedule, "daily", DAY).astimezone(UTC).hour == 7
     assert schedule.schedule_deadline(with_schedule, "h14", DAY).astimezone(UTC).hour == 10
     assert schedule.schedule_deadline(config(), "daily", DAY) is None

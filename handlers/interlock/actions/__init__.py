@@ -1,8 +1,8 @@
 """The orchestrator's 14 actions (DESIGN §6, §10.0) and the one place a business error becomes data.
 
-`run` answers an Outcome for every request. A `Problem` (unknown pipeline, no trigger, bad archetype, unparseable
-SLA, malformed payload) becomes `result: error`: it is logged, alerted and, after the lock (when a run log key is
-known), recorded as a FAILED run with category PERMANENT. Anything else (DynamoDB or SNS unreachable, missing
+`run` answers an ActionOutcome for every request. A `Problem` (unknown pipeline, no trigger, bad archetype,
+unparseable SLA, malformed payload) becomes `result: error`: it is logged, alerted and, after the lock (when a run
+log key is known), recorded as a FAILED run with category PERMANENT. Anything else (DynamoDB or SNS unreachable, missing
 permissions) propagates: the environment is broken and the state machine's Catch takes over.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from .. import alerts, schedule, store
 from ..log import logger
 from ..models import DEFAULT_SCHEDULE, PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, FailureCategory, Result, RunStatus
 from . import completion, evaluation, gate, monitoring
-from .common import Outcome, Problem, Request, load_pipeline, record_result
+from .common import ActionOutcome, Problem, Request, load_pipeline, record_result
 
-ACTIONS: dict[str, Callable[[Request], Outcome]] = {
+ACTIONS: dict[str, Callable[[Request], ActionOutcome]] = {
     "checkExclusion": gate.check_exclusion,
     "acquireLock": gate.acquire_lock,
     "checkRunLog": gate.check_run_log,
@@ -62,11 +62,11 @@ def parse_request(event: object) -> tuple[Request, str | None]:
     return request, problem
 
 
-def _error(req: Request, message: str, *, keyed: bool) -> Outcome:
+def _error(req: Request, message: str, *, keyed: bool) -> ActionOutcome:
     """Log, alert and (under the lock, unless the date already completed) record the error as a PERMANENT
     failure; answer `error`."""
     logger().error("orchestrator action failed", extra={"error": message})
-    alerts.publish("error", alerts.AlertType.PIPELINE_ERROR, message, pipeline_id=req.pipeline_id,
+    alerts.publish(alerts.AlertLevel.ERROR, alerts.AlertType.PIPELINE_ERROR, message, pipeline_id=req.pipeline_id,
                    schedule_id=req.schedule_id, date=req.date, run_id=req.run_id,
                    details={"action": req.action})
     payload: dict = {"error": message}
@@ -74,7 +74,7 @@ def _error(req: Request, message: str, *, keyed: bool) -> Outcome:
         payload.update(LOG_RESULT_DEFAULTS, loggedAt=schedule.rfc3339(schedule.now_utc()))
     if keyed and req.action in UNDER_LOCK:
         existing = store.get_run_log(req.pipeline_id, req.date, req.schedule_id) or {}
-        if existing.get("status") == RunStatus.COMPLETED.value:
+        if existing.get("status") == RunStatus.COMPLETED:
             store.append_event(req.pipeline_id, "ACTION_ERROR", run_id=req.run_id, message=message,
                                details={"action": req.action})
         else:
@@ -82,14 +82,14 @@ def _error(req: Request, message: str, *, keyed: bool) -> Outcome:
                 config = load_pipeline(req)
             except Problem:
                 config = None
-            logged = record_result(req, status=RunStatus.FAILED.value, run_id=req.run_id, message=message,
-                                   category=FailureCategory.PERMANENT.value, config=config, alert=False)
+            logged = record_result(req, status=RunStatus.FAILED, run_id=req.run_id, message=message,
+                                   category=FailureCategory.PERMANENT, config=config, alert=False)
             if req.action == "logResult":
                 payload.update(logged)
-    return Outcome(Result.ERROR.value, payload)
+    return ActionOutcome(Result.ERROR, payload)
 
 
-def run(req: Request, problem: str | None = None) -> Outcome:
+def run(req: Request, problem: str | None = None) -> ActionOutcome:
     """Answer one orchestrator request."""
     if problem is not None:
         return _error(req, problem, keyed=False)

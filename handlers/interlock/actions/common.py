@@ -48,17 +48,17 @@ class Request:
 
 
 @dataclass
-class Outcome:
-    result: str
+class ActionOutcome:
+    result: Result
     payload: dict = field(default_factory=dict)
 
 
-def proceed(**payload: Any) -> Outcome:
-    return Outcome(Result.PROCEED.value, payload)
+def proceed(**payload: Any) -> ActionOutcome:
+    return ActionOutcome(Result.PROCEED, payload)
 
 
-def skip(reason: str, **payload: Any) -> Outcome:
-    return Outcome(Result.SKIP.value, {"reason": reason, **payload})
+def skip(reason: str, **payload: Any) -> ActionOutcome:
+    return ActionOutcome(Result.SKIP, {"reason": reason, **payload})
 
 
 def load_pipeline(req: Request) -> PipelineConfig:
@@ -90,7 +90,8 @@ def parse_moment(value: Any) -> dt.datetime | None:
         return None
 
 
-def alert_once(req: Request, alert_type: str, level: str, message: str, details: dict | None = None) -> bool:
+def alert_once(req: Request, alert_type: alerts.AlertType, level: alerts.AlertLevel, message: str,
+               details: dict | None = None) -> bool:
     """Publish an alert unless this run (or, without a run ID, this date and schedule) already had one of this
     type. Returns whether it was published now."""
     run_key = req.run_id or f"{req.date}#{req.schedule_id}"
@@ -100,13 +101,14 @@ def alert_once(req: Request, alert_type: str, level: str, message: str, details:
                           date=req.date, run_id=req.run_id, details=details)
 
 
-def sla_outcome(req: Request, deadline: dt.datetime, stage: str, alert_type: str, message: str) -> Outcome:
+def sla_outcome(req: Request, deadline: dt.datetime, stage: str, alert_type: alerts.AlertType,
+                message: str) -> ActionOutcome:
     """`breached` against an SLA deadline; a breach alerts (warning) and records an SLA_BREACHED event for `stage`
     once per run."""
     when = schedule.rfc3339(deadline)
     if not schedule.is_breached(deadline, schedule.now_utc()):
         return proceed(breached=False, deadline=when)
-    alerted = alert_once(req, alert_type, "warning", message, {"deadline": when})
+    alerted = alert_once(req, alert_type, alerts.AlertLevel.WARNING, message, {"deadline": when})
     if alerted:
         store.append_event(req.pipeline_id, "SLA_BREACHED", run_id=req.run_id, message=stage,
                            details={"deadline": when})
@@ -156,37 +158,37 @@ def record_result(req: Request, *, status: str, run_id: str | None, message: str
     message = (message or "")[:MAX_MESSAGE_CHARS]
     run = store.get_run(run_id) if run_id else None
     entry: dict[str, Any] = {
-        "pipelineId": req.pipeline_id, "date": req.date, "scheduleId": req.schedule_id or DEFAULT_SCHEDULE,
-        "status": status, "attemptNumber": attempt, "runId": run_id or "",
+        "pipelineID": req.pipeline_id, "date": req.date, "scheduleID": req.schedule_id or DEFAULT_SCHEDULE,
+        "status": status, "attemptNumber": attempt, "runID": run_id or "",
         "retryHistory": list(existing.get("retryHistory") or []),
         "startedAt": (run or {}).get("createdAt") or logged_at, "updatedAt": logged_at, "alertSent": False,
     }
     retryable, backoff = False, 0
-    if status == RunStatus.FAILED.value:
-        category = category or FailureCategory.TRANSIENT.value
+    if status == RunStatus.FAILED:
+        category = category or FailureCategory.TRANSIENT
         entry.update(failureMessage=message, failureCategory=category)
         entry["retryHistory"] = (entry["retryHistory"] + [{
-            "attempt": attempt, "status": status, "runId": run_id or "", "failureMessage": message,
+            "attempt": attempt, "status": status, "runID": run_id or "", "failureMessage": message,
             "failureCategory": category, "startedAt": entry["startedAt"], "completedAt": logged_at,
         }])[-MAX_RETRY_HISTORY:]
         retryable = retry.should_retry(policy, category, attempt)
         backoff = retry.calculate_backoff(policy, attempt) if retryable else 0
-        if alert and not retryable and category != FailureCategory.VALIDATION_TIMEOUT.value:
+        if alert and not retryable and category != FailureCategory.VALIDATION_TIMEOUT:
             entry["alertSent"] = alerts.publish(
-                "error", alerts.AlertType.RUN_FAILED,
-                f"Run failed for {req.pipeline_id} (attempt {attempt} of {policy.maxAttempts}, {category}): "
+                alerts.AlertLevel.ERROR, alerts.AlertType.RUN_FAILED,
+                f"Run failed for {req.pipeline_id} (attempt {attempt} of {policy.max_attempts}, {category}): "
                 f"{message or 'no message'}",
                 pipeline_id=req.pipeline_id, schedule_id=req.schedule_id, date=req.date, run_id=run_id,
                 details={"failureCategory": category, "attemptNumber": attempt})
-    elif status == RunStatus.COMPLETED.value:
+    elif status == RunStatus.COMPLETED:
         entry["completedAt"] = logged_at
     store.put_run_log(entry)
-    if status == RunStatus.FAILED.value:
-        move_run(run_id, [RunStatus.FAILED.value, RunStatus.CANCELLED.value],
+    if status == RunStatus.FAILED:
+        move_run(run_id, [RunStatus.FAILED, RunStatus.CANCELLED],
                  {"failureMessage": message, "failureCategory": category})
-    elif status == RunStatus.COMPLETED.value:
-        monitored = [RunStatus.COMPLETED_MONITORING.value] if config and config.monitoring_enabled else []
-        move_run(run_id, monitored + [RunStatus.COMPLETED.value])
+    elif status == RunStatus.COMPLETED:
+        monitored = [RunStatus.COMPLETED_MONITORING] if config and config.monitoring_enabled else []
+        move_run(run_id, monitored + [RunStatus.COMPLETED])
     _record_events(req, run_id, entry, retryable, backoff, policy)
     return {"attemptNumber": attempt, "retryable": retryable, "retryBackoffSeconds": backoff,
             "loggedAt": logged_at, "status": status}
@@ -203,4 +205,4 @@ def _record_events(req: Request, run_id: str | None, entry: dict, retryable: boo
                            details={"attemptNumber": attempt, "backoffSeconds": backoff})
     elif category and retry.is_retryable(policy, category):
         store.append_event(req.pipeline_id, "RETRY_EXHAUSTED", run_id=run_id,
-                           details={"attemptNumber": attempt, "maxAttempts": policy.maxAttempts})
+                           details={"attemptNumber": attempt, "maxAttempts": policy.max_attempts})

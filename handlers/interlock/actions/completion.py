@@ -6,12 +6,12 @@ from ..alerts import AlertType
 from ..log import logger
 from ..models import ConfigError, RunStatus
 from ..pipelines import parse_pipeline
-from .common import Outcome, Problem, Request, load_pipeline, proceed, record_result, sla_outcome
+from .common import ActionOutcome, Problem, Request, load_pipeline, proceed, record_result, sla_outcome
 
-LOGGABLE_STATUSES = (RunStatus.COMPLETED.value, RunStatus.FAILED.value)
+LOGGABLE_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED)
 
 
-def log_result(req: Request) -> Outcome:
+def log_result(req: Request) -> ActionOutcome:
     """Record COMPLETED or FAILED for the run: run log (attempts, retry history), run state, events, and whether
     the pipeline's retry policy allows another attempt (and after how long)."""
     status = req.payload.get("status")
@@ -31,7 +31,7 @@ def log_result(req: Request) -> Outcome:
         config=config))
 
 
-def check_completion_sla(req: Request) -> Outcome:
+def check_completion_sla(req: Request) -> ActionOutcome:
     config = load_pipeline(req)
     try:
         deadline = schedule.schedule_deadline(config, req.schedule_id, req.run_date)
@@ -60,7 +60,7 @@ def _downstream_of(pipeline_id: str, schedule_id: str, raw: dict) -> str | None:
     return None
 
 
-def notify_downstream(req: Request) -> Outcome:
+def notify_downstream(req: Request) -> ActionOutcome:
     """Write a cascade marker for every pipeline whose traits name this one as `upstreamPipeline`."""
     notified = []
     for raw in store.list_pipelines():

@@ -4,9 +4,9 @@ from __future__ import annotations
 import datetime as dt
 
 from .. import readiness, schedule, store
-from ..alerts import AlertType
+from ..alerts import AlertLevel, AlertType
 from .common import (
-    Outcome,
+    ActionOutcome,
     Problem,
     Request,
     alert_once,
@@ -19,26 +19,26 @@ from .common import (
 )
 
 
-def check_evaluation_sla(req: Request) -> Outcome:
+def check_evaluation_sla(req: Request) -> ActionOutcome:
     config = load_pipeline(req)
-    if config.sla is None or not config.sla.evaluationDeadline:
+    if config.sla is None or not config.sla.evaluation_deadline:
         return proceed(breached=False)
     try:
-        deadline = schedule.deadline_on(config.sla.evaluationDeadline, req.run_date, config.sla.timezone)
+        deadline = schedule.deadline_on(config.sla.evaluation_deadline, req.run_date, config.sla.timezone)
     except ValueError as exc:
         raise Problem(f"sla.evaluationDeadline: {exc}") from exc
     return sla_outcome(req, deadline, "evaluation", AlertType.EVALUATION_SLA_BREACHED,
-                       f"Evaluation SLA breached for {req.pipeline_id} (deadline: {config.sla.evaluationDeadline})")
+                       f"Evaluation SLA breached for {req.pipeline_id} (deadline: {config.sla.evaluation_deadline})")
 
 
-def check_readiness(req: Request) -> Outcome:
+def check_readiness(req: Request) -> ActionOutcome:
     """Apply the archetype's readiness rule to `payload.traitResults` (the evaluator outputs of this pass)."""
     results = req.payload.get("traitResults")
     if not isinstance(results, list):
         raise Problem("payload.traitResults must be the list of evaluator results")
     config = load_pipeline(req)
     arch = load_archetype(config)
-    verdict = readiness.evaluate(arch.readinessRule, arch.required_types(), results)
+    verdict = readiness.evaluate(arch.readiness_rule, arch.required_types(), results)
     store.append_event(req.pipeline_id, "READINESS_CHECKED", run_id=req.run_id,
                        status="READY" if verdict.ready else "NOT_READY",
                        details={"blocking": verdict.blocking, "statuses": verdict.statuses})
@@ -55,7 +55,7 @@ def _execution_start(req: Request) -> dt.datetime | None:
     return started
 
 
-def check_validation_timeout(req: Request) -> Outcome:
+def check_validation_timeout(req: Request) -> ActionOutcome:
     """Traits are not ready: has the run waited long enough? It has when `sla.validationTimeout` has passed
     ("+45m" counts from the execution start, "HH:MM" or "2h" from the run date's midnight in the SLA zone) or,
     with or without it, when the evaluation window since the execution start is exhausted."""
@@ -65,7 +65,7 @@ def check_validation_timeout(req: Request) -> Outcome:
     window = req.payload.get("evaluationWindowSeconds")
     if started is not None and isinstance(window, (int, float)) and not isinstance(window, bool) and window > 0:
         deadlines.append(("evaluation window exhausted", started + dt.timedelta(seconds=window)))
-    spec = config.sla.validationTimeout if config.sla else ""
+    spec = config.sla.validation_timeout if config.sla else ""
     if spec:
         if spec.strip().startswith("+") and started is None:
             raise Problem("sla.validationTimeout: a relative timeout needs payload.executionStartedAt")
@@ -82,7 +82,7 @@ def check_validation_timeout(req: Request) -> Outcome:
         return proceed(validationTimedOut=False, deadline=schedule.rfc3339(earliest) if earliest else None)
     deadline, why = passed[0]
     alerted = alert_once(
-        req, AlertType.VALIDATION_TIMEOUT, "error",
+        req, AlertType.VALIDATION_TIMEOUT, AlertLevel.ERROR,
         f"Validation timeout for {req.pipeline_id} ({why} at {schedule.rfc3339(deadline)}); "
         f"blocking: {', '.join(map(str, blocking)) or 'none reported'}",
         {"reason": why, "deadline": schedule.rfc3339(deadline), "blocking": blocking})

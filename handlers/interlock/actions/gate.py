@@ -5,13 +5,12 @@ import uuid
 
 from .. import archetypes, retry, schedule, settings, store
 from ..models import RunStatus
-from .common import Outcome, Problem, Request, load_archetype, load_pipeline, parse_moment, proceed, skip
+from .common import ActionOutcome, Problem, Request, load_archetype, load_pipeline, parse_moment, proceed, skip
 
-DEFAULT_LEASE_SECONDS = 24 * 3600
 BACKOFF_SLACK_SECONDS = 2  # the state machine's Wait ends a moment before "now - updatedAt" reaches the backoff
 
 
-def check_exclusion(req: Request) -> Outcome:
+def check_exclusion(req: Request) -> ActionOutcome:
     config = load_pipeline(req)
     calendars = {}
     if config.exclusions and config.exclusions.calendar:
@@ -30,11 +29,11 @@ def _owner(req: Request) -> str:
     return owner
 
 
-def acquire_lock(req: Request) -> Outcome:
+def acquire_lock(req: Request) -> ActionOutcome:
     owner = _owner(req)
     lease = req.payload.get("leaseSeconds")
     if isinstance(lease, bool) or not isinstance(lease, int) or lease <= 0:
-        lease = DEFAULT_LEASE_SECONDS
+        raise Problem(f"payload.leaseSeconds must be a positive integer (the stack's lockLeaseSeconds), got {lease!r}")
     acquired, holder = store.acquire_lock(req.pipeline_id, req.schedule_id, owner, lease)
     if acquired:
         return proceed(owner=owner, leaseSeconds=lease)
@@ -42,7 +41,7 @@ def acquire_lock(req: Request) -> Outcome:
     return skip("lock held by another execution", heldBy=holder.get("owner"), heldSince=holder.get("acquiredAt"))
 
 
-def release_lock(req: Request) -> Outcome:
+def release_lock(req: Request) -> ActionOutcome:
     owner = req.payload.get("owner")
     if not isinstance(owner, str) or not owner:
         return proceed(released=False, reason="no owner given")
@@ -50,7 +49,7 @@ def release_lock(req: Request) -> Outcome:
     return proceed(released=released) if released else proceed(released=False, reason="not held by this owner")
 
 
-def check_run_log(req: Request) -> Outcome:
+def check_run_log(req: Request) -> ActionOutcome:
     """Whether work is due for (pipeline, date, schedule): not when completed (unless replayed), not after a
     non-retryable failure, not past maxAttempts, not inside the backoff window."""
     entry = store.get_run_log(req.pipeline_id, req.date, req.schedule_id)
@@ -59,14 +58,14 @@ def check_run_log(req: Request) -> Outcome:
     attempt = int(entry.get("attemptNumber") or 0)
     if req.payload.get("replay") is True:
         return proceed(attemptNumber=attempt + 1, replay=True)
-    if entry.get("status") == RunStatus.COMPLETED.value:
-        return skip("already completed", runID=entry.get("runId"))
+    if entry.get("status") == RunStatus.COMPLETED:
+        return skip("already completed", runID=entry.get("runID"))
     policy = load_pipeline(req).retry_policy
     category = entry.get("failureCategory") or ""
     if category and not retry.is_retryable(policy, category):
         return skip("non-retryable failure", failureCategory=category)
-    if attempt >= policy.maxAttempts:
-        return skip("max attempts exceeded", attemptNumber=attempt, maxAttempts=policy.maxAttempts)
+    if attempt >= policy.max_attempts:
+        return skip("max attempts exceeded", attemptNumber=attempt, maxAttempts=policy.max_attempts)
     if category:
         backoff = retry.calculate_backoff(policy, attempt)
         updated = parse_moment(entry.get("updatedAt"))
@@ -77,7 +76,7 @@ def check_run_log(req: Request) -> Outcome:
     return proceed(attemptNumber=attempt + 1)
 
 
-def resolve_pipeline(req: Request) -> Outcome:
+def resolve_pipeline(req: Request) -> ActionOutcome:
     """Resolve the traits to evaluate, create the run (PENDING) and hand the trigger config on untemplated."""
     config = load_pipeline(req)
     if config.trigger is None:

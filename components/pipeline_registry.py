@@ -9,7 +9,6 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Optional
 
 import pulumi
@@ -47,12 +46,9 @@ def load_pipeline_items(directory: str) -> list[dict[str, Any]]:
 
 def dynamodb_json(item: dict[str, Any]) -> str:
     """The item in DynamoDB's typed JSON (what TableItem expects), keys sorted so the text is stable."""
-    from boto3.dynamodb.types import TypeSerializer
+    from handlers.interlock import store
 
-    exact = json.loads(json.dumps(item), parse_float=Decimal)   # DynamoDB numbers must not be floats
-    serializer = TypeSerializer()
-    return json.dumps({key: serializer.serialize(value) for key, value in exact.items()}, sort_keys=True,
-                      default=str)
+    return json.dumps(store.typed_item(item), sort_keys=True, default=str)
 
 
 @dataclass

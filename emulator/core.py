@@ -449,7 +449,7 @@ class Emulator:
                 self._alerts.append(alert)
                 sqs.delete_message(QueueUrl=self._alert_queue_url, ReceiptHandle=message["ReceiptHandle"])
         return [a for a in self._alerts if pipeline_id is None or pipeline_id in (
-            a.get("pipelineID"), a.get("pipelineId"), a["_attributes"].get("pipelineID"))]
+            a.get("pipelineID"), a["_attributes"].get("pipelineID"))]
 
     def dead_letters(self) -> list[dict]:
         """Failure records the stream mapping sent to its on-failure queue, each with the stream records it names."""

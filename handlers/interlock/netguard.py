@@ -56,15 +56,15 @@ class OutboundError(Exception):
     @property
     def category(self) -> str:
         """TIMEOUT for a timeout, TRANSIENT for a connection error, else PERMANENT (a retry would meet it again)."""
-        return {"timeout": FailureCategory.TIMEOUT.value, "connection": FailureCategory.TRANSIENT.value}.get(
-            self.kind, FailureCategory.PERMANENT.value)
+        return {"timeout": FailureCategory.TIMEOUT, "connection": FailureCategory.TRANSIENT}.get(
+            self.kind, FailureCategory.PERMANENT)
 
 
 def status_category(status: int) -> str:
     """Failure category of an HTTP error status: 429 and 5xx may pass (TRANSIENT), other 4xx will not (PERMANENT)."""
     if status == 429 or status >= 500:
-        return FailureCategory.TRANSIENT.value
-    return FailureCategory.PERMANENT.value
+        return FailureCategory.TRANSIENT
+    return FailureCategory.PERMANENT
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from ..templating import TemplateContext
 
 BUILTIN_PREFIX = "builtin:"
 DEFAULT_TIMEOUT_SECONDS = 30.0
-STATUSES = tuple(s.value for s in TraitStatus)
-CATEGORIES = tuple(c.value for c in FailureCategory)
-PERMANENT = FailureCategory.PERMANENT.value
-TRANSIENT = FailureCategory.TRANSIENT.value
-TIMEOUT = FailureCategory.TIMEOUT.value
+STATUSES = tuple(TraitStatus)
+CATEGORIES = tuple(FailureCategory)
+PERMANENT = FailureCategory.PERMANENT
+TRANSIENT = FailureCategory.TRANSIENT
+TIMEOUT = FailureCategory.TIMEOUT
 
 
 @dataclass(frozen=True)

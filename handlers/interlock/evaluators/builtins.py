@@ -48,7 +48,7 @@ def upstream_job_log(request: TraitRequest) -> Verdict:
         return fail(f"upstream {upstream} has no run log for {where}")
     status = entry.get("status")
     if status == "COMPLETED":
-        value = {"upstreamRunID": entry.get("runID") or entry.get("runId"), "completedAt": entry.get("updatedAt")}
+        value = {"upstreamRunID": entry.get("runID"), "completedAt": entry.get("updatedAt")}
         return Verdict("PASS", f"upstream {upstream} completed for {where}", value)
     return fail(f"upstream {upstream} status is {status} for {where}")
 

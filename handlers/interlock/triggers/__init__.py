@@ -31,9 +31,9 @@ _MODULES = {
 }
 TRIGGER_TYPES = tuple(_MODULES)
 
-TRANSIENT = FailureCategory.TRANSIENT.value
-TIMEOUT = FailureCategory.TIMEOUT.value
-PERMANENT = FailureCategory.PERMANENT.value
+TRANSIENT = FailureCategory.TRANSIENT
+TIMEOUT = FailureCategory.TIMEOUT
+PERMANENT = FailureCategory.PERMANENT
 
 
 # Every type accepts these. `timeout` (seconds, > 0) bounds an HTTP call; the AWS types accept it too because the

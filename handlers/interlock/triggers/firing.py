@@ -34,30 +34,30 @@ def fire(run: RunContext, config: object) -> TriggerOutcome:
     status = state["status"]
     trigger_type = config.get("type") if isinstance(config, dict) else None
 
-    if status == RunStatus.RUNNING.value:
+    if status == RunStatus.RUNNING:
         return TriggerOutcome("running", _job_metadata(state))
-    if status == RunStatus.COMPLETED.value:
+    if status == RunStatus.COMPLETED:
         return TriggerOutcome("completed", _job_metadata(state))
-    if status == RunStatus.FAILED.value:
+    if status == RunStatus.FAILED:
         meta = state.get("metadata") or {}
         return TriggerOutcome("failed", {}, meta.get("triggerError") or "run already failed",
                        meta.get("failureCategory") or PERMANENT)
-    if status not in (RunStatus.PENDING.value, RunStatus.TRIGGERING.value):
+    if status not in (RunStatus.PENDING, RunStatus.TRIGGERING):
         return _fail(run, trigger_type, TriggerError(f"run {run.run_id} is {status}; not triggering"), transition=False)
 
-    if status == RunStatus.PENDING.value:
+    if status == RunStatus.PENDING:
         try:
-            store.transition_run(run.run_id, RunStatus.TRIGGERING.value, expected_version=state["version"])
+            store.transition_run(run.run_id, RunStatus.TRIGGERING, expected_version=state["version"])
         except (store.ConcurrentUpdate, InvalidTransition):
             # Another invocation got there first: it is triggering now, or report what it did.
-            if store.get_run(run.run_id)["status"] == RunStatus.TRIGGERING.value:
+            if store.get_run(run.run_id)["status"] == RunStatus.TRIGGERING:
                 return _busy(run, trigger_type)
             return fire(run, config)
 
     try:
         if not isinstance(config, dict) or not config.get("type"):
             raise TriggerError("no trigger configuration provided")
-        if status == RunStatus.TRIGGERING.value and not spec_of(str(config["type"])).idempotent:
+        if status == RunStatus.TRIGGERING and not spec_of(str(config["type"])).idempotent:
             return _busy(run, trigger_type)
         started = start(config, run)
     except TriggerError as exc:
@@ -97,7 +97,7 @@ def _busy(run: RunContext, trigger_type: str | None) -> TriggerOutcome:
 def _succeed(run: RunContext, trigger_type: str | None, started: Started) -> TriggerOutcome:
     target = RunStatus.COMPLETED if started.status == "completed" else RunStatus.RUNNING
     # The job has started: a bookkeeping failure from here on must not turn it into a failed (and retried) run.
-    _record(lambda: store.transition_run(run.run_id, target.value, metadata=started.metadata), run, "run state")
+    _record(lambda: store.transition_run(run.run_id, target, metadata=started.metadata), run, "run state")
     _record(lambda: store.append_event(run.pipeline_id, "TRIGGER_FIRED", run_id=run.run_id, status=started.status,
                                        details={"type": trigger_type, **started.metadata}), run, "event")
     return TriggerOutcome(started.status, dict(started.metadata))
@@ -106,7 +106,7 @@ def _succeed(run: RunContext, trigger_type: str | None, started: Started) -> Tri
 def _fail(run: RunContext, trigger_type: str | None, exc: TriggerError, *, transition: bool = True) -> TriggerOutcome:
     message = str(exc)
     if transition:
-        _record(lambda: store.transition_run(run.run_id, RunStatus.FAILED.value,
+        _record(lambda: store.transition_run(run.run_id, RunStatus.FAILED,
                                              metadata={"triggerError": message, "failureCategory": exc.category}),
                 run, "run state")
     _record(lambda: store.append_event(run.pipeline_id, "TRIGGER_FAILED", run_id=run.run_id, status="failed",

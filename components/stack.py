@@ -22,7 +22,7 @@ from .pipeline_registry import PipelineRegistry, PipelineRegistryArgs
 from .schedules import Schedules, SchedulesArgs
 from .stack_settings import PROJECT_ROOT, StackSettings
 from .state_machine import PipelineStateMachine, StateMachineArgs
-from .stream_router import StreamRouter, StreamRouterArgs
+from .marker_stream import StreamRouter, StreamRouterArgs
 from .table import InterlockTable, TableArgs
 
 def function_environment(settings: StackSettings, table_name: pulumi.Input[str], topic_arn: pulumi.Input[str],

@@ -31,7 +31,7 @@ def test_default_inventory(default_run):
         "aws:cloudwatch/logGroup:LogGroup": 6, "aws:sfn/stateMachine:StateMachine": 1, "aws:sqs/queue:Queue": 1,
         "aws:lambda/eventSourceMapping:EventSourceMapping": 1, "aws:scheduler/scheduleGroup:ScheduleGroup": 1,
         "aws:cloudwatch/metricAlarm:MetricAlarm": 8, "aws:dynamodb/tableItem:TableItem": 3,
-        "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1,
+        "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:cloudwatch/dashboard:Dashboard": 1,
     })
 
 
@@ -257,5 +257,7 @@ def test_exports(default_run, full_run):
         "stateMachineArn": f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:team-a-pipeline",
         "functionNames": {kind: f"team-a-{kind}" for kind in HANDLERS},
         "dataBucket": "",
+        "dashboardUrl": "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1"
+                        "#dashboards:name=team-a",
     }
     assert full_run.exports["dataBucket"] == "team-a-interlock-data"

@@ -40,9 +40,11 @@ class AlertType(NamedEnum):
 
 def build(level: str, alert_type: str, message: str, *, pipeline_id: str, schedule_id: str | None = None,
           date: str | None = None, run_id: str | None = None, details: dict | None = None) -> dict:
-    """The alert document (every key present; null when unknown)."""
+    """The alert document (every key present; null when unknown), with the envelope of an AWS Chatbot custom
+    notification (`version`, `source`, `content`, `metadata`) so Slack and Teams channels render it."""
+    level = level if level in tuple(AlertLevel) else AlertLevel.ERROR
     return {
-        "level": level if level in tuple(AlertLevel) else AlertLevel.ERROR,
+        "level": level,
         "alertType": alert_type,
         "pipelineID": pipeline_id,
         "scheduleID": schedule_id,
@@ -51,6 +53,11 @@ def build(level: str, alert_type: str, message: str, *, pipeline_id: str, schedu
         "message": message,
         "details": details or {},
         "timestamp": schedule.rfc3339(schedule.now_utc()),
+        "version": "1.0",
+        "source": "custom",
+        "content": {"textType": "client-markdown", "title": f"Interlock {level}: {alert_type} {pipeline_id}",
+                    "description": message},
+        "metadata": {"threadId": f"{pipeline_id}/{schedule_id or '-'}/{date or '-'}", "eventType": alert_type},
     }
 
 

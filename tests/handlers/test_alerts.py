@@ -8,7 +8,8 @@ import boto3
 
 from handlers.interlock import alerts, schedule, settings
 
-SHAPE = {"level", "alertType", "pipelineID", "scheduleID", "date", "runID", "message", "details", "timestamp"}
+SHAPE = {"level", "alertType", "pipelineID", "scheduleID", "date", "runID", "message", "details", "timestamp",
+         "version", "source", "content", "metadata"}  # the last four: the AWS Chatbot custom-notification envelope
 
 
 def test_alert_message_and_attributes(aws_env):
@@ -81,3 +82,12 @@ def test_an_archive_failure_still_publishes(aws_env, monkeypatch):
     settings.reset()
     assert alerts.publish("error", "X", "m", pipeline_id="p") is True
     assert len(aws_env.alerts()) == 1
+
+
+def test_an_alert_is_also_an_aws_chatbot_custom_notification():
+    alert = alerts.build("error", "RUN_FAILED", "sales failed for good", pipeline_id="sales", schedule_id="daily",
+                         date="2026-11-27")
+    assert (alert["version"], alert["source"]) == ("1.0", "custom")
+    assert alert["content"] == {"textType": "client-markdown", "title": "Interlock error: RUN_FAILED sales",
+                                "description": "sales failed for good"}
+    assert alert["metadata"] == {"threadId": "sales/daily/2026-11-27", "eventType": "RUN_FAILED"}

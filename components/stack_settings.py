@@ -338,10 +338,10 @@ def _schedules(value: Any, _raw: dict) -> tuple[Schedule, ...]:
         if name in {schedule.name for schedule in schedules}:
             problems.append(f"{where}.name: {name!r} is used twice; schedule names must be unique")
         # the handlers' own ID rules: a marker they would refuse must not pass the preview
-        if not PIPELINE_ID_PATTERN.match(pipeline):
+        if not PIPELINE_ID_PATTERN.fullmatch(pipeline):
             problems.append(f"{where}.pipeline: {pipeline!r} is not a pipeline ID (2-64 lowercase letters, digits, "
                             ". _ -, starting and ending with a letter or digit)")
-        if not SCHEDULE_ID_PATTERN.match(schedule_id):
+        if not SCHEDULE_ID_PATTERN.fullmatch(schedule_id):
             problems.append(f"{where}.scheduleID: {schedule_id!r} is not allowed; expected 1-64 letters, digits, "
                             "_ -, starting with a letter or digit")
         if not (CRON.match(expression) or AT.match(expression) or _valid_rate(expression)):

@@ -54,4 +54,4 @@ def test_config_error_lists_every_problem():
     ("sa les", False), ("sa#les", False), ("sa:les", False),
 ])
 def test_pipeline_name_pattern(name, ok):
-    assert bool(PIPELINE_ID_PATTERN.match(name)) is ok
+    assert bool(PIPELINE_ID_PATTERN.fullmatch(name)) is ok

@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from handlers.interlock import schema
 
-from .stack_settings import PROJECT_ROOT, ConfigurationError
+from .stack_settings import PROJECT_ROOT, ConfigurationError, Schedule
 
 ARCHETYPE_DIR = os.path.join(PROJECT_ROOT, "archetypes")
 
@@ -27,10 +27,13 @@ class PipelineConfigurationError(ConfigurationError):
     heading = "invalid pipeline configuration"
 
 
-def load_pipeline_items(directory: str) -> list[dict[str, Any]]:
-    """Validate every pipeline file (against the shipped archetypes) and return their table items.
+def load_pipeline_items(directory: str, evaluator_base_url: str = "",
+                        schedules: tuple[Schedule, ...] = ()) -> list[dict[str, Any]]:
+    """Validate every pipeline file (against the shipped archetypes and the stack's settings) and return their
+    table items.
 
-    An absent directory has no pipelines. Raises PipelineConfigurationError naming each file and field.
+    An absent directory has no pipelines (they are registered some other way) and nothing to cross-check. Raises
+    PipelineConfigurationError naming each file and field.
     """
     if not os.path.isdir(directory):
         return []
@@ -38,10 +41,38 @@ def load_pipeline_items(directory: str) -> list[dict[str, Any]]:
     from handlers.interlock.models import ConfigError
 
     try:
-        configs = pipelines.load_pipeline_dir(directory, ARCHETYPE_DIR)
+        configs = pipelines.load_pipeline_files(directory, ARCHETYPE_DIR)
     except ConfigError as error:
         raise PipelineConfigurationError(error.problems) from None
-    return [store.pipeline_item(config.to_dict()) for config in configs]
+    problems = stack_problems(configs, evaluator_base_url, schedules, directory)
+    if problems:
+        raise PipelineConfigurationError(problems)
+    return [store.pipeline_item(config.to_dict()) for config in configs.values()]
+
+
+def stack_problems(configs: dict[str, Any], evaluator_base_url: str, schedules: tuple[Schedule, ...],
+                   directory: str) -> list[str]:
+    """What only the pipelines and the stack settings together show: an evaluator path while
+    `interlock:evaluatorBaseUrl` is empty, and a stack schedule naming a pipeline the directory does not have."""
+    from handlers.interlock.evaluators import BUILTIN_PREFIX
+    from handlers.interlock.models import did_you_mean
+    from handlers.interlock.pipelines import is_absolute_url
+
+    problems: list[str] = []
+    if not evaluator_base_url:
+        for path, config in configs.items():
+            problems += [
+                f"{path}: traits.{trait_type}.evaluator: {trait.evaluator!r} is a path relative to "
+                "interlock:evaluatorBaseUrl, which is empty; set it or use an absolute URL"
+                for trait_type, trait in config.traits.items()
+                if trait.evaluator and not trait.evaluator.strip().startswith(BUILTIN_PREFIX)
+                and not is_absolute_url(trait.evaluator)]
+    names = {config.name for config in configs.values()}
+    for index, schedule in enumerate(schedules):
+        if schedule.pipeline not in names:
+            problems.append(f"interlock:schedules: [{index}].pipeline: {schedule.pipeline!r} is not a pipeline in "
+                            f"{directory}{did_you_mean(schedule.pipeline, names)}")
+    return problems
 
 
 def dynamodb_json(item: dict[str, Any]) -> str:
@@ -55,6 +86,8 @@ def dynamodb_json(item: dict[str, Any]) -> str:
 class PipelineRegistryArgs:
     table_name: pulumi.Input[str]
     pipelines_dir: str
+    evaluator_base_url: str = ""           # cross-checked: evaluator paths need it
+    schedules: tuple[Schedule, ...] = ()   # cross-checked: each names a pipeline of the directory
 
 
 class PipelineRegistry(pulumi.ComponentResource):
@@ -63,7 +96,7 @@ class PipelineRegistry(pulumi.ComponentResource):
     def __init__(self, name: str, args: PipelineRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("interlock:index:PipelineRegistry", name, None, opts)
         self.items = []
-        for item in load_pipeline_items(args.pipelines_dir):
+        for item in load_pipeline_items(args.pipelines_dir, args.evaluator_base_url, args.schedules):
             key = re.sub(r"[^A-Za-z0-9-]+", "-", f"{item[schema.PARTITION_KEY]}-{item[schema.SORT_KEY]}").strip("-")
             self.items.append(aws.dynamodb.TableItem(
                 f"{name}-{key.lower()}",

@@ -404,7 +404,12 @@ def validate_pipeline(config: PipelineConfig, archetype_dir: str, source: str = 
 def load_pipeline_dir(directory: str, archetype_dir: str | None = None) -> list[PipelineConfig]:
     """Every pipeline file in `directory` (top level, sorted), validated against `archetype_dir` when given.
     Collects the problems of all files (and duplicate names) into one ConfigError."""
-    configs: list[PipelineConfig] = []
+    return list(load_pipeline_files(directory, archetype_dir).values())
+
+
+def load_pipeline_files(directory: str, archetype_dir: str | None = None) -> dict[str, PipelineConfig]:
+    """`load_pipeline_dir` keyed by file path (so later checks can name the file)."""
+    configs: dict[str, PipelineConfig] = {}
     problems: list[str] = []
     names: dict[str, str] = {}
     for filename in sorted(os.listdir(directory)):
@@ -421,7 +426,7 @@ def load_pipeline_dir(directory: str, archetype_dir: str | None = None) -> list[
         if config.name in names:
             problems.append(f"{path}: name: duplicate pipeline {config.name!r} (also in {names[config.name]})")
         names[config.name] = path
-        configs.append(config)
+        configs[path] = config
     if problems:
         raise ConfigError(problems, directory)
     return configs

@@ -8,8 +8,10 @@ import pytest
 from tests.infra.harness import ProgramRun, run_program_full
 
 ACCOUNT = "123456789012"
+# The shipped pipelines name evaluators by path, so a stack deploying them needs a base URL (checked at preview).
+REQUIRED = {"projectName": "team-a", "evaluatorBaseUrl": "https://evaluators.example.com"}
 FULL_CONFIG = {
-    "projectName": "team-a",
+    **REQUIRED,
     "dataBucketName": "team-a-interlock-data",
     "kmsKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "allowedNetworks": ["10.0.0.0/8", "127.0.0.1/32"],
@@ -39,8 +41,8 @@ FULL_CONFIG = {
 
 @pytest.fixture(scope="session")
 def default_run() -> ProgramRun:
-    """Only the required key set: every other value from Pulumi.yaml's defaults."""
-    return run_program_full({"projectName": "team-a"})
+    """Only the required keys set: every other value from Pulumi.yaml's defaults."""
+    return run_program_full(REQUIRED)
 
 
 @pytest.fixture(scope="session")

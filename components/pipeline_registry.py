@@ -16,7 +16,8 @@ import pulumi_aws as aws
 
 from handlers.interlock import schema
 
-from .stack_settings import PROJECT_ROOT, ConfigurationError, Schedule
+from . import stack_settings
+from .stack_settings import PROJECT_ROOT, ConfigurationError, StackSettings
 
 ARCHETYPE_DIR = os.path.join(PROJECT_ROOT, "archetypes")
 
@@ -27,8 +28,7 @@ class PipelineConfigurationError(ConfigurationError):
     heading = "invalid pipeline configuration"
 
 
-def load_pipeline_items(directory: str, evaluator_base_url: str = "",
-                        schedules: tuple[Schedule, ...] = ()) -> list[dict[str, Any]]:
+def load_pipeline_items(directory: str, settings: Optional[StackSettings] = None) -> list[dict[str, Any]]:
     """Validate every pipeline file (against the shipped archetypes and the stack's settings) and return their
     table items.
 
@@ -44,31 +44,47 @@ def load_pipeline_items(directory: str, evaluator_base_url: str = "",
         configs = pipelines.load_pipeline_files(directory, ARCHETYPE_DIR)
     except ConfigError as error:
         raise PipelineConfigurationError(error.problems) from None
-    problems = stack_problems(configs, evaluator_base_url, schedules, directory)
+    problems = stack_problems(configs, settings, directory) if settings else []
     if problems:
         raise PipelineConfigurationError(problems)
     return [store.pipeline_item(config.to_dict()) for config in configs.values()]
 
 
-def stack_problems(configs: dict[str, Any], evaluator_base_url: str, schedules: tuple[Schedule, ...],
-                   directory: str) -> list[str]:
+def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: str) -> list[str]:
     """What only the pipelines and the stack settings together show: an evaluator path while
-    `interlock:evaluatorBaseUrl` is empty, and a stack schedule naming a pipeline the directory does not have."""
+    `interlock:evaluatorBaseUrl` is empty, a stack schedule naming a pipeline the directory does not have, and a
+    pipeline whose evaluation, polling and monitoring loops could outgrow the execution history."""
+    from handlers.interlock import archetypes
+    from handlers.interlock.durations import parse_duration
     from handlers.interlock.evaluators import BUILTIN_PREFIX
     from handlers.interlock.models import did_you_mean
     from handlers.interlock.pipelines import is_absolute_url
 
     problems: list[str] = []
-    if not evaluator_base_url:
-        for path, config in configs.items():
+    numbers = {"evaluationWindow": settings.evaluation_window_seconds,
+               "evaluationInterval": settings.evaluation_interval_seconds,
+               "maxPollAttempts": settings.max_poll_attempts,
+               "monitoringInterval": settings.monitoring_interval_seconds}
+    registry = archetypes.load_dir(ARCHETYPE_DIR)
+    for path, config in configs.items():
+        if not settings.evaluator_base_url:
             problems += [
                 f"{path}: traits.{trait_type}.evaluator: {trait.evaluator!r} is a path relative to "
                 "interlock:evaluatorBaseUrl, which is empty; set it or use an absolute URL"
                 for trait_type, trait in config.traits.items()
                 if trait.evaluator and not trait.evaluator.strip().startswith(BUILTIN_PREFIX)
                 and not is_absolute_url(trait.evaluator)]
+        traits = len(archetypes.resolve_traits(registry[config.archetype], config, schedule_id="", date=""))
+        monitoring = parse_duration(config.watch.monitoring.duration) if config.monitoring_enabled else 0
+        events = stack_settings.attempt_history_events(numbers, traits, int(monitoring))
+        if events + stack_settings.HISTORY_RESERVE > stack_settings.HISTORY_EVENT_LIMIT:
+            problems.append(
+                f"{path}: watch.monitoring.duration: with {traits} traits and this stack's evaluationWindow, "
+                f"evaluationInterval, maxPollAttempts and monitoringInterval one attempt can write {events} history "
+                f"events; Step Functions fails an execution at {stack_settings.HISTORY_EVENT_LIMIT}: shorten the "
+                "monitoring or lengthen interlock:monitoringInterval")
     names = {config.name for config in configs.values()}
-    for index, schedule in enumerate(schedules):
+    for index, schedule in enumerate(settings.schedules):
         if schedule.pipeline not in names:
             problems.append(f"interlock:schedules: [{index}].pipeline: {schedule.pipeline!r} is not a pipeline in "
                             f"{directory}{did_you_mean(schedule.pipeline, names)}")
@@ -86,8 +102,7 @@ def dynamodb_json(item: dict[str, Any]) -> str:
 class PipelineRegistryArgs:
     table_name: pulumi.Input[str]
     pipelines_dir: str
-    evaluator_base_url: str = ""           # cross-checked: evaluator paths need it
-    schedules: tuple[Schedule, ...] = ()   # cross-checked: each names a pipeline of the directory
+    settings: Optional[StackSettings] = None   # when given, the pipelines are cross-checked against it
 
 
 class PipelineRegistry(pulumi.ComponentResource):
@@ -96,7 +111,7 @@ class PipelineRegistry(pulumi.ComponentResource):
     def __init__(self, name: str, args: PipelineRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("interlock:index:PipelineRegistry", name, None, opts)
         self.items = []
-        for item in load_pipeline_items(args.pipelines_dir, args.evaluator_base_url, args.schedules):
+        for item in load_pipeline_items(args.pipelines_dir, args.settings):
             key = re.sub(r"[^A-Za-z0-9-]+", "-", f"{item[schema.PARTITION_KEY]}-{item[schema.SORT_KEY]}").strip("-")
             self.items.append(aws.dynamodb.TableItem(
                 f"{name}-{key.lower()}",

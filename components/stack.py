@@ -121,8 +121,7 @@ class InterlockStack(pulumi.ComponentResource):
         self.pipelines = PipelineRegistry(f"{name}-pipelines", PipelineRegistryArgs(
             table_name=self.table.name,
             pipelines_dir=os.path.join(PROJECT_ROOT, settings.pipelines_dir),
-            evaluator_base_url=settings.evaluator_base_url,
-            schedules=settings.schedules,
+            settings=settings,
         ), child)
         self.alarms = Alarms(f"{name}-alarms", AlarmsArgs(
             project_name=settings.project_name,

@@ -40,6 +40,8 @@ LOOPS = {  # the states of each lifecycle loop, in asl/pipeline.asl.json
     "poll": ("WaitForRun", "PollRunStatus", "EvaluatePollResult"),
     "evaluation": ("EvaluateTraits", "CheckEvaluationSLA", "CheckReadiness", "IsReady", "CheckValidationTimeout",
                    "IsValidationTimedOut", "WaitBeforeReevaluation"),
+    "monitoring": ("MonitoringWait", "MonitoringEvaluate", "CheckDrift", "IsDrifted", "CheckMonitoringExpired",
+                   "IsMonitoringExpired"),
 }
 
 _PARTITION = r"arn:aws(?:-cn|-us-gov)?"
@@ -445,17 +447,17 @@ def _cron_item_ok(item: str, name: str, low: int, high: int, names: tuple[str, .
     return value(first) is not None and (not last or value(last) is not None)
 
 
-def loop_events(definition: dict | None = None) -> dict[str, int]:
-    """History events one iteration of each lifecycle loop adds, counted from the definition's states with one trait
-    per evaluation Map: `poll` (wait, run-checker, choice) and `evaluation` (evaluate, check, wait)."""
+def loop_events(traits: int = 1, definition: dict | None = None) -> dict[str, int]:
+    """History events one iteration of each lifecycle loop adds, counted from the definition's states with `traits`
+    items per Map: `poll` (wait, run-checker, choice), `evaluation` (evaluate, check, wait) and `monitoring`."""
     if definition is None:
         with open(ASL_PATH, encoding="utf-8") as handle:
             definition = json.load(handle)
     states = definition["States"]
-    return {loop: sum(_state_events(states[name]) for name in names) for loop, names in LOOPS.items()}
+    return {loop: sum(_state_events(states[name], traits) for name in names) for loop, names in LOOPS.items()}
 
 
-def _state_events(state: dict) -> int:
+def _state_events(state: dict, traits: int) -> int:
     """Entered + exited, plus scheduled/started/succeeded for a task; a Map adds started/succeeded and, per item,
     iteration started/succeeded around its own states."""
     kind = state["Type"]
@@ -463,22 +465,28 @@ def _state_events(state: dict) -> int:
         return 5
     if kind == "Map":
         inner = (state.get("ItemProcessor") or state.get("Iterator"))["States"]
-        return 4 + 2 + sum(_state_events(s) for s in inner.values())
+        return 4 + traits * (2 + sum(_state_events(s, 1) for s in inner.values()))
     return 2
+
+
+def attempt_history_events(settings: Mapping[str, int], traits: int = 1, monitoring_seconds: int = 0) -> int:
+    """The most history events the loops of one attempt can write (`settings`: the parsed interlock: values)."""
+    events = loop_events(traits)
+    evaluations = math.ceil(settings["evaluationWindow"] / settings["evaluationInterval"]) + 1
+    monitorings = math.ceil(monitoring_seconds / settings["monitoringInterval"]) + 1 if monitoring_seconds else 0
+    return (evaluations * events["evaluation"] + settings["maxPollAttempts"] * events["poll"]
+            + monitorings * events["monitoring"])
 
 
 def history_problems(parsed: dict) -> list[str]:
     """The loops of one attempt must fit Step Functions' 25,000-event history with HISTORY_RESERVE to spare."""
-    events = loop_events()
-    evaluations = math.ceil(parsed["evaluationWindow"] / parsed["evaluationInterval"]) + 1
-    evaluation = evaluations * events["evaluation"]
-    polling = parsed["maxPollAttempts"] * events["poll"]
-    if evaluation + polling + HISTORY_RESERVE <= HISTORY_EVENT_LIMIT:
+    events = attempt_history_events(parsed)
+    if events + HISTORY_RESERVE <= HISTORY_EVENT_LIMIT:
         return []
-    return [f"interlock:evaluationWindow/evaluationInterval/maxPollAttempts: one attempt can write {evaluations} "
-            f"evaluations x {events['evaluation']} + {parsed['maxPollAttempts']} polls x {events['poll']} = "
-            f"{evaluation + polling} history events; Step Functions fails an execution at {HISTORY_EVENT_LIMIT} "
-            f"(keep {HISTORY_RESERVE} for the rest): lengthen evaluationInterval or lower maxPollAttempts"]
+    return [f"interlock:evaluationWindow/evaluationInterval/maxPollAttempts: one attempt can write {events} history "
+            f"events ({math.ceil(parsed['evaluationWindow'] / parsed['evaluationInterval']) + 1} evaluations, "
+            f"{parsed['maxPollAttempts']} polls); Step Functions fails an execution at {HISTORY_EVENT_LIMIT} (keep "
+            f"{HISTORY_RESERVE} for the rest): lengthen evaluationInterval or lower maxPollAttempts"]
 
 
 def _subscriptions(value: Any, _raw: dict) -> tuple[AlertSubscription, ...]:

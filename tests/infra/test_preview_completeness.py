@@ -58,6 +58,8 @@ ROWS = [
     ({}, GOOD + "name: again\n", "(file)", "duplicate key 'name'"),
     ({}, GOOD + "retry: {backoffMultiplier: 1e308}\n", "retry.backoffMultiplier", "<= 10"),
     ({}, GOOD + "sla: {completionDeadline: 100000000h}\n", "sla.completionDeadline", "longer than"),
+    ({"monitoringInterval": "10s"}, GOOD + "watch: {monitoring: {enabled: true, duration: 48h}}\n",
+     "watch.monitoring.duration", "history events"),
 ]
 
 
@@ -95,3 +97,24 @@ def test_the_good_pipeline_passes_the_same_program(pipelines_dir):
 def test_the_shipped_pipelines_need_an_evaluator_base_url():
     with pytest.raises(ConfigurationError, match="interlock:evaluatorBaseUrl, which is empty"):
         run_program_full({"projectName": "team-a"})
+
+
+def test_the_counted_loops_are_the_definitions_loops():
+    """LOOPS names states that really form each loop of asl/pipeline.asl.json (the last leads back to the first),
+    so the event bound follows the definition; one trait per Map gives DESIGN §10.1's numbers."""
+    import json
+
+    from components import stack_settings
+
+    with open(stack_settings.ASL_PATH, encoding="utf-8") as handle:
+        states = json.load(handle)["States"]
+
+    def successors(name):
+        state = states[name]
+        return {state.get("Next"), state.get("Default")} | {c["Next"] for c in state.get("Choices", [])}
+
+    for names in stack_settings.LOOPS.values():
+        for current, following in zip(names, names[1:] + names[:1]):
+            assert following in successors(current), (current, following)
+    assert stack_settings.loop_events() == {"poll": 9, "evaluation": 32, "monitoring": 27}
+    assert stack_settings.loop_events(traits=5)["evaluation"] == 32 + 4 * 7

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
+from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES
+from handlers.interlock.durations import parse_duration
 from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, ConfigError, did_you_mean
 from handlers.interlock.netguard import allowed_network_problems
 from handlers.interlock.triggers import permission_keys
@@ -419,7 +420,8 @@ def _cron_problem(body: str) -> str:
             continue
         for item in text.split(","):
             if not _cron_item_ok(item, name, low, high, names):
-                return f"cron {name} {text!r} is not valid (values {low}-{high}{', ' + names[0] + '-' + names[-1] if names else ''})"
+                spelled = f", {names[0]}-{names[-1]}" if names else ""
+                return f"cron {name} {text!r} is not valid (values {low}-{high}{spelled})"
     if (fields[2] == "?") == (fields[4] == "?"):
         return "cron needs ? in exactly one of day-of-month and day-of-week (e.g. cron(0 6 * * ? *))"
     return ""
@@ -521,8 +523,8 @@ def _subscriptions(value: Any, _raw: dict) -> tuple[AlertSubscription, ...]:
 def _trigger_permissions(value: Any, _raw: dict) -> TriggerPermissions:
     if not isinstance(value, dict):
         raise ValueError(f"expected an object keyed by {', '.join(TRIGGER_KINDS)}")
-    problems = [f"unknown trigger kind {kind!r}; allowed are {', '.join(TRIGGER_KINDS)}{did_you_mean(kind, TRIGGER_KINDS)}"
-                for kind in sorted(set(value) - set(TRIGGER_KINDS), key=str)]
+    problems = [f"unknown trigger kind {kind!r}; allowed are {', '.join(TRIGGER_KINDS)}"
+                f"{did_you_mean(kind, TRIGGER_KINDS)}" for kind in sorted(set(value) - set(TRIGGER_KINDS), key=str)]
     found: dict[str, list[str]] = {kind: [] for kind in TRIGGER_KINDS}
     roles: list[str] = []
     for kind in TRIGGER_KINDS:

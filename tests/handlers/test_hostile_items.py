@@ -7,7 +7,8 @@ import math
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from handlers import orchestrator
 from handlers.interlock import store
@@ -76,7 +77,7 @@ def test_any_stored_item_leaves_the_cascade_working(aws_env, data):
 
 
 @pytest.mark.parametrize("date", ["0001-01-01", "9999-12-31", "1969-12-31", "3000-01-01", "2026-02-30",
-                                  "2026-11-27\n", "２０２６-11-27"])
+                                  "2026-11-27\n", "\uff12\uff10\uff12\uff16-11-27"])
 @pytest.mark.parametrize("action", ["checkEvaluationSLA", "checkCompletionSLA", "checkValidationTimeout",
                                     "resolvePipeline", "checkExclusion"])
 def test_out_of_range_dates_are_request_errors(aws_env, action, date):

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import uuid
 
 import pytest
 
+from components.stack_settings import PROJECT_ROOT
 from tests.infra.harness import ProgramRun, run_program_full
 
 ACCOUNT = "123456789012"
@@ -63,3 +67,13 @@ def statements(document: dict) -> list[dict]:
 
 def actions_of(document: dict) -> set[str]:
     return {action for statement in statements(document) for action in statement["Action"]}
+
+
+@pytest.fixture
+def pipelines_dir():
+    """A scratch pipelines dir inside the project (pipelinesDir is relative), removed afterwards."""
+    relative = f"build/test-pipelines-{uuid.uuid4().hex[:8]}"
+    path = os.path.join(PROJECT_ROOT, relative)
+    os.makedirs(path)
+    yield relative, path
+    shutil.rmtree(path, ignore_errors=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
@@ -16,16 +15,6 @@ from tests.infra.conftest import REQUIRED
 from tests.infra.harness import run_program_full
 
 SHIPPED = os.path.join(PROJECT_ROOT, "pipelines")
-
-
-@pytest.fixture
-def pipelines_dir():
-    """A scratch pipelines dir inside the project (pipelinesDir is relative), removed afterwards."""
-    relative = f"build/test-pipelines-{uuid.uuid4().hex[:8]}"
-    path = os.path.join(PROJECT_ROOT, relative)
-    os.makedirs(path)
-    yield relative, path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def plain(item_json: str) -> dict:

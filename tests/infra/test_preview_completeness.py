@@ -3,12 +3,10 @@ real program (__main__.py under mocks), and the field path and message fragment 
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 
 import pytest
 
-from components.stack_settings import PROJECT_ROOT, ConfigurationError
+from components.stack_settings import ConfigurationError
 from tests.infra.conftest import REQUIRED
 from tests.infra.harness import run_program_full
 
@@ -61,15 +59,6 @@ ROWS = [
     ({"monitoringInterval": "10s"}, GOOD + "watch: {monitoring: {enabled: true, duration: 48h}}\n",
      "watch.monitoring.duration", "history events"),
 ]
-
-
-@pytest.fixture
-def pipelines_dir():
-    relative = f"build/test-preview-{uuid.uuid4().hex[:8]}"
-    path = os.path.join(PROJECT_ROOT, relative)
-    os.makedirs(path)
-    yield relative, path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.mark.parametrize("stack, text, field, fragment", ROWS, ids=[f"{r[2]}: {r[3]}" for r in ROWS])

@@ -2,7 +2,8 @@
 StackSettings or a ConfigurationError naming the key, never another exception."""
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from components import stack_settings
 from components.stack_settings import ConfigurationError, load_settings

@@ -9,7 +9,8 @@ import math
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from handlers.interlock import archetypes, pipelines, yaml_input
 from handlers.interlock.models import ConfigError
@@ -116,7 +117,8 @@ def test_any_document_parses_or_is_a_config_error(value):
 yaml_fragments = st.sampled_from([
     "name: sales\n", "archetype: batch-ingestion\n", "a: &a [1, 2]\n", "b: *a\n", "c: *nope\n", "? [1, 2]\n: x\n",
     "1: one\n", "true: yes\n", "null: ~\n", "- item\n", "  nested: {x: [y, {z: 1}]}\n", "d: !!binary aGVsbG8=\n",
-    "e: !!set {a, b}\n", "f: 2026-01-01\n", "g: .nan\n", "h: -.inf\n", "i: 1e400\n", "j: 0x1F\n", "k: !!python/tuple [1]\n",
+    "e: !!set {a, b}\n", "f: 2026-01-01\n", "g: .nan\n", "h: -.inf\n", "i: 1e400\n", "j: 0x1F\n",
+    "k: !!python/tuple [1]\n",
     "l: [[[[[[[[\n", "m: ]]]\n", "n: 'unclosed\n", "o: \"\\uD800\"\n", "<<: *a\n", "<<: {x: 1}\n", "p: &p {q: *p}\n",
     "---\n", "...\n", "%YAML 1.1\n", "\t tab\n", "r: |\n  block\n", "s: >-\n  folded\n", "name: sales\n",
     "t: 123456789012345678901234567890123456789\n", "u: !!int '9" + "9" * 5000 + "'\n", "\x00\n", "v: @x\n",

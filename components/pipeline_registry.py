@@ -53,9 +53,8 @@ def load_pipeline_items(directory: str, settings: Optional[StackSettings] = None
 def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: str) -> list[str]:
     """What only the pipelines and the stack settings together show: an evaluator path while
     `interlock:evaluatorBaseUrl` is empty, a stack schedule naming a pipeline the directory does not have, and a
-    pipeline whose evaluation, polling and monitoring loops could outgrow the execution history."""
+    pipeline whose traits make the evaluation and poll loops outgrow the execution history."""
     from handlers.interlock import archetypes
-    from handlers.interlock.durations import parse_duration
     from handlers.interlock.evaluators import BUILTIN_PREFIX
     from handlers.interlock.models import did_you_mean
     from handlers.interlock.pipelines import is_absolute_url
@@ -63,8 +62,7 @@ def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: 
     problems: list[str] = []
     numbers = {"evaluationWindow": settings.evaluation_window_seconds,
                "evaluationInterval": settings.evaluation_interval_seconds,
-               "maxPollAttempts": settings.max_poll_attempts,
-               "monitoringInterval": settings.monitoring_interval_seconds}
+               "maxPollAttempts": settings.max_poll_attempts}
     registry = archetypes.load_dir(ARCHETYPE_DIR)
     for path, config in configs.items():
         if not settings.evaluator_base_url:
@@ -75,14 +73,12 @@ def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: 
                 if trait.evaluator and not trait.evaluator.strip().startswith(BUILTIN_PREFIX)
                 and not is_absolute_url(trait.evaluator)]
         traits = len(archetypes.resolve_traits(registry[config.archetype], config, schedule_id="", date=""))
-        monitoring = parse_duration(config.watch.monitoring.duration) if config.monitoring_enabled else 0
-        events = stack_settings.attempt_history_events(numbers, traits, int(monitoring))
+        events = stack_settings.attempt_history_events(numbers, traits)
         if events + stack_settings.HISTORY_RESERVE > stack_settings.HISTORY_EVENT_LIMIT:
             problems.append(
-                f"{path}: watch.monitoring.duration: with {traits} traits and this stack's evaluationWindow, "
-                f"evaluationInterval, maxPollAttempts and monitoringInterval one attempt can write {events} history "
-                f"events; Step Functions fails an execution at {stack_settings.HISTORY_EVENT_LIMIT}: shorten the "
-                "monitoring or lengthen interlock:monitoringInterval")
+                f"{path}: traits: {traits} traits with this stack's evaluationWindow, evaluationInterval and "
+                f"maxPollAttempts can write {events} history events in one attempt; Step Functions fails an "
+                f"execution at {stack_settings.HISTORY_EVENT_LIMIT}: lengthen interlock:evaluationInterval")
     names = {config.name for config in configs.values()}
     for index, schedule in enumerate(settings.schedules):
         if schedule.pipeline not in names:

@@ -41,8 +41,6 @@ LOOPS = {  # the states of each lifecycle loop, in asl/pipeline.asl.json
     "poll": ("WaitForRun", "PollRunStatus", "EvaluatePollResult"),
     "evaluation": ("EvaluateTraits", "CheckEvaluationSLA", "CheckReadiness", "IsReady", "CheckValidationTimeout",
                    "IsValidationTimedOut", "WaitBeforeReevaluation"),
-    "monitoring": ("MonitoringWait", "MonitoringEvaluate", "CheckDrift", "IsDrifted", "CheckMonitoringExpired",
-                   "IsMonitoringExpired"),
 }
 
 _PARTITION = r"arn:aws(?:-cn|-us-gov)?"
@@ -451,7 +449,7 @@ def _cron_item_ok(item: str, name: str, low: int, high: int, names: tuple[str, .
 
 def loop_events(traits: int = 1, definition: dict | None = None) -> dict[str, int]:
     """History events one iteration of each lifecycle loop adds, counted from the definition's states with `traits`
-    items per Map: `poll` (wait, run-checker, choice), `evaluation` (evaluate, check, wait) and `monitoring`."""
+    items per Map: `poll` (wait, run-checker, choice) and `evaluation` (evaluate, check, wait)."""
     if definition is None:
         with open(ASL_PATH, encoding="utf-8") as handle:
             definition = json.load(handle)
@@ -471,13 +469,12 @@ def _state_events(state: dict, traits: int) -> int:
     return 2
 
 
-def attempt_history_events(settings: Mapping[str, int], traits: int = 1, monitoring_seconds: int = 0) -> int:
-    """The most history events the loops of one attempt can write (`settings`: the parsed interlock: values)."""
+def attempt_history_events(settings: Mapping[str, int], traits: int = 1) -> int:
+    """The most history events the evaluation and poll loops of one attempt can write (`settings`: the parsed
+    interlock: values)."""
     events = loop_events(traits)
     evaluations = math.ceil(settings["evaluationWindow"] / settings["evaluationInterval"]) + 1
-    monitorings = math.ceil(monitoring_seconds / settings["monitoringInterval"]) + 1 if monitoring_seconds else 0
-    return (evaluations * events["evaluation"] + settings["maxPollAttempts"] * events["poll"]
-            + monitorings * events["monitoring"])
+    return evaluations * events["evaluation"] + settings["maxPollAttempts"] * events["poll"]
 
 
 def history_problems(parsed: dict) -> list[str]:

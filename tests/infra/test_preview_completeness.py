@@ -56,8 +56,9 @@ ROWS = [
     ({}, GOOD + "name: again\n", "(file)", "duplicate key 'name'"),
     ({}, GOOD + "retry: {backoffMultiplier: 1e308}\n", "retry.backoffMultiplier", "<= 10"),
     ({}, GOOD + "sla: {completionDeadline: 100000000h}\n", "sla.completionDeadline", "longer than"),
-    ({"monitoringInterval": "10s"}, GOOD + "watch: {monitoring: {enabled: true, duration: 48h}}\n",
-     "watch.monitoring.duration", "history events"),
+    ({"evaluationInterval": "12s", "evaluationWindow": "2h"}, GOOD.replace(
+        "traits:\n", "traits:\n  schema-contract: {evaluator: 'https://checks.example/s'}\n"),
+     "p1.yaml: traits", "history events"),
 ]
 
 
@@ -105,5 +106,5 @@ def test_the_counted_loops_are_the_definitions_loops():
     for names in stack_settings.LOOPS.values():
         for current, following in zip(names, names[1:] + names[:1]):
             assert following in successors(current), (current, following)
-    assert stack_settings.loop_events() == {"poll": 9, "evaluation": 32, "monitoring": 27}
+    assert stack_settings.loop_events() == {"poll": 9, "evaluation": 32}
     assert stack_settings.loop_events(traits=5)["evaluation"] == 32 + 4 * 7

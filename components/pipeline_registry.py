@@ -16,7 +16,8 @@ import pulumi_aws as aws
 
 from handlers.interlock import schema
 
-from .stack_settings import PROJECT_ROOT, ConfigurationError
+from . import stack_settings
+from .stack_settings import PROJECT_ROOT, ConfigurationError, StackSettings
 
 ARCHETYPE_DIR = os.path.join(PROJECT_ROOT, "archetypes")
 
@@ -27,10 +28,12 @@ class PipelineConfigurationError(ConfigurationError):
     heading = "invalid pipeline configuration"
 
 
-def load_pipeline_items(directory: str) -> list[dict[str, Any]]:
-    """Validate every pipeline file (against the shipped archetypes) and return their table items.
+def load_pipeline_items(directory: str, settings: Optional[StackSettings] = None) -> list[dict[str, Any]]:
+    """Validate every pipeline file (against the shipped archetypes and the stack's settings) and return their
+    table items.
 
-    An absent directory has no pipelines. Raises PipelineConfigurationError naming each file and field.
+    An absent directory has no pipelines (they are registered some other way) and nothing to cross-check. Raises
+    PipelineConfigurationError naming each file and field.
     """
     if not os.path.isdir(directory):
         return []
@@ -38,10 +41,62 @@ def load_pipeline_items(directory: str) -> list[dict[str, Any]]:
     from handlers.interlock.models import ConfigError
 
     try:
-        configs = pipelines.load_pipeline_dir(directory, ARCHETYPE_DIR)
+        configs = pipelines.load_pipeline_files(directory, ARCHETYPE_DIR)
     except ConfigError as error:
         raise PipelineConfigurationError(error.problems) from None
-    return [store.pipeline_item(config.to_dict()) for config in configs]
+    problems = stack_problems(configs, settings, directory) if settings else []
+    if problems:
+        raise PipelineConfigurationError(problems)
+    for warning in unlisted_schedule_pipelines(settings, {c.name for c in configs.values()}) if settings else []:
+        pulumi.log.warn(warning)
+    return [store.pipeline_item(config.to_dict()) for config in configs.values()]
+
+
+def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: str) -> list[str]:
+    """What only the pipelines and the stack settings together show: an evaluator path while
+    `interlock:evaluatorBaseUrl` is empty, a stack schedule naming a pipeline the directory does not have but has
+    a close name for (a typo), and a pipeline whose traits make the evaluation and poll loops outgrow the execution
+    history."""
+    from handlers.interlock import archetypes
+    from handlers.interlock.evaluators import BUILTIN_PREFIX
+    from handlers.interlock.models import did_you_mean
+    from handlers.interlock.pipelines import is_absolute_url
+
+    problems: list[str] = []
+    numbers = {"evaluationWindow": settings.evaluation_window_seconds,
+               "evaluationInterval": settings.evaluation_interval_seconds,
+               "maxPollAttempts": settings.max_poll_attempts}
+    registry = archetypes.load_dir(ARCHETYPE_DIR)
+    for path, config in configs.items():
+        if not settings.evaluator_base_url:
+            problems += [
+                f"{path}: traits.{trait_type}.evaluator: {trait.evaluator!r} is a path relative to "
+                "interlock:evaluatorBaseUrl, which is empty; set it or use an absolute URL"
+                for trait_type, trait in config.traits.items()
+                if trait.evaluator and not trait.evaluator.strip().startswith(BUILTIN_PREFIX)
+                and not is_absolute_url(trait.evaluator)]
+        traits = len(archetypes.resolve_traits(registry[config.archetype], config, schedule_id="", date=""))
+        events = stack_settings.attempt_history_events(numbers, traits)
+        if events + stack_settings.HISTORY_RESERVE > stack_settings.HISTORY_EVENT_LIMIT:
+            problems.append(
+                f"{path}: traits: {traits} traits with this stack's evaluationWindow, evaluationInterval and "
+                f"maxPollAttempts can write {events} history events in one attempt; Step Functions fails an "
+                f"execution at {stack_settings.HISTORY_EVENT_LIMIT}: lengthen interlock:evaluationInterval")
+    names = {config.name for config in configs.values()}
+    for index, schedule in enumerate(settings.schedules):
+        hint = did_you_mean(schedule.pipeline, names)
+        if schedule.pipeline not in names and hint:
+            problems.append(f"interlock:schedules: [{index}].pipeline: {schedule.pipeline!r} is not a pipeline in "
+                            f"{directory}{hint}")
+    return problems
+
+
+def unlisted_schedule_pipelines(settings: StackSettings, names: set[str]) -> list[str]:
+    """Stack schedules naming a pipeline that is neither in the directory nor close to a name there: it may be
+    registered another way (another tool, `Emulator.register_pipeline`), so this is a warning, not a refusal."""
+    return [f"interlock:schedules: [{index}].pipeline: {schedule.pipeline!r} is not in pipelinesDir; its markers "
+            "start nothing unless it is registered another way"
+            for index, schedule in enumerate(settings.schedules) if schedule.pipeline not in names]
 
 
 def dynamodb_json(item: dict[str, Any]) -> str:
@@ -55,6 +110,7 @@ def dynamodb_json(item: dict[str, Any]) -> str:
 class PipelineRegistryArgs:
     table_name: pulumi.Input[str]
     pipelines_dir: str
+    settings: Optional[StackSettings] = None   # when given, the pipelines are cross-checked against it
 
 
 class PipelineRegistry(pulumi.ComponentResource):
@@ -63,7 +119,7 @@ class PipelineRegistry(pulumi.ComponentResource):
     def __init__(self, name: str, args: PipelineRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("interlock:index:PipelineRegistry", name, None, opts)
         self.items = []
-        for item in load_pipeline_items(args.pipelines_dir):
+        for item in load_pipeline_items(args.pipelines_dir, args.settings):
             key = re.sub(r"[^A-Za-z0-9-]+", "-", f"{item[schema.PARTITION_KEY]}-{item[schema.SORT_KEY]}").strip("-")
             self.items.append(aws.dynamodb.TableItem(
                 f"{name}-{key.lower()}",

@@ -9,7 +9,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
+from handlers.interlock.models import ConfigError
+from handlers.interlock.yaml_input import load_file
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,13 @@ class PulumiProject:
 
 
 def read_project(directory: str) -> PulumiProject:
-    with open(os.path.join(directory, "Pulumi.yaml"), encoding="utf-8") as handle:
-        project = yaml.safe_load(handle)
+    """The project file of `directory`, read with the config-file limits; ConfigError naming it when malformed."""
+    path = os.path.join(directory, "Pulumi.yaml")
+    project = load_file(path)
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+        raise ConfigError(["name: required"], path)
+    if not isinstance(project.get("config") or {}, dict):
+        raise ConfigError(["config: must be a mapping of key -> declaration"], path)
     config = {}
     for key, spec in (project.get("config") or {}).items():
         if not isinstance(spec, dict):          # the short form `key: value`

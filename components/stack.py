@@ -134,6 +134,7 @@ class InterlockStack(pulumi.ComponentResource):
         self.pipelines = PipelineRegistry(f"{name}-pipelines", PipelineRegistryArgs(
             table_name=self.table.name,
             pipelines_dir=os.path.join(PROJECT_ROOT, settings.pipelines_dir),
+            settings=settings,
         ), child)
         self.alarms = Alarms(f"{name}-alarms", AlarmsArgs(
             project_name=settings.project_name,

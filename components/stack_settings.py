@@ -6,16 +6,19 @@ collected and reported together, each naming the key and what is allowed; an und
 """
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
-from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, ConfigError
+from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES
+from handlers.interlock.durations import parse_duration
+from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, ConfigError, did_you_mean
 from handlers.interlock.netguard import allowed_network_problems
 from handlers.interlock.triggers import permission_keys
 
@@ -32,6 +35,13 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 SUBSCRIPTION_PROTOCOLS = ("email", "https", "sqs", "lambda", "slack", "teams")
 TRIGGER_KINDS = permission_keys()  # the triggerPermissions keys the trigger modules declare
 LOCK_LEASE_MARGIN_SECONDS = 300
+MAX_EXECUTION_SECONDS = 365 * 86400  # a Step Functions standard execution runs at most one year
+ASL_PATH = os.path.join(PROJECT_ROOT, "asl", "pipeline.asl.json")
+LOOPS = {  # the states of each lifecycle loop, in asl/pipeline.asl.json
+    "poll": ("WaitForRun", "PollRunStatus", "EvaluatePollResult"),
+    "evaluation": ("EvaluateTraits", "CheckEvaluationSLA", "CheckReadiness", "IsReady", "CheckValidationTimeout",
+                   "IsValidationTimedOut", "WaitBeforeReevaluation"),
+}
 
 _PARTITION = r"arn:aws(?:-cn|-us-gov)?"
 _REGION_ACCOUNT = r"[a-z]{2}(?:-[a-z]+)+-\d:\d{12}"
@@ -65,9 +75,19 @@ TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 SCHEDULE_NAME = re.compile(r"^[0-9a-zA-Z_.-]{1,64}$")
-RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
-AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
-CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+RATE = re.compile(r"rate\(([0-9]+) (minute|minutes|hour|hours|day|days)\)")
+AT = re.compile(r"at\(([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\)")
+CRON = re.compile(r"cron\(([^()]*)\)")
+EXPRESSION_FORMS = "expected cron(<6 fields>), rate(<n> minute(s)|hour(s)|day(s)) or at(yyyy-mm-ddThh:mm:ss)"
+MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+WEEKDAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+# EventBridge Scheduler's cron fields: name, lowest, highest value, names standing for 1, 2, ...
+CRON_FIELDS = (("minutes", 0, 59, ()), ("hours", 0, 23, ()), ("day-of-month", 1, 31, ()),
+               ("month", 1, 12, MONTH_NAMES), ("day-of-week", 1, 7, WEEKDAY_NAMES), ("year", 1970, 2199, ()))
+# Step Functions fails an execution whose history passes 25,000 events (DESIGN §10.1): the loops of one attempt must
+# stay below it with this reserve left for the states outside the loops, Lambda retries and a retried attempt's start.
+HISTORY_EVENT_LIMIT = 25_000
+HISTORY_RESERVE = 1_000
 
 
 class ConfigurationError(ConfigError):
@@ -175,7 +195,8 @@ def load_settings(values: Mapping[str, Any]) -> StackSettings:
     declared = declared_config()
     problems: list[str] = []
     for key in sorted(set(values) - set(declared)):
-        problems.append(f"interlock:{key}: unknown key; allowed keys are {', '.join(sorted(declared))}")
+        problems.append(f"interlock:{key}: unknown key; allowed keys are {', '.join(sorted(declared))}"
+                        f"{did_you_mean(key, declared)}")
 
     raw: dict[str, Any] = {}
     for key, spec in declared.items():
@@ -205,6 +226,7 @@ def load_settings(values: Mapping[str, Any]) -> StackSettings:
                 problems.append(f"interlock:triggerPermissions: stepFunctions {arn!r} is this stack's own lifecycle "
                                 "state machine; a trigger may not start it")
     if not problems:
+        problems += history_problems(parsed)
         budget = parsed["evaluationWindow"] + parsed["pollInterval"] * parsed["maxPollAttempts"]
         if parsed["executionTimeout"] < budget:
             problems.append(
@@ -259,7 +281,7 @@ def _string(value: Any) -> str:
 def _pattern(regex: re.Pattern, allowed: str, empty_ok: bool = False) -> Callable[[Any, dict], str]:
     def parse(value: Any, _raw: dict) -> str:
         text = _string(value)
-        if (empty_ok and text == "") or regex.match(text):
+        if (empty_ok and text == "") or regex.fullmatch(text):
             return text
         raise ValueError(f"{text!r} is not allowed; expected {allowed}")
 
@@ -301,9 +323,19 @@ def _whole_seconds(value: Any, _raw: dict) -> int:
     return int(seconds)
 
 
+def _at_most(limit: int) -> Callable[[Any, dict], int]:
+    def parse(value: Any, raw: dict) -> int:
+        seconds = _whole_seconds(value, raw)
+        if seconds > limit:
+            raise ValueError(f"{value!r} is longer than {limit // 3600}h")
+        return seconds
+
+    return parse
+
+
 def _url(value: Any, _raw: dict) -> str:
     text = _string(value)
-    if text and not re.match(r"^https?://[^\s/]+(/\S*)?$", text):
+    if text and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", text):
         raise ValueError(f"{text!r} is not allowed; expected empty or an http(s):// URL")
     return text
 
@@ -330,7 +362,7 @@ def _object_list(value: Any, what: str) -> list[dict]:
 
 def _check_keys(item: dict, allowed: set[str], required: set[str], where: str) -> list[str]:
     problems = [f"{where}: unknown field {key!r}; allowed fields are {', '.join(sorted(allowed))}"
-                for key in sorted(set(item) - allowed)]
+                f"{did_you_mean(key, allowed)}" for key in sorted(set(item) - allowed, key=str)]
     problems += [f"{where}: missing required field {key!r}" for key in sorted(required - set(item))]
     return problems
 
@@ -345,23 +377,27 @@ def _schedules(value: Any, _raw: dict) -> tuple[Schedule, ...]:
         if found:
             problems += found
             continue
-        name, pipeline = str(item["name"]), str(item["pipeline"])
-        schedule_id, expression = str(item.get("scheduleID", "daily")), str(item["expression"])
-        timezone = str(item.get("timezone", "UTC"))
-        if not SCHEDULE_NAME.match(name):
+        texts = {key: item.get(key, default) for key, default in
+                 (("name", ""), ("pipeline", ""), ("scheduleID", "daily"), ("expression", ""), ("timezone", "UTC"))}
+        wrong = [key for key, text in texts.items() if not isinstance(text, str)]
+        if wrong:
+            problems += [f"{where}.{key}: {texts[key]!r} must be a string" for key in wrong]
+            continue
+        name, pipeline, schedule_id, expression, timezone = texts.values()
+        if not SCHEDULE_NAME.fullmatch(name):
             problems.append(f"{where}.name: {name!r} is not allowed; expected 1-64 of letters, digits, _ . -")
         if name in {schedule.name for schedule in schedules}:
             problems.append(f"{where}.name: {name!r} is used twice; schedule names must be unique")
         # the handlers' own ID rules: a marker they would refuse must not pass the preview
-        if not PIPELINE_ID_PATTERN.match(pipeline):
+        if not PIPELINE_ID_PATTERN.fullmatch(pipeline):
             problems.append(f"{where}.pipeline: {pipeline!r} is not a pipeline ID (2-64 lowercase letters, digits, "
                             ". _ -, starting and ending with a letter or digit)")
-        if not SCHEDULE_ID_PATTERN.match(schedule_id):
+        if not SCHEDULE_ID_PATTERN.fullmatch(schedule_id):
             problems.append(f"{where}.scheduleID: {schedule_id!r} is not allowed; expected 1-64 letters, digits, "
                             "_ -, starting with a letter or digit")
-        if not (CRON.match(expression) or AT.match(expression) or _valid_rate(expression)):
-            problems.append(f"{where}.expression: {expression!r} is not allowed; expected cron(<6 fields>), "
-                            "rate(<n> minute(s)|hour(s)|day(s)) or at(yyyy-mm-ddThh:mm:ss)")
+        wrong_expression = schedule_expression_problem(expression)
+        if wrong_expression:
+            problems.append(f"{where}.expression: {expression!r} is not allowed; {wrong_expression}")
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -372,9 +408,99 @@ def _schedules(value: Any, _raw: dict) -> tuple[Schedule, ...]:
     return tuple(schedules)
 
 
-def _valid_rate(expression: str) -> bool:
-    match = RATE.match(expression)
-    return bool(match) and int(match.group(1)) >= 1 and (int(match.group(1)) == 1) == (not match.group(2).endswith("s"))
+def schedule_expression_problem(expression: str) -> str:
+    """Why EventBridge Scheduler would refuse `expression`, or "" when it is a valid cron, rate or at expression."""
+    if CRON.fullmatch(expression):
+        return _cron_problem(CRON.fullmatch(expression).group(1))
+    if AT.fullmatch(expression):
+        try:
+            datetime.datetime.fromisoformat(AT.fullmatch(expression).group(1))
+        except ValueError:
+            return "at(...) must name a real date and time (yyyy-mm-ddThh:mm:ss)"
+        return ""
+    match = RATE.fullmatch(expression)
+    if match and int(match.group(1)) >= 1 and (int(match.group(1)) == 1) == (not match.group(2).endswith("s")):
+        return ""
+    return EXPRESSION_FORMS
+
+
+def _cron_problem(body: str) -> str:
+    fields = body.split(" ")
+    if len(fields) != 6 or not all(fields):
+        return f"{EXPRESSION_FORMS}; cron takes 6 fields (minutes hours day-of-month month day-of-week year)"
+    for (name, low, high, names), text in zip(CRON_FIELDS, fields):
+        if text == "?" and name in ("day-of-month", "day-of-week"):
+            continue
+        for item in text.split(","):
+            if not _cron_item_ok(item, name, low, high, names):
+                spelled = f", {names[0]}-{names[-1]}" if names else ""
+                return f"cron {name} {text!r} is not valid (values {low}-{high}{spelled})"
+    if (fields[2] == "?") == (fields[4] == "?"):
+        return "cron needs ? in exactly one of day-of-month and day-of-week (e.g. cron(0 6 * * ? *))"
+    return ""
+
+
+def _cron_item_ok(item: str, name: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    def value(text: str) -> int | None:
+        if text.upper() in names:
+            return names.index(text.upper()) + 1
+        return int(text) if re.fullmatch(r"[0-9]{1,4}", text) and low <= int(text) <= high else None
+
+    if name == "day-of-month" and (item in ("L", "LW") or (item.endswith("W") and value(item[:-1]) is not None)):
+        return True
+    if name == "day-of-week" and (item == "L" or (item.endswith("L") and value(item[:-1]) is not None)):
+        return True
+    if name == "day-of-week" and "#" in item:
+        day, _, nth = item.partition("#")
+        return value(day) is not None and nth in ("1", "2", "3", "4", "5")
+    base, _, step = item.partition("/")
+    if step and not (re.fullmatch(r"[0-9]{1,4}", step) and 1 <= int(step) <= high):
+        return False
+    if base == "*":
+        return True
+    first, _, last = base.partition("-")
+    return value(first) is not None and (not last or value(last) is not None)
+
+
+def loop_events(traits: int = 1, definition: dict | None = None) -> dict[str, int]:
+    """History events one iteration of each lifecycle loop adds, counted from the definition's states with `traits`
+    items per Map: `poll` (wait, run-checker, choice) and `evaluation` (evaluate, check, wait)."""
+    if definition is None:
+        with open(ASL_PATH, encoding="utf-8") as handle:
+            definition = json.load(handle)
+    states = definition["States"]
+    return {loop: sum(_state_events(states[name], traits) for name in names) for loop, names in LOOPS.items()}
+
+
+def _state_events(state: dict, traits: int) -> int:
+    """Entered + exited, plus scheduled/started/succeeded for a task; a Map adds started/succeeded and, per item,
+    iteration started/succeeded around its own states."""
+    kind = state["Type"]
+    if kind == "Task":
+        return 5
+    if kind == "Map":
+        inner = (state.get("ItemProcessor") or state.get("Iterator"))["States"]
+        return 4 + traits * (2 + sum(_state_events(s, 1) for s in inner.values()))
+    return 2
+
+
+def attempt_history_events(settings: Mapping[str, int], traits: int = 1) -> int:
+    """The most history events the evaluation and poll loops of one attempt can write (`settings`: the parsed
+    interlock: values)."""
+    events = loop_events(traits)
+    evaluations = math.ceil(settings["evaluationWindow"] / settings["evaluationInterval"]) + 1
+    return evaluations * events["evaluation"] + settings["maxPollAttempts"] * events["poll"]
+
+
+def history_problems(parsed: dict) -> list[str]:
+    """The loops of one attempt must fit Step Functions' 25,000-event history with HISTORY_RESERVE to spare."""
+    events = attempt_history_events(parsed)
+    if events + HISTORY_RESERVE <= HISTORY_EVENT_LIMIT:
+        return []
+    return [f"interlock:evaluationWindow/evaluationInterval/maxPollAttempts: one attempt can write {events} history "
+            f"events ({math.ceil(parsed['evaluationWindow'] / parsed['evaluationInterval']) + 1} evaluations, "
+            f"{parsed['maxPollAttempts']} polls); Step Functions fails an execution at {HISTORY_EVENT_LIMIT} (keep "
+            f"{HISTORY_RESERVE} for the rest): lengthen evaluationInterval or lower maxPollAttempts"]
 
 
 # Chat channels: each field with its pattern and what it must be (the IDs come from the Chatbot console).
@@ -422,7 +548,7 @@ def _subscriptions(value: Any, _raw: dict) -> tuple[AlertSubscription | ChatSubs
                             f"{', '.join(SUBSCRIPTION_PROTOCOLS)}")
             continue
         regex, expected = checks[protocol]
-        if not regex.match(endpoint):
+        if not regex.fullmatch(endpoint):
             problems.append(f"{where}.endpoint: {endpoint!r} is not {expected}")
         subscriptions.append(AlertSubscription(protocol, endpoint))
     if problems:
@@ -434,7 +560,7 @@ def _trigger_permissions(value: Any, _raw: dict) -> TriggerPermissions:
     if not isinstance(value, dict):
         raise ValueError(f"expected an object keyed by {', '.join(TRIGGER_KINDS)}")
     problems = [f"unknown trigger kind {kind!r}; allowed are {', '.join(TRIGGER_KINDS)}"
-                for kind in sorted(set(value) - set(TRIGGER_KINDS))]
+                f"{did_you_mean(kind, TRIGGER_KINDS)}" for kind in sorted(set(value) - set(TRIGGER_KINDS), key=str)]
     found: dict[str, list[str]] = {kind: [] for kind in TRIGGER_KINDS}
     roles: list[str] = []
     for kind in TRIGGER_KINDS:
@@ -443,9 +569,9 @@ def _trigger_permissions(value: Any, _raw: dict) -> TriggerPermissions:
             problems.append(f"{kind}: expected a list of ARNs")
             continue
         for index, arn in enumerate(arns):
-            if kind == "emrServerless" and isinstance(arn, str) and ROLE_ARN.match(arn):
+            if kind == "emrServerless" and isinstance(arn, str) and ROLE_ARN.fullmatch(arn):
                 roles.append(arn)
-            elif isinstance(arn, str) and TRIGGER_ARN_PATTERNS[kind].match(arn):
+            elif isinstance(arn, str) and TRIGGER_ARN_PATTERNS[kind].fullmatch(arn):
                 found[kind].append(arn)
             else:
                 problems.append(f"{kind}[{index}]: {arn!r} is not a {kind} ARN ({TRIGGER_ARN_SHAPES[kind]})")
@@ -464,7 +590,7 @@ def _string_list(regex: re.Pattern, expected: str) -> Callable[[Any, dict], tupl
     def parse(value: Any, _raw: dict) -> tuple[str, ...]:
         if not isinstance(value, list):
             raise ValueError(f"expected a list of {expected}")
-        bad = [item for item in value if not (isinstance(item, str) and regex.match(item))]
+        bad = [item for item in value if not (isinstance(item, str) and regex.fullmatch(item))]
         if bad:
             raise ValueError(f"{', '.join(map(repr, bad))} is not {expected}")
         return tuple(value)
@@ -519,7 +645,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any, dict], Any]]] = {
     "evaluationInterval": ("evaluation_interval_seconds", _whole_seconds),
     "evaluationWindow": ("evaluation_window_seconds", _whole_seconds),
     "monitoringInterval": ("monitoring_interval_seconds", _whole_seconds),
-    "executionTimeout": ("execution_timeout_seconds", _whole_seconds),
+    "executionTimeout": ("execution_timeout_seconds", _at_most(MAX_EXECUTION_SECONDS)),
     "deletionProtection": ("deletion_protection", _boolean),
     "pointInTimeRecovery": ("point_in_time_recovery", _boolean),
     "kmsKeyArn": ("kms_key_arn", _pattern(

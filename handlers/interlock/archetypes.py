@@ -12,7 +12,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import TRAIT_TYPE_PATTERN, ConfigError, PipelineConfig, wire_name
+from .durations import MAX_SECONDS
+from .models import MAX_TRAIT_TIMEOUT_SECONDS, TRAIT_TYPE_PATTERN, ConfigError, PipelineConfig, wire_name
+from .schedule import parse_date, validate_weekdays
+from .yaml_input import data_problems, load_file
 
 READINESS_RULES = ("all-required-pass",)
 
@@ -49,17 +52,20 @@ def _trait(raw: Any, path: str, problems: list[str]) -> TraitDefinition | None:
     if not isinstance(ttype, str) or not ttype:
         problems.append(f"{path}.type: required")
         return None
-    if not TRAIT_TYPE_PATTERN.match(ttype):
+    if not TRAIT_TYPE_PATTERN.fullmatch(ttype):
         problems.append(f"{path}.type: must match {TRAIT_TYPE_PATTERN.pattern}")
     default_config = raw.get("defaultConfig") or {}
     if not isinstance(default_config, dict):
         problems.append(f"{path}.defaultConfig: must be an object")
         default_config = {}
     numbers = {}
-    for name in ("default_ttl", "default_timeout"):
+    for name, maximum in (("default_ttl", int(MAX_SECONDS)), ("default_timeout", MAX_TRAIT_TIMEOUT_SECONDS)):
         value = raw.get(wire_name(name), 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             problems.append(f"{path}.{wire_name(name)}: must be an integer >= 0 (seconds)")
+            value = 0
+        elif value > maximum:
+            problems.append(f"{path}.{wire_name(name)}: must be <= {maximum} (seconds)")
             value = 0
         numbers[name] = value
     return TraitDefinition(type=ttype, description=str(raw.get("description") or ""),
@@ -70,6 +76,9 @@ def parse_archetype(data: Any, source: str = "") -> Archetype:
     """Validate one archetype document. Raises ConfigError listing every problem."""
     if not isinstance(data, dict):
         raise ConfigError(["(root): must be an object"], source)
+    shape = data_problems(data)
+    if shape:
+        raise ConfigError(shape, source)
     problems: list[str] = []
     name = data.get("name")
     if not isinstance(name, str) or not name:
@@ -113,14 +122,6 @@ def _yaml_files(directory: str) -> list[str]:
     return [os.path.join(directory, f) for f in sorted(os.listdir(directory)) if f.endswith((".yaml", ".yml"))]
 
 
-def _read_yaml(path: str) -> Any:
-    import yaml
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError([f"(file): cannot read: {exc}"], path) from exc
 
 
 @functools.lru_cache(maxsize=8)
@@ -129,7 +130,7 @@ def load_dir(directory: str) -> dict[str, Archetype]:
     A missing directory is an empty registry; an invalid file raises ConfigError naming it."""
     registry: dict[str, Archetype] = {}
     for path in _yaml_files(directory):
-        arch = parse_archetype(_read_yaml(path), source=path)
+        arch = parse_archetype(load_file(path), source=path)
         if arch.name in registry:
             raise ConfigError([f"name: duplicate archetype {arch.name!r}"], path)
         registry[arch.name] = arch
@@ -141,13 +142,21 @@ def load_calendars(directory: str) -> dict[str, dict]:
     """Exclusion calendars in `<directory>/calendars/`, by name: `{"days": [...], "dates": [...]}`."""
     calendars: dict[str, dict] = {}
     for path in _yaml_files(os.path.join(directory, "calendars")):
-        data = _read_yaml(path)
+        data = load_file(path)
         if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
             raise ConfigError(["name: required"], path)
         days, dates = data.get("days") or [], data.get("dates") or []
         if not isinstance(days, list) or not isinstance(dates, list):
             raise ConfigError(["days/dates: must be lists"], path)
-        calendars[data["name"]] = {"days": [str(d) for d in days], "dates": [str(d) for d in dates]}
+        problems = [f"days: {d!r} is not a weekday name (monday ... sunday)" for d in validate_weekdays(days)]
+        for i, value in enumerate(dates):
+            try:
+                parse_date(value)
+            except ValueError as exc:
+                problems.append(f"dates[{i}]: {exc}")
+        if problems:
+            raise ConfigError(problems, path)
+        calendars[data["name"]] = {"days": list(days), "dates": list(dates)}
     return calendars
 
 

@@ -14,6 +14,10 @@ MAX_SECONDS = 87_600 * 3600  # ten years: beyond any deadline, lease or retentio
 EXAMPLES = "90s, 15m, 1h or 1h30m"
 
 
+class DurationTooLong(ValueError):
+    """A well-formed duration beyond MAX_SECONDS."""
+
+
 def parse_duration(text: object, *, signed: bool = False) -> float:
     """Seconds in `text`; `signed` admits a leading `+` or `-`. Raises ValueError for anything else, including
     durations longer than MAX_SECONDS."""
@@ -34,5 +38,5 @@ def parse_duration(text: object, *, signed: bool = False) -> float:
     if position == 0:
         raise ValueError(f"invalid duration {text!r}: use e.g. {EXAMPLES}")
     if not math.isfinite(total) or total > MAX_SECONDS:
-        raise ValueError(f"duration {text!r} is longer than {MAX_SECONDS // 3600}h")
+        raise DurationTooLong(f"duration {text!r} is longer than {MAX_SECONDS // 3600}h")
     return sign * total

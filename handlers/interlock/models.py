@@ -5,18 +5,21 @@ Pure Python, no AWS: the handlers, the Pulumi program and the tests all import i
 """
 from __future__ import annotations
 
+import difflib
 import enum
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Iterable
 
 DEFAULT_SCHEDULE = "daily"
 
-# Pipeline ids end up in table keys, lock keys and Step Functions execution names: keep them boring.
-PIPELINE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}[a-z0-9]$")
-SCHEDULE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-TRAIT_TYPE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
-DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Pipeline ids end up in table keys, lock keys and Step Functions execution names: keep them boring. Match them
+# with `fullmatch` (or `matches`): `$` would admit a trailing newline.
+PIPELINE_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}[a-z0-9]")
+SCHEDULE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+TRAIT_TYPE_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MAX_TRAIT_TIMEOUT_SECONDS = 900  # an evaluator call runs inside one Lambda invocation
 
 
 class NamedEnum(enum.StrEnum):
@@ -60,6 +63,18 @@ class ConfigError(ValueError):
         self.source = source
         prefix = f"{source}: " if source else ""
         super().__init__(prefix + "invalid configuration: " + "; ".join(self.problems))
+
+
+def matches(pattern: re.Pattern, value: object) -> bool:
+    """`value` is a string that `pattern` matches completely."""
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+def did_you_mean(name: object, options: Iterable[str]) -> str:
+    """"; did you mean 'x'?" for the option closest to `name` (case-insensitive), or "" when none is close."""
+    by_lower = {option.lower(): option for option in options}
+    close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
 class InvalidTransition(Exception):

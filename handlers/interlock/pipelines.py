@@ -12,9 +12,9 @@ from dataclasses import fields
 from typing import Any
 
 from . import schedule
-from .durations import parse_duration
+from .durations import MAX_SECONDS, parse_duration
 from .models import (
-    DATE_PATTERN,
+    MAX_TRAIT_TIMEOUT_SECONDS,
     PIPELINE_ID_PATTERN,
     SCHEDULE_ID_PATTERN,
     TRAIT_TYPE_PATTERN,
@@ -29,12 +29,20 @@ from .models import (
     TraitConfig,
     TriggerConfig,
     WatchConfig,
+    did_you_mean,
+    matches,
     wire_fields,
     wire_name,
 )
+from .retry import MAX_BACKOFF_SECONDS
+from .yaml_input import data_problems, load_file
 
 MAX_TRAITS = 20
 MAX_CONFIG_BYTES = 64 * 1024  # keeps the stored item and the resolvePipeline payload far below their limits
+MAX_TIER = 100
+MAX_BACKOFF_MULTIPLIER = 10
+MAX_DEADLINE_SECONDS = 31 * 86400  # a deadline as a duration counts from the run date's midnight
+MAX_WATCH_SECONDS = 7 * 86400      # watch.interval and watch.monitoring.duration
 
 
 class _Problems:
@@ -55,7 +63,8 @@ class _Problems:
             return ""
         return value
 
-    def integer(self, data: dict, key: str, path: str, *, minimum: int = 0, default: int = 0) -> int:
+    def integer(self, data: dict, key: str, path: str, *, minimum: int = 0, maximum: int | None = None,
+                default: int = 0) -> int:
         value = data.get(key)
         if value is None:
             return default
@@ -64,6 +73,9 @@ class _Problems:
             return default
         if value < minimum:
             self.add(path, f"must be >= {minimum}")
+            return default
+        if maximum is not None and value > maximum:
+            self.add(path, f"must be <= {maximum}")
             return default
         return value
 
@@ -76,22 +88,39 @@ class _Problems:
             return None
         return value
 
+    def strings(self, data: dict, key: str, path: str) -> list:
+        """A list (empty when absent); its items are checked by the caller."""
+        value = data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.add(path, "must be a list")
+            return []
+        return value
+
     def unknown(self, data: dict, known: set[str], path: str) -> None:
         for key in sorted(set(data) - known):
-            self.add(f"{path}.{key}" if path else key, "unknown field")
+            self.add(f"{path}.{key}" if path else key, "unknown field" + did_you_mean(key, known))
 
-    def duration(self, value: str, path: str) -> None:
+    def duration(self, value: str, path: str, maximum: int) -> None:
         try:
-            if parse_duration(value, signed=True) <= 0:
-                self.add(path, "must be a positive duration")
+            seconds = parse_duration(value, signed=True)
         except ValueError as exc:
             self.add(path, str(exc))
+            return
+        if seconds <= 0:
+            self.add(path, "must be a positive duration")
+        elif seconds > maximum:
+            self.add(path, f"must be at most {maximum // 3600}h")
 
     def deadline(self, value: str, path: str) -> None:
         try:
             schedule.deadline_on(value, schedule.now_utc().date())
         except ValueError as exc:
             self.add(path, str(exc))
+            return
+        if not schedule.is_time_of_day(value) and abs(parse_duration(value, signed=True)) > MAX_DEADLINE_SECONDS:
+            self.add(path, f"must be at most {MAX_DEADLINE_SECONDS // 3600}h")
 
     def timezone(self, value: str, path: str) -> None:
         try:
@@ -101,19 +130,23 @@ class _Problems:
 
 
 def parse_pipeline(data: Any, source: str = "") -> PipelineConfig:
-    """Validate a pipeline config dict and return it typed. Raises ConfigError listing every problem."""
+    """Validate a pipeline config dict and return it typed. Raises ConfigError listing every problem; nothing else,
+    whatever `data` holds."""
     p = _Problems()
     if not isinstance(data, dict):
         raise ConfigError(["(root): must be an object"], source)
-    size = len(json.dumps(data, default=str))
+    shape = data_problems(data)
+    if shape:  # not JSON-shaped: nothing below may walk it
+        raise ConfigError(shape, source)
+    size = len(json.dumps(data))
     if size > MAX_CONFIG_BYTES:
         p.add("(root)", f"config is {size} bytes as JSON; at most {MAX_CONFIG_BYTES}")
     p.unknown(data, wire_fields(PipelineConfig), "")
     name = p.string(data, "name", "name", required=True)
-    if name and not PIPELINE_ID_PATTERN.match(name):
+    if name and not matches(PIPELINE_ID_PATTERN, name):
         p.add("name", f"{name!r} must match {PIPELINE_ID_PATTERN.pattern} (lowercase letters, digits, . _ -)")
     archetype = p.string(data, "archetype", "archetype", required=True)
-    tier = p.integer(data, "tier", "tier")
+    tier = p.integer(data, "tier", "tier", maximum=MAX_TIER)
     config = PipelineConfig(
         name=name,
         archetype=archetype,
@@ -138,7 +171,7 @@ def _traits(p: _Problems, data: dict) -> dict[str, TraitConfig]:
     traits: dict[str, TraitConfig] = {}
     for trait_type, body in raw.items():
         path = f"traits.{trait_type}"
-        if not isinstance(trait_type, str) or not TRAIT_TYPE_PATTERN.match(trait_type):
+        if not matches(TRAIT_TYPE_PATTERN, trait_type):
             p.add(path, f"trait type must match {TRAIT_TYPE_PATTERN.pattern}")
             continue
         if body is None:
@@ -149,27 +182,56 @@ def _traits(p: _Problems, data: dict) -> dict[str, TraitConfig]:
         p.unknown(body, wire_fields(TraitConfig), path)
         cfg = p.mapping(body, "config", f"{path}.config") or {}
         upstream = cfg.get("upstreamPipeline")
-        if upstream is not None and (not isinstance(upstream, str) or not PIPELINE_ID_PATTERN.match(upstream)):
+        if upstream is not None and not matches(PIPELINE_ID_PATTERN, upstream):
             p.add(f"{path}.config.upstreamPipeline", "must be a pipeline name")
+        evaluator = p.string(body, "evaluator", f"{path}.evaluator")
+        if evaluator:
+            _evaluator(p, evaluator, cfg, path)
         traits[trait_type] = TraitConfig(
-            evaluator=p.string(body, "evaluator", f"{path}.evaluator"),
+            evaluator=evaluator,
             config=dict(cfg),
-            ttl=p.integer(body, "ttl", f"{path}.ttl"),
-            timeout=p.integer(body, "timeout", f"{path}.timeout"),
+            ttl=p.integer(body, "ttl", f"{path}.ttl", maximum=int(MAX_SECONDS)),
+            timeout=p.integer(body, "timeout", f"{path}.timeout", maximum=MAX_TRAIT_TIMEOUT_SECONDS),
         )
     return traits
+
+
+def _evaluator(p: _Problems, evaluator: str, config: dict, path: str) -> None:
+    """What can be known about an evaluator before it runs: a builtin's name and its either/or fields, and that
+    anything else is an http(s) URL or a path (a path needs the stack's evaluatorBaseUrl: checked with the stack)."""
+    from .evaluators import BUILTIN_PREFIX
+    from .evaluators.builtins import BUILTIN_FIELDS, config_problems
+
+    text = evaluator.strip()
+    if text.startswith(BUILTIN_PREFIX):
+        name = text[len(BUILTIN_PREFIX):]
+        if name not in BUILTIN_FIELDS:
+            p.add(f"{path}.evaluator", f"unknown builtin evaluator {name!r} (known: {', '.join(BUILTIN_FIELDS)})"
+                  + did_you_mean(name, BUILTIN_FIELDS))
+            return
+        for problem in config_problems(name, config):
+            p.add(f"{path}.config", problem)
+    elif not is_absolute_url(text) and ("://" in text or text.startswith("//") or any(c.isspace() for c in text)):
+        p.add(f"{path}.evaluator", f"{evaluator!r} is neither an http(s) URL, a path nor builtin:<name>")
+
+
+def is_absolute_url(evaluator: str) -> bool:
+    """An evaluator that names its own http(s) URL (anything else but a builtin is relative to evaluatorBaseUrl)."""
+    return evaluator.strip().lower().startswith(("http://", "https://"))
 
 
 def _trigger(p: _Problems, data: dict) -> TriggerConfig | None:
     raw = p.mapping(data, "trigger", "trigger")
     if raw is None:
         return None
+    ttype = raw.get("type")
+    if not isinstance(ttype, str):
+        p.add("trigger.type", "required" if ttype is None else "must be a string")
+        return TriggerConfig(type="", fields={k: v for k, v in raw.items() if k != "type"})
     from .triggers import validate  # the trigger modules own their field rules (pure, no AWS import)
 
     p.items += validate(raw)
-    ttype = raw.get("type")
-    return TriggerConfig(type=ttype if isinstance(ttype, str) else "",
-                         fields={k: v for k, v in raw.items() if k != "type"})
+    return TriggerConfig(type=ttype, fields={k: v for k, v in raw.items() if k != "type"})
 
 
 def _retry(p: _Problems, data: dict) -> RetryPolicy | None:
@@ -179,8 +241,9 @@ def _retry(p: _Problems, data: dict) -> RetryPolicy | None:
     p.unknown(raw, wire_fields(RetryPolicy), "retry")
     defaults = RetryPolicy()
     multiplier = raw.get("backoffMultiplier", defaults.backoff_multiplier)
-    if isinstance(multiplier, bool) or not isinstance(multiplier, (int, float)) or multiplier <= 0:
-        p.add("retry.backoffMultiplier", "must be a number > 0")
+    if (isinstance(multiplier, bool) or not isinstance(multiplier, (int, float))
+            or not 0 < multiplier <= MAX_BACKOFF_MULTIPLIER):
+        p.add("retry.backoffMultiplier", f"must be a number > 0 and <= {MAX_BACKOFF_MULTIPLIER}")
         multiplier = defaults.backoff_multiplier
     failures = raw.get("retryableFailures")
     categories = defaults.retryable_failures
@@ -188,19 +251,21 @@ def _retry(p: _Problems, data: dict) -> RetryPolicy | None:
         if not isinstance(failures, list):
             p.add("retry.retryableFailures", "must be a list")
         else:
-            known = tuple(FailureCategory)
+            known = [str(c) for c in FailureCategory]
             for i, cat in enumerate(failures):
                 if cat == FailureCategory.PERMANENT:
                     p.add(f"retry.retryableFailures[{i}]", "PERMANENT failures are never retried")
-                elif cat not in known:
-                    p.add(f"retry.retryableFailures[{i}]", f"unknown failure category {cat!r}")
+                elif not isinstance(cat, str) or cat not in known:
+                    p.add(f"retry.retryableFailures[{i}]", f"unknown failure category {cat!r} (known: "
+                          f"{', '.join(k for k in known if k != FailureCategory.PERMANENT)})")
             categories = tuple(c for c in failures if isinstance(c, str))
     max_attempts = p.integer(raw, "maxAttempts", "retry.maxAttempts", minimum=1, default=defaults.max_attempts)
     if max_attempts > 10:
         p.add("retry.maxAttempts", "must be <= 10")
     return RetryPolicy(
         max_attempts=max_attempts,
-        backoff_seconds=p.integer(raw, "backoffSeconds", "retry.backoffSeconds", default=defaults.backoff_seconds),
+        backoff_seconds=p.integer(raw, "backoffSeconds", "retry.backoffSeconds", maximum=MAX_BACKOFF_SECONDS,
+                                  default=defaults.backoff_seconds),
         backoff_multiplier=float(multiplier),
         retryable_failures=categories,
     )
@@ -232,7 +297,7 @@ def _watch(p: _Problems, data: dict) -> WatchConfig | None:
         enabled = None
     interval = p.string(raw, "interval", "watch.interval")
     if interval:
-        p.duration(interval, "watch.interval")
+        p.duration(interval, "watch.interval", MAX_WATCH_SECONDS)
     monitoring = None
     mon = p.mapping(raw, "monitoring", "watch.monitoring")
     if mon is not None:
@@ -243,18 +308,13 @@ def _watch(p: _Problems, data: dict) -> WatchConfig | None:
             mon_enabled = False
         duration = p.string(mon, "duration", "watch.monitoring.duration", required=mon_enabled)
         if duration:
-            p.duration(duration, "watch.monitoring.duration")
+            p.duration(duration, "watch.monitoring.duration", MAX_WATCH_SECONDS)
         monitoring = MonitoringConfig(enabled=mon_enabled, duration=duration)
     return WatchConfig(interval=interval, enabled=enabled, monitoring=monitoring)
 
 
 def _schedules(p: _Problems, data: dict) -> tuple[ScheduleConfig, ...]:
-    raw = data.get("schedules")
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        p.add("schedules", "must be a list")
-        return ()
+    raw = p.strings(data, "schedules", "schedules")
     out: list[ScheduleConfig] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
@@ -264,7 +324,7 @@ def _schedules(p: _Problems, data: dict) -> tuple[ScheduleConfig, ...]:
             continue
         p.unknown(item, wire_fields(ScheduleConfig), path)
         name = p.string(item, "name", f"{path}.name", required=True)
-        if name and not SCHEDULE_ID_PATTERN.match(name):
+        if name and not matches(SCHEDULE_ID_PATTERN, name):
             p.add(f"{path}.name", f"must match {SCHEDULE_ID_PATTERN.pattern}")
         if name in seen:
             p.add(f"{path}.name", f"duplicate schedule {name!r}")
@@ -288,19 +348,15 @@ def _exclusions(p: _Problems, data: dict) -> ExclusionConfig | None:
     if raw is None:
         return None
     p.unknown(raw, wire_fields(ExclusionConfig), "exclusions")
-    days = raw.get("days") or []
-    dates = raw.get("dates") or []
-    if not isinstance(days, list):
-        p.add("exclusions.days", "must be a list")
-        days = []
+    days = p.strings(raw, "days", "exclusions.days")
+    dates = p.strings(raw, "dates", "exclusions.dates")
     for bad in schedule.validate_weekdays(days):
         p.add("exclusions.days", f"{bad!r} is not a weekday name (monday ... sunday)")
-    if not isinstance(dates, list):
-        p.add("exclusions.dates", "must be a list")
-        dates = []
     for i, value in enumerate(dates):
-        if not isinstance(value, str) or not DATE_PATTERN.match(value):
-            p.add(f"exclusions.dates[{i}]", "must be YYYY-MM-DD")
+        try:
+            schedule.parse_date(value)
+        except ValueError:
+            p.add(f"exclusions.dates[{i}]", "must be YYYY-MM-DD (a real date)")
     return ExclusionConfig(
         calendar=p.string(raw, "calendar", "exclusions.calendar"),
         days=tuple(d for d in days if isinstance(d, str)),
@@ -309,21 +365,8 @@ def _exclusions(p: _Problems, data: dict) -> ExclusionConfig | None:
 
 
 def load_pipeline_file(path: str) -> PipelineConfig:
-    """Parse one pipeline file (.yaml/.yml/.json). Errors name the file."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-        if path.endswith(".json"):
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except (OSError, ValueError) as exc:
-        raise ConfigError([f"(file): cannot read: {exc}"], path) from exc
-    except Exception as exc:  # yaml.YAMLError without importing yaml at module load
-        raise ConfigError([f"(file): invalid YAML: {exc}"], path) from exc
-    return parse_pipeline(data, source=path)
+    """Parse one pipeline file (.yaml/.yml/.json) with the limits of yaml_input. Errors name the file."""
+    return parse_pipeline(load_file(path), source=path)
 
 
 def check_references(config: PipelineConfig, archetype_dir: str) -> list[str]:
@@ -361,7 +404,12 @@ def validate_pipeline(config: PipelineConfig, archetype_dir: str, source: str = 
 def load_pipeline_dir(directory: str, archetype_dir: str | None = None) -> list[PipelineConfig]:
     """Every pipeline file in `directory` (top level, sorted), validated against `archetype_dir` when given.
     Collects the problems of all files (and duplicate names) into one ConfigError."""
-    configs: list[PipelineConfig] = []
+    return list(load_pipeline_files(directory, archetype_dir).values())
+
+
+def load_pipeline_files(directory: str, archetype_dir: str | None = None) -> dict[str, PipelineConfig]:
+    """`load_pipeline_dir` keyed by file path (so later checks can name the file)."""
+    configs: dict[str, PipelineConfig] = {}
     problems: list[str] = []
     names: dict[str, str] = {}
     for filename in sorted(os.listdir(directory)):
@@ -378,7 +426,7 @@ def load_pipeline_dir(directory: str, archetype_dir: str | None = None) -> list[
         if config.name in names:
             problems.append(f"{path}: name: duplicate pipeline {config.name!r} (also in {names[config.name]})")
         names[config.name] = path
-        configs.append(config)
+        configs[path] = config
     if problems:
         raise ConfigError(problems, directory)
     return configs

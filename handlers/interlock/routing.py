@@ -70,7 +70,7 @@ def _marker_date(image: dict, key_timestamp: str) -> str:
     except ValueError as exc:
         raise MalformedRecord(str(exc)) from None
     date = _string(image, "date")
-    if date and DATE_PATTERN.match(date):
+    if date and DATE_PATTERN.fullmatch(date):
         try:
             schedule.parse_date(date)
         except ValueError as exc:
@@ -104,11 +104,11 @@ def route(record: dict) -> MarkerStart | None:
     pipeline_id = store.pipeline_id_of(pk)
     if pipeline_id is None:
         raise MalformedRecord(f"marker key {pk!r} is not {store.pipeline_pk('<id>')}")
-    if not PIPELINE_ID_PATTERN.match(pipeline_id):
+    if not PIPELINE_ID_PATTERN.fullmatch(pipeline_id):
         raise MalformedRecord(f"pipeline id {pipeline_id!r} is not a valid pipeline name")
     image = change.get("NewImage") if isinstance(change.get("NewImage"), dict) else {}
     schedule_id = _string(image, "scheduleID") or DEFAULT_SCHEDULE
-    if not SCHEDULE_ID_PATTERN.match(schedule_id):
+    if not SCHEDULE_ID_PATTERN.fullmatch(schedule_id):
         raise MalformedRecord(f"scheduleID {schedule_id!r} is not a valid schedule name")
     date = _marker_date(image, key_timestamp)
     source = _string(image, "source") or key_source or "manual"

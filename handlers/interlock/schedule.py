@@ -9,13 +9,17 @@ import datetime as dt
 import re
 from typing import Iterable
 
-from .durations import parse_duration
+from .durations import DurationTooLong, parse_duration
 from .models import PipelineConfig
 
 UTC = dt.timezone.utc
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
-_TIME_OF_DAY = re.compile(r"^(\d{1,2}):(\d{2})$")
+_TIME_OF_DAY = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+# Run dates the orchestrator accepts: every deadline, TTL and timestamp derived from them stays far from datetime's
+# limits (year 1 and 9999).
+FIRST_DATE = dt.date(1970, 1, 1)
+LAST_DATE = dt.date(2999, 12, 31)
 
 
 def zone(name: str) -> dt.tzinfo:
@@ -32,7 +36,7 @@ def zone(name: str) -> dt.tzinfo:
 
 def parse_time_of_day(text: str) -> tuple[int, int]:
     """(hour, minute) of "HH:MM" / "H:MM". Raises ValueError."""
-    match = _TIME_OF_DAY.match(text.strip()) if isinstance(text, str) else None
+    match = _TIME_OF_DAY.fullmatch(text.strip()) if isinstance(text, str) else None
     if not match:
         raise ValueError(f"invalid time of day {text!r}: use HH:MM")
     hour, minute = int(match.group(1)), int(match.group(2))
@@ -41,11 +45,22 @@ def parse_time_of_day(text: str) -> tuple[int, int]:
     return hour, minute
 
 
+def is_time_of_day(text: str) -> bool:
+    """`text` has the HH:MM shape (a deadline that is not a duration)."""
+    return isinstance(text, str) and _TIME_OF_DAY.fullmatch(text.strip()) is not None
+
+
 def parse_date(text: str) -> dt.date:
-    """A YYYY-MM-DD date. Raises ValueError."""
-    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    """A YYYY-MM-DD date from FIRST_DATE to LAST_DATE. Raises ValueError."""
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
         raise ValueError(f"invalid date {text!r}: use YYYY-MM-DD")
-    return dt.date.fromisoformat(text)
+    try:
+        date = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"invalid date {text!r}: not a calendar date") from None
+    if not FIRST_DATE <= date <= LAST_DATE:
+        raise ValueError(f"date {text!r} is outside {FIRST_DATE} .. {LAST_DATE}")
+    return date
 
 
 def parse_timestamp(text: str) -> dt.datetime:
@@ -90,11 +105,13 @@ def deadline_on(spec: str, run_date: dt.date, tz_name: str = "",
         raise ValueError("empty deadline")
     tz = zone(tz_name)
     spec = spec.strip()
-    if _TIME_OF_DAY.match(spec):
+    if _TIME_OF_DAY.fullmatch(spec):
         hour, minute = parse_time_of_day(spec)
         return dt.datetime.combine(run_date, dt.time(hour, minute), tzinfo=tz)
     try:
         seconds = parse_duration(spec, signed=True)
+    except DurationTooLong:
+        raise
     except ValueError:
         raise ValueError(f"invalid deadline format {spec!r}: must be HH:MM or a duration") from None
     if spec.startswith("+") and relative_to is not None:

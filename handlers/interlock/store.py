@@ -177,7 +177,7 @@ def _data(item: dict) -> dict | None:
         return None
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # written by hand or another tool: treated as absent
         return None
     return data if isinstance(data, dict) else None
 

@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import uuid
 
 import pytest
 
+from components.stack_settings import PROJECT_ROOT
 from tests.infra.harness import ProgramRun, run_program_full
 
 ACCOUNT = "123456789012"
+# The shipped pipelines name evaluators by path, so a stack deploying them needs a base URL (checked at preview).
+REQUIRED = {"projectName": "team-a", "evaluatorBaseUrl": "https://evaluators.example.com"}
 FULL_CONFIG = {
-    "projectName": "team-a",
+    **REQUIRED,
     "dataBucketName": "team-a-interlock-data",
     "kmsKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "allowedNetworks": ["10.0.0.0/8", "127.0.0.1/32"],
@@ -39,8 +45,8 @@ FULL_CONFIG = {
 
 @pytest.fixture(scope="session")
 def default_run() -> ProgramRun:
-    """Only the required key set: every other value from Pulumi.yaml's defaults."""
-    return run_program_full({"projectName": "team-a"})
+    """Only the required keys set: every other value from Pulumi.yaml's defaults."""
+    return run_program_full(REQUIRED)
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +67,13 @@ def statements(document: dict) -> list[dict]:
 
 def actions_of(document: dict) -> set[str]:
     return {action for statement in statements(document) for action in statement["Action"]}
+
+
+@pytest.fixture
+def pipelines_dir():
+    """A scratch pipelines dir inside the project (pipelinesDir is relative), removed afterwards."""
+    relative = f"build/test-pipelines-{uuid.uuid4().hex[:8]}"
+    path = os.path.join(PROJECT_ROOT, relative)
+    os.makedirs(path)
+    yield relative, path
+    shutil.rmtree(path, ignore_errors=True)

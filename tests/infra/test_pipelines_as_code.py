@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
@@ -12,19 +11,10 @@ from boto3.dynamodb.types import TypeDeserializer
 from components.pipeline_registry import PipelineConfigurationError, dynamodb_json
 from components.stack_settings import PROJECT_ROOT
 from handlers.interlock import pipelines, store
+from tests.infra.conftest import REQUIRED
 from tests.infra.harness import run_program_full
 
 SHIPPED = os.path.join(PROJECT_ROOT, "pipelines")
-
-
-@pytest.fixture
-def pipelines_dir():
-    """A scratch pipelines dir inside the project (pipelinesDir is relative), removed afterwards."""
-    relative = f"build/test-pipelines-{uuid.uuid4().hex[:8]}"
-    path = os.path.join(PROJECT_ROOT, relative)
-    os.makedirs(path)
-    yield relative, path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def plain(item_json: str) -> dict:
@@ -59,7 +49,7 @@ def test_a_bad_pipeline_fails_the_program_naming_file_and_field(pipelines_dir):
     with open(os.path.join(path, "broken.yaml"), "w", encoding="utf-8") as handle:
         handle.write("name: broken\narchetype: no-such-archetype\ntraits: {}\n")
     with pytest.raises(PipelineConfigurationError) as caught:
-        run_program_full({"projectName": "team-a", "pipelinesDir": relative})
+        run_program_full({**REQUIRED, "pipelinesDir": relative})
     message = str(caught.value)
     assert os.path.join(path, "broken.yaml") in message and "archetype" in message
     assert sorted(os.listdir(SHIPPED))[0] not in message
@@ -67,7 +57,7 @@ def test_a_bad_pipeline_fails_the_program_naming_file_and_field(pipelines_dir):
 
 def test_an_empty_or_missing_dir_registers_nothing(pipelines_dir):
     relative, _path = pipelines_dir
-    run = run_program_full({"projectName": "team-a", "pipelinesDir": relative})
+    run = run_program_full({**REQUIRED, "pipelinesDir": relative})
     assert not run.of_type("aws:dynamodb/tableItem:TableItem")
-    run = run_program_full({"projectName": "team-a", "pipelinesDir": relative + "-absent"})
+    run = run_program_full({**REQUIRED, "pipelinesDir": relative + "-absent"})
     assert not run.of_type("aws:dynamodb/tableItem:TableItem")

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from tests.infra.conftest import REQUIRED
 from tests.infra.harness import run_program_full
 
 NAME_INPUTS = ("name", "bucket", "layerName")
@@ -12,7 +13,7 @@ NAME_INPUTS = ("name", "bucket", "layerName")
 
 @pytest.fixture(scope="module")
 def teams():
-    return {team: run_program_full({"projectName": team, "dataBucketName": f"{team}-interlock-data"},
+    return {team: run_program_full({**REQUIRED, "projectName": team, "dataBucketName": f"{team}-interlock-data"},
                                    stack=f"{team}-dev")
             for team in ("team-a", "team-b")}
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from policy.guardrails import rules
-from tests.infra.conftest import FULL_CONFIG
+from tests.infra.conftest import FULL_CONFIG, REQUIRED
 from tests.infra.harness import ROOT, run_program
 
 # at least one resource of each of these types must be present, or a rule would pass without checking anything
@@ -38,7 +38,7 @@ STACKS = sorted(os.path.basename(path)[len("Pulumi."):-len(".yaml")]
 
 
 @pytest.mark.parametrize("name, config", [
-    ("defaults", lambda: {"projectName": "team-a"}),
+    ("defaults", lambda: REQUIRED),
     ("every feature", lambda: FULL_CONFIG),
 ] + [(f"Pulumi.{stack}.yaml", lambda stack=stack: stack_file_config(stack)) for stack in STACKS])
 def test_program_passes_every_guardrail(name, config):
@@ -59,7 +59,7 @@ def test_the_full_program_also_has_a_bucket_for_the_bucket_rule():
 
 def test_a_violation_in_the_program_would_be_reported():
     """The same check on a deliberately weakened copy of the real resources fails: the test above can fail."""
-    resources = run_program({"projectName": "team-a"})
+    resources = run_program(REQUIRED)
     table = next(resource for resource in resources if resource.type == rules.TABLE)
     table.inputs = {**table.inputs, "pointInTimeRecovery": {"enabled": False}}
     assert any("point-in-time recovery" in message for message in violations(resources))

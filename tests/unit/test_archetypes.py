@@ -97,3 +97,36 @@ def test_resolve_traits_with_overrides():
                         "timeout": 15, "ttl": 120, "required": True}
     assert items[1]["evaluator"] == "" and (items[1]["ttl"], items[1]["timeout"]) == (600, 60)
     assert arch.required_traits[0].default_config == {"maxLagSeconds": 300}  # defaults not mutated
+
+
+def test_calendars_are_checked_and_read_with_the_config_file_limits(tmp_path):
+    (tmp_path / "calendars").mkdir()
+    (tmp_path / "calendars" / "bad.yaml").write_text("name: bad\ndays: [funday]\ndates: [2026-02-30, 2026-12-25]\n")
+    with pytest.raises(ConfigError) as raised:
+        archetypes.load_calendars(str(tmp_path))
+    assert raised.value.problems[0].startswith("days: 'funday' is not a weekday name")
+    assert raised.value.problems[1].startswith("dates[0]: invalid date '2026-02-30'")
+    archetypes.clear_cache()
+    (tmp_path / "calendars" / "bad.yaml").write_text("name: ok\nname: twice\n")
+    with pytest.raises(ConfigError, match="duplicate key 'name'"):
+        archetypes.load_calendars(str(tmp_path))
+    archetypes.clear_cache()
+    (tmp_path / "calendars" / "bad.yaml").write_text("name: ok\ndates: [2026-12-25]\n")  # unquoted dates stay text
+    assert archetypes.load_calendars(str(tmp_path)) == {"ok": {"days": [], "dates": ["2026-12-25"]}}
+
+
+def test_archetype_numbers_are_bounded():
+    def problems(**trait):
+        with pytest.raises(ConfigError) as raised:
+            archetypes.parse_archetype({"name": "x", "readinessRule": {"type": "all-required-pass"},
+                                        "requiredTraits": [{"type": "t", **trait}]})
+        return raised.value.problems
+
+    assert problems(defaultTimeout=901) == ["requiredTraits[0].defaultTimeout: must be <= 900 (seconds)"]
+    assert problems(defaultTtl=float("nan")) == ["requiredTraits[0].defaultTtl: nan is not a finite number"]
+
+
+def test_the_declared_builtins_are_the_implemented_ones():
+    from handlers.interlock.evaluators import builtins
+
+    assert set(builtins.BUILTIN_FIELDS) == set(builtins._BUILTINS)

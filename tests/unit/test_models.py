@@ -54,4 +54,22 @@ def test_config_error_lists_every_problem():
     ("sa les", False), ("sa#les", False), ("sa:les", False),
 ])
 def test_pipeline_name_pattern(name, ok):
-    assert bool(PIPELINE_ID_PATTERN.match(name)) is ok
+    assert bool(PIPELINE_ID_PATTERN.fullmatch(name)) is ok
+
+
+def test_ids_match_completely_so_a_trailing_newline_is_refused():
+    from handlers.interlock.models import SCHEDULE_ID_PATTERN, TRAIT_TYPE_PATTERN, matches
+
+    for pattern, good in ((PIPELINE_ID_PATTERN, "sales-raw"), (SCHEDULE_ID_PATTERN, "daily"),
+                          (TRAIT_TYPE_PATTERN, "source-freshness")):
+        assert matches(pattern, good)
+        assert not matches(pattern, good + "\n") and not matches(pattern, "\n" + good)
+        assert not matches(pattern, [good]) and not matches(pattern, None)
+
+
+def test_did_you_mean_names_the_closest_option_or_nothing():
+    from handlers.interlock.models import did_you_mean
+
+    assert did_you_mean("retries", ["retry", "sla"]) == "; did you mean 'retry'?"
+    assert did_you_mean("HEADER", ["headers", "url"]) == "; did you mean 'headers'?"
+    assert did_you_mean("zzz", ["retry"]) == "" and did_you_mean(7, []) == ""

@@ -113,3 +113,28 @@ def test_exclusions(exclusions, day, excluded):
 def test_unknown_calendar():
     with pytest.raises(ValueError, match="nope"):
         schedule.excluded_reason(config(exclusions=ExclusionConfig(calendar="nope")), DAY, {})
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("0001-01-01", "outside"), ("9999-12-31", "outside"), ("1969-12-31", "outside"), ("3000-01-01", "outside"),
+    ("2026-02-30", "not a calendar date"), ("2026-11-27\n", "use YYYY-MM-DD"), ("\uff12\uff10\uff12\uff16-11-27", "use YYYY-MM-DD"),
+])
+def test_run_dates_are_real_and_far_from_datetime_limits(text, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        schedule.parse_date(text)
+    assert schedule.parse_date("1970-01-01") == schedule.FIRST_DATE
+    assert schedule.parse_date("2999-12-31") == schedule.LAST_DATE
+
+
+def test_the_latest_deadline_of_the_latest_date_does_not_overflow():
+    assert schedule.deadline_on("744h", schedule.LAST_DATE, "Pacific/Kiritimati").year == 3000
+    assert schedule.deadline_on("-744h", schedule.FIRST_DATE, "America/Adak").year == 1969
+    with pytest.raises(ValueError, match="longer than"):
+        schedule.deadline_on("100000000h", DAY)
+
+
+@pytest.mark.parametrize("text", ["\u0660\u0666:\u0660\u0660", "24:00", "06:00:00", "6"])
+def test_time_of_day_is_a_full_ascii_match(text):
+    with pytest.raises(ValueError):
+        schedule.parse_time_of_day(text)
+    assert schedule.is_time_of_day(text) is (text == "24:00")  # the shape of a time of day, out of range

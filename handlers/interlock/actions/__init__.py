@@ -52,9 +52,9 @@ def parse_request(event: object) -> tuple[Request, str | None]:
     problem = None
     if action not in ACTIONS:
         problem = f"unknown action: {action!r}"
-    elif not PIPELINE_ID_PATTERN.match(pipeline_id):
+    elif not PIPELINE_ID_PATTERN.fullmatch(pipeline_id):
         problem = f"pipelineID {pipeline_id!r} is not a valid pipeline name"
-    elif not SCHEDULE_ID_PATTERN.match(request.schedule_id):
+    elif not SCHEDULE_ID_PATTERN.fullmatch(request.schedule_id):
         problem = f"scheduleID {request.schedule_id!r} is not a valid schedule name"
     else:
         try:

@@ -33,7 +33,10 @@ def handle_late_arrival(req: Request) -> ActionOutcome:
 
     With `payload.owner` the lock is released first, so the rerun's execution can take it (the state machine's
     own ReleaseLock afterwards is then a no-op)."""
-    drifted = [t for t in req.payload.get("drifted") or [] if isinstance(t, str) and t]
+    listed = req.payload.get("drifted") or []
+    if not isinstance(listed, list):
+        raise Problem(f"payload.drifted must be a list of trait types, got {type(listed).__name__}")
+    drifted = [t for t in listed if isinstance(t, str) and t]
     for trait_type in drifted:
         store.put_late_arrival(req.pipeline_id, date=req.date, schedule_id=req.schedule_id, trait_type=trait_type,
                                details={"runID": req.run_id})

@@ -18,6 +18,11 @@ from ..templating import render
 from . import PERMANENT, TRANSIENT, TraitRequest, Verdict, fail
 
 MAX_LISTED_OBJECTS = 10_000
+# The builtins and the config fields each reads (pipeline configs are checked against this when loaded).
+BUILTIN_FIELDS = {
+    "upstream-job-log": ("upstreamPipeline", "upstreamSchedule", "date"),
+    "s3-object": ("bucket", "key", "prefix", "maxAgeSeconds", "minSizeBytes"),
+}
 _TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "ServiceUnavailable"}
 
 
@@ -26,6 +31,13 @@ def run(name: str, request: TraitRequest) -> Verdict:
     if builtin is None:
         return fail(f"unknown builtin evaluator: {name} (known: {', '.join(sorted(_BUILTINS))})", PERMANENT)
     return builtin(request)
+
+
+def config_problems(name: str, config: dict) -> list[str]:
+    """What a pipeline's config for builtin `name` gets wrong that would fail every run."""
+    if name == "s3-object" and config.get("key") and config.get("prefix"):
+        return ["s3-object takes key or prefix, not both"]
+    return []
 
 
 def upstream_job_log(request: TraitRequest) -> Verdict:

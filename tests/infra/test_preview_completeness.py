@@ -1,0 +1,123 @@
+"""Preview refuses what could only fail later: each row is a stack config and/or a pipeline file, run through the
+real program (__main__.py under mocks), and the field path and message fragment the refusal must name."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from components.stack_settings import ConfigurationError
+from tests.infra.conftest import REQUIRED
+from tests.infra.harness import run_program_full
+
+GOOD = ("name: p1\narchetype: batch-ingestion\ntrigger: {type: http, url: 'https://jobs.example/run'}\n"
+        "traits:\n  source-freshness: {evaluator: 'https://checks.example/fresh'}\n")
+
+
+def pipeline(**replace: str) -> str:
+    text = GOOD
+    for old, new in replace.items():
+        text = text.replace(old.replace("_", " "), new)
+    return text
+
+
+def schedule(expression: str, pipeline_name: str = "p1") -> dict:
+    return {"schedules": [{"name": "s", "pipeline": pipeline_name, "expression": expression}]}
+
+
+ROWS = [
+    # (stack config over REQUIRED, pipeline file text or None, field path, message fragment)
+    ({}, pipeline(**{"https://checks.example/fresh": "builtin:s3-objects"}),
+     "traits.source-freshness.evaluator", "did you mean 's3-object'"),
+    ({}, GOOD.replace("{evaluator: 'https://checks.example/fresh'}",
+                      "{evaluator: 'builtin:s3-object', config: {key: a, prefix: b}}"),
+     "traits.source-freshness.config", "key or prefix, not both"),
+    ({"evaluatorBaseUrl": ""}, pipeline(**{"https://checks.example/fresh": "checks/fresh"}),
+     "traits.source-freshness.evaluator", "interlock:evaluatorBaseUrl, which is empty"),
+    (schedule("rate(1 day)", "p11"), GOOD, "[0].pipeline", "did you mean 'p1'"),
+    (schedule("cron(0 6 * * MON-FRI *)"), GOOD, "[0].expression", "? in exactly one of"),
+    (schedule("cron(0 25 * * ? *)"), GOOD, "[0].expression", "cron hours '25'"),
+    (schedule("cron(0 6 * * * *)"), GOOD, "[0].expression", "? in exactly one of"),
+    (schedule("cron(0 6 * 13 ? *)"), GOOD, "[0].expression", "cron month '13'"),
+    (schedule("cron(0 6 ? * 8 *)"), GOOD, "[0].expression", "cron day-of-week '8'"),
+    (schedule("cron(0 6 * * ? 2300)"), GOOD, "[0].expression", "cron year '2300'"),
+    (schedule("at(2026-13-01T00:00:00)"), GOOD, "[0].expression", "real date and time"),
+    ({"pollInterval": "1s", "maxPollAttempts": 10000}, GOOD, "interlock:evaluationWindow/evaluationInterval/"
+     "maxPollAttempts", "history events"),
+    ({"evaluationInterval": "10s", "evaluationWindow": "2h"}, GOOD, "maxPollAttempts", "history events"),
+    ({"evaluatorBaseUrl": "https://evaluators.example.com\n"}, GOOD, "interlock:evaluatorBaseUrl", "not allowed"),
+    ({}, GOOD + "retries: {maxAttempts: 2}\n", "retries", "did you mean 'retry'"),
+    ({}, GOOD.replace("url: 'https://jobs.example/run'", "url: 'https://jobs.example/run', header: {a: b}"),
+     "trigger.header", "did you mean 'headers'"),
+    ({}, GOOD.replace("{type: http, url: 'https://jobs.example/run'}",
+                      "{type: glue, jobName: j, argumnets: {a: b}}"), "trigger.argumnets", "did you mean 'arguments'"),
+    ({}, GOOD.replace("{type: http, url: 'https://jobs.example/run'}",
+                      "{type: emr, clusterId: j-ABC, jobName: s, command: s3://b/x.jar}"), "trigger.command", "jar"),
+    ({}, GOOD + "name: again\n", "(file)", "duplicate key 'name'"),
+    ({}, GOOD + "retry: {backoffMultiplier: 1e308}\n", "retry.backoffMultiplier", "<= 10"),
+    ({}, GOOD + "sla: {completionDeadline: 100000000h}\n", "sla.completionDeadline", "longer than"),
+    ({"evaluationInterval": "12s", "evaluationWindow": "2h"}, GOOD.replace(
+        "traits:\n", "traits:\n  schema-contract: {evaluator: 'https://checks.example/s'}\n"),
+     "p1.yaml: traits", "history events"),
+]
+
+
+@pytest.mark.parametrize("stack, text, field, fragment", ROWS, ids=[f"{r[2]}: {r[3]}" for r in ROWS])
+def test_preview_refuses_naming_file_and_field(pipelines_dir, stack, text, field, fragment):
+    relative, path = pipelines_dir
+    with open(os.path.join(path, "p1.yaml"), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    with pytest.raises(ConfigurationError) as caught:
+        run_program_full({**REQUIRED, "pipelinesDir": relative, **stack})
+    problems = caught.value.problems
+    named = [p for p in problems if field in p and fragment in p]
+    assert named, problems
+    if field.startswith(("traits", "trigger", "retry", "sla", "(file)")):
+        assert all(os.path.join(path, "p1.yaml") in p for p in named), named
+
+
+def test_the_good_pipeline_passes_the_same_program(pipelines_dir):
+    relative, path = pipelines_dir
+    with open(os.path.join(path, "p1.yaml"), "w", encoding="utf-8") as handle:
+        handle.write(GOOD)
+    run = run_program_full({**REQUIRED, "pipelinesDir": relative, **schedule("cron(0 6 ? * MON-FRI *)")})
+    assert len(run.of_type("aws:dynamodb/tableItem:TableItem")) == 1
+
+
+def test_the_shipped_pipelines_need_an_evaluator_base_url():
+    with pytest.raises(ConfigurationError, match="interlock:evaluatorBaseUrl, which is empty"):
+        run_program_full({"projectName": "team-a"})
+
+
+def test_the_counted_loops_are_the_definitions_loops():
+    """LOOPS names states that really form each loop of asl/pipeline.asl.json (the last leads back to the first),
+    so the event bound follows the definition; one trait per Map gives DESIGN §10.1's numbers."""
+    import json
+
+    from components import stack_settings
+
+    with open(stack_settings.ASL_PATH, encoding="utf-8") as handle:
+        states = json.load(handle)["States"]
+
+    def successors(name):
+        state = states[name]
+        return {state.get("Next"), state.get("Default")} | {c["Next"] for c in state.get("Choices", [])}
+
+    for names in stack_settings.LOOPS.values():
+        for current, following in zip(names, names[1:] + names[:1]):
+            assert following in successors(current), (current, following)
+    assert stack_settings.loop_events() == {"poll": 9, "evaluation": 32}
+    assert stack_settings.loop_events(traits=5)["evaluation"] == 32 + 4 * 7
+
+
+def test_a_schedule_for_a_pipeline_registered_another_way_is_a_warning(pipelines_dir, monkeypatch):
+    import pulumi
+
+    relative, path = pipelines_dir
+    with open(os.path.join(path, "p1.yaml"), "w", encoding="utf-8") as handle:
+        handle.write(GOOD)
+    warnings = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: warnings.append(message))
+    run = run_program_full({**REQUIRED, "pipelinesDir": relative, **schedule("rate(1 day)", "registered-elsewhere")})
+    assert run.of_type("aws:scheduler/schedule:Schedule")
+    assert any("'registered-elsewhere' is not in pipelinesDir" in w for w in warnings), warnings

@@ -35,6 +35,7 @@ from .server import ACCOUNT_ID, DEFAULT_REGION, MotoServer, region, use_region
 from .stream_mapping import StreamMapping
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUTSIDE_PIPELINES = ".emulator-registers-these"  # absent from the project: the program registers none itself
 FINAL_STATUSES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 # The emulator's stack: every wait a second or two so a whole lifecycle runs in seconds, loopback allowed for
@@ -62,10 +63,16 @@ class PipelineConfigError(PipelineConfigurationError):
 class Emulator:
     """Context manager running the real program, state machine and handlers on moto (see the module docstring)."""
 
-    def __init__(self, stack_config: dict | None = None, *, program_dir: str = REPO_ROOT, port: int = 0) -> None:
+    def __init__(self, stack_config: dict | None = None, *, program_dir: str = REPO_ROOT, port: int = 0,
+                 pipelines_dir: str | None = None) -> None:
         """`stack_config`: `interlock:` keys (bare) over EMULATOR_STACK_DEFAULTS, and optionally `aws:region`
-        (default us-east-1). `port`: moto's loopback port (0: a free one)."""
+        (default us-east-1). `port`: moto's loopback port (0: a free one). `pipelines_dir`: pipelines as code from
+        any directory (the program itself reads only directories inside the project)."""
         self.stack_config = {**EMULATOR_STACK_DEFAULTS, **(stack_config or {})}
+        self.pipelines_dir = os.path.abspath(pipelines_dir) if pipelines_dir else None
+        if self.pipelines_dir:
+            inside = os.path.relpath(self.pipelines_dir, program_dir)
+            self.stack_config["pipelinesDir"] = OUTSIDE_PIPELINES if inside.startswith("..") else inside
         self.region = self.stack_config.get("aws:region") or DEFAULT_REGION
         self.program_dir = program_dir
         self.server = MotoServer(port)
@@ -113,6 +120,8 @@ class Emulator:
             config = {"evaluatorBaseUrl": self.http.base_url, **self.stack_config}
             self.deployment = deploy_program(self.program_dir, config, self.client)
             self._discover()
+            if self.stack_config.get("pipelinesDir") == OUTSIDE_PIPELINES:
+                self._register_outside_pipelines()
             self._status_events = ExecutionStatusEvents(self._bridge.publish)
             self._status_events.start()
         except BaseException:
@@ -190,6 +199,17 @@ class Emulator:
             "region": region(),
             "environment_vars": env,
         }
+
+    def _register_outside_pipelines(self) -> None:
+        """Pipelines as code from a directory outside the project: validated as the program validates them, then
+        written as the program's registry would write them."""
+        pipelines = self._deployed_module("handlers.interlock.pipelines")
+        try:
+            configs = pipelines.load_pipeline_dir(self.pipelines_dir, os.path.join(self._code_dir(), "archetypes"))
+        except pipelines.ConfigError as error:
+            raise PipelineConfigError(error.problems) from None
+        for config in configs:
+            self.store.put_pipeline(config.to_dict())
 
     def function_name(self, kind: str) -> str:
         """The deployed name of a function by its kind (`orchestrator`, `stream-router`, ...)."""

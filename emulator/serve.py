@@ -30,16 +30,13 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 
 
 def stack_file_config(path: str) -> dict[str, Any]:
-    """The stack file's `interlock:` keys (bare) and `aws:region`; a relative pipelinesDir is taken relative to
-    the stack file."""
+    """The stack file's `interlock:` keys (bare) and `aws:region`."""
     with open(path, encoding="utf-8") as handle:
         config = (yaml.safe_load(handle) or {}).get("config") or {}
     values: dict[str, Any] = {key[len(PROJECT) + 1:]: value for key, value in config.items()
                               if isinstance(key, str) and key.startswith(f"{PROJECT}:")}
     if config.get("aws:region"):
         values["aws:region"] = config["aws:region"]
-    if isinstance(values.get("pipelinesDir"), str):
-        values["pipelinesDir"] = os.path.join(os.path.dirname(os.path.abspath(path)), values["pipelinesDir"])
     return values
 
 
@@ -79,19 +76,21 @@ def export_lines(emu: Emulator) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulator serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack-file", help="a Pulumi.<stack>.yaml: its interlock: keys and aws:region")
-    parser.add_argument("--pipelines", help="pipelines directory (default: the stack's pipelinesDir)")
+    parser.add_argument("--pipelines", help="pipelines directory, anywhere (default: the stack file's pipelinesDir, "
+                        "relative to the stack file)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"loopback port (default {DEFAULT_PORT}; "
                         "0 picks a free one)")
     args = parser.parse_args(argv)
     config = stack_file_config(args.stack_file) if args.stack_file else {}
-    if args.pipelines:
-        config["pipelinesDir"] = os.path.abspath(args.pipelines)
+    pipelines = args.pipelines
+    if pipelines is None and args.stack_file and isinstance(config.get("pipelinesDir"), str):
+        pipelines = os.path.join(os.path.dirname(os.path.abspath(args.stack_file)), config["pipelinesDir"])
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     print(f"deploying the stack into the emulator on 127.0.0.1:{args.port or '<free port>'} ...", file=sys.stderr,
           flush=True)
-    emu = Emulator(config, port=args.port)
+    emu = Emulator(config, port=args.port, pipelines_dir=pipelines)
     emu.server.set_control(control_route(emu))
     emu.start()
     try:

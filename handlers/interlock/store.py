@@ -558,7 +558,7 @@ def list_alert_claims(pipeline_id: str) -> list[dict]:
     return claims
 
 
-# --- operator actions: pause, events since a moment ------------------------------------------------------------
+# --- operator actions: pause -----------------------------------------------------------------------------------
 
 def pause_pipeline(pipeline_id: str, *, reason: str = "", by: str = "") -> dict:
     """Pause a pipeline: its markers still start executions, which skip at checkExclusion. Kept apart from the
@@ -580,23 +580,3 @@ def resume_pipeline(pipeline_id: str) -> bool:
     """Remove the pause. False when the pipeline was not paused."""
     return _conditional("delete_item", Key=_key(pipeline_pk(pipeline_id), "PAUSED"),
                         ConditionExpression="attribute_exists(PK)")
-
-
-def list_events_since(pipeline_id: str, since_epoch: float, limit: int = 1000) -> list[dict]:
-    """Events appended at or after `since_epoch` (epoch seconds), oldest first, at most `limit`."""
-    start = f"EVENT#{int(since_epoch * 1_000_000):016d}"
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "KeyConditionExpression": "PK = :pk AND SK BETWEEN :start AND :end",
-        "ExpressionAttributeValues": {":pk": _typed(pipeline_pk(pipeline_id)), ":start": _typed(start),
-                                      ":end": _typed("EVENT#~")},
-        "Limit": PAGE_SIZE,
-    }
-    events: list[dict] = []
-    while len(events) < limit:
-        page = _ddb().query(**kwargs)
-        events += [d for d in (_data(i) for i in page.get("Items", []) if _live(i)) if d is not None]
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return events[:limit]

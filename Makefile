@@ -1,14 +1,16 @@
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 
-.PHONY: venv test demo bench clean
+.PHONY: venv test demo serve bench clean
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt constraints.txt
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+	@echo "creating $(VENV) and installing the pinned requirements (the first time takes a few minutes)"
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(PYTHON) -m pip install --progress-bar on -r requirements.txt -c constraints.txt
+	$(PYTHON) -m pip install --progress-bar on -e ".[test]" -c constraints.txt
 	touch $@
 
 test: venv
@@ -16,6 +18,9 @@ test: venv
 
 demo: venv
 	$(PYTHON) -m emulator demo
+
+serve: venv
+	$(PYTHON) -m emulator serve --stack-file Pulumi.dev.yaml
 
 bench: venv
 	$(PYTHON) bench/cold_start.py

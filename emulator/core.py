@@ -31,10 +31,11 @@ from .faults import Faults
 from .iam_check import allowed, role_documents
 from .lambda_runtime import LambdaRuntime
 from .program import Deployment, deploy_program
-from .server import ACCOUNT_ID, REGION, MotoServer
+from .server import ACCOUNT_ID, DEFAULT_REGION, MotoServer, region, use_region
 from .stream_mapping import StreamMapping
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUTSIDE_PIPELINES = ".emulator-registers-these"  # absent from the project: the program registers none itself
 FINAL_STATUSES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 # The emulator's stack: every wait a second or two so a whole lifecycle runs in seconds, loopback allowed for
@@ -62,10 +63,19 @@ class PipelineConfigError(PipelineConfigurationError):
 class Emulator:
     """Context manager running the real program, state machine and handlers on moto (see the module docstring)."""
 
-    def __init__(self, stack_config: dict | None = None, *, program_dir: str = REPO_ROOT) -> None:
+    def __init__(self, stack_config: dict | None = None, *, program_dir: str = REPO_ROOT, port: int = 0,
+                 pipelines_dir: str | None = None) -> None:
+        """`stack_config`: `interlock:` keys (bare) over EMULATOR_STACK_DEFAULTS, and optionally `aws:region`
+        (default us-east-1). `port`: moto's loopback port (0: a free one). `pipelines_dir`: pipelines as code from
+        any directory (the program itself reads only directories inside the project)."""
         self.stack_config = {**EMULATOR_STACK_DEFAULTS, **(stack_config or {})}
+        self.pipelines_dir = os.path.abspath(pipelines_dir) if pipelines_dir else None
+        if self.pipelines_dir:
+            inside = os.path.relpath(self.pipelines_dir, program_dir)
+            self.stack_config["pipelinesDir"] = OUTSIDE_PIPELINES if inside.startswith("..") else inside
+        self.region = self.stack_config.get("aws:region") or DEFAULT_REGION
         self.program_dir = program_dir
-        self.server = MotoServer()
+        self.server = MotoServer(port)
         self.http = LocalHttp()
         self.runtime: LambdaRuntime | None = None
         self.deployment: Deployment | None = None
@@ -82,6 +92,7 @@ class Emulator:
         self._bridge: EventBridge | None = None
         self._status_events: ExecutionStatusEvents | None = None
         self._restore_stop: Any = None
+        self._execution_inputs: dict[str, dict] = {}  # ARN -> parsed input; an execution's input never changes
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     def __enter__(self) -> "Emulator":
@@ -93,6 +104,7 @@ class Emulator:
 
     def start(self) -> None:
         """Start moto and the endpoints, deploy the program, wire the stream mappings and the alert queue."""
+        use_region(self.region)
         self.server.start()
         self.runtime = LambdaRuntime(self.server.endpoint)
         self.runtime.install()
@@ -108,6 +120,8 @@ class Emulator:
             config = {"evaluatorBaseUrl": self.http.base_url, **self.stack_config}
             self.deployment = deploy_program(self.program_dir, config, self.client)
             self._discover()
+            if self.stack_config.get("pipelinesDir") == OUTSIDE_PIPELINES:
+                self._register_outside_pipelines()
             self._status_events = ExecutionStatusEvents(self._bridge.publish)
             self._status_events.start()
         except BaseException:
@@ -182,9 +196,20 @@ class Emulator:
         return {
             "function_name": name,
             "memory_size": self.functions[name].get("MemorySize", 128),
-            "region": REGION,
+            "region": region(),
             "environment_vars": env,
         }
+
+    def _register_outside_pipelines(self) -> None:
+        """Pipelines as code from a directory outside the project: validated as the program validates them, then
+        written as the program's registry would write them."""
+        pipelines = self._deployed_module("handlers.interlock.pipelines")
+        try:
+            configs = pipelines.load_pipeline_dir(self.pipelines_dir, os.path.join(self._code_dir(), "archetypes"))
+        except pipelines.ConfigError as error:
+            raise PipelineConfigError(error.problems) from None
+        for config in configs:
+            self.store.put_pipeline(config.to_dict())
 
     def function_name(self, kind: str) -> str:
         """The deployed name of a function by its kind (`orchestrator`, `stream-router`, ...)."""
@@ -224,7 +249,7 @@ class Emulator:
         return dict(self.runtime.invocations) if self.runtime else {}
 
     def _code_dir(self) -> str:
-        backend = lambda_models.lambda_backends[ACCOUNT_ID][REGION]
+        backend = lambda_models.lambda_backends[ACCOUNT_ID][region()]
         return self.runtime.code_dir(backend.get_function(self.function_name("orchestrator")))
 
     @property
@@ -261,18 +286,11 @@ class Emulator:
 
     def execution_for_marker(self, marker_key: str, timeout_s: float = 15) -> str:
         """The ARN of the execution whose input names `marker_key` (waits for the stream-router to start it)."""
-        sfn = self.client("stepfunctions")
-        seen: set[str] = set()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             for execution in self._list_executions():
-                arn = execution["executionArn"]
-                if arn in seen:
-                    continue
-                seen.add(arn)
-                execution_input = json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}")
-                if execution_input.get("markerKey") == marker_key:
-                    return arn
+                if self._input_of(execution["executionArn"]).get("markerKey") == marker_key:
+                    return execution["executionArn"]
             time.sleep(0.1)
         if any(self._names_marker(letter, marker_key) for letter in self.dead_letters()):
             raise RuntimeError(
@@ -280,17 +298,22 @@ class Emulator:
                 f"dead_letters() and the log group /aws/lambda/{self.function_name('stream-router')})")
         raise TimeoutError(f"no execution started for marker {marker_key} within {timeout_s}s")
 
+    def _input_of(self, arn: str) -> dict:
+        """The parsed input of an execution, described once per execution (so a long session stays linear)."""
+        if arn not in self._execution_inputs:
+            described = self.client("stepfunctions").describe_execution(executionArn=arn)
+            self._execution_inputs[arn] = json.loads(described.get("input") or "{}")
+        return self._execution_inputs[arn]
+
     @staticmethod
     def _names_marker(letter: dict, marker_key: str) -> bool:
         return any(r["dynamodb"]["Keys"].get("SK", {}).get("S") == marker_key for r in letter.get("records", []))
 
     def executions(self, pipeline_id: str | None = None) -> list[dict]:
         """Executions of the state machine (newest first) with their parsed input, optionally of one pipeline."""
-        sfn = self.client("stepfunctions")
         found = []
         for execution in self._list_executions():
-            described = sfn.describe_execution(executionArn=execution["executionArn"])
-            execution_input = json.loads(described.get("input") or "{}")
+            execution_input = self._input_of(execution["executionArn"])
             if pipeline_id is None or execution_input.get("pipelineID") == pipeline_id:
                 found.append({**execution, "input": execution_input})
         return found
@@ -353,7 +376,7 @@ class Emulator:
         Raises ValueError when the execution is not running."""
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-        time_out(stepfunctions_parser_backends[ACCOUNT_ID][REGION].describe_execution(arn))
+        time_out(stepfunctions_parser_backends[ACCOUNT_ID][region()].describe_execution(arn))
 
     # -- observing ----------------------------------------------------------------------------------------------------
     def event_deliveries(self, rule: str | None = None) -> list[dict]:
@@ -482,11 +505,14 @@ class Emulator:
         return [r for r in records if int(r["dynamodb"]["SequenceNumber"]) <= int(info["endSequenceNumber"])]
 
     def unauthorized_calls(self) -> list[str]:
-        """Every AWS API call a handler made so far that its function's role does not allow (see iam_check.py)."""
+        """Every AWS API call a handler made so far that its function's role does not allow (see iam_check.py).
+        Calls of functions the stack did not deploy (a user's Lambda started by a `lambda` trigger) are not its
+        concern and are not checked."""
         iam = self.client("iam")
         documents: dict[str, list[dict]] = {}
         problems = []
-        for call in sorted(self.runtime.api_calls, key=lambda c: (c.function, c.action, c.resource or "")):
+        own = [call for call in self.runtime.api_calls if call.function in self.functions]  # not a user's Lambda
+        for call in sorted(own, key=lambda c: (c.function, c.action, c.resource or "")):
             role = self.functions[call.function]["Role"]
             if role not in documents:
                 documents[role] = role_documents(iam, role)

@@ -39,7 +39,7 @@ from moto.events import models as events_models
 from moto.stepfunctions.parser.backend import execution as parser_execution
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from .server import ACCOUNT_ID, REGION
+from .server import ACCOUNT_ID, region
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
 POLL_INTERVAL_SECONDS = 0.1
@@ -70,7 +70,7 @@ def make_event(source: str, detail_type: str, detail: dict, resources: list[str]
         "source": source,
         "account": ACCOUNT_ID,
         "time": _iso(moment or datetime.datetime.now(datetime.timezone.utc)),
-        "region": REGION,
+        "region": region(),
         "resources": list(resources or []),
         "detail": detail,
     }
@@ -113,7 +113,7 @@ class EventBridge:
     # -- putting events -------------------------------------------------------------------------------------------
     def publish(self, event: dict, bus: str = "default") -> None:
         """Put one event on a bus: every enabled rule of it whose pattern matches queues a delivery per target."""
-        backend = events_models.events_backends[ACCOUNT_ID][REGION]
+        backend = events_models.events_backends[ACCOUNT_ID][region()]
         for rule in list(backend.describe_event_bus(bus).rules.values()):
             self._route(rule, event)
 
@@ -297,7 +297,7 @@ class ExecutionStatusEvents:
             self._stop.wait(POLL_INTERVAL_SECONDS)
 
     def _pass(self) -> None:
-        backend = stepfunctions_parser_backends[ACCOUNT_ID][REGION]
+        backend = stepfunctions_parser_backends[ACCOUNT_ID][region()]
         for machine in list(backend.state_machines):
             executions = machine.executions
             start = self._seen.get(machine.arn, 0)

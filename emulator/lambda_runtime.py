@@ -39,7 +39,7 @@ import boto3
 import moto.awslambda.models as lambda_models
 
 from .iam_check import ApiCall, api_call
-from .server import ACCOUNT_ID, REGION
+from .server import ACCOUNT_ID, region
 
 
 class _ThreadRoutedStream(io.TextIOBase):
@@ -122,7 +122,7 @@ class LambdaRuntime:
     def _record_call(self, params: dict, model: Any, context: dict | None = None, **_: Any) -> None:
         function = getattr(self._local, "function", None)
         if function is not None:  # a call made by a handler (not by moto's interpreter or the emulator itself)
-            call = api_call(function.function_name, model.service_model.signing_name, model.name, params, REGION,
+            call = api_call(function.function_name, model.service_model.signing_name, model.name, params, region(),
                             ACCOUNT_ID)
             with self._count_lock:
                 self.api_calls.add(call)
@@ -244,8 +244,8 @@ class LambdaRuntime:
         env = {
             "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
-            "AWS_REGION": function.region or REGION,
-            "AWS_DEFAULT_REGION": function.region or REGION,
+            "AWS_REGION": function.region or region(),
+            "AWS_DEFAULT_REGION": function.region or region(),
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_ENDPOINT_URL": self._endpoint,

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 
-from .server import ACCOUNT_ID, REGION
+from .server import ACCOUNT_ID, region
 
 
 @dataclasses.dataclass
@@ -211,10 +211,10 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             }, []
         if token == "aws:index/getRegion:getRegion":
             return {
-                "name": REGION,
-                "region": REGION,
-                "id": REGION,
-                "endpoint": f"ec2.{REGION}.amazonaws.com",
+                "name": region(),
+                "region": region(),
+                "id": region(),
+                "endpoint": f"ec2.{region()}.amazonaws.com",
                 "description": "US East (N. Virginia)",
             }, []
         if token == "aws:index/getPartition:getPartition":
@@ -413,7 +413,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             "name": name,
             "arn": arn,
             "qualifiedArn": f"{arn}:$LATEST",
-            "invokeArn": f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
+            "invokeArn": f"arn:aws:apigateway:{region()}:lambda:path/2015-03-31/functions/{arn}/invocations",
             "version": function.get("Version", "$LATEST"),
             "sourceCodeHash": function["CodeSha256"],
             "code": None,
@@ -534,7 +534,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             pass  # Lambda may have created it on a first invocation
         if i.get("retentionInDays"):
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(i["retentionInDays"]))
-        return name, {"name": name, "arn": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}"}
+        return name, {"name": name, "arn": f"arn:aws:logs:{region()}:{ACCOUNT_ID}:log-group:{name}"}
 
     def _metric_alarm(self, args):
         i = args.inputs
@@ -565,7 +565,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
                 "Dimensions": [{"Name": k, "Value": v} for k, v in (i.get("dimensions") or {}).items()],
             }))
         self._client("cloudwatch").put_metric_alarm(**kwargs)
-        return name, {"name": name, "arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT_ID}:alarm:{name}"}
+        return name, {"name": name, "arn": f"arn:aws:cloudwatch:{region()}:{ACCOUNT_ID}:alarm:{name}"}
 
     # step functions / scheduler -------------------------------------------------------------------------------------
     def _state_machine(self, args):
@@ -688,8 +688,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             "bucket": name,
             "arn": f"arn:aws:s3:::{name}",
             "bucketDomainName": f"{name}.s3.amazonaws.com",
-            "bucketRegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
-            "region": REGION,
+            "bucketRegionalDomainName": f"{name}.s3.{region()}.amazonaws.com",
+            "region": region(),
         }
 
     def _bucket_versioning(self, args):
@@ -756,7 +756,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         name = i.get("name") or "alias/" + _physical_name(args)
         self._client("kms").create_alias(AliasName=name, TargetKeyId=i["targetKeyId"])
         key_arn = self._client("kms").describe_key(KeyId=i["targetKeyId"])["KeyMetadata"]["Arn"]
-        return name, {"name": name, "arn": f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:{name}", "targetKeyArn": key_arn}
+        return name, {"name": name, "arn": f"arn:aws:kms:{region()}:{ACCOUNT_ID}:{name}", "targetKeyArn": key_arn}
 
     # dashboards / chat channels --------------------------------------------------------------------------------------
     def _dashboard(self, args):

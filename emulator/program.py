@@ -24,7 +24,7 @@ from pulumi.runtime.mocks import MockMonitor
 from components.pulumi_project import read_project
 
 from .mocks import DeployedResource, EmulatorMocks
-from .server import REGION
+from .server import region
 
 
 class EmulatorWarning(UserWarning):
@@ -89,7 +89,7 @@ def deploy_program(
 ) -> Deployment:
     """Run `program_dir/__main__.py` under `EmulatorMocks`: every resource it registers is created in moto."""
     mocks = EmulatorMocks(client)
-    exports = run_program(program_dir, {"aws:region": REGION, **config}, mocks, stack=stack)
+    exports = run_program(program_dir, {"aws:region": region(), **config}, mocks, stack=stack)
     if mocks.skipped:
         warnings.warn(
             "the emulator could not create these resources (not emulated; the program's other resources were "

@@ -13,6 +13,7 @@ Key formats (DESIGN §5 is kept identical to this list):
     rerun             PIPELINE#{id}           RERUN#{rerunID}
     late arrival      PIPELINE#{id}           LATEARRIVAL#{date}#{scheduleID}#{traitType}#{millis}
     alert claim       PIPELINE#{id}           ALERT#{runKey}#{alertType}
+    pause             PIPELINE#{id}           PAUSED
 
 Every item that may expire carries `expiresAt` (epoch seconds). DynamoDB deletes expired items up to ~48 h late,
 so every read here treats an item whose `expiresAt` has passed as absent, and the lock condition compares it too.
@@ -582,3 +583,42 @@ def claim_alert(pipeline_id: str, run_key: str, alert_type: str) -> bool:
     return _conditional("put_item", Item=typed_item(item),
                         ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now",
                         ExpressionAttributeValues={":now": _typed(int(now))})
+
+
+def alert_claimed(pipeline_id: str, run_key: str, alert_type: str) -> bool:
+    """Whether an alert of `alert_type` was claimed (and so sent) for this run (see `claim_alert`)."""
+    return _get(pipeline_pk(pipeline_id), f"ALERT#{run_key}#{alert_type}") is not None
+
+
+def list_alert_claims(pipeline_id: str) -> list[dict]:
+    """The live alert claims of a pipeline as `{pipelineID, runKey, alertType, claimedAt}`, oldest key first."""
+    claims = []
+    for item in _query(pipeline_pk(pipeline_id), "ALERT#"):
+        run_key, _, alert_type = _plain(item[schema.SORT_KEY])[len("ALERT#"):].rpartition("#")
+        claims.append({"pipelineID": pipeline_id, "runKey": run_key, "alertType": alert_type,
+                       "claimedAt": _plain(item["claimedAt"]) if "claimedAt" in item else None})
+    return claims
+
+
+# --- operator actions: pause -----------------------------------------------------------------------------------
+
+def pause_pipeline(pipeline_id: str, *, reason: str = "", by: str = "") -> dict:
+    """Pause a pipeline: its markers still start executions, which skip at checkExclusion. Kept apart from the
+    CONFIG item, which pipelines as code overwrite on every deployment. Returns the pause record."""
+    record = {"pipelineID": pipeline_id, "pausedAt": _iso(_now()), "reason": reason, "pausedBy": by}
+    _put(_item(pipeline_pk(pipeline_id), "PAUSED", **record))
+    return record
+
+
+def get_pause(pipeline_id: str) -> dict | None:
+    """The pause record of a pipeline, or None when it is not paused."""
+    item = _get(pipeline_pk(pipeline_id), "PAUSED", consistent=True)
+    if item is None:
+        return None
+    return {k: v for k, v in plain_item(item).items() if k not in (schema.PARTITION_KEY, schema.SORT_KEY)}
+
+
+def resume_pipeline(pipeline_id: str) -> bool:
+    """Remove the pause. False when the pipeline was not paused."""
+    return _conditional("delete_item", Key=_key(pipeline_pk(pipeline_id), "PAUSED"),
+                        ConditionExpression="attribute_exists(PK)")

@@ -150,6 +150,7 @@ def test_validation_timeout(emu):
     assert (log["status"], log["failureCategory"]) == ("FAILED", "VALIDATION_TIMEOUT")
     assert emu.http.requests("/e2e-timeout/trigger") == []
     assert alert_types(emu, "e2e-timeout") == ["VALIDATION_TIMEOUT"]
+    assert log["alertSent"] is True  # the alert checkValidationTimeout sent is what the run log reports
     settle(emu, "e2e-timeout")
 
 

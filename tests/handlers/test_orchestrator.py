@@ -519,6 +519,18 @@ def test_log_validation_timeout_cancels_the_pending_run(aws_env):
     assert out["payload"]["retryable"] is False
     assert store.get_run(run_id)["status"] == "CANCELLED"  # PENDING -> FAILED is not a transition
     assert aws_env.alerts() == []  # checkValidationTimeout already alerted
+    assert store.get_run_log("pipe-a", DATE)["alertSent"] is False  # and here it had not
+
+
+def test_log_validation_timeout_reports_the_alert_check_validation_timeout_sent(aws_env):
+    pipeline()
+    run_id = new_run(status="PENDING")
+    orch("checkValidationTimeout", {"runID": run_id, "evaluationWindowSeconds": 1,
+                                    "executionStartedAt": "2020-01-01T00:00:00Z", "blocking": ["freshness"]})
+    orch("logResult", {"status": "FAILED", "runID": run_id, "message": "validation timed out",
+                       "failureCategory": "VALIDATION_TIMEOUT"})
+    assert [a["alertType"] for a in aws_env.alerts()] == ["VALIDATION_TIMEOUT"]
+    assert store.get_run_log("pipe-a", DATE)["alertSent"] is True
 
 
 def test_retryable_failures_are_configurable(aws_env):

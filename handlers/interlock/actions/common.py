@@ -90,12 +90,16 @@ def parse_moment(value: Any) -> dt.datetime | None:
         return None
 
 
+def alert_run_key(req: Request) -> str:
+    """What alerts are claimed once per: the run, or without a run ID the date and schedule."""
+    return req.run_id or f"{req.date}#{req.schedule_id}"
+
+
 def alert_once(req: Request, alert_type: alerts.AlertType, level: alerts.AlertLevel, message: str,
                details: dict | None = None) -> bool:
     """Publish an alert unless this run (or, without a run ID, this date and schedule) already had one of this
     type. Returns whether it was published now."""
-    run_key = req.run_id or f"{req.date}#{req.schedule_id}"
-    if not store.claim_alert(req.pipeline_id, run_key, alert_type):
+    if not store.claim_alert(req.pipeline_id, alert_run_key(req), alert_type):
         return False
     return alerts.publish(level, alert_type, message, pipeline_id=req.pipeline_id, schedule_id=req.schedule_id,
                           date=req.date, run_id=req.run_id, details=details)
@@ -182,6 +186,9 @@ def record_result(req: Request, *, status: str, run_id: str | None, message: str
                 f"{message or 'no message'}",
                 pipeline_id=req.pipeline_id, schedule_id=req.schedule_id, date=req.date, run_id=run_id,
                 details={"failureCategory": category, "attemptNumber": attempt})
+        if category == FailureCategory.VALIDATION_TIMEOUT:  # checkValidationTimeout alerted (once per run)
+            entry["alertSent"] = store.alert_claimed(req.pipeline_id, alert_run_key(req),
+                                                     alerts.AlertType.VALIDATION_TIMEOUT)
     elif status == RunStatus.COMPLETED:
         entry["completedAt"] = logged_at
     store.put_run_log(entry)

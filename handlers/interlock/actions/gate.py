@@ -13,6 +13,11 @@ BACKOFF_SLACK_SECONDS = 2  # the state machine's Wait ends a moment before "now 
 
 def check_exclusion(req: Request) -> ActionOutcome:
     config = load_pipeline(req)
+    pause = store.get_pause(req.pipeline_id)
+    if pause is not None:
+        store.append_event(req.pipeline_id, "MARKER_SKIPPED_PAUSED", message="pipeline paused",
+                           details={"date": req.date, "scheduleID": req.schedule_id, "pausedAt": pause.get("pausedAt")})
+        return skip("pipeline paused", pausedAt=pause.get("pausedAt"))
     calendars = {}
     if config.exclusions and config.exclusions.calendar:
         calendars = archetypes.load_calendars(settings.get().archetype_dir)

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -29,8 +30,9 @@ def served(tmp_path_factory):
         "  interlock:schedules:\n    - name: raw-nightly\n      pipeline: sales-raw-ingest\n"
         "      expression: cron(0 6 * * ? *)\n")
     env = dict(os.environ, PYTHONPATH=_pythonpath(), PYTHONUNBUFFERED="1")
+    stderr = open(work / "serve.err", "w+")  # a file, not a pipe: nobody reads stderr while the server runs
     process = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--stack-file", "Pulumi.local.yaml",
-                                "--port", "0"], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                "--port", "0"], cwd=work, env=env, stdout=subprocess.PIPE, stderr=stderr,
                                text=True)
     exports = {}
     deadline = time.monotonic() + 240
@@ -43,11 +45,16 @@ def served(tmp_path_factory):
             exports[name] = value
         if line.startswith("# serving"):
             break
-    assert "INTERLOCK_TABLE" in exports, process.stderr.read() if process.poll() is not None else "no exports"
+    assert "INTERLOCK_TABLE" in exports, (work / "serve.err").read_text() if process.poll() is not None else (
+        "no exports")
+    # keep reading stdout so the server never blocks on a full pipe while the tests drive it
+    drain = threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True)
+    drain.start()
     yield {**exports, "_cwd": str(work)}
     process.terminate()
     assert process.wait(timeout=60) == 0  # SIGTERM stops it cleanly
-    assert "stopping the emulator" in process.stderr.read()
+    stderr.close()
+    assert "stopping the emulator" in (work / "serve.err").read_text()
 
 
 def _env(served, **overrides):

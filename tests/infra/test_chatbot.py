@@ -13,7 +13,7 @@ from pulumi.runtime import MockResourceArgs
 from components.stack_settings import ConfigurationError, load_settings
 from emulator.mocks import EmulatorMocks
 from emulator.server import ACCOUNT_ID as EMULATOR_ACCOUNT
-from tests.infra.conftest import ACCOUNT
+from tests.infra.conftest import ACCOUNT, REQUIRED
 from tests.infra.harness import run_program_full
 
 SLACK = {"protocol": "slack", "workspaceId": "T07EA123LEP", "channelId": "C07EZ1ABC23"}
@@ -27,7 +27,7 @@ TEAMS_TYPE = "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration"
 
 @pytest.fixture(scope="module")
 def chat_run():
-    return run_program_full({"projectName": "team-a", "alertSubscriptions": [
+    return run_program_full({**REQUIRED, "alertSubscriptions": [
         {"protocol": "email", "endpoint": "oncall@example.com"}, SLACK, TEAMS]})
 
 

@@ -11,7 +11,7 @@ from pulumi.runtime import MockResourceArgs
 
 from components.function_records import FUNCTIONS
 from emulator.mocks import EmulatorMocks
-from tests.infra.conftest import ACCOUNT
+from tests.infra.conftest import ACCOUNT, REQUIRED
 from tests.infra.harness import run_program_full
 
 MACHINE_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:team-a-pipeline"
@@ -83,7 +83,7 @@ def test_widgets_tile_the_grid_without_overlap(default_run):
 
 
 def test_the_url_output_and_widgets_use_the_providers_region():
-    run = run_program_full({"projectName": "team-b"}, region="eu-west-1")
+    run = run_program_full({**REQUIRED, "projectName": "team-b"}, region="eu-west-1")
     assert run.exports["dashboardUrl"] == ("https://eu-west-1.console.aws.amazon.com/cloudwatch/home"
                                            "?region=eu-west-1#dashboards:name=team-b")
     assert {widget["properties"]["region"] for widget in dashboard_widgets(run).values()} == {"eu-west-1"}

@@ -67,7 +67,7 @@ def test_a_violation_in_the_program_would_be_reported():
 
 def test_the_reconciler_and_its_rule_are_checked_like_the_rest():
     """The reconciler's role policy and log group go through the same rules: without its log group the stack fails."""
-    resources = run_program({"projectName": "team-a"})
+    resources = run_program(REQUIRED)
     names = {resource.inputs.get("name") for resource in resources}
     assert {"team-a-reconciler", "team-a-execution-ends", "/aws/lambda/team-a-reconciler"} <= names
     assert any(resource.type == rules.ROLE_POLICY and resource.inputs["role"] == "team-a-reconciler"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from moto import mock_aws
 
-from handlers.interlock import clients, netguard, secrets
+from handlers.interlock import clients, redaction, secrets
 from handlers.interlock.triggers import TriggerError, webcall
 from tests.handlers.outbound_http import allow_loopback, server  # noqa: F401
 
@@ -64,7 +64,7 @@ def leaks(excerpt: str, secret: str, user: str) -> list[str]:
     excerpt once more, or the secret inside any base64 run of it (at any alignment)."""
     found = [name for name, form in echoes(secret, user, 0, "\u200b").items()
              if name not in ("line-split-lf", "line-split-crlf-indent", "zero-width") and form in excerpt]
-    if secret in netguard.normalize_text(excerpt):
+    if secret in redaction.normalize_text(excerpt):
         found.append("normalized")
     target = secret.encode()
     for run in re.findall(r"[A-Za-z0-9+/_=-]{8,}", excerpt):
@@ -92,7 +92,7 @@ user_name = st.text(st.characters(categories=("L", "N"), max_codepoint=0x2FF), m
 def test_no_listed_echo_of_a_secret_survives_the_excerpt(secret, user, before, after, split, zero_width, form):
     assume(secret.strip() == secret)
     echoed = echoes(secret, user, split, zero_width)[form]
-    excerpt = netguard.safe_excerpt(f"{before}{echoed}{after}", [secret], limit=10_000)
+    excerpt = redaction.safe_excerpt(f"{before}{echoed}{after}", [secret], limit=10_000)
     assert not leaks(excerpt, secret, user), (form, excerpt)
 
 
@@ -102,14 +102,14 @@ def test_no_listed_echo_of_a_secret_survives_the_excerpt(secret, user, before, a
 def test_many_echoes_at_once_and_the_truncation_leave_nothing(secret, forms, noise, split):
     text = noise.join(echoes(secret, "svc", split, "\u200b")[form] for form in forms)
     for limit in (20, 80, 300):
-        excerpt = netguard.safe_excerpt(text, [secret, "another-secret-value"], limit=limit)
+        excerpt = redaction.safe_excerpt(text, [secret, "another-secret-value"], limit=limit)
         assert len(excerpt) <= limit
         assert not leaks(excerpt, secret, "svc")
 
 
 @given(st.text(max_size=300), st.integers(1, 400))
 def test_an_excerpt_is_short_printable_and_normalized(text, limit):
-    excerpt = netguard.safe_excerpt(text, [], limit)
+    excerpt = redaction.safe_excerpt(text, [], limit)
     assert len(excerpt) <= limit
     assert not any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in excerpt)
 
@@ -117,24 +117,24 @@ def test_an_excerpt_is_short_printable_and_normalized(text, limit):
 def test_a_basic_credential_secret_is_masked_decoded_too():
     credential = base64.b64encode(b"svc-user:hunter2-pass").decode()
     text = f"denied {credential} for svc-user:hunter2-pass (password hunter2-pass)"
-    excerpt = netguard.safe_excerpt(text, [credential])
+    excerpt = redaction.safe_excerpt(text, [credential])
     assert excerpt == "denied *** for *** (password ***)"
 
 
 def test_a_secret_behind_a_flood_of_invisible_characters_is_still_masked():
     text = "\u200b" * 200_000 + "tok-" + "\u200b" * 10 + "ABCDEFGH"
-    assert netguard.safe_excerpt(text, ["tok-ABCDEFGH"]) == "***"
+    assert redaction.safe_excerpt(text, ["tok-ABCDEFGH"]) == "***"
     head = "x" * 70_000 + "tok-ABCDEFGH"
-    assert netguard.safe_excerpt(head, ["tok-ABCDEFGH"], limit=50) == "x" * 49 + "…"
+    assert redaction.safe_excerpt(head, ["tok-ABCDEFGH"], limit=50) == "x" * 49 + "…"
 
 
 def test_text_encoded_too_many_times_over_is_withheld():
     deep = "%" + "25" * 20 + "41"
-    assert "withheld" in netguard.safe_excerpt(deep, [])
+    assert "withheld" in redaction.safe_excerpt(deep, [])
 
 
 def test_ordinary_text_is_kept_readable():
-    excerpt = netguard.safe_excerpt('{"error": "job \\"daily\\" not found at \\/api\\/v1", "code": 404}', ["unrelated-1"])
+    excerpt = redaction.safe_excerpt('{"error": "job \\"daily\\" not found at \\/api\\/v1", "code": 404}', ["unrelated-1"])
     assert excerpt == '{"error": "job "daily" not found at /api/v1", "code": 404}'
 
 
@@ -184,10 +184,10 @@ def test_a_non_json_answer_is_excerpted_masked(token_secret, server, allow_loopb
 def test_masking_a_large_answer_is_quick():
     body = ("log line with nothing secret in it " * 40_000).encode()
     started = time.monotonic()
-    netguard.safe_excerpt(body, [TOKEN, "another-secret-value", "third-secret-value"])
+    redaction.safe_excerpt(body, [TOKEN, "another-secret-value", "third-secret-value"])
     assert time.monotonic() - started < 2
 
 
 def test_line_breaks_read_as_spaces_unless_a_secret_spans_one():
-    assert netguard.safe_excerpt("first line\r\nsecond line", ["tok-ABCDEFGH"]) == "first line  second line"
-    assert netguard.safe_excerpt("token: tok-ABCD\r\n  EFGH\nbye", ["tok-ABCDEFGH"]) == "token: ***bye"
+    assert redaction.safe_excerpt("first line\r\nsecond line", ["tok-ABCDEFGH"]) == "first line  second line"
+    assert redaction.safe_excerpt("token: tok-ABCD\r\n  EFGH\nbye", ["tok-ABCDEFGH"]) == "token: ***bye"

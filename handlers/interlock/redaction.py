@@ -21,6 +21,7 @@ ERROR_TEXT_LIMIT = 300
 EXCERPT_LIMIT = 200
 MASK = "***"
 MIN_SECRET_LENGTH = 4
+FRAGMENT_LENGTH = 8
 
 
 def clean_text(text: object, limit: int = ERROR_TEXT_LIMIT) -> str:
@@ -117,16 +118,18 @@ def _basic_credentials(value: str) -> list[str]:
 
 @lru_cache(maxsize=256)
 def echo_forms(value: str) -> frozenset[str]:
-    """Every spelling of `value` a server could echo: raw, NFKC, normalized, JSON-escaped, URL-encoded (quote and
-    quote_plus), base64 (standard/URL-safe, padded or not, also inside a longer encoding), and the same for the
-    decoded pair and password when the value is a Basic credential. Spellings shorter than MIN_SECRET_LENGTH are
-    left out (masking them would blank ordinary words)."""
+    """Every spelling of `value` a server could echo: raw, its UTF-8 read as Latin-1 (a response header), NFKC,
+    normalized, JSON-escaped, URL-encoded (quote and quote_plus), base64 (standard/URL-safe, padded or not, also
+    inside a longer encoding), every part at least half as long (8 characters at least) of each of those views, and
+    the same for the decoded pair and password when the value is a Basic credential. Spellings shorter than
+    MIN_SECRET_LENGTH are left out (masking them would blank ordinary words)."""
     views = {value, unicodedata.normalize("NFKC", value), normalize_text(value), _drop_format_characters(value)}
     for credential in _basic_credentials(value):
         views.update((credential, normalize_text(credential)))
     forms: set[str] = set()
     for view in views:
         forms.add(view)
+        forms.add(view.encode("utf-8", "surrogatepass").decode("latin-1"))  # a UTF-8 echo in a header, read as Latin-1
         for ensure_ascii in (True, False):
             escaped = json.dumps(view, ensure_ascii=ensure_ascii)[1:-1]
             forms.update((escaped, escaped.replace("/", "\\/")))
@@ -134,7 +137,15 @@ def echo_forms(value: str) -> frozenset[str]:
             forms.add(quote(view, safe=safe, errors="surrogatepass"))
             forms.add(quote_plus(view, safe=safe, errors="surrogatepass"))
         forms |= _base64_forms(view.encode("utf-8", "surrogatepass"))
+        forms |= _fragments(view)
     return frozenset(form for form in forms if len(form) >= MIN_SECRET_LENGTH)
+
+
+def _fragments(view: str) -> set[str]:
+    """Every part of `view` at least half as long (and FRAGMENT_LENGTH characters at least): what stays readable when
+    the rest of an echo was spelled in a way no normalization undoes, or was cut short."""
+    length = max(FRAGMENT_LENGTH, (len(view) + 1) // 2)
+    return {view[start:start + length] for start in range(len(view) - length + 1)}
 
 
 def _forms_of(secrets: Iterable[str]) -> tuple[str, ...]:

@@ -5,58 +5,17 @@ import json
 import re
 import time
 import unicodedata
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 from moto import mock_aws
 
 from handlers.interlock import clients, redaction, secrets
 from handlers.interlock.triggers import TriggerError, webcall
+from tests.handlers.outbound_echo import ZERO_WIDTH, echoes
 from tests.handlers.outbound_http import allow_loopback, server  # noqa: F401
-
-ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]
-
-
-def _json_u(text: str) -> str:
-    return "".join(f"\\u{unit:04x}" for unit in memoryview(text.encode("utf-16-le")).cast("H"))
-
-
-def _b64(data: bytes, urlsafe: bool, pad: bool) -> str:
-    encoded = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(data).decode()
-    return encoded if pad else encoded.rstrip("=")
-
-
-def echoes(secret: str, user: str, split: int, zero_width: str) -> dict[str, str]:
-    """The spellings of `secret` the issue lists (and combinations of them), written independently of the module."""
-    split = 1 + split % (len(secret) - 1)
-    raw = secret.encode()
-    forms = {
-        "raw": secret,
-        "json": json.dumps(secret)[1:-1],
-        "json-ascii-slash": json.dumps(secret, ensure_ascii=True)[1:-1].replace("/", "\\/"),
-        "json-all-u": _json_u(secret),
-        "quote": quote(secret, safe=""),
-        "quote-slash": quote(secret),
-        "quote-lower": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(secret, safe="")),
-        "quote-plus": quote_plus(secret),
-        "line-split-lf": secret[:split] + "\n" + secret[split:],
-        "line-split-crlf-indent": secret[:split] + "\r\n    " + secret[split:],
-        "zero-width": zero_width.join(secret),
-        "zero-width-json": _json_u(zero_width).join(json.dumps(secret)[1:-1][i] for i in range(len(json.dumps(secret)) - 2)),
-        "zero-width-quoted": quote(zero_width.join(secret), safe=""),
-        "json-of-quote": json.dumps(quote(secret, safe="")).replace("%", "\\u0025")[1:-1],
-        "double-quote": quote(quote(secret, safe=""), safe=""),
-        "html": "".join(f"&#{ord(c)};" for c in secret),
-    }
-    for urlsafe in (False, True):
-        for pad in (False, True):
-            kind = f"b64{'url' if urlsafe else ''}{'' if pad else '-nopad'}"
-            forms[kind] = _b64(raw, urlsafe, pad)
-            forms[f"basic-{kind}"] = "Basic " + _b64(f"{user}:{secret}".encode(), urlsafe, pad)
-    forms["b64-wrapped"] = "\r\n".join(re.findall(".{1,8}", _b64(raw, False, True)))
-    return forms
 
 
 def leaks(excerpt: str, secret: str, user: str) -> list[str]:

@@ -22,6 +22,7 @@ EXCERPT_LIMIT = 200
 MASK = "***"
 MIN_SECRET_LENGTH = 4
 FRAGMENT_LENGTH = 8
+FRAGMENTED_UP_TO = 128  # longer values (keys, whole JSON documents) are not cut into parts: too many forms to look for
 
 
 def clean_text(text: object, limit: int = ERROR_TEXT_LIMIT) -> str:
@@ -120,9 +121,8 @@ def _basic_credentials(value: str) -> list[str]:
 def echo_forms(value: str) -> frozenset[str]:
     """Every spelling of `value` a server could echo: raw, its UTF-8 read as Latin-1 (a response header), NFKC,
     normalized, JSON-escaped, URL-encoded (quote and quote_plus), base64 (standard/URL-safe, padded or not, also
-    inside a longer encoding), every part at least half as long (8 characters at least) of each of those views, and
-    the same for the decoded pair and password when the value is a Basic credential. Spellings shorter than
-    MIN_SECRET_LENGTH are left out (masking them would blank ordinary words)."""
+    inside a longer encoding), and the same for the decoded pair and password when the value is a Basic credential.
+    Spellings shorter than MIN_SECRET_LENGTH are left out (masking them would blank ordinary words)."""
     views = {value, unicodedata.normalize("NFKC", value), normalize_text(value), _drop_format_characters(value)}
     for credential in _basic_credentials(value):
         views.update((credential, normalize_text(credential)))
@@ -137,23 +137,31 @@ def echo_forms(value: str) -> frozenset[str]:
             forms.add(quote(view, safe=safe, errors="surrogatepass"))
             forms.add(quote_plus(view, safe=safe, errors="surrogatepass"))
         forms |= _base64_forms(view.encode("utf-8", "surrogatepass"))
-        forms |= _fragments(view)
     return frozenset(form for form in forms if len(form) >= MIN_SECRET_LENGTH)
 
 
-def _fragments(view: str) -> set[str]:
-    """Every part of `view` at least half as long (and FRAGMENT_LENGTH characters at least): what stays readable when
-    the rest of an echo was spelled in a way no normalization undoes, or was cut short."""
-    length = max(FRAGMENT_LENGTH, (len(view) + 1) // 2)
-    return {view[start:start + length] for start in range(len(view) - length + 1)}
+@lru_cache(maxsize=256)
+def fragments(value: str) -> frozenset[str]:
+    """Every part of `value` (and of its normalized view) at least half as long, FRAGMENT_LENGTH characters at least:
+    what stays readable when the rest of an echo was spelled in a way no normalization undoes, or was cut short.
+    Masked only once the text is normalized (masking a part earlier would keep a split echo from being re-joined and
+    masked whole). None for a value longer than FRAGMENTED_UP_TO characters (a key, a whole JSON document)."""
+    parts = set()
+    for view in {value, normalize_text(value)}:
+        length = max(FRAGMENT_LENGTH, (len(view) + 1) // 2)
+        if len(view) <= FRAGMENTED_UP_TO:
+            parts.update(view[start:start + length] for start in range(len(view) - length + 1))
+    return frozenset(parts)
 
 
-def _forms_of(secrets: Iterable[str]) -> tuple[str, ...]:
-    forms = set()
+def _forms_of(secrets: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(every echo form, every fragment) of the secrets, longest first."""
+    forms, parts = set(), set()
     for secret in secrets:
         if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH:
             forms |= echo_forms(secret)
-    return tuple(sorted(forms, key=lambda form: (-len(form), form)))
+            parts |= fragments(secret)
+    return tuple(sorted(forms, key=lambda form: (-len(form), form))), tuple(sorted(parts, key=lambda p: (-len(p), p)))
 
 
 def mask(text: str, forms: Iterable[str]) -> str:
@@ -170,16 +178,19 @@ def mask(text: str, forms: Iterable[str]) -> str:
 
 
 def mask_secrets(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every echo form (see `echo_forms`) of every secret value masked; nothing else changes."""
-    return mask(text, _forms_of(secrets))
+    """`text` with every echo form (see `echo_forms`), then every fragment, of every secret value masked; nothing else
+    changes."""
+    forms, parts = _forms_of(secrets)
+    return mask(mask(text, forms), parts)
 
 
 def safe_excerpt(text: str | bytes, secrets: Iterable[str] = (), limit: int = EXCERPT_LIMIT) -> str:
     """A server answer as a short excerpt that may go into errors, events, alerts and the execution history:
     normalized first (`normalize_text`), every echo form of every secret value masked after each step, control
     characters removed (line breaks become spaces unless a secret spanned one), at most `limit` characters. An
-    answer still changing after several rounds of decoding is withheld rather than shown half-decoded."""
-    forms = _forms_of(secrets)
+    answer still changing after several rounds of decoding is withheld rather than shown half-decoded. Long parts of a
+    secret (`fragments`) are masked in the normalized text."""
+    forms, parts = _forms_of(secrets)
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", "replace")
     text = str(text)
@@ -188,28 +199,28 @@ def safe_excerpt(text: str | bytes, secrets: Iterable[str] = (), limit: int = EX
         # The head is enough when it yields far more than `limit`: a secret cut in two where the head ends then lies
         # beyond what is shown.
         margin = 2 * max(map(len, forms), default=0) + 64
-        head = _masked_clean(text[:_SCAN_CHARS], forms)
+        head = _masked_clean(text[:_SCAN_CHARS], forms, parts)
         if head is not None and len(head) >= limit + margin:
             shown = head
     if shown is None:
-        shown = _masked_clean(text, forms)
+        shown = _masked_clean(text, forms, parts)
     if shown is None:
         return "(answer withheld: it is encoded too many times over)"
-    return mask(clean_text(shown, limit), forms)
+    return mask(mask(clean_text(shown, limit), forms), parts)
 
 
 def mask_data(value: object, secrets: Iterable[str] = ()) -> object:
     """JSON data from a server (an evaluator's `value`) with every string that carries an echo of a secret, in any
     spelling `safe_excerpt` undoes, replaced by its masked excerpt (keys too); everything else is kept as it is."""
     secrets = tuple(secrets)
-    forms = _forms_of(secrets)
+    forms, parts = _forms_of(secrets)
     if not forms:
         return value
 
     def masked(item: object) -> object:
         if isinstance(item, str):
-            shown = _masked_clean(item, forms)
-            if shown is not None and shown == _masked_clean(item, ()):
+            shown = _masked_clean(item, forms, parts)
+            if shown is not None and shown == _masked_clean(item, (), ()):
                 return item
             return safe_excerpt(item, secrets, max(len(item), EXCERPT_LIMIT))
         if isinstance(item, list):
@@ -221,12 +232,12 @@ def mask_data(value: object, secrets: Iterable[str] = ()) -> object:
     return masked(value)
 
 
-def _masked_clean(text: str, forms: tuple[str, ...]) -> str | None:
-    """`text` normalized and masked, uncut; line breaks stay (shown as spaces) unless joining them re-assembles a
-    secret, in which case the joined, masked text is shown."""
+def _masked_clean(text: str, forms: tuple[str, ...], parts: tuple[str, ...]) -> str | None:
+    """`text` normalized and masked (`forms` after every step, `parts` at the end), uncut; line breaks stay (shown as
+    spaces) unless joining them re-assembles a secret, in which case the joined, masked text is shown."""
     kept, settled = _normalized(text, forms, join_lines=False)
     joined, joined_settled = _normalized(kept, forms)
     if not (settled and joined_settled):
         return None
     shown = joined if joined != _normalized(kept, ())[0] else kept
-    return mask(clean_text(shown, sys.maxsize), forms)
+    return mask(mask(clean_text(shown, sys.maxsize), forms), parts)

@@ -150,3 +150,19 @@ def test_masking_a_large_answer_is_quick():
 def test_line_breaks_read_as_spaces_unless_a_secret_spans_one():
     assert redaction.safe_excerpt("first line\r\nsecond line", ["tok-ABCDEFGH"]) == "first line  second line"
     assert redaction.safe_excerpt("token: tok-ABCD\r\n  EFGH\nbye", ["tok-ABCDEFGH"]) == "token: ***bye"
+
+
+def test_data_keeps_clean_strings_and_masks_each_one_carrying_an_echo():
+    value = {"lag": 5, "note": "fresh 50%", "echo": "x" + "\u200b".join(TOKEN), TOKEN: [quote(TOKEN), True, None]}
+    masked = redaction.mask_data(value, [TOKEN])
+    assert (masked["lag"], masked["note"]) == (5, "fresh 50%")
+    assert masked["echo"] == "x***" and masked["***"] == ["***", True, None]
+    assert redaction.mask_data(value, []) is value
+
+
+def test_a_long_part_of_a_secret_is_masked_once_the_rest_cannot_be_decoded():
+    half_escaped = json.dumps(TOKEN).replace("\\u", "\\\\u")[1:-1]  # 'tok/\\u00dcn...': the rest stays readable
+    excerpt = redaction.safe_excerpt(f"said {half_escaped}", [TOKEN])
+    assert "+\\u20ac-42==" not in excerpt and "-42==" not in excerpt
+    cut_short = redaction.safe_excerpt("token: tok-ABCD, the rest was lost", ["tok-ABCDEFGH"])
+    assert cut_short == "token: ***, the rest was lost"

@@ -57,7 +57,7 @@ def received_header(received, name: str = "Authorization") -> str:
     return received.headers[name].encode("latin-1").decode("utf-8")
 
 
-# --- Finding a secret in recorded text ---------------------------------------------------------------------------------
+# --- Finding a secret in recorded text ----------------------------------------------------------------------------
 # Independent of the module under test: every decoding a reader could apply, in any order, a few levels deep; then
 # the secret, any long part of it, or the secret inside any base64 run at any alignment.
 

@@ -6,7 +6,7 @@ Syntax, anywhere inside a header value:
 e.g. `Authorization: "Bearer {{secret:prod/airflow/api#token}}"`. Only the reference travels through the table and the
 Step Functions history; the value is fetched inside the Lambda, cached for a few minutes per container, and is
 never returned, logged or stored. `known_values()` lists the values this container has resolved, for
-`netguard.safe_excerpt` / `netguard.request(secrets=...)`; `redact()` masks every echo form of them in a text.
+`redaction.safe_excerpt` / `netguard.request(secrets=...)`; `redact()` masks every echo form of them in a text.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import re
 import time
 from typing import Mapping
 
-from . import clients, netguard
+from . import clients, redaction
 
 CACHE_SECONDS = 300.0
 _REFERENCE = re.compile(r"\{\{secret:([A-Za-z0-9/_+=.@:\-]+)(?:#([^{}#]+))?\}\}")
@@ -103,8 +103,8 @@ def known_values() -> list[str]:
 
 def redact(text: str) -> str:
     """`text` with every echo form (raw, JSON-escaped, URL-encoded, base64, ...) of every resolved value replaced by
-    `***`; nothing else changes. For text from a server answer use `netguard.safe_excerpt(text, known_values())`."""
-    return netguard.mask_secrets(text, known_values())
+    `***`; nothing else changes. For text from a server answer use `redaction.safe_excerpt(text, known_values())`."""
+    return redaction.mask_secrets(text, known_values())
 
 
 def clear_cache() -> None:

@@ -1,8 +1,10 @@
 """Evaluator Lambda against moto (table, S3) and loopback HTTP evaluators."""
+import socket
 import time
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings as settings_, strategies as st
 
 from handlers import evaluator
 from handlers.interlock import settings, store
@@ -132,6 +134,69 @@ def test_unusable_evaluators_fail_permanently(aws_env, monkeypatch, path, base, 
     out = evaluator.handler(item(path), None)
     assert (out["status"], out["failureCategory"]) == ("FAIL", "PERMANENT")
     assert reason in out["reason"]
+
+
+# --- Unicode in an evaluator's URL: the trait fails (or the evaluator is called), the handler never raises ---------
+
+def test_a_non_ascii_path_is_sent_percent_encoded(aws_env, server, allow_loopback):
+    server.answer("POST", "/checks/fr%C3%BChling/%E2%82%AC", 200, {"status": "PASS"})
+    assert evaluator.handler(item(server.url("/checks/frühling/€")), None)["status"] == "PASS"
+    out = evaluator.handler(item(server.url("/checks/frühling/nirgendwo")), None)
+    assert (out["status"], out["failureCategory"]) == ("FAIL", "PERMANENT")  # the server's 404
+    assert [r.path for r in server.requests] == ["/checks/fr%C3%BChling/%E2%82%AC",
+                                                 "/checks/fr%C3%BChling/nirgendwo"]
+
+
+@pytest.mark.parametrize("host", ["faß.example", "ｅｘａｍｐｌｅ.com", "bad_ünïcode..example", "\ud800.example"])
+def test_a_non_ascii_host_that_cannot_be_called_as_written_fails_permanently(aws_env, socket_fence, host):
+    out = evaluator.handler(item(f"https://{host}/e"), None)
+    assert set(out) == KEYS
+    assert (out["status"], out["failureCategory"]) == ("FAIL", "PERMANENT")
+    assert out["reason"].startswith("EVALUATOR_REQUEST_FAILED:")
+    assert socket_fence.refused == []
+
+
+def test_a_non_ascii_base_url_is_encoded_like_any_path(aws_env, server, allow_loopback, monkeypatch):
+    monkeypatch.setenv("EVALUATOR_BASE_URL", server.url("/prüfungen"))
+    settings.reset()
+    server.answer("POST", "/pr%C3%BCfungen/frische", 200, {"status": "STALE"})
+    assert evaluator.handler(item("frische"), None)["status"] == "STALE"
+
+
+@pytest.mark.parametrize("path", ["/e\ud800", "/e\u2028x", "/e x", "/e\u200bx", "/e\r\nX-Injected: 1"])
+def test_a_path_with_a_surrogate_separator_or_control_character_fails_permanently(aws_env, server, allow_loopback,
+                                                                                   path):
+    out = evaluator.handler(item(server.url(path)), None)
+    assert (out["status"], out["failureCategory"]) == ("FAIL", "PERMANENT")
+    assert server.requests == []
+
+
+@settings_(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(min_size=1, max_size=30))
+def test_any_generated_path_gives_a_verdict_never_an_exception(aws_env, server, allow_loopback, path):
+    out = evaluator.handler(item(server.url("/") + path), None)
+    assert set(out) == KEYS
+    # no route answers, so every path that can be sent meets a 404; one that cannot is refused: both PERMANENT
+    assert (out["status"], out["failureCategory"]) == ("FAIL", "PERMANENT"), (path, out)
+
+
+@settings_(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(st.characters(min_codepoint=0x80, categories=("L", "N", "S", "M")), min_size=1, max_size=12))
+def test_any_generated_non_ascii_host_gives_a_verdict_never_an_exception(aws_env, server, allow_loopback, monkeypatch,
+                                                                          label):
+    """A name that IDNA encodes losslessly is resolved (here: to the loopback server, which answers 404); one it
+    would change, or cannot encode, is refused before any lookup."""
+    looked_up = []
+
+    def resolve(host, port, *args, **kwargs):
+        looked_up.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", server.port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    out = evaluator.handler(item(f"http://{label}.example:{server.port}/e"), None)
+    assert set(out) == KEYS
+    assert (out["status"], out["failureCategory"]) == ("FAIL", "PERMANENT"), (label, out)
+    assert all(host.isascii() for host in looked_up)
 
 
 def test_invalid_input_is_a_clear_fail(aws_env):

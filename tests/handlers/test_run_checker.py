@@ -123,6 +123,17 @@ def test_provider_states_map_to_run_states(aws_env, trigger_type, state):
     assert out["message"].startswith(state)
 
 
+def test_a_long_job_error_text_is_cut_short_and_cleaned(aws_env):
+    operation, response = glue_answer("FAILED")
+    response["JobRun"]["ErrorMessage"] = "Traceback\r\n" + "x" * 100_000
+    with Stubber(clients.client("glue")) as stub:
+        stub.add_response(operation, response)
+        out = check("glue", GLUE)
+    assert (out["state"], out["failureCategory"]) == ("failed", "TRANSIENT")
+    assert out["message"].startswith("FAILED: Traceback  xxx") and len(out["message"]) <= 310
+    assert out["message"].isprintable()
+
+
 def test_an_emr_serverless_run_that_timed_out_is_a_timeout(aws_env):
     operation, response = emr_sl_answer("FAILED")
     response["jobRun"]["stateDetails"] = "Job run exceeded its executionTimeoutMinutes (Timeout)"

@@ -214,3 +214,17 @@ def test_databricks_without_job_id_or_tasks_is_a_config_error(aws_env, server, a
     assert (out["status"], out["failureCategory"]) == ("failed", "PERMANENT")
     assert "set jobId (jobs/run-now) or body with tasks" in out["error"]
     assert server.requests == []
+
+
+@pytest.mark.parametrize("value, sendable", [("Bearer tök/Ωmega", True), ("Bearer \ud800", False),
+                                             ("a\r\nX-Injected: 1", False), ("a\x00b", False)])
+def test_a_non_ascii_header_is_sent_as_utf8_or_refused_permanently(aws_env, server, allow_loopback, value, sendable):
+    pending_run()
+    server.answer("POST", "/run", 200, b"ok")
+    out = fire({"type": "http", "url": server.url("/run"), "headers": {"X-Token": value}})
+    if sendable:
+        assert out["status"] == "completed"
+        assert server.requests[0].headers["X-Token"].encode("latin-1").decode("utf-8") == value
+    else:
+        assert (out["status"], out["failureCategory"]) == ("failed", "PERMANENT")
+        assert "header 'X-Token'" in out["error"] and server.requests == []

@@ -7,7 +7,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from handlers.interlock import netguard
+from handlers.interlock import netguard, redaction
 from handlers.interlock.netguard import OutboundError, refusal_reason
 from tests.handlers.outbound_http import LoopbackServer, allow_loopback, no_allowlist, server  # noqa: F401
 
@@ -208,7 +208,7 @@ def test_header_injection_is_refused(server, allow_loopback):
 
 
 def test_error_text_is_stripped_of_control_characters_and_truncated():
-    text = netguard.clean_text("ok\x1b[31m red\r\nnext\x00\u202etail" + "y" * 500, limit=40)
+    text = redaction.clean_text("ok\x1b[31m red\r\nnext\x00\u202etail" + "y" * 500, limit=40)
     assert not any(c in text for c in "\x1b\r\n\x00\u202e")
     assert text.startswith("ok[31m red  next") and len(text) == 40 and text.endswith("…")
 

@@ -5,58 +5,17 @@ import json
 import re
 import time
 import unicodedata
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 from moto import mock_aws
 
-from handlers.interlock import clients, netguard, secrets
+from handlers.interlock import clients, redaction, secrets
 from handlers.interlock.triggers import TriggerError, webcall
+from tests.handlers.outbound_echo import ZERO_WIDTH, echoes
 from tests.handlers.outbound_http import allow_loopback, server  # noqa: F401
-
-ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"]
-
-
-def _json_u(text: str) -> str:
-    return "".join(f"\\u{unit:04x}" for unit in memoryview(text.encode("utf-16-le")).cast("H"))
-
-
-def _b64(data: bytes, urlsafe: bool, pad: bool) -> str:
-    encoded = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(data).decode()
-    return encoded if pad else encoded.rstrip("=")
-
-
-def echoes(secret: str, user: str, split: int, zero_width: str) -> dict[str, str]:
-    """The spellings of `secret` the issue lists (and combinations of them), written independently of the module."""
-    split = 1 + split % (len(secret) - 1)
-    raw = secret.encode()
-    forms = {
-        "raw": secret,
-        "json": json.dumps(secret)[1:-1],
-        "json-ascii-slash": json.dumps(secret, ensure_ascii=True)[1:-1].replace("/", "\\/"),
-        "json-all-u": _json_u(secret),
-        "quote": quote(secret, safe=""),
-        "quote-slash": quote(secret),
-        "quote-lower": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(secret, safe="")),
-        "quote-plus": quote_plus(secret),
-        "line-split-lf": secret[:split] + "\n" + secret[split:],
-        "line-split-crlf-indent": secret[:split] + "\r\n    " + secret[split:],
-        "zero-width": zero_width.join(secret),
-        "zero-width-json": _json_u(zero_width).join(json.dumps(secret)[1:-1][i] for i in range(len(json.dumps(secret)) - 2)),
-        "zero-width-quoted": quote(zero_width.join(secret), safe=""),
-        "json-of-quote": json.dumps(quote(secret, safe="")).replace("%", "\\u0025")[1:-1],
-        "double-quote": quote(quote(secret, safe=""), safe=""),
-        "html": "".join(f"&#{ord(c)};" for c in secret),
-    }
-    for urlsafe in (False, True):
-        for pad in (False, True):
-            kind = f"b64{'url' if urlsafe else ''}{'' if pad else '-nopad'}"
-            forms[kind] = _b64(raw, urlsafe, pad)
-            forms[f"basic-{kind}"] = "Basic " + _b64(f"{user}:{secret}".encode(), urlsafe, pad)
-    forms["b64-wrapped"] = "\r\n".join(re.findall(".{1,8}", _b64(raw, False, True)))
-    return forms
 
 
 def leaks(excerpt: str, secret: str, user: str) -> list[str]:
@@ -64,7 +23,7 @@ def leaks(excerpt: str, secret: str, user: str) -> list[str]:
     excerpt once more, or the secret inside any base64 run of it (at any alignment)."""
     found = [name for name, form in echoes(secret, user, 0, "\u200b").items()
              if name not in ("line-split-lf", "line-split-crlf-indent", "zero-width") and form in excerpt]
-    if secret in netguard.normalize_text(excerpt):
+    if secret in redaction.normalize_text(excerpt):
         found.append("normalized")
     target = secret.encode()
     for run in re.findall(r"[A-Za-z0-9+/_=-]{8,}", excerpt):
@@ -92,7 +51,7 @@ user_name = st.text(st.characters(categories=("L", "N"), max_codepoint=0x2FF), m
 def test_no_listed_echo_of_a_secret_survives_the_excerpt(secret, user, before, after, split, zero_width, form):
     assume(secret.strip() == secret)
     echoed = echoes(secret, user, split, zero_width)[form]
-    excerpt = netguard.safe_excerpt(f"{before}{echoed}{after}", [secret], limit=10_000)
+    excerpt = redaction.safe_excerpt(f"{before}{echoed}{after}", [secret], limit=10_000)
     assert not leaks(excerpt, secret, user), (form, excerpt)
 
 
@@ -102,14 +61,14 @@ def test_no_listed_echo_of_a_secret_survives_the_excerpt(secret, user, before, a
 def test_many_echoes_at_once_and_the_truncation_leave_nothing(secret, forms, noise, split):
     text = noise.join(echoes(secret, "svc", split, "\u200b")[form] for form in forms)
     for limit in (20, 80, 300):
-        excerpt = netguard.safe_excerpt(text, [secret, "another-secret-value"], limit=limit)
+        excerpt = redaction.safe_excerpt(text, [secret, "another-secret-value"], limit=limit)
         assert len(excerpt) <= limit
         assert not leaks(excerpt, secret, "svc")
 
 
 @given(st.text(max_size=300), st.integers(1, 400))
 def test_an_excerpt_is_short_printable_and_normalized(text, limit):
-    excerpt = netguard.safe_excerpt(text, [], limit)
+    excerpt = redaction.safe_excerpt(text, [], limit)
     assert len(excerpt) <= limit
     assert not any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in excerpt)
 
@@ -117,24 +76,24 @@ def test_an_excerpt_is_short_printable_and_normalized(text, limit):
 def test_a_basic_credential_secret_is_masked_decoded_too():
     credential = base64.b64encode(b"svc-user:hunter2-pass").decode()
     text = f"denied {credential} for svc-user:hunter2-pass (password hunter2-pass)"
-    excerpt = netguard.safe_excerpt(text, [credential])
+    excerpt = redaction.safe_excerpt(text, [credential])
     assert excerpt == "denied *** for *** (password ***)"
 
 
 def test_a_secret_behind_a_flood_of_invisible_characters_is_still_masked():
     text = "\u200b" * 200_000 + "tok-" + "\u200b" * 10 + "ABCDEFGH"
-    assert netguard.safe_excerpt(text, ["tok-ABCDEFGH"]) == "***"
+    assert redaction.safe_excerpt(text, ["tok-ABCDEFGH"]) == "***"
     head = "x" * 70_000 + "tok-ABCDEFGH"
-    assert netguard.safe_excerpt(head, ["tok-ABCDEFGH"], limit=50) == "x" * 49 + "…"
+    assert redaction.safe_excerpt(head, ["tok-ABCDEFGH"], limit=50) == "x" * 49 + "…"
 
 
 def test_text_encoded_too_many_times_over_is_withheld():
     deep = "%" + "25" * 20 + "41"
-    assert "withheld" in netguard.safe_excerpt(deep, [])
+    assert "withheld" in redaction.safe_excerpt(deep, [])
 
 
 def test_ordinary_text_is_kept_readable():
-    excerpt = netguard.safe_excerpt('{"error": "job \\"daily\\" not found at \\/api\\/v1", "code": 404}', ["unrelated-1"])
+    excerpt = redaction.safe_excerpt('{"error": "job \\"daily\\" not found at \\/api\\/v1", "code": 404}', ["unrelated-1"])
     assert excerpt == '{"error": "job "daily" not found at /api/v1", "code": 404}'
 
 
@@ -184,10 +143,26 @@ def test_a_non_json_answer_is_excerpted_masked(token_secret, server, allow_loopb
 def test_masking_a_large_answer_is_quick():
     body = ("log line with nothing secret in it " * 40_000).encode()
     started = time.monotonic()
-    netguard.safe_excerpt(body, [TOKEN, "another-secret-value", "third-secret-value"])
+    redaction.safe_excerpt(body, [TOKEN, "another-secret-value", "third-secret-value"])
     assert time.monotonic() - started < 2
 
 
 def test_line_breaks_read_as_spaces_unless_a_secret_spans_one():
-    assert netguard.safe_excerpt("first line\r\nsecond line", ["tok-ABCDEFGH"]) == "first line  second line"
-    assert netguard.safe_excerpt("token: tok-ABCD\r\n  EFGH\nbye", ["tok-ABCDEFGH"]) == "token: ***bye"
+    assert redaction.safe_excerpt("first line\r\nsecond line", ["tok-ABCDEFGH"]) == "first line  second line"
+    assert redaction.safe_excerpt("token: tok-ABCD\r\n  EFGH\nbye", ["tok-ABCDEFGH"]) == "token: ***bye"
+
+
+def test_data_keeps_clean_strings_and_masks_each_one_carrying_an_echo():
+    value = {"lag": 5, "note": "fresh 50%", "echo": "x" + "\u200b".join(TOKEN), TOKEN: [quote(TOKEN), True, None]}
+    masked = redaction.mask_data(value, [TOKEN])
+    assert (masked["lag"], masked["note"]) == (5, "fresh 50%")
+    assert masked["echo"] == "x***" and masked["***"] == ["***", True, None]
+    assert redaction.mask_data(value, []) is value
+
+
+def test_a_long_part_of_a_secret_is_masked_once_the_rest_cannot_be_decoded():
+    half_escaped = json.dumps(TOKEN).replace("\\u", "\\\\u")[1:-1]  # 'tok/\\u00dcn...': the rest stays readable
+    excerpt = redaction.safe_excerpt(f"said {half_escaped}", [TOKEN])
+    assert "+\\u20ac-42==" not in excerpt and "-42==" not in excerpt
+    cut_short = redaction.safe_excerpt("token: tok-ABCD, the rest was lost", ["tok-ABCDEFGH"])
+    assert cut_short == "token: ***, the rest was lost"

@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 
 from .. import clients, settings
-from ..netguard import clean_text
+from ..redaction import clean_text
 from ..templating import render
 from . import PERMANENT, TRANSIENT, TraitRequest, Verdict, fail
 

@@ -2,14 +2,16 @@
 
 The URL is the evaluator if absolute, else the stack's `evaluatorBaseUrl` joined with the evaluator path. Every call
 goes through the SSRF guard. Outcomes: 4xx → FAIL/PERMANENT, 429, 5xx and connection errors → FAIL/TRANSIENT,
-timeout → FAIL/TIMEOUT, invalid JSON or a status outside PASS/FAIL/STALE → FAIL/PERMANENT, a refused address →
-FAIL/PERMANENT.
+timeout → FAIL/TIMEOUT, invalid JSON or a status outside PASS/FAIL/STALE → FAIL/PERMANENT, a refused address or a URL
+that cannot be sent (e.g. a host IDNA would change) → FAIL/PERMANENT. Text from the answer (an error excerpt, `reason`,
+the strings of `value`) never carries a secret value this container resolved, in any spelling.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from .. import netguard, settings
+from .. import netguard, redaction, secrets, settings
 from . import CATEGORIES, PERMANENT, STATUSES, TIMEOUT, TraitRequest, Verdict, fail
 
 REASON_LIMIT = 1000
@@ -36,6 +38,7 @@ def run(evaluator: str, request: TraitRequest) -> Verdict:
     except ValueError as exc:
         return fail(str(exc), PERMANENT)
     body = json.dumps({"pipelineId": request.pipeline_id, "traitType": request.trait_type, "config": request.config})
+    known = secrets.known_values()
     try:
         response = netguard.request(
             "POST",
@@ -43,29 +46,33 @@ def run(evaluator: str, request: TraitRequest) -> Verdict:
             headers={"Content-Type": "application/json", "Accept": "application/json"},
             body=body.encode(),
             timeout=request.timeout,
+            secrets=known,
         )
     except netguard.OutboundError as exc:
         if exc.kind == "timeout":
             return fail(f"EVALUATOR_TIMEOUT: {exc}", TIMEOUT)
         return fail(f"EVALUATOR_REQUEST_FAILED: {exc}", exc.category)
     if response.status >= 400:
-        return fail(f"EVALUATOR_HTTP_ERROR: status {response.status}: {response.snippet()}",
+        return fail(f"EVALUATOR_HTTP_ERROR: status {response.status}: {response.snippet(secrets=known)}",
                     netguard.status_category(response.status))
-    return parse_output(response)
+    return parse_output(response, known)
 
 
-def parse_output(response: netguard.Response) -> Verdict:
-    """The evaluator's JSON answer as a Verdict, or FAIL/PERMANENT naming what is wrong with it."""
+def parse_output(response: netguard.Response, known: Sequence[str] = ()) -> Verdict:
+    """The evaluator's JSON answer as a Verdict, or FAIL/PERMANENT naming what is wrong with it; every echo of the
+    `known` secret values is masked."""
     try:
         document = response.json()
     except (ValueError, UnicodeDecodeError) as exc:
-        return fail(f"EVALUATOR_OUTPUT_INVALID: not JSON ({netguard.clean_text(exc, 80)}): {response.snippet(200)}", PERMANENT)
+        return fail(f"EVALUATOR_OUTPUT_INVALID: not JSON ({redaction.clean_text(exc, 80)}): "
+                    f"{response.snippet(200, known)}", PERMANENT)
     if not isinstance(document, dict):
         return fail("EVALUATOR_OUTPUT_INVALID: expected a JSON object", PERMANENT)
     status = document.get("status")
     if status not in STATUSES:
         return fail(
-            f"EVALUATOR_OUTPUT_INVALID: status {netguard.clean_text(repr(status), 60)} is not one of {', '.join(STATUSES)}",
+            f"EVALUATOR_OUTPUT_INVALID: status {redaction.safe_excerpt(repr(status), known, 60)} is not one of "
+            f"{', '.join(STATUSES)}",
             PERMANENT,
         )
     value = document.get("value")
@@ -75,7 +82,7 @@ def parse_output(response: netguard.Response) -> Verdict:
     category = document.get("failureCategory")
     return Verdict(
         status=status,
-        reason=netguard.clean_text(reason, REASON_LIMIT) if reason not in (None, "") else None,
-        value=value,
+        reason=redaction.safe_excerpt(str(reason), known, REASON_LIMIT) if reason not in (None, "") else None,
+        value=redaction.mask_data(value, known),
         failure_category=category if status != "PASS" and category in CATEGORIES else None,
     )

@@ -3,8 +3,9 @@ in `SPEC` (fields, idempotent start, headers for status calls, IAM permission ke
 run-checker flows and the stack's trigger permissions read them from there.
 
 Modules never raise for business outcomes except `TriggerError`, which carries a failure category; the trigger and
-run-checker handlers turn it into their output. Modules are imported on first use so a cold start loads only the
-type it needs.
+run-checker handlers turn it into their output. Its message never holds a secret value this container resolved, in any
+spelling (`secrets.redact`): the last line of defence before the run state, events, alerts and the history. Modules
+are imported on first use so a cold start loads only the type it needs.
 """
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Callable
 
+from .. import secrets
 from ..models import FailureCategory
+from ..redaction import clean_text
 from ..templating import TemplateContext
 
 # type name -> module under this package: the one list of trigger types
@@ -70,7 +73,7 @@ class TriggerError(Exception):
     """Starting or checking a job failed; `category` is TRANSIENT, TIMEOUT or PERMANENT."""
 
     def __init__(self, message: str, category: str = PERMANENT):
-        super().__init__(message)
+        super().__init__(secrets.redact(message))
         self.category = category
 
 
@@ -97,6 +100,10 @@ class Started:
     metadata: dict = field(default_factory=dict)
 
 
+STATE_TEXT_LIMIT = 60
+DETAIL_TEXT_LIMIT = 300
+
+
 @dataclass(frozen=True)
 class JobState:
     """What the run-checker reports: `state` is running, succeeded or failed."""
@@ -108,12 +115,13 @@ class JobState:
     @classmethod
     def of(cls, state: str, success: str, failures: dict[str, str], detail: str | None = None) -> "JobState":
         """A job service's state as ours: `success` succeeded, a key of `failures` failed with its category (the
-        message adds the service's `detail`), anything else still running."""
+        message adds the service's `detail`, cut short), anything else still running."""
         if state == success:
             return cls("succeeded", state)
         if state in failures:
+            detail = clean_text(detail, DETAIL_TEXT_LIMIT) if detail else ""
             return cls("failed", f"{state}: {detail}" if detail else state, failures[state])
-        return cls("running", state or "unknown")
+        return cls("running", clean_text(state, STATE_TEXT_LIMIT) or "unknown")
 
 
 def validate(config: object) -> list[str]:

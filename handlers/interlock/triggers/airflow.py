@@ -3,7 +3,7 @@
 Config: `url` (the webserver base URL), `dagID`, `apiVersion` (`v1`, Airflow 2, default; or `v2`, Airflow 3),
 `headers` (secret references allowed), `body` (a JSON object, or a string holding one: the DAG run `conf`; templated),
 `timeout` (seconds, 30). The DAG run ID is derived from Interlock's run ID, so a retried trigger finds the run it
-already created (HTTP 409) instead of starting a second one.
+already created (HTTP 409) instead of starting a second one; it is the ID Interlock stores, never the server's echo.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ SPEC = TriggerSpec(
 )
 
 _VERSIONS = ("v1", "v2")
+_RUNNING_STATES = ("queued", "running")  # a DAG run's other states: success, failed
 
 
 def _api_base(config: dict, url: str | None = None, version: str | None = None) -> str:
@@ -81,4 +82,4 @@ def status(metadata: dict, config: dict) -> JobState:
         return JobState("succeeded", state)
     if state == "failed":
         return JobState("failed", f"airflow DAG run {run_id} failed", TRANSIENT)
-    return JobState("running", state)
+    return JobState("running", webcall.answer_text(state, _RUNNING_STATES))

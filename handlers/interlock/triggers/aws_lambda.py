@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from .. import clients
-from ..netguard import clean_text
+from .. import clients, secrets
+from ..redaction import ERROR_TEXT_LIMIT, safe_excerpt
 from ..templating import render_value
 from . import TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, json_body, string_map
 from .awscall import aws_errors
@@ -39,7 +39,7 @@ def start(config: dict, run: RunContext) -> Started:
         result = response["Payload"].read(_MAX_ERROR_BYTES) if "Payload" in response else b""
     metadata = {"lambda_function_name": function_name, "lambda_status_code": response.get("StatusCode")}
     if response.get("FunctionError"):
-        text = clean_text(_error_text(result))
+        text = safe_excerpt(_error_text(result), secrets.known_values(), ERROR_TEXT_LIMIT)
         category = TIMEOUT if "Task timed out" in text else TRANSIENT
         raise TriggerError(f"lambda trigger: {function_name} failed: {text}", category)
     return Started("completed", metadata)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from .. import clients
-from ..netguard import clean_text
+from ..redaction import clean_text
 from . import PERMANENT, TIMEOUT, TRANSIENT, TriggerError
 
 _TRANSIENT_CODES = {

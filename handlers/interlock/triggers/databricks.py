@@ -16,6 +16,11 @@ from . import (PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, Tri
 
 _RESULT_FAILURES = {"TIMEDOUT": TIMEOUT, "CANCELED": PERMANENT, "CANCELLED": PERMANENT}
 _LIFE_CYCLE_FAILURES = {"INTERNAL_ERROR": TRANSIENT, "SKIPPED": PERMANENT}
+# The Jobs API 2.1 state names, shown as they are; anything else the server says is shown as a masked excerpt.
+_LIFE_CYCLE_STATES = ("QUEUED", "PENDING", "RUNNING", "TERMINATING", "TERMINATED", "SKIPPED", "INTERNAL_ERROR",
+                      "BLOCKED", "WAITING_FOR_RETRY")
+_RESULT_STATES = ("SUCCESS", "FAILED", "TIMEDOUT", "CANCELED", "CANCELLED", "MAXIMUM_CONCURRENT_RUNS_REACHED",
+                  "EXCLUDED", "SUCCESS_WITH_FAILURES", "UPSTREAM_FAILED", "UPSTREAM_CANCELED", "DISABLED")
 
 
 def _problems(config: dict) -> list[str]:
@@ -74,7 +79,9 @@ def status(metadata: dict, config: dict) -> JobState:
     if not isinstance(state, dict) or not isinstance(state.get("life_cycle_state"), str):
         raise TriggerError("databricks status: response missing state.life_cycle_state")
     life_cycle, result = state["life_cycle_state"], state.get("result_state")
-    message = f"{life_cycle}/{result}" if result else life_cycle
+    message = webcall.answer_text(life_cycle, _LIFE_CYCLE_STATES)
+    if result:
+        message += f"/{webcall.answer_text(result, _RESULT_STATES)}"
     if life_cycle == "TERMINATED":
         if result == "SUCCESS":
             return JobState("succeeded", message)

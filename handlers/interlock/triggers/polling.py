@@ -2,13 +2,14 @@
 
 A transient error of the status API (throttling, 5xx, network, timeout) keeps the run `running`: the job is probably
 fine and the poll limit bounds how long we keep asking. A permanent one (not found, access denied, bad metadata)
-fails it. The run-checker only reads: the orchestrator's logResult finalizes the run state.
+fails it. The run-checker only reads: the orchestrator's logResult finalizes the run state. The message it answers
+never holds a resolved secret (`secrets.redact`, after the types kept server text to known names or masked excerpts).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import store
+from .. import secrets, store
 from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, TriggerError, module_for
 
 
@@ -44,7 +45,8 @@ def check(pipeline_id: str, trigger_type: str, metadata: dict, attempt: int, max
             "the job may still be running and is not re-triggered",
             PERMANENT,
         )
-    return Poll(job.state, job.message, job.failure_category if job.state == "failed" else None, attempt)
+    category = job.failure_category if job.state == "failed" else None
+    return Poll(job.state, secrets.redact(job.message), category, attempt)
 
 
 def _trigger_config(pipeline_id: str, trigger_type: str) -> dict:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from collections.abc import Collection, Mapping
 
-from .. import netguard, secrets
-from . import PERMANENT, TRANSIENT, TriggerError, timeout_seconds
+from .. import netguard, redaction, secrets
+from . import PERMANENT, STATE_TEXT_LIMIT, TRANSIENT, TriggerError, timeout_seconds
 
 
 class StatusError(TriggerError):
@@ -56,7 +56,16 @@ def call(
     return response
 
 
-def _body_text(response: netguard.Response, limit: int = netguard.ERROR_TEXT_LIMIT) -> str:
+def answer_text(value: object, known: Collection[str] = (), limit: int = STATE_TEXT_LIMIT) -> str:
+    """A value from the answer of a call that may have sent a secret, fit for a message: the value itself when it is
+    one of the `known` names (a job state the API documents), else a short excerpt with every echo of a secret
+    masked."""
+    if isinstance(value, str) and value in known:
+        return value
+    return redaction.safe_excerpt(str(value), secrets.known_values(), limit)
+
+
+def _body_text(response: netguard.Response, limit: int = redaction.ERROR_TEXT_LIMIT) -> str:
     """Response text for an error message: a short, normalized excerpt with every echo of a secret masked."""
     return response.snippet(limit, secrets.known_values())
 

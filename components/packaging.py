@@ -111,7 +111,6 @@ def source_code_hash(path: str) -> str:
         return base64.b64encode(hashlib.sha256(handle.read()).digest()).decode()
 
 
-@functools.lru_cache(maxsize=None)
 def bytecode_compiler(python_version: str) -> str | None:
     """An interpreter of `python_version` ("3.12") on this machine, or None: this one, `python3.12` on PATH, or a
     pyenv install ($PYENV_ROOT or ~/.pyenv). Its bytecode is what the Lambda runtime of that version loads."""
@@ -119,14 +118,22 @@ def bytecode_compiler(python_version: str) -> str | None:
     candidates = [sys.executable, shutil.which(f"python{python_version}")]
     candidates += sorted(glob.glob(os.path.join(pyenv_root, "versions", f"{python_version}.*", "bin", "python3")))
     for candidate in filter(None, candidates):
-        try:
-            probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                                   capture_output=True, text=True, timeout=30, check=False)
-        except OSError:
-            continue
-        if probe.returncode == 0 and probe.stdout.strip() == python_version:
+        facts = _interpreter_facts(candidate)
+        if facts and facts[0] == python_version:
             return candidate
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def _interpreter_facts(interpreter: str) -> tuple[str, str] | None:
+    """(major.minor, bytecode magic number in hex) of an interpreter; None when it does not run."""
+    code = "import importlib.util, sys; print('%d.%d' % sys.version_info[:2], importlib.util.MAGIC_NUMBER.hex())"
+    try:
+        probe = subprocess.run([interpreter, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    facts = probe.stdout.split()
+    return (facts[0], facts[1]) if probe.returncode == 0 and len(facts) == 2 else None
 
 
 _COMPILE = """
@@ -182,11 +189,7 @@ def layer_cache_key(requirements_path: str, architecture: str, python_version: s
 
 def _bytecode_tag(python_version: str) -> str:
     compiler = bytecode_compiler(python_version)
-    if not compiler:
-        return "source-only"
-    probe = subprocess.run([compiler, "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"],
-                           capture_output=True, text=True, check=True)
-    return "pyc-" + probe.stdout.strip()
+    return f"pyc-{_interpreter_facts(compiler)[1]}" if compiler else "source-only"
 
 
 def install_requirements(requirements_path: str, architecture: str, python_version: str, target: str) -> None:

@@ -19,6 +19,7 @@ demo: venv
 
 bench: venv
 	$(PYTHON) bench/cold_start.py
+	$(PYTHON) bench/cold_start_deployed.py
 	$(PYTHON) bench/transitions.py
 
 clean:

@@ -41,6 +41,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.dirname(os.path.abspath(__file__))]
 
 from cold_start import _BASELINE, _HANDLER, _PROBE, HANDLERS, POWERTOOLS_FIRST_USE  # noqa: E402
+
 from components import packaging  # noqa: E402
 from components.functions import REQUIREMENTS  # noqa: E402
 

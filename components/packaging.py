@@ -124,7 +124,7 @@ def bytecode_compiler(python_version: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _interpreter_facts(interpreter: str) -> tuple[str, str] | None:
     """(major.minor, bytecode magic number in hex) of an interpreter; None when it does not run."""
     code = "import importlib.util, sys; print('%d.%d' % sys.version_info[:2], importlib.util.MAGIC_NUMBER.hex())"

@@ -13,9 +13,9 @@ import zipfile
 import pytest
 
 from components import packaging
-from components.stack_settings import PROJECT_ROOT
 from components.function_records import FUNCTIONS
 from components.functions import BUILD_DIR, REQUIREMENTS
+from components.stack_settings import PROJECT_ROOT
 
 
 @pytest.fixture
@@ -109,8 +109,8 @@ def test_layer_is_trimmed_to_what_the_handlers_import(default_run):
     assert not [name for name in tops if name.startswith("jmespath-")]
     powertools = {"/".join(name.split("/")[2:4]) for name in names if name.startswith("python/aws_lambda_powertools/")}
     assert {"utilities/batch", "utilities/data_classes", "utilities/jmespath_utils", "logging/logger.py"} <= powertools
-    assert not [part for part in powertools
-                if part.startswith(("event_handler", "utilities/parser", "utilities/idempotency", "utilities/parameters"))]
+    dropped = ("event_handler", "utilities/parser", "utilities/idempotency", "utilities/parameters")
+    assert not [part for part in powertools if part.startswith(dropped)]
     assert not [name for name in names if name.endswith(("/RECORD", "/INSTALLER", "/WHEEL"))]
     assert "python/aws_lambda_powertools-3.37.0.dist-info/METADATA" in names
 
@@ -140,7 +140,7 @@ def test_layer_trimming_rules(name, kept):
 
 def test_layer_cache_key_follows_the_trimming_rules_and_the_bytecode(monkeypatch):
     key = packaging.layer_cache_key(REQUIREMENTS, "arm64", "3.12")
-    monkeypatch.setattr(packaging, "POWERTOOLS_KEPT", packaging.POWERTOOLS_KEPT + ("utilities/parser/",))
+    monkeypatch.setattr(packaging, "POWERTOOLS_KEPT", (*packaging.POWERTOOLS_KEPT, "utilities/parser/"))
     assert packaging.layer_cache_key(REQUIREMENTS, "arm64", "3.12") != key
     monkeypatch.undo()
     monkeypatch.setattr(packaging, "bytecode_compiler", lambda version: None)
@@ -153,11 +153,12 @@ def test_bytecode_is_deterministic_unchecked_and_for_the_interpreter_that_compil
     second = packaging.compile_bytecode(sys.executable, entries, str(tmp_path / "two"))
     assert [name for _path, name in first] == [name for _path, name in second]
     assert len(first) == len([name for _path, name in entries if name.endswith(".py")])
-    for (path_one, name), (path_two, _name) in zip(first, second):
-        data = open(path_one, "rb").read()
-        assert data == open(path_two, "rb").read(), name
+    for (path_one, name), (path_two, _name) in zip(first, second, strict=True):
+        with open(path_one, "rb") as one, open(path_two, "rb") as two:
+            data = one.read()
+            assert data == two.read(), name
         assert data[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(data[4:8], "little") == 0b01, name
-    assert packaging.bytecode_compiler("%d.%d" % sys.version_info[:2]) == sys.executable
+    assert packaging.bytecode_compiler("{}.{}".format(*sys.version_info[:2])) == sys.executable
     assert packaging.bytecode_compiler("2.0") is None
 
 
@@ -189,8 +190,9 @@ def test_every_handler_runs_from_the_built_zips_alone(tmp_path):
     """The layer built for this machine (same requirements and trimming), unpacked with the code zip in the Lambda
     layout, serves every handler module, the Logger, YAML and the batch utility; the repository is not on sys.path
     and boto3 and its dependencies come from a stand-in for the runtime's own."""
-    version = "%d.%d" % sys.version_info[:2]
-    architecture = {"x86_64": "x86_64", "aarch64": "arm64"}[platform.machine()]
+    version = "{}.{}".format(*sys.version_info[:2])
+    machines = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+    architecture = machines[platform.machine().lower()]
     layer = packaging.build_dependency_layer(REQUIREMENTS, architecture, version, BUILD_DIR)
     code = packaging.build_code_archive(PROJECT_ROOT, str(tmp_path / "build"), version)
     zipfile.ZipFile(code).extractall(tmp_path / "task")

@@ -24,6 +24,7 @@ serve: venv
 
 bench: venv
 	$(PYTHON) bench/cold_start.py
+	$(PYTHON) bench/cold_start_deployed.py
 	$(PYTHON) bench/transitions.py
 
 clean:

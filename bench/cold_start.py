@@ -35,11 +35,11 @@ POWERTOOLS_FIRST_USE = {"stream_router": ("aws_lambda_powertools.utilities.batch
 
 _PROBE = r"""
 import json, resource, sys, time
-start = time.perf_counter()
+start, cpu_start = time.perf_counter(), time.process_time()
 {body}
-elapsed = time.perf_counter() - start
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
 print(json.dumps({{"import_ms": imported * 1000, "init_ms": (initialized - start) * 1000,
-                   "logger_ms": elapsed * 1000,
+                   "logger_ms": elapsed * 1000, "cpu_ms": cpu * 1000,
                    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                    "modules": sorted(m for m in ("boto3", "yaml", "aws_lambda_powertools") if m in sys.modules)}}))
 """

@@ -38,10 +38,10 @@ class FunctionPackage(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FunctionPackageArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("interlock:index:FunctionPackage", name, None, opts)
-        self.code_path = packaging.build_code_archive(PROJECT_ROOT, BUILD_DIR)
+        python_version = args.runtime.removeprefix("python")
+        self.code_path = packaging.build_code_archive(PROJECT_ROOT, BUILD_DIR, python_version)
         self.code_hash = packaging.source_code_hash(self.code_path)
-        layer_path = packaging.build_dependency_layer(
-            REQUIREMENTS, args.architecture, args.runtime.removeprefix("python"), BUILD_DIR)
+        layer_path = packaging.build_dependency_layer(REQUIREMENTS, args.architecture, python_version, BUILD_DIR)
         self.layer = aws.lambda_.LayerVersion(
             f"{name}-layer",
             layer_name=args.layer_name,

@@ -32,6 +32,7 @@ class AlertType(NamedEnum):
     VALIDATION_TIMEOUT = enum.auto()
     TRAIT_DRIFT = enum.auto()
     TRIGGER_FAILED = enum.auto()             # trigger Lambda
+    RERUN_LIMIT_REACHED = enum.auto()        # a replay or drift rerun refused: retry.maxReruns reached
 
 
 def build(level: str, alert_type: str, message: str, *, pipeline_id: str, schedule_id: str | None = None,

@@ -51,8 +51,14 @@ def entered(result):
 
 
 def settle(emu, pid):
-    emu.wait_for_streams()
-    results = [emu.wait_for_execution(e["executionArn"], 90) for e in reversed(emu.executions(pid))]
+    """Wait until every execution of the pipeline, reruns included, has ended; their results, oldest first."""
+    results = []
+    while True:
+        emu.wait_for_streams()
+        executions = list(reversed(emu.executions(pid)))
+        if len(executions) == len(results):
+            break
+        results = [emu.wait_for_execution(e["executionArn"], 90) for e in executions]
     assert emu.lock(pid) is None, f"lock of {pid} left held: {emu.lock(pid)}"
     return results
 

@@ -2,7 +2,8 @@
 
 Adding a function the state machine calls is adding a record here (plus its handler module and its use in
 asl/pipeline.asl.json): CoreFunctions builds it, the state machine's role may invoke it, the definition gets its
-ARN, and an error alarm watches it. stream-router's record is built by StreamRouter (it needs the state machine).
+ARN, and an error alarm watches it. stream-router's record is built by StreamRouter and reconciler's by
+ExecutionEvents: both need the state machine.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class FunctionInputs:
     secret_arns: Sequence[str]
     evaluator_bucket_arns: Sequence[str]
     trigger_permissions: TriggerPermissions
+    state_machine_name: str = ""                               # known before the state machine exists
     state_machine_arn: Optional[pulumi.Input[str]] = None      # known once the state machine exists
     dead_letter_queue_arn: Optional[pulumi.Input[str]] = None  # stream-router's failed batches
 
@@ -54,6 +56,13 @@ def _publishes_alerts(inputs: FunctionInputs) -> list[dict]:
             *iam.bucket_statements(inputs.bucket_arn)]
 
 
+def _orchestrator(inputs: FunctionInputs) -> list[dict]:
+    # acquireLock asks whether a lock's owner still runs; the ARN is built from the machine's name because the
+    # machine's own ARN depends on this function
+    executions = iam.own_state_machine_executions(inputs.table_arn, inputs.state_machine_name)
+    return _publishes_alerts(inputs) + [iam.statement("DescribeLockOwners", ("states:DescribeExecution",), executions)]
+
+
 def _evaluator(inputs: FunctionInputs) -> list[dict]:
     readable = ([inputs.bucket_arn] if inputs.bucket_arn is not None else []) + list(inputs.evaluator_bucket_arns)
     return iam.secrets_statements(inputs.secret_arns) + iam.bucket_read_statements(readable)
@@ -80,7 +89,7 @@ def _stream_router(inputs: FunctionInputs) -> list[dict]:
 
 FUNCTIONS = (
     FunctionRecord("orchestrator", "orchestrator", iam.TABLE_READ + iam.TABLE_WRITE, queries_index=True,
-                   state_machine_placeholder="OrchestratorFunctionArn", statements=_publishes_alerts),
+                   state_machine_placeholder="OrchestratorFunctionArn", statements=_orchestrator),
     FunctionRecord("evaluator", "evaluator", ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"),
                    state_machine_placeholder="EvaluatorFunctionArn", statements=_evaluator),
     FunctionRecord("trigger", "trigger",
@@ -90,6 +99,11 @@ FUNCTIONS = (
                    state_machine_placeholder="RunCheckerFunctionArn", statements=_run_checker),
     FunctionRecord("stream-router", "stream_router", statements=_stream_router,
                    environment=lambda inputs: {"STATE_MACHINE_ARN": inputs.state_machine_arn}),
+    # on the machine's abnormal execution ends: release the lock, record the run log, alert (ExecutionEvents)
+    FunctionRecord("reconciler", "reconciler",
+                   ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+                   statements=_publishes_alerts),
 )
 STATE_MACHINE_TASKS = tuple(record for record in FUNCTIONS if record.state_machine_placeholder)
 STREAM_ROUTER = next(record for record in FUNCTIONS if record.kind == "stream-router")
+RECONCILER = next(record for record in FUNCTIONS if record.kind == "reconciler")

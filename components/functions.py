@@ -1,7 +1,7 @@
 """The Lambda functions: one code package (zip + dependency layer), one role, policy and log group per function.
 
 Each function is described by its record (function_records.py). CoreFunctions builds the ones the state machine
-calls; stream-router is built by components/stream_router.py with the same `LambdaFunction` building block, after
+calls; stream-router is built by components/marker_stream.py with the same `LambdaFunction` building block, after
 the state machine it starts.
 """
 from __future__ import annotations

@@ -90,6 +90,17 @@ def kms_statement(key_arn: pulumi.Input[str]) -> dict:
     return statement("UseAlertTopicKey", ("kms:Decrypt", "kms:GenerateDataKey"), [key_arn])
 
 
+def own_state_machine_executions(table_arn: pulumi.Input[str], machine_name: str) -> pulumi.Output[list[str]]:
+    """The executions of this stack's state machine `machine_name` (see `_state_machine_executions`), with
+    partition, region and account taken from the table's ARN: the machine's own ARN cannot be used by a function
+    the machine calls."""
+    def executions(arn: str) -> list[str]:
+        partition, _service, region, account = arn.split(":")[1:5]
+        return _state_machine_executions(f"arn:{partition}:states:{region}:{account}:stateMachine:{machine_name}")
+
+    return pulumi.Output.from_input(table_arn).apply(executions)
+
+
 def secrets_statements(secret_arns: Sequence[str]) -> list[dict]:
     if not secret_arns:
         return []
@@ -127,6 +138,8 @@ class JobAccess:
 
 
 def _state_machine_executions(arn: str) -> list[str]:
+    # IAM names a standard machine's executions `execution:` and an express one's `express:`; DescribeExecution
+    # is defined on both (parliament requires both)
     return [arn.replace(":stateMachine:", ":execution:") + ":*", arn.replace(":stateMachine:", ":express:") + ":*:*"]
 
 

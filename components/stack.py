@@ -1,7 +1,8 @@
 """InterlockStack: the whole deployment of DESIGN §4, wired in dependency order.
 
 table, topic, bucket -> function package (code zip + layer) -> core functions -> state machine -> stream-router
-(needs the state machine ARN) -> schedules, pipelines as code -> alarms.
+and the execution-end rule with its reconciler (both need the state machine ARN) -> schedules, pipelines as code
+-> alarms.
 """
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ from . import asl
 from .alarms import Alarms, AlarmsArgs
 from .alert_topic import AlertTopic, AlertTopicArgs
 from .data_bucket import DataBucket, DataBucketArgs
+from .execution_events import ExecutionEvents, ExecutionEventsArgs
 from .function_records import FunctionInputs
 from .functions import CoreFunctions, FunctionPackage, FunctionPackageArgs, FunctionsArgs, RuntimeArgs
 from .pipeline_registry import PipelineRegistry, PipelineRegistryArgs
 from .schedules import Schedules, SchedulesArgs
 from .stack_settings import PROJECT_ROOT, StackSettings
 from .state_machine import PipelineStateMachine, StateMachineArgs
-from .stream_router import StreamRouter, StreamRouterArgs
+from .marker_stream import StreamRouter, StreamRouterArgs
 from .table import InterlockTable, TableArgs
 
 def function_environment(settings: StackSettings, table_name: pulumi.Input[str], topic_arn: pulumi.Input[str],
@@ -93,11 +95,12 @@ class InterlockStack(pulumi.ComponentResource):
             secret_arns=settings.secret_arns,
             evaluator_bucket_arns=settings.evaluator_bucket_arns,
             trigger_permissions=settings.trigger_permissions,
+            state_machine_name=settings.resource_name("pipeline"),
         )
         functions = FunctionsArgs(project_name=settings.project_name, runtime=runtime, inputs=inputs)
         self.functions = CoreFunctions(f"{name}-functions", functions, child)
         self.state_machine = PipelineStateMachine(f"{name}-lifecycle", StateMachineArgs(
-            state_machine_name=settings.resource_name("pipeline"),
+            state_machine_name=inputs.state_machine_name,
             role_name=settings.resource_name("states"),
             function_arns=self.functions.arns_by_placeholder(),
             topic_arn=self.alerts.arn,
@@ -106,10 +109,15 @@ class InterlockStack(pulumi.ComponentResource):
             log_retention_days=settings.log_retention_days,
             account_id=account_id,
         ), child)
+        after_machine = dataclasses.replace(
+            functions, inputs=dataclasses.replace(inputs, state_machine_arn=self.state_machine.arn))
         self.stream_router = StreamRouter(f"{name}-stream", StreamRouterArgs(
-            functions=dataclasses.replace(
-                functions, inputs=dataclasses.replace(inputs, state_machine_arn=self.state_machine.arn)),
+            functions=after_machine,
             stream_arn=self.table.stream_arn,
+        ), child)
+        self.execution_events = ExecutionEvents(f"{name}-execution-events", ExecutionEventsArgs(
+            functions=after_machine,
+            state_machine_arn=self.state_machine.arn,
         ), child)
         self.schedules = Schedules(f"{name}-schedules", SchedulesArgs(
             project_name=settings.project_name,
@@ -125,7 +133,8 @@ class InterlockStack(pulumi.ComponentResource):
         self.alarms = Alarms(f"{name}-alarms", AlarmsArgs(
             project_name=settings.project_name,
             topic_arn=self.alerts.arn,
-            function_names={kind: fn.name for kind, fn in self.functions.functions.items()},
+            function_names={**{kind: fn.name for kind, fn in self.functions.functions.items()},
+                            "reconciler": self.execution_events.function.name},
             stream_router_name=self.stream_router.function.name,
             state_machine_arn=self.state_machine.arn,
             dead_letter_queue_name=self.stream_router.dead_letter_queue.name,
@@ -134,6 +143,7 @@ class InterlockStack(pulumi.ComponentResource):
         self.function_names = pulumi.Output.from_input({
             **{kind: fn.name for kind, fn in self.functions.functions.items()},
             "stream-router": self.stream_router.function.name,
+            "reconciler": self.execution_events.function.name,
         })
         self.register_outputs({
             "tableName": self.table.name,

@@ -32,6 +32,10 @@ class AlertType(NamedEnum):
     VALIDATION_TIMEOUT = enum.auto()
     TRAIT_DRIFT = enum.auto()
     TRIGGER_FAILED = enum.auto()             # trigger Lambda
+    EXECUTION_ABORTED = enum.auto()          # reconciler: an execution was stopped
+    EXECUTION_TIMED_OUT = enum.auto()        # reconciler: an execution reached its TimeoutSeconds
+    EXECUTION_FAILED = enum.auto()           # reconciler: an execution failed with an error it could not catch
+    REQUEST_REFUSED = enum.auto()            # acquireLock: the lock stayed busy for as long as a marker may wait
     RERUN_LIMIT_REACHED = enum.auto()        # a replay or drift rerun refused: retry.maxReruns reached
 
 

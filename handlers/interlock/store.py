@@ -26,7 +26,7 @@ import functools
 import json
 import secrets
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from . import clients, schema, settings
 from .models import DEFAULT_SCHEDULE, RunStatus, check_transition, is_terminal
@@ -395,6 +395,17 @@ def release_lock(pipeline_id: str, schedule_id: str, owner: str) -> bool:
                         ExpressionAttributeValues={":owner": _typed(owner)})
 
 
+def take_over_lock(pipeline_id: str, schedule_id: str, ended_owner: str, owner: str, lease_seconds: int) -> bool:
+    """Give the lock held by `ended_owner` (an execution that is no longer running) to `owner` for
+    `lease_seconds`. False when someone else changed the lock first."""
+    now = _now()
+    item = _item(lock_pk(pipeline_id, schedule_id), "LOCK", owner=owner, pipelineID=pipeline_id,
+                 scheduleID=schedule_id or DEFAULT_SCHEDULE, acquiredAt=_iso(now), expiresAt=int(now + lease_seconds))
+    return _conditional("put_item", Item=typed_item(item), ConditionExpression="#owner = :ended",
+                        ExpressionAttributeNames={"#owner": "owner"},
+                        ExpressionAttributeValues={":ended": _typed(ended_owner)})
+
+
 # --- run state and run log records -----------------------------------------------------------------------------
 
 # Run state and run log `data` keys are read case-insensitively, so items written with other spellings
@@ -546,6 +557,39 @@ def count_rerun(pipeline_id: str, date: str, schedule_id: str, execution: str, l
                         ConditionExpression="attribute_not_exists(rerunCount) OR rerunCount < :limit",
                         ExpressionAttributeValues={":zero": _typed(0), ":one": _typed(1),
                                                    ":execution": _typed(execution), ":limit": _typed(limit)})
+
+
+def record_execution_end(pipeline_id: str, date: str, schedule_id: str,
+                         entry_for: Callable[[dict | None], dict | None]) -> dict | None:
+    """Rewrite the run log of (pipeline, date, schedule) after an execution ended abnormally.
+
+    `entry_for(current)` answers the new entry from the current one, ledger fields included (None: leave the run
+    log as it is). Only `data`, `status` and `expiresAt` are set, compare-and-swap on the current `data`, so the
+    ledger is kept and a concurrent write is read again (3 tries). Returns the entry written, or None.
+    """
+    key = _key(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id))
+    for _ in range(3):
+        item = _get(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id), consistent=True)
+        current = _data(item) if item else None
+        ledger = {name: _plain(item[name]) for name in RUN_LOG_LEDGER if name in item} if item else {}
+        entry = entry_for({**_run_record(current), **ledger} if current is not None or ledger else None)
+        if entry is None:
+            return None
+        entry = {k: v for k, v in entry.items() if k not in RUN_LOG_LEDGER}
+        values = {":data": _typed(json.dumps(entry)), ":status": _typed(entry.get("status")),
+                  ":exp": _typed(int(_now() + RUN_LOG_TTL_SECONDS))}
+        if current is None:
+            condition = "attribute_not_exists(#data) OR #expires <= :now"
+            values[":now"] = _typed(int(_now()))
+        else:
+            condition = "#data = :current"
+            values[":current"] = item["data"]
+        if _conditional("update_item", Key=key, UpdateExpression="SET #data = :data, #status = :status, "
+                        "#expires = :exp", ConditionExpression=condition,
+                        ExpressionAttributeNames={"#data": "data", "#status": "status", "#expires": "expiresAt"},
+                        ExpressionAttributeValues=values):
+            return entry
+    raise ConcurrentUpdate(f"run log {run_log_sk(date, schedule_id)} of {pipeline_id} kept changing")
 
 
 def list_run_logs(pipeline_id: str, limit: int = 20) -> list[dict]:

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from handlers import orchestrator
-from handlers.interlock import schedule, store
+from handlers.interlock import clients, schedule, store
 
 DATE = "2026-11-27"  # a Friday, one day before "today" in this project's calendar
 OWNER = "exec-one"
@@ -180,6 +180,70 @@ def test_a_missing_or_invalid_lease_is_a_request_error(aws_env, lease):
     out = orch("acquireLock", {"owner": OWNER} if lease is None else {"owner": OWNER, "leaseSeconds": lease})
     assert out["result"] == "error" and "leaseSeconds" in out["payload"]["error"]
     assert store.get_lock("pipe-a", "daily") is None and store.get_run_log("pipe-a", DATE) is None
+
+
+def machine_with_execution(name: str = "exec-one") -> tuple[str, str]:
+    """A state machine of this stack (moto) with one RUNNING execution; returns (machine ARN, execution ARN)."""
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="team-a-pipeline", roleArn="arn:aws:iam::123456789012:role/team-a-states",
+        definition='{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":600,"End":true}}}')["stateMachineArn"]
+    return machine, sfn.start_execution(stateMachineArn=machine, name=name)["executionArn"]
+
+
+def wait_payload(owner: str, machine: str, waits: int = 0) -> dict:
+    return {"owner": owner, "leaseSeconds": 600, "stateMachine": machine, "waits": waits, "waitSeconds": 5,
+            "waitWindowSeconds": 12}
+
+
+def test_a_lock_held_by_a_running_execution_is_waited_for_twice_then_refused_with_an_alert(aws_env):
+    machine, _ = machine_with_execution("exec-one")
+    assert orch("acquireLock", wait_payload("exec-one", machine))["result"] == "proceed"
+    first = orch("acquireLock", wait_payload("exec-two", machine))
+    assert first["result"] == "skip" and first["payload"]["deferred"] is True and first["payload"]["waits"] == 1
+    assert first["payload"]["heldBy"] == "exec-one" and aws_env.alerts() == []
+    second = orch("acquireLock", wait_payload("exec-two", machine, waits=1))
+    assert second["payload"]["deferred"] is True and second["payload"]["waits"] == 2
+    refused = orch("acquireLock", wait_payload("exec-two", machine, waits=2))   # 12 s window / 5 s = 2 waits
+    assert refused["result"] == "skip" and refused["payload"]["refused"] is True and "deferred" not in refused["payload"]
+    (alert,) = aws_env.alerts()
+    assert alert["alertType"] == "REQUEST_REFUSED" and "exec-one" in alert["message"]
+    assert alert["details"]["execution"] == "exec-two"
+    (busy,) = [e for e in store.list_events("pipe-a") if e["kind"] == "LOCK_BUSY"]
+    assert busy["details"]["heldBy"] == "exec-one" and busy["details"]["waits"] == 2
+    assert store.get_lock("pipe-a", "daily")["owner"] == "exec-one"
+
+
+@pytest.mark.parametrize("ended", ["stopped", "never ran"])
+def test_a_lock_whose_owner_no_longer_runs_is_taken_over_with_an_event(aws_env, ended):
+    machine, execution = machine_with_execution("exec-one")
+    assert orch("acquireLock", wait_payload("exec-one", machine))["result"] == "proceed"
+    if ended == "stopped":
+        boto3.client("stepfunctions").stop_execution(executionArn=execution)
+    else:
+        store.release_lock("pipe-a", "daily", "exec-one")
+        store.acquire_lock("pipe-a", "daily", "exec-gone", 600)
+    previous = store.get_lock("pipe-a", "daily")["owner"]
+    out = orch("acquireLock", wait_payload("exec-two", machine))
+    assert out["result"] == "proceed" and out["payload"]["takenOverFrom"] == previous
+    assert store.get_lock("pipe-a", "daily")["owner"] == "exec-two"
+    (event,) = [e for e in store.list_events("pipe-a") if e["kind"] == "LOCK_TAKEN_OVER"]
+    assert event["details"]["previousOwner"] == previous and event["details"]["owner"] == "exec-two"
+
+
+def test_an_owner_that_cannot_be_looked_up_counts_as_running(aws_env, monkeypatch):
+    machine, execution = machine_with_execution("exec-one")
+    assert orch("acquireLock", wait_payload("exec-one", machine))["result"] == "proceed"
+    boto3.client("stepfunctions").stop_execution(executionArn=execution)
+    sfn = clients.client("stepfunctions")
+
+    def throttled(**_kwargs):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "DescribeExecution")
+
+    monkeypatch.setattr(sfn, "describe_execution", throttled)
+    out = orch("acquireLock", wait_payload("exec-two", machine))
+    assert out["result"] == "skip" and out["payload"]["deferred"] is True
+    assert store.get_lock("pipe-a", "daily")["owner"] == "exec-one"
 
 
 # --- checkRunLog -----------------------------------------------------------------------------------------------

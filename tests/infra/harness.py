@@ -67,6 +67,7 @@ def _computed_outputs(type_token: str, name: str, inputs: dict[str, Any], region
         "aws:scheduler/scheduleGroup:ScheduleGroup": f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule-group/{physical}",
         "aws:scheduler/schedule:Schedule": f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule/{physical}",
         "aws:cloudwatch/metricAlarm:MetricAlarm": f"arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{physical}",
+        "aws:cloudwatch/eventRule:EventRule": f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{physical}",
     }
     outputs: dict[str, Any] = {"name": physical}
     if type_token in service_arn:

@@ -160,7 +160,7 @@ def test_failed_runs_end_in_fail_states_naming_the_cause(definition):
     assert states["ReleaseLockAfterValidationTimeout"]["Next"] == "ValidationTimedOut"
     errors = {name: s["Error"] for name, s in states.items() if s["Type"] == "Fail"}
     assert errors == {"Failed": "Interlock.LifecycleFailed", "RunFailed": "Interlock.RunFailed",
-                      "ValidationTimedOut": "Interlock.ValidationTimeout"}
+                      "ValidationTimedOut": "Interlock.ValidationTimeout", "LockBusy": "Interlock.LockBusy"}
 
 
 def test_the_error_path_records_the_failure_before_releasing_the_lock(definition):

@@ -229,3 +229,29 @@ def test_a_retryable_failure_waits_and_starts_over_holding_the_lock(definition):
 def test_a_business_error_after_the_lock_releases_it_and_fails(definition, state):
     entered, end = run(definition, {"pipelineID": "p"}, scripted({state: {"result": "error", "payload": {}}}))
     assert entered[-2:] == ["ReleaseLockAfterError", "Failed"] and end == "Fail"
+
+
+def test_a_busy_lock_is_waited_for_then_taken(definition):
+    deferred = {"result": "skip", "payload": {"deferred": True, "waits": 1}}
+    entered, end = run(definition, {"pipelineID": "p"}, scripted({
+        "AcquireLock": [deferred, dict(deferred, payload={"deferred": True, "waits": 2}),
+                        {"result": "proceed", "payload": {}}]}))
+    assert entered[3:10] == ["AcquireLock", "IsLockAcquired", "WaitForLock", "AcquireLock", "IsLockAcquired",
+                            "WaitForLock", "AcquireLock"]
+    baseline, _ = run(definition, {"pipelineID": "p"}, scripted({}))
+    assert len(entered) == len(baseline) + 2 * 3 and end == "End"
+
+
+def test_a_request_refused_after_waiting_ends_failed_without_taking_the_lock(definition):
+    entered, end = run(definition, {"pipelineID": "p"}, scripted({
+        "AcquireLock": {"result": "skip", "payload": {"refused": True, "waits": 8}}}))
+    assert entered == ["InitDefaults", "CheckExclusion", "IsExcluded", "AcquireLock", "IsLockAcquired", "LockBusy"]
+    assert end == "Fail" and definition["States"]["LockBusy"]["Error"] == "Interlock.LockBusy"
+
+
+def test_the_lock_wait_counter_starts_at_zero_and_travels_in_the_answer(definition):
+    assert '"acquireLock":{"payload":{"waits":0}}' in definition["States"]["InitDefaults"]["Parameters"]["merged.$"]
+    payload = definition["States"]["AcquireLock"]["Parameters"]["payload"]
+    assert payload["waits.$"] == "$.acquireLock.payload.waits"
+    assert payload["stateMachine.$"] == "$$.StateMachine.Id"
+    assert definition["States"]["WaitForLock"]["SecondsPath"] == payload["waitSeconds.$"]

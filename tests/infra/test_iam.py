@@ -12,7 +12,9 @@ TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/team-a"
 TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT}:team-a-alerts"
 MACHINE_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:team-a-pipeline"
 KEY_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
-TOPIC_PUBLISHERS = ("team-a-orchestrator", "team-a-trigger", "team-a-states")
+EXECUTIONS_ARNS = [f"arn:aws:states:us-east-1:{ACCOUNT}:execution:team-a-pipeline:*",
+                   f"arn:aws:states:us-east-1:{ACCOUNT}:express:team-a-pipeline:*:*"]
+TOPIC_PUBLISHERS = ("team-a-orchestrator", "team-a-trigger", "team-a-reconciler", "team-a-states")
 TRIGGER_ACTIONS = {"glue:StartJobRun", "glue:GetJobRun", "elasticmapreduce:AddJobFlowSteps",
                    "elasticmapreduce:DescribeStep", "emr-serverless:StartJobRun", "emr-serverless:GetJobRun",
                    "iam:PassRole", "states:DescribeExecution", "lambda:InvokeFunction"}
@@ -35,7 +37,7 @@ def resources_of(document: dict) -> set[str]:
 def test_parliament_finds_nothing_and_no_action_is_a_wildcard(run_name, request):
     run = request.getfixturevalue(run_name)
     documents = policies(run)
-    assert len(documents) == 7
+    assert len(documents) == 8
     for name, document in documents.items():
         findings = parliament.analyze_policy_string(json.dumps(document)).findings
         assert findings == [], f"{name}: {[(f.issue, f.detail) for f in findings]}"
@@ -67,7 +69,7 @@ def test_trust_policies_name_one_service_and_this_account(full_run):
         services[role.inputs["name"]] = trust["Principal"]["Service"]
     assert services == {
         **{f"team-a-{kind}": "lambda.amazonaws.com"
-           for kind in ("orchestrator", "evaluator", "trigger", "run-checker", "stream-router")},
+           for kind in ("orchestrator", "evaluator", "trigger", "run-checker", "stream-router", "reconciler")},
         "team-a-states": "states.amazonaws.com", "team-a-scheduler": "scheduler.amazonaws.com"}
 
 
@@ -90,7 +92,9 @@ def test_least_privilege_per_role_by_default(default_run):
         "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "sns:Publish"}
     assert actions_of(roles["team-a-orchestrator"]) == logs | KEY_ACTIONS | {
         "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
-        "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "sns:Publish"}
+        "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "sns:Publish", "states:DescribeExecution"}
+    assert actions_of(roles["team-a-reconciler"]) == logs | KEY_ACTIONS | {
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "sns:Publish"}
     assert actions_of(roles["team-a-stream-router"]) == logs | {
         "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "states:StartExecution",
         "sqs:SendMessage"}
@@ -99,7 +103,9 @@ def test_least_privilege_per_role_by_default(default_run):
     for role, document in roles.items():
         if role == "team-a-states":   # invokes the core functions only (test_scoped_to_this_stacks_resources)
             continue
-        assert not actions_of(document) & TRIGGER_ACTIONS, f"{role}: trigger permissions must be off by default"
+        # the orchestrator looks up its own machine's executions only (test_scoped_to_this_stacks_resources)
+        own = {"states:DescribeExecution"} if role == "team-a-orchestrator" else set()
+        assert not actions_of(document) & TRIGGER_ACTIONS - own, f"{role}: trigger permissions must be off by default"
         assert "secretsmanager:GetSecretValue" not in actions_of(document)
 
 
@@ -108,7 +114,12 @@ def test_scoped_to_this_stacks_resources(default_run):
     (key,) = default_run.of_type("aws:kms/key:Key")
     assert resources_of(roles["team-a-orchestrator"]) - {
         f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/team-a-orchestrator:*"} == {
-        TABLE_ARN, f"{TABLE_ARN}/index/*", TOPIC_ARN, key.outputs["arn"]}
+        TABLE_ARN, f"{TABLE_ARN}/index/*", TOPIC_ARN, key.outputs["arn"], *EXECUTIONS_ARNS}
+    orchestrator = {a: s["Resource"] for s in statements(roles["team-a-orchestrator"]) for a in s["Action"]}
+    assert orchestrator["states:DescribeExecution"] == EXECUTIONS_ARNS
+    assert resources_of(roles["team-a-reconciler"]) - {
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/team-a-reconciler:*"} == {
+        TABLE_ARN, TOPIC_ARN, key.outputs["arn"]}
     router = {a: s["Resource"] for s in statements(roles["team-a-stream-router"]) for a in s["Action"]}
     assert router["states:StartExecution"] == [MACHINE_ARN]
     assert router["dynamodb:GetRecords"] == [f"{TABLE_ARN}/stream/*"]
@@ -154,7 +165,7 @@ def test_only_the_evaluator_reads_buckets_and_alerts_are_the_only_writes(default
     assert evaluator["s3:GetObject"] == ["arn:aws:s3:::team-a-interlock-data/*", "arn:aws:s3:::landing-zone/*"]
     assert evaluator["s3:ListBucket"] == ["arn:aws:s3:::team-a-interlock-data", "arn:aws:s3:::landing-zone"]
     assert "s3:PutObject" not in evaluator
-    for role in ("team-a-orchestrator", "team-a-trigger"):
+    for role in ("team-a-orchestrator", "team-a-trigger", "team-a-reconciler"):
         objects = {a: s["Resource"] for s in statements(roles[role]) for a in s["Action"]}
         assert {a: r for a, r in objects.items() if a.startswith("s3:")} == {
             "s3:PutObject": ["arn:aws:s3:::team-a-interlock-data/alerts/*"]}

@@ -10,7 +10,10 @@ from tests.infra.conftest import ACCOUNT, FULL_CONFIG
 
 CORE = {"orchestrator": "handlers.orchestrator.handler", "evaluator": "handlers.evaluator.handler",
         "trigger": "handlers.trigger.handler", "run-checker": "handlers.run_checker.handler"}
-HANDLERS = {**CORE, "stream-router": "handlers.stream_router.handler"}
+HANDLERS = {**CORE, "stream-router": "handlers.stream_router.handler", "reconciler": "handlers.reconciler.handler"}
+EXECUTION_ENDS = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+                  "detail": {"status": ["ABORTED", "TIMED_OUT", "FAILED"],
+                             "stateMachineArn": [f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:team-a-pipeline"]}}
 COMMON_ENV = {"TABLE_NAME", "SNS_TOPIC_ARN", "ARCHETYPE_DIR", "READINESS_TTL_SECONDS", "RETENTION_TTL_SECONDS",
               "EVALUATOR_BASE_URL", "DATA_BUCKET", "INTERLOCK_ALLOWED_NETWORKS", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
 
@@ -27,11 +30,12 @@ def functions(run) -> dict[str, object]:
 def test_default_inventory(default_run):
     assert custom(default_run) == Counter({
         "aws:dynamodb/table:Table": 1, "aws:sns/topic:Topic": 1, "aws:lambda/layerVersion:LayerVersion": 1,
-        "aws:lambda/function:Function": 5, "aws:iam/role:Role": 7, "aws:iam/rolePolicy:RolePolicy": 7,
-        "aws:cloudwatch/logGroup:LogGroup": 6, "aws:sfn/stateMachine:StateMachine": 1, "aws:sqs/queue:Queue": 1,
+        "aws:lambda/function:Function": 6, "aws:iam/role:Role": 8, "aws:iam/rolePolicy:RolePolicy": 8,
+        "aws:cloudwatch/logGroup:LogGroup": 7, "aws:sfn/stateMachine:StateMachine": 1, "aws:sqs/queue:Queue": 1,
         "aws:lambda/eventSourceMapping:EventSourceMapping": 1, "aws:scheduler/scheduleGroup:ScheduleGroup": 1,
-        "aws:cloudwatch/metricAlarm:MetricAlarm": 8, "aws:dynamodb/tableItem:TableItem": 3,
-        "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1,
+        "aws:cloudwatch/metricAlarm:MetricAlarm": 9, "aws:dynamodb/tableItem:TableItem": 3,
+        "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:cloudwatch/eventRule:EventRule": 1,
+        "aws:cloudwatch/eventTarget:EventTarget": 1, "aws:lambda/permission:Permission": 1,
     })
 
 
@@ -39,7 +43,7 @@ def test_full_inventory_adds_bucket_schedules_and_subscriptions(full_run):
     counts = custom(full_run)
     assert counts["aws:scheduler/schedule:Schedule"] == 2
     assert counts["aws:sns/topicSubscription:TopicSubscription"] == 4
-    assert counts["aws:lambda/permission:Permission"] == 1
+    assert counts["aws:lambda/permission:Permission"] == 2   # the pager subscription and the reconciler
     for bucket_type in ("bucket:Bucket", "bucketVersioning:BucketVersioning", "bucketPolicy:BucketPolicy",
                         "bucketPublicAccessBlock:BucketPublicAccessBlock",
                         "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"):
@@ -52,7 +56,7 @@ def test_components_follow_the_component_rules(default_run):
         "interlock:index:InterlockStack", "interlock:index:Table", "interlock:index:AlertTopic",
         "interlock:index:CoreFunctions", "interlock:index:FunctionPackage", "interlock:index:LambdaFunction", "interlock:index:PipelineStateMachine",
         "interlock:index:StreamRouter", "interlock:index:Schedules", "interlock:index:PipelineRegistry",
-        "interlock:index:Alarms"}
+        "interlock:index:Alarms", "interlock:index:ExecutionEvents"}
     for resource in default_run.resources:
         if resource.type != "interlock:index:InterlockStack":
             assert resource.parent in components, f"{resource.name} is not parented to a component"
@@ -185,7 +189,8 @@ def test_alert_topic_and_subscriptions(default_run, full_run):
     subscriptions = {(s.inputs["protocol"], s.inputs["endpoint"]) for s in full_run.of_type(
         "aws:sns/topicSubscription:TopicSubscription")}
     assert subscriptions == {(s["protocol"], s["endpoint"]) for s in FULL_CONFIG["alertSubscriptions"]}
-    (permission,) = full_run.of_type("aws:lambda/permission:Permission")
+    (permission,) = [p for p in full_run.of_type("aws:lambda/permission:Permission")
+                     if p.inputs["principal"] == "sns.amazonaws.com"]
     assert permission.inputs["principal"] == "sns.amazonaws.com"
     assert permission.inputs["sourceArn"] == full_topic.outputs["arn"]
     assert permission.inputs["function"].endswith(":function:pager")
@@ -259,3 +264,23 @@ def test_exports(default_run, full_run):
         "dataBucket": "",
     }
     assert full_run.exports["dataBucket"] == "team-a-interlock-data"
+
+
+def test_abnormal_execution_ends_reach_the_reconciler_from_its_rule_only(default_run):
+    (rule,) = default_run.of_type("aws:cloudwatch/eventRule:EventRule")
+    assert rule.inputs["name"] == "team-a-execution-ends"
+    assert json.loads(rule.inputs["eventPattern"]) == EXECUTION_ENDS
+    assert rule.inputs.get("state", "ENABLED") == "ENABLED" and "scheduleExpression" not in rule.inputs
+    reconciler = functions(default_run)["reconciler"]
+    (target,) = default_run.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["rule"] == "team-a-execution-ends"
+    assert target.inputs["arn"] == reconciler.outputs["arn"]
+    assert not {"input", "inputPath", "inputTransformer"} & set(target.inputs), "the reconciler reads the whole event"
+    (permission,) = default_run.of_type("aws:lambda/permission:Permission")
+    assert permission.inputs["action"] == "lambda:InvokeFunction"
+    assert permission.inputs["function"] == "team-a-reconciler"
+    assert permission.inputs["principal"] == "events.amazonaws.com"
+    assert permission.inputs["sourceArn"] == rule.outputs["arn"]
+    assert permission.name in target.dependencies, "the target must not deliver before the permission exists"
+    alarms = {a.inputs["name"]: a.inputs for a in default_run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert alarms["team-a-reconciler-errors"]["dimensions"] == {"FunctionName": "team-a-reconciler"}

@@ -63,3 +63,14 @@ def test_a_violation_in_the_program_would_be_reported():
     table = next(resource for resource in resources if resource.type == rules.TABLE)
     table.inputs = {**table.inputs, "pointInTimeRecovery": {"enabled": False}}
     assert any("point-in-time recovery" in message for message in violations(resources))
+
+
+def test_the_reconciler_and_its_rule_are_checked_like_the_rest():
+    """The reconciler's role policy and log group go through the same rules: without its log group the stack fails."""
+    resources = run_program({"projectName": "team-a"})
+    names = {resource.inputs.get("name") for resource in resources}
+    assert {"team-a-reconciler", "team-a-execution-ends", "/aws/lambda/team-a-reconciler"} <= names
+    assert any(resource.type == rules.ROLE_POLICY and resource.inputs["role"] == "team-a-reconciler"
+               for resource in resources)
+    weakened = [resource for resource in resources if resource.inputs.get("name") != "/aws/lambda/team-a-reconciler"]
+    assert any("team-a-reconciler" in message for message in violations(weakened))

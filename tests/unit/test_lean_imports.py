@@ -11,7 +11,7 @@ HEAVY = ("boto3", "botocore", "yaml", "aws_lambda_powertools")
 PROBE = "import sys, handlers.{module}; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
 
 
-@pytest.mark.parametrize("module", ["orchestrator", "stream_router", "evaluator", "trigger", "run_checker"])
+@pytest.mark.parametrize("module", ["orchestrator", "stream_router", "evaluator", "trigger", "run_checker", "reconciler"])
 def test_a_handler_module_loads_without_heavy_imports(module):
     loaded = subprocess.run([sys.executable, "-c", PROBE.format(module=module, heavy=HEAVY)], cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout.split()

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import uuid
 
-from .. import alerts, archetypes, retry, schedule, settings, store
+from .. import alerts, archetypes, clients, retry, schedule, settings, store
+from ..log import logger
 from ..models import RunStatus
 from .common import ActionOutcome, Problem, Request, load_archetype, load_pipeline, parse_moment, proceed, skip
 
@@ -30,15 +31,63 @@ def _owner(req: Request) -> str:
 
 
 def acquire_lock(req: Request) -> ActionOutcome:
+    """Take the (pipeline, schedule) lock; take it over from an execution that has ended; else wait for it
+    (`deferred`, the state machine comes back after `waitSeconds`) until `waitWindowSeconds` are used up, then
+    refuse the request with a LOCK_BUSY event and a REQUEST_REFUSED alert (`refused`)."""
     owner = _owner(req)
     lease = req.payload.get("leaseSeconds")
     if isinstance(lease, bool) or not isinstance(lease, int) or lease <= 0:
         raise Problem(f"payload.leaseSeconds must be a positive integer (the stack's lockLeaseSeconds), got {lease!r}")
-    acquired, holder = store.acquire_lock(req.pipeline_id, req.schedule_id, owner, lease)
-    if acquired:
-        return proceed(owner=owner, leaseSeconds=lease)
-    holder = holder or {}
-    return skip("lock held by another execution", heldBy=holder.get("owner"), heldSince=holder.get("acquiredAt"))
+    holder: dict = {}
+    for _ in range(2):  # a lock that changes hands while it is looked at is tried once more
+        acquired, found = store.acquire_lock(req.pipeline_id, req.schedule_id, owner, lease)
+        if acquired:
+            return proceed(owner=owner, leaseSeconds=lease)
+        holder = found or {}
+        ended = holder.get("owner")
+        if not ended or not _has_ended(req, ended):
+            break
+        if store.take_over_lock(req.pipeline_id, req.schedule_id, ended, owner, lease):
+            store.append_event(req.pipeline_id, "LOCK_TAKEN_OVER", message=f"execution {ended} no longer runs",
+                               details={"owner": owner, "previousOwner": ended,
+                                        "heldSince": holder.get("acquiredAt"), "scheduleID": req.schedule_id})
+            return proceed(owner=owner, leaseSeconds=lease, takenOverFrom=ended)
+    return _wait_or_refuse(req, owner, holder)
+
+
+def _has_ended(req: Request, execution: str) -> bool:
+    """Whether the lock owner, an execution of this state machine (`payload.stateMachine`), is no longer running.
+    An execution that cannot be looked up for another reason (throttling, permissions) counts as running."""
+    machine = req.payload.get("stateMachine")
+    if not isinstance(machine, str) or ":stateMachine:" not in machine:
+        return False
+    arn = f"{machine.replace(':stateMachine:', ':execution:', 1)}:{execution}"
+    try:
+        status = clients.client("stepfunctions").describe_execution(executionArn=arn)["status"]
+    except Exception as exc:  # botocore's ClientError, not imported at load time
+        if clients.error_code(exc) == "ExecutionDoesNotExist":
+            return True
+        logger().warning("lock owner not looked up", extra={"owner": execution, "error": str(exc)})
+        return False
+    return status != "RUNNING"
+
+
+def _wait_or_refuse(req: Request, owner: str, holder: dict) -> ActionOutcome:
+    waits = req.payload.get("waits")
+    waits = waits if isinstance(waits, int) and not isinstance(waits, bool) and waits >= 0 else 0
+    interval, window = req.payload.get("waitSeconds"), req.payload.get("waitWindowSeconds")
+    limit = window // interval if all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (interval, window)) else 0
+    held = {"heldBy": holder.get("owner"), "heldSince": holder.get("acquiredAt")}
+    if waits < limit:
+        return skip("lock held by another execution: waiting for it", deferred=True, waits=waits + 1, **held)
+    message = (f"Request refused for {req.pipeline_id} ({req.schedule_id}, {req.date}): the lock stayed held by "
+               f"{held['heldBy']} since {held['heldSince']} while this execution waited {waits} times")
+    store.append_event(req.pipeline_id, "LOCK_BUSY", message=message, details={"owner": owner, "waits": waits, **held})
+    alerts.publish(alerts.AlertLevel.WARNING, alerts.AlertType.REQUEST_REFUSED, message,
+                   pipeline_id=req.pipeline_id, schedule_id=req.schedule_id, date=req.date,
+                   details={"execution": owner, "waits": waits, **held})
+    return skip("lock held by another execution", refused=True, waits=waits, **held)
 
 
 def release_lock(req: Request) -> ActionOutcome:

@@ -1,0 +1,61 @@
+"""The machine's abnormal execution ends -> reconciler: an EventBridge rule on Step Functions "Execution Status
+Change" (ABORTED, TIMED_OUT, FAILED of this stack's state machine), its Lambda target and the permission that lets
+EventBridge invoke the function from that rule only."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from .function_records import RECONCILER
+from .functions import FunctionsArgs, LambdaFunction, LambdaFunctionArgs
+
+ABNORMAL_ENDS = ("ABORTED", "TIMED_OUT", "FAILED")
+
+
+def execution_end_pattern(state_machine_arn: str) -> str:
+    return json.dumps({
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {"status": list(ABNORMAL_ENDS), "stateMachineArn": [state_machine_arn]},
+    }, sort_keys=True)
+
+
+@dataclass
+class ExecutionEventsArgs:
+    functions: FunctionsArgs
+    state_machine_arn: pulumi.Input[str]
+
+
+class ExecutionEvents(pulumi.ComponentResource):
+    """The reconciler function and the rule that delivers the machine's abnormal execution ends to it."""
+
+    def __init__(self, name: str, args: ExecutionEventsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("interlock:index:ExecutionEvents", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.function = LambdaFunction(f"{name}-function", LambdaFunctionArgs(RECONCILER, args.functions), child)
+        self.rule = aws.cloudwatch.EventRule(
+            f"{name}-rule",
+            name=f"{args.functions.project_name}-execution-ends",
+            description="Abnormal ends (ABORTED, TIMED_OUT, FAILED) of the pipeline state machine's executions",
+            event_pattern=pulumi.Output.from_input(args.state_machine_arn).apply(execution_end_pattern),
+            opts=child,
+        )
+        self.permission = aws.lambda_.Permission(
+            f"{name}-permission",
+            action="lambda:InvokeFunction",
+            function=self.function.name,
+            principal="events.amazonaws.com",
+            source_arn=self.rule.arn,
+            opts=child,
+        )
+        self.target = aws.cloudwatch.EventTarget(
+            f"{name}-target",
+            rule=self.rule.name,
+            arn=self.function.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.permission]),
+        )
+        self.register_outputs({"functionName": self.function.name, "ruleArn": self.rule.arn})

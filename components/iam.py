@@ -177,3 +177,12 @@ def run_checker_statements(permissions: TriggerPermissions) -> list[dict]:
             resources = [resource for arn in arns for resource in access.poll_resources(arn)]
             statements.append(statement(access.poll_sid, (access.poll_action,), resources))
     return statements
+
+
+def chatbot_statements(alarm_arn_prefix: pulumi.Input[str]) -> list[dict]:
+    """What AWS Chatbot's channel role needs to render this stack's alarm notifications, read-only: the alarms
+    (`<prefix>*`, i.e. this project's) and their metric graph (GetMetricWidgetImage has no resource type)."""
+    return [
+        statement("DescribeOwnAlarms", ("cloudwatch:DescribeAlarms",), [pulumi.Output.concat(alarm_arn_prefix, "*")]),
+        statement("RenderAlarmGraphs", ("cloudwatch:GetMetricWidgetImage",), "*"),
+    ]

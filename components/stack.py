@@ -2,7 +2,7 @@
 
 table, topic, bucket -> function package (code zip + layer) -> core functions -> state machine -> stream-router
 and the execution-end rule with its reconciler (both need the state machine ARN) -> schedules, pipelines as code
--> alarms.
+-> alarms, dashboard.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from . import asl
 from .alarms import Alarms, AlarmsArgs
 from .alert_topic import AlertTopic, AlertTopicArgs
+from .dashboard import Dashboard, DashboardArgs
 from .data_bucket import DataBucket, DataBucketArgs
 from .execution_events import ExecutionEvents, ExecutionEventsArgs
 from .function_records import FunctionInputs
@@ -51,6 +52,7 @@ class InterlockStack(pulumi.ComponentResource):
         super().__init__("interlock:index:InterlockStack", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
 
         self.table = InterlockTable(f"{name}-data", TableArgs(
             table_name=settings.table_name,
@@ -64,6 +66,9 @@ class InterlockStack(pulumi.ComponentResource):
             account_id=account_id,
             kms_key_arn=settings.kms_key_arn,
             subscriptions=settings.alert_subscriptions,
+            name_prefix=settings.project_name,
+            alarm_arn_prefix=pulumi.Output.concat(
+                "arn:aws:cloudwatch:", region, ":", account_id, ":alarm:", settings.resource_name("")),
         ), child)
         self.bucket = DataBucket(f"{name}-bucket", DataBucketArgs(
             bucket_name=settings.data_bucket_name, kms_key_arn=settings.kms_key_arn,
@@ -140,15 +145,24 @@ class InterlockStack(pulumi.ComponentResource):
             dead_letter_queue_name=self.stream_router.dead_letter_queue.name,
         ), child)
 
-        self.function_names = pulumi.Output.from_input({
-            **{kind: fn.name for kind, fn in self.functions.functions.items()},
-            "stream-router": self.stream_router.function.name,
-            "reconciler": self.execution_events.function.name,
-        })
+        names_by_kind = {**{kind: fn.name for kind, fn in self.functions.functions.items()},
+                         "stream-router": self.stream_router.function.name,
+                         "reconciler": self.execution_events.function.name}
+        self.dashboard = Dashboard(f"{name}-dashboard", DashboardArgs(
+            dashboard_name=settings.project_name,
+            region=region,
+            service=settings.project_name,
+            function_names=names_by_kind,
+            state_machine_arn=self.state_machine.arn,
+            dead_letter_queue_name=self.stream_router.dead_letter_queue.name,
+        ), child)
+
+        self.function_names = pulumi.Output.from_input(names_by_kind)
         self.register_outputs({
             "tableName": self.table.name,
             "alertTopicArn": self.alerts.arn,
             "stateMachineArn": self.state_machine.arn,
             "functionNames": self.function_names,
             "dataBucket": bucket_name,
+            "dashboardUrl": self.dashboard.url,
         })

@@ -29,7 +29,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 ARCHITECTURES = ("arm64", "x86_64")
 PYTHON_RUNTIMES = ("python3.12", "python3.13")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-SUBSCRIPTION_PROTOCOLS = ("email", "https", "sqs", "lambda")
+SUBSCRIPTION_PROTOCOLS = ("email", "https", "sqs", "lambda", "slack", "teams")
 TRIGGER_KINDS = permission_keys()  # the triggerPermissions keys the trigger modules declare
 LOCK_LEASE_MARGIN_SECONDS = 300
 
@@ -55,6 +55,10 @@ SECRET_ARN = re.compile(rf"^{_PARTITION}:secretsmanager:{_REGION_ACCOUNT}:secret
 KMS_KEY_ARN = re.compile(rf"^{_PARTITION}:kms:{_REGION_ACCOUNT}:key/[0-9a-f-]+$")
 SQS_ARN = re.compile(rf"^{_PARTITION}:sqs:{_REGION_ACCOUNT}:[\w-]+(?:\.fifo)?$")
 LAMBDA_ARN = TRIGGER_ARN_PATTERNS["lambda"]
+SLACK_WORKSPACE_ID = re.compile(r"^[0-9A-Z]{1,255}$")
+SLACK_CHANNEL_ID = re.compile(r"^[A-Za-z0-9]{1,255}$")
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+TEAMS_CHANNEL_ID = re.compile(r"^[\w=+/.,-]*%3[aA][\w=+/.,-]*%40[\w=+/.,-]*$")  # URL-encoded, as AWS wants it
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
@@ -91,6 +95,17 @@ class AlertSubscription:
 
 
 @dataclass(frozen=True)
+class ChatSubscription:
+    """A Slack or Microsoft Teams channel receiving the alert topic through AWS Chatbot."""
+
+    protocol: str              # slack | teams
+    channel_id: str
+    workspace_id: str = ""     # slack: the workspace (team) ID authorised in the Chatbot console
+    team_id: str = ""          # teams: the team and tenant IDs authorised in the Chatbot console
+    tenant_id: str = ""
+
+
+@dataclass(frozen=True)
 class TriggerPermissions:
     """ARNs the trigger may start and the run-checker may poll, per kind; all empty by default."""
 
@@ -121,7 +136,7 @@ class StackSettings:
     architecture: str
     python_runtime: str
     schedules: tuple[Schedule, ...]
-    alert_subscriptions: tuple[AlertSubscription, ...]
+    alert_subscriptions: tuple[AlertSubscription | ChatSubscription, ...]
     trigger_permissions: TriggerPermissions
     secret_arns: tuple[str, ...]
     evaluator_bucket_arns: tuple[str, ...]
@@ -362,7 +377,17 @@ def _valid_rate(expression: str) -> bool:
     return bool(match) and int(match.group(1)) >= 1 and (int(match.group(1)) == 1) == (not match.group(2).endswith("s"))
 
 
-def _subscriptions(value: Any, _raw: dict) -> tuple[AlertSubscription, ...]:
+# Chat channels: each field with its pattern and what it must be (the IDs come from the Chatbot console).
+CHAT_FIELDS = {
+    "slack": {"workspaceId": (SLACK_WORKSPACE_ID, "a Slack workspace ID such as T07EA123LEP"),
+              "channelId": (SLACK_CHANNEL_ID, "a Slack channel ID such as C07EZ1ABC23")},
+    "teams": {"teamId": (UUID, "a Microsoft Teams team ID (a UUID)"),
+              "tenantId": (UUID, "a Microsoft Teams tenant ID (a UUID)"),
+              "channelId": (TEAMS_CHANNEL_ID, "a URL-encoded Teams channel ID such as 19%3a...%40thread.tacv2")},
+}
+
+
+def _subscriptions(value: Any, _raw: dict) -> tuple[AlertSubscription | ChatSubscription, ...]:
     checks = {
         "email": (EMAIL, "an email address"),
         "https": (re.compile(r"^https://\S+$"), "an https:// URL"),
@@ -370,9 +395,23 @@ def _subscriptions(value: Any, _raw: dict) -> tuple[AlertSubscription, ...]:
         "lambda": (LAMBDA_ARN, "a Lambda function ARN"),
     }
     problems: list[str] = []
-    subscriptions: list[AlertSubscription] = []
+    subscriptions: list[AlertSubscription | ChatSubscription] = []
     for index, item in enumerate(_object_list(value, "subscription")):
         where = f"[{index}]"
+        protocol = str(item.get("protocol", ""))
+        if protocol in CHAT_FIELDS:
+            fields = {"protocol", *CHAT_FIELDS[protocol]}
+            found = _check_keys(item, fields, fields, where)
+            found += [f"{where}.{key}: {item[key]!r} is not {expected}"
+                      for key, (regex, expected) in CHAT_FIELDS[protocol].items()
+                      if key in item and not regex.match(str(item[key]))]
+            channel = ChatSubscription(protocol, str(item.get("channelId", "")), str(item.get("workspaceId", "")),
+                                       str(item.get("teamId", "")), str(item.get("tenantId", "")))
+            if channel in subscriptions:
+                found.append(f"{where}.channelId: {channel.channel_id!r} is listed twice")
+            problems += found
+            subscriptions.append(channel)
+            continue
         found = _check_keys(item, {"protocol", "endpoint"}, {"protocol", "endpoint"}, where)
         if found:
             problems += found

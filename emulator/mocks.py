@@ -174,6 +174,9 @@ class EmulatorMocks(pulumi.runtime.Mocks):
                 self._bucket_sse,
             "aws:kms/key:Key": self._kms_key,
             "aws:kms/alias:Alias": self._kms_alias,
+            "aws:cloudwatch/dashboard:Dashboard": self._dashboard,
+            "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration": self._chat_channel,
+            "aws:chatbot/teamsChannelConfiguration:TeamsChannelConfiguration": self._chat_channel,
         }
 
     # pulumi entry points ------------------------------------------------------------------------------------------
@@ -754,6 +757,23 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         self._client("kms").create_alias(AliasName=name, TargetKeyId=i["targetKeyId"])
         key_arn = self._client("kms").describe_key(KeyId=i["targetKeyId"])["KeyMetadata"]["Arn"]
         return name, {"name": name, "arn": f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:{name}", "targetKeyArn": key_arn}
+
+    # dashboards / chat channels --------------------------------------------------------------------------------------
+    def _dashboard(self, args):
+        i = args.inputs
+        name = i["dashboardName"]
+        self._client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=i["dashboardBody"])
+        arn = self._client("cloudwatch").get_dashboard(DashboardName=name)["DashboardArn"]
+        return name, {"dashboardName": name, "dashboardArn": arn}
+
+    def _chat_channel(self, args):
+        """moto has no Chatbot: the configuration gets its ARN without a backend (nothing posts to a chat)."""
+        i = args.inputs
+        kind = "slack-channel" if "slack" in args.typ else "microsoft-teams-channel"
+        arn = f"arn:aws:chatbot::{ACCOUNT_ID}:chat-configuration/{kind}/{i['configurationName']}"
+        with self._lock:
+            self.adjusted.append(f"{args.typ} ({args.name}): not created (moto has no Chatbot); ARN only")
+        return arn, {"chatConfigurationArn": arn}
 
 
 def _metric_query(query: dict) -> dict:

@@ -36,6 +36,7 @@ def test_default_inventory(default_run):
         "aws:cloudwatch/metricAlarm:MetricAlarm": 9, "aws:dynamodb/tableItem:TableItem": 3,
         "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:cloudwatch/eventRule:EventRule": 1,
         "aws:cloudwatch/eventTarget:EventTarget": 1, "aws:lambda/permission:Permission": 1,
+        "aws:cloudwatch/dashboard:Dashboard": 1,
     })
 
 
@@ -262,6 +263,8 @@ def test_exports(default_run, full_run):
         "stateMachineArn": f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:team-a-pipeline",
         "functionNames": {kind: f"team-a-{kind}" for kind in HANDLERS},
         "dataBucket": "",
+        "dashboardUrl": "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1"
+                        "#dashboards:name=team-a",
     }
     assert full_run.exports["dataBucket"] == "team-a-interlock-data"
 

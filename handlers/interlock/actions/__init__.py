@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .. import alerts, schedule, store
+from .. import alerts, metrics, schedule, store
 from ..log import logger
 from ..models import DEFAULT_SCHEDULE, PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, FailureCategory, Result, RunStatus
 from . import completion, evaluation, gate, monitoring
@@ -34,6 +34,8 @@ ACTIONS: dict[str, Callable[[Request], ActionOutcome]] = {
 # Actions that run while this execution holds the lock: an error there is also written to the run log.
 UNDER_LOCK = frozenset(ACTIONS) - {"checkExclusion", "acquireLock", "releaseLock"}
 LOG_RESULT_DEFAULTS = {"attemptNumber": 0, "retryable": False, "retryBackoffSeconds": 0}
+# A skip from these ends the execution without a run (excluded date, lock held, run log says nothing is due).
+SKIPS_THE_RUN = frozenset({"checkExclusion", "acquireLock", "checkRunLog"})
 
 
 def parse_request(event: object) -> tuple[Request, str | None]:
@@ -96,6 +98,10 @@ def run(req: Request, problem: str | None = None) -> ActionOutcome:
     if problem is not None:
         return _error(req, problem, keyed=False)
     try:
-        return ACTIONS[req.action](req)
+        outcome = ACTIONS[req.action](req)
     except Problem as exc:
         return _error(req, str(exc), keyed=True)
+    if outcome.result == Result.SKIP and req.action in SKIPS_THE_RUN:
+        metrics.emit(metrics.RUNS_SKIPPED, pipeline_id=req.pipeline_id, schedule_id=req.schedule_id,
+                     reason=outcome.payload.get("reason"), action=req.action)
+    return outcome

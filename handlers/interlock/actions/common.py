@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import alerts, archetypes, retry, schedule, settings, store
+from .. import alerts, archetypes, metrics, retry, schedule, settings, store
 from ..log import logger
 from ..models import (
     DEFAULT_SCHEDULE,
@@ -113,6 +113,8 @@ def sla_outcome(req: Request, deadline: dt.datetime, stage: str, alert_type: ale
     if alerted:
         store.append_event(req.pipeline_id, "SLA_BREACHED", run_id=req.run_id, message=stage,
                            details={"deadline": when})
+        metrics.emit(metrics.SLA_BREACHES, pipeline_id=req.pipeline_id, schedule_id=req.schedule_id, stage=stage,
+                     runID=req.run_id)
     return proceed(breached=True, deadline=when, alerted=alerted)
 
 
@@ -197,6 +199,10 @@ def record_result(req: Request, *, status: str, run_id: str | None, message: str
         monitored = [RunStatus.COMPLETED_MONITORING] if config and config.monitoring_enabled else []
         move_run(run_id, monitored + [RunStatus.COMPLETED])
     _record_events(req, run_id, entry, retryable, backoff, policy)
+    if status == RunStatus.COMPLETED or not retryable:  # a failure counts once no retry is left
+        metrics.emit(metrics.RUNS_COMPLETED if status == RunStatus.COMPLETED else metrics.RUNS_FAILED,
+                     pipeline_id=req.pipeline_id, schedule_id=entry["scheduleID"], runID=run_id,
+                     attempt=attempt, category=entry.get("failureCategory"))
     return {"attemptNumber": attempt, "retryable": retryable, "retryBackoffSeconds": backoff,
             "loggedAt": logged_at, "status": status}
 

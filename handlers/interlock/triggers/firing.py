@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .. import alerts, invocation, schedule, store
+from .. import alerts, invocation, metrics, schedule, store
 from ..log import logger
 from ..models import InvalidTransition, RunStatus
 from . import PERMANENT, TIMEOUT, TRANSIENT, RunContext, Started, TriggerError, spec_of, start
@@ -149,6 +149,8 @@ def _fail(run: RunContext, trigger_type: str | None, exc: TriggerError, *, trans
     alerts.publish(level, alerts.AlertType.TRIGGER_FAILED, f"Trigger failed for {run.pipeline_id}: {message}",
                    pipeline_id=run.pipeline_id, schedule_id=run.schedule_id, date=run.date, run_id=run.run_id,
                    details={"triggerType": trigger_type, "failureCategory": exc.category})
+    metrics.emit(metrics.TRIGGER_FAILURES, pipeline_id=run.pipeline_id, schedule_id=run.schedule_id,
+                 category=exc.category, triggerType=trigger_type, runID=run.run_id)
     return TriggerOutcome("failed", {}, message, exc.category)
 
 

@@ -1,7 +1,8 @@
 """Trigger Lambda: start the pipeline's job for one run.
 
-Input `{pipelineID, scheduleID, date, trigger, runID, attempt, execution}`; output `{runID, status: running|completed|failed, metadata,
-error, failureCategory}` with every key present (DESIGN §10.0). Only a broken environment raises.
+Input `{pipelineID, scheduleID, date, trigger, runID, attempt, execution}`; output `{runID, status:
+running|completed|failed, metadata, error, failureCategory}` with every key present (DESIGN §10.0). The attempt is
+claimed in the date's run log before the job starts. Only a broken environment raises.
 """
 from __future__ import annotations
 

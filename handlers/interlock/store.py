@@ -8,7 +8,7 @@ Key formats (DESIGN §5 is kept identical to this list):
     lock              LOCK#{id}#{scheduleID}  LOCK
     run state         RUN#{runID}             STATE
     run list copy     PIPELINE#{id}           RUN#{createdAt}#{runID}
-    run log           PIPELINE#{id}           RUNLOG#{date}#{scheduleID}       ledger: inFlight, rerunCount, rerunExecution
+    run log           PIPELINE#{id}           RUNLOG#{date}#{scheduleID}       + ledger inFlight, rerunCount, ...
     event             PIPELINE#{id}           EVENT#{16-digit epoch micros}#{8 hex}
     rerun             PIPELINE#{id}           RERUN#{rerunID}
     late arrival      PIPELINE#{id}           LATEARRIVAL#{date}#{scheduleID}#{traitType}#{millis}

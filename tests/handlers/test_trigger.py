@@ -230,7 +230,8 @@ def test_a_claim_held_by_another_run_starts_nothing(aws_env):
     store.claim_attempt("sales", DATE, "h07", {"attempt": 1, "runID": "run-0", "execution": "exec-0"})
     job = glue_job()
     out = fire({"type": "glue", "jobName": job})
-    assert (out["status"], out["failureCategory"]) == ("failed", "PERMANENT") and "claimed by another run" in out["error"]
+    assert (out["status"], out["failureCategory"]) == ("failed", "PERMANENT")
+    assert "claimed by another run" in out["error"]
     assert boto3.client("glue").get_job_runs(JobName=job)["JobRuns"] == []
     assert store.get_run_log("sales", DATE, "h07")["inFlight"]["runID"] == "run-0"
 

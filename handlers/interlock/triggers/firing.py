@@ -81,7 +81,8 @@ def fire(run: RunContext, config: object, attempt: Attempt = Attempt()) -> Trigg
         oversized = invocation.oversized(started.metadata, invocation.IDENTITY_LIMIT)
         if oversized:
             raise TriggerError(f"{trigger_type} answered a job identity of {oversized} bytes (limit "
-                               f"{invocation.IDENTITY_LIMIT}); the job may have started but cannot be tracked: check it")
+                               f"{invocation.IDENTITY_LIMIT}); the job may have started but cannot be tracked: "
+                               "check it")
     except TriggerError as exc:
         return _fail(run, trigger_type, exc)
     return _succeed(run, trigger_type, started)

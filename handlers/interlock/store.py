@@ -572,7 +572,7 @@ def record_execution_end(pipeline_id: str, date: str, schedule_id: str,
         item = _get(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id), consistent=True)
         current = _data(item) if item else None
         ledger = {name: _plain(item[name]) for name in RUN_LOG_LEDGER if name in item} if item else {}
-        entry = entry_for({**_run_record(current), **ledger} if current is not None or ledger else None)
+        entry = entry_for({**_run_record(current or {}), **ledger} if current is not None or ledger else None)
         if entry is None:
             return None
         entry = {k: v for k, v in entry.items() if k not in RUN_LOG_LEDGER}

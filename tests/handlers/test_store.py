@@ -282,3 +282,14 @@ def test_the_run_log_ledger_survives_the_entry_and_closes_with_it(aws_env):
     store.put_run_log(dict(entry, status="COMPLETED"), close_claim=True)
     log = store.get_run_log("sales", "2026-11-28")
     assert log["status"] == "COMPLETED" and "inFlight" not in log and log["rerunCount"] == 1
+
+
+def test_an_execution_end_is_recorded_over_a_claim_only_item_keeping_the_claim(aws_env):
+    claim = {"attempt": 1, "runID": "r1", "execution": "e1"}
+    store.claim_attempt("sales", "2026-11-28", "daily", claim)
+    seen = []
+    written = store.record_execution_end("sales", "2026-11-28", "daily", lambda current: seen.append(current) or {
+        **current, "pipelineID": "sales", "date": "2026-11-28", "scheduleID": "daily", "status": "FAILED"})
+    assert seen == [{"inFlight": claim}] and "inFlight" not in written
+    log = store.get_run_log("sales", "2026-11-28")
+    assert (log["status"], log["inFlight"]) == ("FAILED", claim)

@@ -44,11 +44,11 @@ def _parse(event: dict, budget: float | None) -> tuple[TraitRequest, str | None]
 
 
 def _shape(trait_type: str, verdict: Verdict, required: bool) -> dict:
-    return {
+    return invocation.bounded({
         "traitType": trait_type,
         "status": verdict.status,
         "value": verdict.value,
         "reason": verdict.reason,
         "failureCategory": verdict.failure_category,
         "required": required,
-    }
+    }, texts=("reason",), values=("value",))

@@ -13,7 +13,8 @@ def handler(event, context):
     bind(action=request.action, pipelineID=request.pipeline_id, scheduleID=request.schedule_id,
          date=request.date, runID=request.run_id, execution=_execution_name(event, request.payload))
     outcome = actions.run(request, problem)
-    return {"action": request.action, "result": outcome.result, "payload": outcome.payload}
+    payload = invocation.bounded(outcome.payload, texts=("error", "reason", "message"))
+    return {"action": request.action, "result": outcome.result, "payload": payload}
 
 
 def _execution_name(event: object, payload: dict) -> str | None:

@@ -21,5 +21,5 @@ def handler(event, context):
         invocation.count(event, "attempt") or 0,
         invocation.count(event, "maxAttempts"),
     )
-    return {"state": poll.state, "message": poll.message, "failureCategory": poll.failure_category,
-            "attempt": poll.attempt}
+    return invocation.bounded({"state": poll.state, "message": poll.message, "failureCategory": poll.failure_category,
+                               "attempt": poll.attempt}, texts=("message",))

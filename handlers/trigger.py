@@ -1,14 +1,15 @@
 """Trigger Lambda: start the pipeline's job for one run.
 
-Input `{pipelineID, scheduleID, date, trigger, runID}`; output `{runID, status: running|completed|failed, metadata,
-error, failureCategory}` with every key present (DESIGN §10.0). Only a broken environment raises.
+Input `{pipelineID, scheduleID, date, trigger, runID, attempt, execution}`; output `{runID, status:
+running|completed|failed, metadata, error, failureCategory}` with every key present (DESIGN §10.0). The attempt is
+claimed in the date's run log before the job starts. Only a broken environment raises.
 """
 from __future__ import annotations
 
 from .interlock import invocation, schedule
 from .interlock.log import bind
 from .interlock.triggers import RunContext
-from .interlock.triggers.firing import TriggerOutcome, fire, invalid_input
+from .interlock.triggers.firing import Attempt, TriggerOutcome, fire, invalid_input
 
 RECORD_MARGIN_SECONDS = 5.0
 
@@ -17,7 +18,8 @@ def handler(event, context):
     event = invocation.fields(event)
     run, problem = _parse(event, invocation.budget(context, RECORD_MARGIN_SECONDS))
     bind(pipelineID=run.pipeline_id, scheduleID=run.schedule_id, runID=run.run_id, date=run.date)
-    outcome = invalid_input(run, problem) if problem else fire(run, event.get("trigger"))
+    attempt = Attempt(invocation.count(event, "attempt") or 1, invocation.text(event, "execution"))
+    outcome = invalid_input(run, problem) if problem else fire(run, event.get("trigger"), attempt)
     return _shape(run.run_id, outcome)
 
 
@@ -34,10 +36,10 @@ def _parse(event: dict, budget: float | None) -> tuple[RunContext, str | None]:
 
 
 def _shape(run_id: str, outcome: TriggerOutcome) -> dict:
-    return {
+    return invocation.bounded({
         "runID": run_id,
         "status": outcome.status,
         "metadata": dict(outcome.metadata),
         "error": outcome.error,
         "failureCategory": outcome.failure_category,
-    }
+    }, texts=("error",))

@@ -36,6 +36,7 @@ class AlertType(NamedEnum):
     EXECUTION_TIMED_OUT = enum.auto()        # reconciler: an execution reached its TimeoutSeconds
     EXECUTION_FAILED = enum.auto()           # reconciler: an execution failed with an error it could not catch
     REQUEST_REFUSED = enum.auto()            # acquireLock: the lock stayed busy for as long as a marker may wait
+    RERUN_LIMIT_REACHED = enum.auto()        # a replay or drift rerun refused: retry.maxReruns reached
 
 
 def build(level: str, alert_type: str, message: str, *, pipeline_id: str, schedule_id: str | None = None,

@@ -170,12 +170,13 @@ class TriggerConfig(WireRecord):
 class RetryPolicy(WireRecord):
     """Retry of failed runs. Each field omitted in a config takes its default here."""
 
-    ALWAYS = frozenset({"max_attempts", "backoff_seconds", "backoff_multiplier", "retryable_failures"})
+    ALWAYS = frozenset({"max_attempts", "backoff_seconds", "backoff_multiplier", "retryable_failures", "max_reruns"})
 
     max_attempts: int = 3
     backoff_seconds: int = 30
     backoff_multiplier: float = 2.0
     retryable_failures: tuple[str, ...] = DEFAULT_RETRYABLE
+    max_reruns: int = 3  # replays and drift reruns of one date
 
 
 @dataclass

@@ -262,12 +262,16 @@ def _retry(p: _Problems, data: dict) -> RetryPolicy | None:
     max_attempts = p.integer(raw, "maxAttempts", "retry.maxAttempts", minimum=1, default=defaults.max_attempts)
     if max_attempts > 10:
         p.add("retry.maxAttempts", "must be <= 10")
+    max_reruns = p.integer(raw, "maxReruns", "retry.maxReruns", minimum=0, default=defaults.max_reruns)
+    if max_reruns > 10:
+        p.add("retry.maxReruns", "must be <= 10")
     return RetryPolicy(
         max_attempts=max_attempts,
         backoff_seconds=p.integer(raw, "backoffSeconds", "retry.backoffSeconds", maximum=MAX_BACKOFF_SECONDS,
                                   default=defaults.backoff_seconds),
         backoff_multiplier=float(multiplier),
         retryable_failures=categories,
+        max_reruns=max_reruns,
     )
 
 

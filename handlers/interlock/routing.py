@@ -31,11 +31,12 @@ def sanitize(text: str) -> str:
     return _UNSAFE.sub("_", text)
 
 
-def execution_name(pipeline_id: str, schedule_id: str, date: str, marker_key: str) -> str:
-    """`{pipeline}_{schedule}_{date}_{hash}`, at most 80 characters: readable, the same for the same marker
-    (a redelivered record is deduplicated by Step Functions) and different for every new marker (the hash of the
-    whole marker key always survives truncation)."""
-    digest = hashlib.sha256(f"{pipeline_id}\n{marker_key}".encode()).hexdigest()[:_HASH_CHARS]
+def execution_name(pipeline_id: str, schedule_id: str, date: str, marker_key: str, sequence: str = "") -> str:
+    """`{pipeline}_{schedule}_{date}_{hash}`, at most 80 characters: readable, the same for the same stream record
+    (a redelivered record is deduplicated by Step Functions) and different for every new write of a marker, even
+    of a key written before (the hash of the whole marker key and the record's sequence number always survives
+    truncation)."""
+    digest = hashlib.sha256(f"{pipeline_id}\n{marker_key}\n{sequence}".encode()).hexdigest()[:_HASH_CHARS]
     prefix = sanitize(f"{pipeline_id}_{schedule_id}_{date}")[: MAX_EXECUTION_NAME - _HASH_CHARS - 1]
     return f"{prefix}_{digest}"
 
@@ -114,8 +115,9 @@ def route(record: dict) -> MarkerStart | None:
     source = _string(image, "source") or key_source or "manual"
     replay_attr = image.get("replay", {})
     replay = replay_attr.get("BOOL") is True or replay_attr.get("S") == "true" or source == "replay"
+    sequence = change.get("SequenceNumber")
     return MarkerStart(
-        name=execution_name(pipeline_id, schedule_id, date, sk),
+        name=execution_name(pipeline_id, schedule_id, date, sk, sequence if isinstance(sequence, str) else ""),
         input={"pipelineID": pipeline_id, "scheduleID": schedule_id, "date": date, "source": source,
                "markerKey": sk, "replay": replay},
     )

@@ -8,7 +8,7 @@ Key formats (DESIGN §5 is kept identical to this list):
     lock              LOCK#{id}#{scheduleID}  LOCK
     run state         RUN#{runID}             STATE
     run list copy     PIPELINE#{id}           RUN#{createdAt}#{runID}
-    run log           PIPELINE#{id}           RUNLOG#{date}#{scheduleID}
+    run log           PIPELINE#{id}           RUNLOG#{date}#{scheduleID}       + ledger inFlight, rerunCount, ...
     event             PIPELINE#{id}           EVENT#{16-digit epoch micros}#{8 hex}
     rerun             PIPELINE#{id}           RERUN#{rerunID}
     late arrival      PIPELINE#{id}           LATEARRIVAL#{date}#{scheduleID}#{traitType}#{millis}
@@ -34,6 +34,7 @@ from .models import DEFAULT_SCHEDULE, RunStatus, check_transition, is_terminal
 
 PIPELINE_LIST_KEY = "PIPELINES"
 RUN_LOG_TTL_SECONDS = 30 * 86400
+RUN_LOG_LEDGER = ("inFlight", "rerunCount", "rerunExecution")  # run log attributes kept beside `data`
 RECORD_TTL_SECONDS = 30 * 86400
 NON_TERMINAL_RUN_GRACE_SECONDS = 86400
 PAGE_SIZE = 100  # Limit per Query page; tests lower it to exercise pagination
@@ -496,39 +497,89 @@ def list_runs(pipeline_id: str, limit: int = 10) -> list[dict]:
 # --- run logs --------------------------------------------------------------------------------------------------
 
 def get_run_log(pipeline_id: str, date: str, schedule_id: str = DEFAULT_SCHEDULE) -> dict | None:
-    """The run log of (pipeline, date, schedule), or None."""
-    item = _get(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id))
-    data = _data(item) if item else None
-    return _run_record(data) if data is not None else None
+    """The run log of (pipeline, date, schedule) with its ledger fields (`inFlight`, `rerunCount`,
+    `rerunExecution`), or None. An item that holds only a claim reads as its key fields and the claim."""
+    item = _get(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id), consistent=True)
+    if item is None:
+        return None
+    data = _data(item)
+    ledger = {name: _plain(item[name]) for name in RUN_LOG_LEDGER if name in item}
+    if data is None:
+        if not ledger:
+            return None
+        data = {"pipelineID": pipeline_id, "date": date, "scheduleID": schedule_id or DEFAULT_SCHEDULE}
+    return {**_run_record(data), **ledger}
 
 
-def put_run_log(entry: dict) -> None:
+def put_run_log(entry: dict, *, close_claim: bool = False) -> None:
     """Write (replace) a run log entry; `pipelineID`, `date` and `scheduleID` form its key (keys of `entry` are
-    matched case-insensitively, as when reading)."""
-    entry = _run_record(entry)
+    matched case-insensitively, as when reading). The ledger fields are kept, except that `close_claim` removes the
+    open claim (`inFlight`) in the same write."""
+    entry = {k: v for k, v in _run_record(entry).items() if k not in RUN_LOG_LEDGER}
     entry["scheduleID"] = entry.get("scheduleID") or DEFAULT_SCHEDULE
-    _put(_item(pipeline_pk(entry["pipelineID"]), run_log_sk(entry["date"], entry["scheduleID"]),
-               data=json.dumps(entry), status=entry.get("status"), expiresAt=int(_now() + RUN_LOG_TTL_SECONDS)))
+    _ddb().update_item(
+        TableName=_table(), Key=_key(pipeline_pk(entry["pipelineID"]), run_log_sk(entry["date"], entry["scheduleID"])),
+        UpdateExpression="SET #data = :data, #status = :status, expiresAt = :exp"
+                         + (" REMOVE inFlight" if close_claim else ""),
+        ExpressionAttributeNames={"#data": "data", "#status": "status"},
+        ExpressionAttributeValues={":data": _typed(json.dumps(entry)), ":status": _typed(entry.get("status") or ""),
+                                   ":exp": _typed(int(_now() + RUN_LOG_TTL_SECONDS))})
+
+
+def claim_attempt(pipeline_id: str, date: str, schedule_id: str, claim: dict) -> tuple[dict | None, bool]:
+    """Claim an attempt before starting its job: set the run log's `inFlight` to `claim` (`{attempt, runID,
+    execution, claimedAt, triggerType}`) unless an open claim exists. Returns (the open claim, whether it was made
+    now): the claim of the same `runID` is ours already (a retried or adopted start); another run's claim is
+    returned with False and nothing changes."""
+    key = _key(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id))
+    if _conditional("update_item", Key=key, UpdateExpression="SET inFlight = :claim, expiresAt = :exp",
+                    ConditionExpression="attribute_not_exists(inFlight)",
+                    ExpressionAttributeValues={":claim": _typed(claim),
+                                               ":exp": _typed(int(_now() + RUN_LOG_TTL_SECONDS))}):
+        return claim, True
+    held = (get_run_log(pipeline_id, date, schedule_id) or {}).get("inFlight") or {}
+    return (held, False) if held.get("runID") == claim["runID"] else (None, False)
+
+
+def record_job(pipeline_id: str, date: str, schedule_id: str, run_id: str, metadata: dict) -> bool:
+    """Record the identity of the job started for the open claim of `run_id` (False when the claim is not that
+    run's)."""
+    return _conditional("update_item", Key=_key(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id)),
+                        UpdateExpression="SET inFlight.metadata = :metadata",
+                        ConditionExpression="inFlight.runID = :run",
+                        ExpressionAttributeValues={":metadata": _typed(metadata), ":run": _typed(run_id)})
+
+
+def count_rerun(pipeline_id: str, date: str, schedule_id: str, execution: str, limit: int) -> bool:
+    """Count one replay or drift rerun of the date for `execution`, unless `limit` reruns were counted already."""
+    return _conditional("update_item", Key=_key(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id)),
+                        UpdateExpression="SET rerunCount = if_not_exists(rerunCount, :zero) + :one, "
+                                         "rerunExecution = :execution",
+                        ConditionExpression="attribute_not_exists(rerunCount) OR rerunCount < :limit",
+                        ExpressionAttributeValues={":zero": _typed(0), ":one": _typed(1),
+                                                   ":execution": _typed(execution), ":limit": _typed(limit)})
 
 
 def record_execution_end(pipeline_id: str, date: str, schedule_id: str,
                          entry_for: Callable[[dict | None], dict | None]) -> dict | None:
     """Rewrite the run log of (pipeline, date, schedule) after an execution ended abnormally.
 
-    `entry_for(current)` answers the new entry from the current one (None: leave the run log as it is). Only
-    `data`, `status` and `expiresAt` are set, compare-and-swap on the current `data`, so nothing else of the item
-    is lost and a concurrent write is read again (3 tries). Returns the entry written, or None.
+    `entry_for(current)` answers the new entry from the current one, ledger fields included (None: leave the run
+    log as it is). Only `data`, `status` and `expiresAt` are set, compare-and-swap on the current `data`, so the
+    ledger is kept and a concurrent write is read again (3 tries). Returns the entry written, or None.
     """
     key = _key(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id))
     for _ in range(3):
         item = _get(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id), consistent=True)
         current = _data(item) if item else None
-        entry = entry_for(_run_record(current) if current is not None else None)
+        ledger = {name: _plain(item[name]) for name in RUN_LOG_LEDGER if name in item} if item else {}
+        entry = entry_for({**_run_record(current or {}), **ledger} if current is not None or ledger else None)
         if entry is None:
             return None
+        entry = {k: v for k, v in entry.items() if k not in RUN_LOG_LEDGER}
         values = {":data": _typed(json.dumps(entry)), ":status": _typed(entry.get("status")),
                   ":exp": _typed(int(_now() + RUN_LOG_TTL_SECONDS))}
-        if item is None:
+        if current is None:
             condition = "attribute_not_exists(#data) OR #expires <= :now"
             values[":now"] = _typed(int(_now()))
         else:

@@ -144,7 +144,7 @@ def test_not_ready_then_ready_within_the_reevaluation_loop(emu):
 def test_validation_timeout(emu):
     register(emu, "e2e-timeout", evaluators={"upstream-dependency": {"status": "FAIL", "reason": "not yet"}})
     result = run(emu, "e2e-timeout")
-    assert result["status"] == "SUCCEEDED"  # a business outcome, recorded as data
+    assert (result["status"], result["error"]) == ("FAILED", "Interlock.ValidationTimeout")
     assert "LogValidationTimeout" in entered(result) and "TriggerPipeline" not in entered(result)
     log = emu.run_log("e2e-timeout", TODAY)
     assert (log["status"], log["failureCategory"]) == ("FAILED", "VALIDATION_TIMEOUT")
@@ -185,7 +185,7 @@ def test_trigger_failure_alerts(emu):
     trigger = {"type": "http", "method": "POST", "url": emu.http.trigger("/e2e-trigger-fails/trigger", 500)}
     register(emu, "e2e-trigger-fails", trigger=trigger, retry={"maxAttempts": 1, "backoffSeconds": 1})
     result = run(emu, "e2e-trigger-fails")
-    assert result["status"] == "SUCCEEDED"
+    assert (result["status"], result["error"]) == ("FAILED", "Interlock.RunFailed")
     assert "LogTriggerFailed" in entered(result)
     log = emu.run_log("e2e-trigger-fails", TODAY)
     assert (log["status"], log["failureCategory"], log["attemptNumber"]) == ("FAILED", "TRANSIENT", 1)
@@ -212,7 +212,7 @@ def test_non_retryable_failure_is_not_retried(emu):
     trigger = {"type": "http", "method": "POST", "url": emu.http.trigger("/e2e-permanent/trigger", 400)}
     register(emu, "e2e-permanent", trigger=trigger, retry={"maxAttempts": 3, "backoffSeconds": 1})
     result = run(emu, "e2e-permanent")
-    assert result["status"] == "SUCCEEDED"
+    assert (result["status"], result["error"]) == ("FAILED", "Interlock.RunFailed")
     assert entered(result).count("TriggerPipeline") == 1 and "RetryBackoffWait" not in entered(result)
     log = emu.run_log("e2e-permanent", TODAY)
     assert (log["status"], log["failureCategory"], log["attemptNumber"]) == ("FAILED", "PERMANENT", 1)
@@ -225,7 +225,7 @@ def test_poll_limit_reached(emu):
     job = emu.http.job("e2e-poll-limit", ["running"])
     register(emu, "e2e-poll-limit", trigger=job.trigger, retry={"maxAttempts": 3, "backoffSeconds": 1})
     result = run(emu, "e2e-poll-limit")
-    assert result["status"] == "SUCCEEDED"
+    assert (result["status"], result["error"]) == ("FAILED", "Interlock.RunFailed")
     assert job.polls == 5 and len(job.runs) == 1  # maxPollAttempts, and never re-triggered
     log = emu.run_log("e2e-poll-limit", TODAY)
     assert (log["status"], log["failureCategory"]) == ("FAILED", "PERMANENT")
@@ -302,8 +302,8 @@ def test_malformed_marker_goes_to_the_dead_letter_queue(emu):
 def test_unreachable_evaluator_fails_the_trait_with_a_category(emu):
     register(emu, "e2e-unreachable", evaluators={"resource-availability": emu.http.unreachable_url()})
     result = run(emu, "e2e-unreachable")
-    assert result["status"] == "SUCCEEDED"
-    trait = [t for t in result["output"]["traitResults"] if t["traitType"] == "resource-availability"][0]
+    assert (result["status"], result["error"]) == ("FAILED", "Interlock.ValidationTimeout")
+    trait = emu.store.get_trait_result("e2e-unreachable", "resource-availability")  # a FAILED execution has no output
     assert trait["status"] == "FAIL" and trait["failureCategory"]
     log = emu.run_log("e2e-unreachable", TODAY)
     assert (log["status"], log["failureCategory"]) == ("FAILED", "VALIDATION_TIMEOUT")
@@ -339,7 +339,7 @@ def test_retries_exhausted_alert_once(emu):
     job = emu.http.job("e2e-exhausted", ["failed"])
     register(emu, "e2e-exhausted", trigger=job.trigger, retry={"maxAttempts": 2, "backoffSeconds": 1})
     result = run(emu, "e2e-exhausted")
-    assert result["status"] == "SUCCEEDED"
+    assert (result["status"], result["error"]) == ("FAILED", "Interlock.RunFailed")
     assert len(job.runs) == 2
     log = emu.run_log("e2e-exhausted", TODAY)
     assert (log["status"], log["failureCategory"], log["attemptNumber"]) == ("FAILED", "TRANSIENT", 2)

@@ -758,3 +758,101 @@ def test_retry_loop_then_completion_and_cascade(aws_env):
     assert [h["runID"] for h in log["retryHistory"]] == [run_ids[0]]
     assert orch("checkRunLog", {"replay": False})["payload"]["reason"] == "already completed"
     assert aws_env.alerts() == []
+
+
+# --- the run log ledger: claims, adoption, reruns, the error path -----------------------------------------------------
+
+def orch_as(execution: str, action: str, payload: dict | None = None) -> dict:
+    return orchestrator.handler({"action": action, "pipelineID": "pipe-a", "scheduleID": "daily", "date": DATE,
+                                 "execution": execution, "payload": payload or {}}, None)
+
+
+def claim(run_id: str, metadata: dict | None = None, attempt: int = 1) -> None:
+    held, fresh = store.claim_attempt("pipe-a", DATE, "daily", {"attempt": attempt, "runID": run_id,
+                                                                "execution": "exec-gone", "triggerType": "http"})
+    assert fresh and held["runID"] == run_id
+    if metadata:
+        assert store.record_job("pipe-a", DATE, "daily", run_id, metadata)
+
+
+def test_an_open_claim_is_adopted_with_its_run_id_and_trigger(aws_env):
+    pipeline()
+    run_id = new_run(status="RUNNING")
+    claim(run_id, {"http_status": 200})
+    out = orch("checkRunLog")
+    assert out["result"] == "proceed"
+    assert out["payload"] == {"attemptNumber": 1, "adopt": {"runID": run_id, "trigger": pipeline()["trigger"]}}
+    assert [e["kind"] for e in store.list_events("pipe-a")] == ["RUN_ADOPTED"]
+
+
+def test_an_open_claim_is_adopted_after_a_logged_error_while_attempts_remain(aws_env):
+    pipeline(retry={"maxAttempts": 2})
+    run_id = new_run(status="RUNNING")
+    claim(run_id, {"http_status": 200})
+    store.acquire_lock("pipe-a", "daily", OWNER, 60)
+    logged = orch_as(OWNER, "logResult", {"status": "FAILED", "afterError": True, "owner": OWNER,
+                                          "message": "Sandbox.Timedout: boom", "failureCategory": "TRANSIENT"})
+    assert logged["payload"]["logged"] is True and logged["payload"]["retryable"] is True
+    log = store.get_run_log("pipe-a", DATE)
+    assert (log["status"], log["runID"], log["inFlight"]["runID"]) == ("FAILED", run_id, run_id)
+    assert store.get_run(run_id)["status"] == "RUNNING"  # the job's fate is unknown: its run state is left alone
+    assert orch("checkRunLog")["payload"]["adopt"]["runID"] == run_id
+    orch_as(OWNER, "logResult", {"status": "FAILED", "afterError": True, "owner": OWNER, "message": "again",
+                                 "failureCategory": "TRANSIENT"})
+    assert orch("checkRunLog")["payload"] == {"reason": "max attempts exceeded", "attemptNumber": 2,
+                                              "maxAttempts": 2}
+    assert [a["alertType"] for a in aws_env.alerts()] == ["RUN_FAILED"]
+
+
+def test_the_error_path_logs_nothing_without_the_lock_or_over_a_completed_date(aws_env):
+    pipeline()
+    payload = {"status": "FAILED", "afterError": True, "owner": OWNER, "message": "x", "failureCategory": "TRANSIENT"}
+    out = orch_as(OWNER, "logResult", payload)
+    assert out["payload"]["logged"] is False and store.get_run_log("pipe-a", DATE) is None
+    store.acquire_lock("pipe-a", "daily", OWNER, 60)
+    run_id = new_run(status="COMPLETED")
+    orch("logResult", {"status": "COMPLETED", "runID": run_id})
+    assert orch_as(OWNER, "logResult", payload)["payload"]["logged"] is False
+    assert store.get_run_log("pipe-a", DATE)["status"] == "COMPLETED"
+
+
+def test_log_result_closes_the_claim_of_its_run(aws_env):
+    pipeline()
+    run_id = new_run(status="RUNNING")
+    claim(run_id, {"http_status": 200})
+    orch("logResult", {"status": "COMPLETED", "runID": run_id})
+    log = store.get_run_log("pipe-a", DATE)
+    assert log["status"] == "COMPLETED" and "inFlight" not in log
+    assert orch("checkRunLog")["result"] == "skip"
+
+
+def test_replays_of_a_date_are_bounded_by_max_reruns(aws_env):
+    pipeline(retry={"maxReruns": 2})
+    store.put_run_log({"pipelineID": "pipe-a", "date": DATE, "scheduleID": "daily", "status": "COMPLETED",
+                       "attemptNumber": 1})
+    for execution in ("replay-1", "replay-2"):
+        assert orch_as(execution, "checkRunLog", {"replay": True})["result"] == "proceed"
+        assert orch_as(execution, "checkRunLog", {"replay": True})["result"] == "proceed"  # its retry loop: once
+    refused = orch_as("replay-3", "checkRunLog", {"replay": True})
+    assert refused["result"] == "skip" and refused["payload"] == {"reason": "rerun limit reached", "maxReruns": 2,
+                                                                  "rerunCount": 2}
+    [alert] = aws_env.alerts()
+    assert (alert["alertType"], alert["level"], alert["date"]) == ("RERUN_LIMIT_REACHED", "error", DATE)
+    assert "RERUN_LIMIT_REACHED" in [e["kind"] for e in store.list_events("pipe-a")]
+    assert store.get_run_log("pipe-a", DATE)["rerunCount"] == 2
+
+
+@pytest.mark.parametrize("value, problem", [(-1, ">= 0"), (11, "<= 10"), ("3", "integer")])
+def test_max_reruns_is_validated(value, problem):
+    from handlers.interlock.models import ConfigError
+    from handlers.interlock.pipelines import parse_pipeline
+
+    with pytest.raises(ConfigError, match=f"retry.maxReruns: .*{problem}"):
+        parse_pipeline({"name": "pipe-a", "archetype": "batch-ingestion", "retry": {"maxReruns": value},
+                        "trigger": {"type": "http", "url": "https://jobs.example.com/run"}})
+
+
+def test_text_from_outside_is_capped_in_the_answer(aws_env):
+    pipeline()
+    out = orch("logResult", {"status": "NOPE" * 1000})
+    assert len(out["payload"]["error"]) <= 1024 and out["payload"]["error"].endswith("more characters cut]")

@@ -86,12 +86,14 @@ def test_the_claimed_attempt_of_this_execution_is_recorded_and_kept_for_reconcil
     in_flight = {"attempt": 3, "runID": run_id, "execution": "exec-one", "claimedAt": "2026-11-28T00:00:30Z",
                  "triggerType": "airflow", "metadata": {"dag_run_id": "interlock__x"}}
     store.put_run_log({"pipelineID": "pipe-a", "date": DATE, "scheduleID": "daily", "status": "FAILED",
-                       "attemptNumber": 2, "failureCategory": "TRANSIENT", "inFlight": in_flight})
+                       "attemptNumber": 2, "failureCategory": "TRANSIENT"})
+    store.claim_attempt("pipe-a", DATE, "daily", {k: v for k, v in in_flight.items() if k != "metadata"})
+    store.record_job("pipe-a", DATE, "daily", run_id, in_flight["metadata"])
     store.acquire_lock("pipe-a", "daily", "exec-one", 600)
     reconciler.handler(status_change("exec-one", "ABORTED"), None)
     entry = store.get_run_log("pipe-a", DATE)
     assert entry["attemptNumber"] == 3 and entry["runID"] == run_id and entry["inFlight"] == in_flight
-    assert store.get_run(run_id)["status"] == "FAILED"
+    assert store.get_run(run_id)["status"] == "RUNNING"  # its job may still run: the next execution adopts it
 
 
 def test_a_completed_date_is_not_rewritten(aws_env):

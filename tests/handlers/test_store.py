@@ -261,3 +261,35 @@ def test_missing_table_name_is_reported(monkeypatch):
     with pytest.raises(RuntimeError, match="TABLE_NAME"):
         store.get_pipeline("x")
     settings.reset()
+
+
+def test_the_run_log_ledger_survives_the_entry_and_closes_with_it(aws_env):
+    claim = {"attempt": 1, "runID": "r1", "execution": "e1", "claimedAt": "t", "triggerType": "http"}
+    assert store.claim_attempt("sales", "2026-11-28", "daily", claim) == (claim, True)
+    assert store.get_run_log("sales", "2026-11-28") == {"pipelineID": "sales", "date": "2026-11-28",
+                                                        "scheduleID": "daily", "inFlight": claim}
+    assert store.claim_attempt("sales", "2026-11-28", "daily", dict(claim, execution="e2")) == (claim, False)
+    assert store.claim_attempt("sales", "2026-11-28", "daily", dict(claim, runID="r2")) == (None, False)
+    assert store.record_job("sales", "2026-11-28", "daily", "r1", {"id": "j1"})
+    assert not store.record_job("sales", "2026-11-28", "daily", "r2", {"id": "j2"})
+    assert store.count_rerun("sales", "2026-11-28", "daily", "e1", 1)
+    assert not store.count_rerun("sales", "2026-11-28", "daily", "e2", 1)
+    entry = {"pipelineID": "sales", "date": "2026-11-28", "scheduleID": "daily", "status": "FAILED"}
+    store.put_run_log(entry)
+    log = store.get_run_log("sales", "2026-11-28")
+    assert (log["status"], log["inFlight"]["metadata"], log["rerunCount"], log["rerunExecution"]) == (
+        "FAILED", {"id": "j1"}, 1, "e1")
+    store.put_run_log(dict(entry, status="COMPLETED"), close_claim=True)
+    log = store.get_run_log("sales", "2026-11-28")
+    assert log["status"] == "COMPLETED" and "inFlight" not in log and log["rerunCount"] == 1
+
+
+def test_an_execution_end_is_recorded_over_a_claim_only_item_keeping_the_claim(aws_env):
+    claim = {"attempt": 1, "runID": "r1", "execution": "e1"}
+    store.claim_attempt("sales", "2026-11-28", "daily", claim)
+    seen = []
+    written = store.record_execution_end("sales", "2026-11-28", "daily", lambda current: seen.append(current) or {
+        **current, "pipelineID": "sales", "date": "2026-11-28", "scheduleID": "daily", "status": "FAILED"})
+    assert seen == [{"inFlight": claim}] and "inFlight" not in written
+    log = store.get_run_log("sales", "2026-11-28")
+    assert (log["status"], log["inFlight"]) == ("FAILED", claim)

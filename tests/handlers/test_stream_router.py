@@ -48,14 +48,14 @@ def test_a_marker_insert_starts_one_execution(state_machine):
     (execution,) = executions(state_machine)
     assert execution["input"] == {"pipelineID": "sales", "scheduleID": "h14", "date": "2026-11-19",
                                   "source": "freshness", "markerKey": MARKER, "replay": False}
-    assert execution["name"] == routing.execution_name("sales", "h14", "2026-11-19", MARKER)
+    assert execution["name"] == routing.execution_name("sales", "h14", "2026-11-19", MARKER, "1")
     assert execution["name"].startswith("sales_h14_2026-11-19_")
 
 
 def test_mixed_batch_valid_duplicate_non_marker_and_malformed(state_machine):
     batch = [
         record("10", "PIPELINE#sales", MARKER),
-        record("11", "PIPELINE#sales", MARKER),                        # the same record delivered again
+        record("10", "PIPELINE#sales", MARKER),                        # the same record delivered again
         record("12", "PIPELINE#sales", "TRAIT#freshness"),             # not a marker
         record("13", "PIPELINE#sales", "MARKER#x#1", event="REMOVE"),  # TTL deletion
         record("14", "PIPELINE#sales", "MARKER#y#1", event="MODIFY"),
@@ -72,6 +72,15 @@ def test_mixed_batch_valid_duplicate_non_marker_and_malformed(state_machine):
     assert sorted(e["input"]["pipelineID"] for e in started) == ["orders", "sales"]
     again = stream_router.handler({"Records": batch[:2]}, None)
     assert again == {"batchItemFailures": []} and len(executions(state_machine)) == 2
+
+
+def test_the_same_key_written_again_is_a_new_request(state_machine):
+    """Deleting a marker and putting the same item again (the README's replay example, run twice) is a new stream
+    record with a new sequence number: it starts a new execution; a redelivery of either record does not."""
+    first, second = (record(seq, "PIPELINE#sales", MARKER, date={"S": "2026-11-20"}) for seq in ("21", "35"))
+    for batch in ([first], [second], [first, second]):
+        assert stream_router.handler({"Records": batch}, None) == {"batchItemFailures": []}
+    assert len(executions(state_machine)) == 2
 
 
 def test_a_new_marker_for_the_same_day_starts_a_new_execution(state_machine):
@@ -155,6 +164,7 @@ def test_execution_names_are_safe_bounded_stable_and_distinct():
     name = routing.execution_name(long_id, "daily", "2026-11-28", "MARKER#a#1")
     assert len(name) == 80 and name == routing.execution_name(long_id, "daily", "2026-11-28", "MARKER#a#1")
     assert name != routing.execution_name(long_id, "daily", "2026-11-28", "MARKER#a#2")
+    assert name != routing.execution_name(long_id, "daily", "2026-11-28", "MARKER#a#1", "2")
     odd = routing.execution_name("a.b", "daily", "2026-11-28", "MARKER#s p:a c/e#1")
     assert all(c.isalnum() or c in "_-" for c in odd)
     assert odd != routing.execution_name("a_b", "daily", "2026-11-28", "MARKER#s p:a c/e#1")

@@ -211,3 +211,57 @@ def test_input_without_a_run_id_is_refused_without_touching_any_run(aws_env):
     assert out["error"] == "invalid trigger input: runID required"
     assert store.list_runs("sales") == []
     assert len(aws_env.alerts()) == 1
+
+
+# --- the run log ledger -------------------------------------------------------------------------------------------
+
+def test_the_attempt_is_claimed_before_the_start_and_the_job_recorded_after(aws_env):
+    pending_run()
+    job = glue_job()
+    out = trigger.handler(dict(trigger_event({"type": "glue", "jobName": job}), attempt=2, execution="exec-1"), None)
+    claim = store.get_run_log("sales", DATE, "h07")["inFlight"]
+    assert {k: claim[k] for k in ("attempt", "runID", "execution", "triggerType")} == {
+        "attempt": 2, "runID": "run-1", "execution": "exec-1", "triggerType": "glue"}
+    assert claim["metadata"] == out["metadata"]
+
+
+def test_a_claim_held_by_another_run_starts_nothing(aws_env):
+    pending_run()
+    store.claim_attempt("sales", DATE, "h07", {"attempt": 1, "runID": "run-0", "execution": "exec-0"})
+    job = glue_job()
+    out = fire({"type": "glue", "jobName": job})
+    assert (out["status"], out["failureCategory"]) == ("failed", "PERMANENT")
+    assert "claimed by another run" in out["error"]
+    assert boto3.client("glue").get_job_runs(JobName=job)["JobRuns"] == []
+    assert store.get_run_log("sales", DATE, "h07")["inFlight"]["runID"] == "run-0"
+
+
+def test_a_claim_that_names_the_job_is_resumed_without_a_second_start(aws_env):
+    pending_run()
+    store.claim_attempt("sales", DATE, "h07", {"attempt": 1, "runID": "run-1", "execution": "exec-0"})
+    store.record_job("sales", DATE, "h07", "run-1", {"glue_job_name": "j", "glue_job_run_id": "jr_1"})
+    job = glue_job()
+    out = fire({"type": "glue", "jobName": job})
+    assert (out["status"], out["metadata"]) == ("running", {"glue_job_name": "j", "glue_job_run_id": "jr_1"})
+    assert boto3.client("glue").get_job_runs(JobName=job)["JobRuns"] == []
+    assert store.get_run("run-1")["status"] == "RUNNING"
+
+
+def test_a_claim_without_the_jobs_identity_is_not_started_again_by_a_non_idempotent_type(aws_env):
+    pending_run()
+    store.claim_attempt("sales", DATE, "h07", {"attempt": 1, "runID": "run-1", "execution": "exec-0"})
+    job = glue_job()
+    out = fire({"type": "glue", "jobName": job})
+    assert (out["status"], out["failureCategory"]) == ("failed", "PERMANENT")
+    assert boto3.client("glue").get_job_runs(JobName=job)["JobRuns"] == []
+
+
+def test_a_job_identity_too_large_to_track_is_a_permanent_failure(aws_env, monkeypatch):
+    from handlers.interlock.triggers import Started, firing
+
+    pending_run()
+    monkeypatch.setattr(firing, "start", lambda config, run: Started("running", {"job_id": "x" * 300_000}))
+    out = fire({"type": "glue", "jobName": "big"})
+    assert (out["status"], out["failureCategory"], out["metadata"]) == ("failed", "PERMANENT", {})
+    assert "cannot be tracked" in out["error"] and len(json.dumps(out)) < 2048
+    assert store.get_run("run-1")["status"] == "FAILED"

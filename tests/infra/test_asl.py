@@ -18,7 +18,7 @@ ARNS = {
     "RunCheckerFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:team-a-run-checker",
     "AlertTopicArn": "arn:aws:sns:us-east-1:123456789012:team-a-alerts",
 }
-LOCK_RELEASES = {"ReleaseLock", "ReleaseLockAfterError"}
+LOCK_RELEASES = {"ReleaseLock", "ReleaseLockAfterError", "ReleaseLockAfterRunFailed", "ReleaseLockAfterValidationTimeout"}
 STATELINT = os.path.join(os.path.dirname(sys.executable), "statelint")
 
 
@@ -149,6 +149,40 @@ def test_the_lock_is_released_on_every_path_after_acquiring_it(definition):
         return any(ends_without_release(target, seen) for target in successors(state))
 
     assert not ends_without_release("CheckRunLog", set())
+
+
+def test_failed_runs_end_in_fail_states_naming_the_cause(definition):
+    """DESIGN §10.0 result semantics: a run that failed for good ends the execution FAILED with a named Error."""
+    states = definition["States"]
+    assert states["ShouldRetry"]["Default"] == "ReleaseLockAfterRunFailed"
+    assert states["ReleaseLockAfterRunFailed"]["Next"] == "RunFailed"
+    assert states["LogValidationTimeout"]["Next"] == "ReleaseLockAfterValidationTimeout"
+    assert states["ReleaseLockAfterValidationTimeout"]["Next"] == "ValidationTimedOut"
+    errors = {name: s["Error"] for name, s in states.items() if s["Type"] == "Fail"}
+    assert errors == {"Failed": "Interlock.LifecycleFailed", "RunFailed": "Interlock.RunFailed",
+                      "ValidationTimedOut": "Interlock.ValidationTimeout", "LockBusy": "Interlock.LockBusy"}
+
+
+def test_the_error_path_records_the_failure_before_releasing_the_lock(definition):
+    states = definition["States"]
+    assert states["AlertError"]["Next"] == "LogExecutionError"
+    assert {c["Next"] for c in states["AlertError"]["Catch"]} == {"LogExecutionError"}
+    log = states["LogExecutionError"]
+    assert (log["Parameters"]["action"], log["Next"]) == ("logResult", "ReleaseLockAfterError")
+    assert log["Parameters"]["payload"]["afterError"] is True
+    assert log["Parameters"]["payload"]["owner.$"] == "$$.Execution.Name"
+    assert {c["Next"] for c in log["Catch"]} == {"ReleaseLockAfterError"}
+
+
+def test_an_open_claim_is_adopted_through_the_trigger(definition):
+    states = definition["States"]
+    [adopt] = [c for c in states["ShouldProceedAfterRunLog"]["Choices"] if c["Next"] == "AdoptRun"]
+    assert states["ShouldProceedAfterRunLog"]["Choices"][0] is adopt
+    assert states["AdoptRun"]["Next"] == "TriggerPipeline"
+    assert states["AdoptRun"]["ResultPath"] == "$.resolvePipeline"
+    trigger = states["TriggerPipeline"]["Parameters"]
+    assert (trigger["attempt.$"], trigger["execution.$"]) == ("$.checkRunLog.payload.attemptNumber",
+                                                              "$$.Execution.Name")
 
 
 def test_render_refuses_unknown_or_missing_values(settings):

@@ -14,6 +14,10 @@ from tests.infra.test_asl import ARNS
 MISSING = object()
 
 
+class TaskFailed(Exception):
+    """A scripted task raising: the walk follows the state's Catch with `args[0]` as the error output."""
+
+
 def lookup(document: Any, path: str) -> Any:
     value = document
     for part in path.removeprefix("$.").split("."):
@@ -47,6 +51,22 @@ def put(document: dict, result_path: str, value: Any) -> dict:
     return document
 
 
+def parameters(template: dict, document: dict) -> dict:
+    """A Pass state's Parameters with its `.$` paths looked up (context paths and intrinsics are not modelled)."""
+    out = {}
+    for key, value in template.items():
+        if key.endswith(".$") and value.startswith(("$$.", "States.")):
+            out[key[:-2]] = value
+        elif key.endswith(".$"):
+            found = lookup(document, value)
+            if found is MISSING:
+                raise AssertionError(f"States.Runtime: {value} is missing")
+            out[key[:-2]] = found
+        else:
+            out[key] = parameters(value, document) if isinstance(value, dict) else value
+    return out
+
+
 def run(definition: dict, execution_input: dict, task: Callable[[str, dict], Any]) -> tuple[list[str], str]:
     """Follow the machine; `task(state_name, document)` answers each Task. Returns (states entered, end)."""
     states, entered = definition["States"], []
@@ -64,7 +84,13 @@ def run(definition: dict, execution_input: dict, task: Callable[[str, dict], Any
                         state.get("Default"))
             continue
         if kind == "Task":
-            put(document, state["ResultPath"], task(name, document))
+            try:
+                put(document, state["ResultPath"], task(name, document))
+            except TaskFailed as failure:
+                catch = state["Catch"][0]
+                put(document, catch["ResultPath"], failure.args[0])
+                name = catch["Next"]
+                continue
         if kind == "Map":
             items = lookup(document, state["ItemsPath"])
             body = state["ItemProcessor"]
@@ -75,6 +101,8 @@ def run(definition: dict, execution_input: dict, task: Callable[[str, dict], Any
             put(document, state["ResultPath"], results)
         if kind == "Pass" and "Result" in state:
             put(document, state["ResultPath"], state["Result"])
+        if kind == "Pass" and "Parameters" in state and "ResultPath" in state:
+            put(document, state["ResultPath"], parameters(state["Parameters"], document))
         if state.get("End"):
             return entered, "End"
         name = state["Next"]
@@ -149,7 +177,39 @@ def test_not_ready_re_evaluates_then_times_out_and_releases_the_lock(definition)
         "LogValidationTimeout": {"result": "proceed", "payload": {"retryable": False}},
     }))
     assert entered.count("EvaluateTraits") == 2 and "WaitBeforeReevaluation" in entered
-    assert entered[-2:] == ["LogValidationTimeout", "ReleaseLock"] and end == "End"
+    assert entered[-3:] == ["LogValidationTimeout", "ReleaseLockAfterValidationTimeout", "ValidationTimedOut"]
+    assert end == "Fail"
+
+
+def test_a_failure_without_a_retry_releases_the_lock_and_fails(definition):
+    failed = {"runID": "r1", "status": "failed", "metadata": {}, "error": "400", "failureCategory": "PERMANENT"}
+    entered, end = run(definition, {"pipelineID": "p"}, scripted({
+        "TriggerPipeline": failed,
+        "LogTriggerFailed": {"result": "proceed", "payload": {"retryable": False, "retryBackoffSeconds": 0}},
+    }))
+    assert entered[-4:] == ["LogTriggerFailed", "ShouldRetry", "ReleaseLockAfterRunFailed", "RunFailed"]
+    assert end == "Fail"
+
+
+def test_an_adopted_run_goes_to_the_trigger_and_polls_its_job(definition):
+    adopt = {"result": "proceed", "payload": {"attemptNumber": 1, "adopt": {"runID": "r0", "trigger": {"type": "glue"}}}}
+    entered, end = run(definition, {"pipelineID": "p"}, scripted({"CheckRunLog": adopt}))
+    assert entered[entered.index("CheckRunLog"):][:4] == ["CheckRunLog", "ShouldProceedAfterRunLog", "AdoptRun",
+                                                           "TriggerPipeline"]
+    assert "ResolvePipeline" not in entered and "EvaluateTraits" not in entered
+    assert entered[-1] == "ReleaseLock" and end == "End"
+
+
+def test_an_exception_under_the_lock_is_logged_then_the_lock_released(definition):
+    def crash(name, document):
+        if name == "PollRunStatus":
+            raise TaskFailed({"Error": "Sandbox.Timedout", "Cause": "task timed out"})
+        return happy_path(2, 0)(name, document)
+
+    entered, end = run(definition, {"pipelineID": "p", "scheduleID": "daily", "date": "2026-11-28"}, crash)
+    assert entered[-6:] == ["PollRunStatus", "BuildErrorAlert", "AlertError", "LogExecutionError",
+                            "ReleaseLockAfterError", "Failed"]
+    assert end == "Fail"
 
 
 def test_a_retryable_failure_waits_and_starts_over_holding_the_lock(definition):

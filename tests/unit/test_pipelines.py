@@ -31,7 +31,7 @@ def test_full_config_round_trips_with_original_field_names():
                                         "config": {"upstreamPipeline": "raw"}, "ttl": 60, "timeout": 5}},
         "trigger": {"type": "glue", "jobName": "j", "arguments": {"--d": "${date}"}, "timeout": 30},
         "retry": {"maxAttempts": 4, "backoffSeconds": 10, "backoffMultiplier": 3.0,
-                  "retryableFailures": ["TRANSIENT"]},
+                  "retryableFailures": ["TRANSIENT"], "maxReruns": 0},
         "sla": {"evaluationDeadline": "06:00", "completionDeadline": "+8h", "timezone": "Europe/Paris",
                 "validationTimeout": "+45m"},
         "watch": {"interval": "5m", "enabled": True, "monitoring": {"enabled": True, "duration": "2h"}},

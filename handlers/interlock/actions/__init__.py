@@ -47,8 +47,9 @@ def parse_request(event: object) -> tuple[Request, str | None]:
     schedule_id = event.get("scheduleID") if isinstance(event.get("scheduleID"), str) else ""
     date = event.get("date") if isinstance(event.get("date"), str) else ""
     payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+    execution = event.get("execution") if isinstance(event.get("execution"), str) else ""
     request = Request(action=action, pipeline_id=pipeline_id, schedule_id=schedule_id or DEFAULT_SCHEDULE,
-                      date=date or schedule.today_utc(), payload=payload)
+                      date=date or schedule.today_utc(), payload=payload, execution=execution)
     problem = None
     if action not in ACTIONS:
         problem = f"unknown action: {action!r}"
@@ -85,7 +86,8 @@ def _error(req: Request, message: str, *, keyed: bool) -> ActionOutcome:
             except Problem:
                 config = None
             logged = record_result(req, status=RunStatus.FAILED, run_id=req.run_id, message=message,
-                                   category=FailureCategory.PERMANENT, config=config, alert=False)
+                                   category=FailureCategory.PERMANENT, config=config, alert=False,
+                                   keep_claim=True, existing=existing)
             if req.action == "logResult":
                 payload.update(logged)
     return ActionOutcome(Result.ERROR, payload)

@@ -36,6 +36,7 @@ class Request:
     schedule_id: str
     date: str
     payload: dict
+    execution: str = ""  # the execution's name (the lock owner), as the state machine sends it
 
     @property
     def run_date(self) -> dt.date:
@@ -151,14 +152,18 @@ def move_run(run_id: str | None, preferred: list[str], metadata: dict | None = N
 
 
 def record_result(req: Request, *, status: str, run_id: str | None, message: str, category: str | None,
-                  config: PipelineConfig | None, alert: bool = True) -> dict:
+                  config: PipelineConfig | None, alert: bool = True, keep_claim: bool = False,
+                  existing: dict | None = None) -> dict:
     """Write the run log entry for (pipeline, date, schedule), decide on a retry, then finalize the run state.
 
-    The run log is written before the run state moves: it is what the next checkRunLog decides on.
+    The run log is written before the run state moves: it is what the next checkRunLog decides on. The write
+    closes the open claim of `run_id` (its job's outcome is known now) unless `keep_claim`: then the job's fate is
+    unknown, the claim stays for the next execution to reconcile and that run's state is left as it is.
     Returns the logResult payload `{attemptNumber, retryable, retryBackoffSeconds, loggedAt, status}`.
     """
     logged_at = schedule.rfc3339(schedule.now_utc())
-    existing = store.get_run_log(req.pipeline_id, req.date, req.schedule_id) or {}
+    if existing is None:
+        existing = store.get_run_log(req.pipeline_id, req.date, req.schedule_id) or {}
     attempt = int(existing.get("attemptNumber") or 0) + 1
     policy = config.retry_policy if config else RetryPolicy()
     message = (message or "")[:MAX_MESSAGE_CHARS]
@@ -168,6 +173,7 @@ def record_result(req: Request, *, status: str, run_id: str | None, message: str
         "status": status, "attemptNumber": attempt, "runID": run_id or "",
         "retryHistory": list(existing.get("retryHistory") or []),
         "startedAt": (run or {}).get("createdAt") or logged_at, "updatedAt": logged_at, "alertSent": False,
+        "execution": req.execution,
     }
     retryable, backoff = False, 0
     if status == RunStatus.FAILED:
@@ -191,8 +197,9 @@ def record_result(req: Request, *, status: str, run_id: str | None, message: str
                                                      alerts.AlertType.VALIDATION_TIMEOUT)
     elif status == RunStatus.COMPLETED:
         entry["completedAt"] = logged_at
-    store.put_run_log(entry)
-    if status == RunStatus.FAILED:
+    claimed = bool(run_id) and (existing.get("inFlight") or {}).get("runID") == run_id
+    store.put_run_log(entry, close_claim=claimed and not keep_claim)
+    if status == RunStatus.FAILED and not (claimed and keep_claim):
         move_run(run_id, [RunStatus.FAILED, RunStatus.CANCELLED],
                  {"failureMessage": message, "failureCategory": category})
     elif status == RunStatus.COMPLETED:

@@ -6,7 +6,8 @@ from ..alerts import AlertType
 from ..log import logger
 from ..models import ConfigError, RunStatus
 from ..pipelines import parse_pipeline
-from .common import ActionOutcome, Problem, Request, load_pipeline, proceed, record_result, sla_outcome
+from .common import (MAX_MESSAGE_CHARS, ActionOutcome, Problem, Request, load_pipeline, proceed, record_result,
+                     sla_outcome)
 
 LOGGABLE_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED)
 
@@ -17,18 +18,43 @@ def log_result(req: Request) -> ActionOutcome:
     status = req.payload.get("status")
     if status not in LOGGABLE_STATUSES:
         raise Problem(f"payload.status must be one of {', '.join(LOGGABLE_STATUSES)}, got {status!r}")
-    message = req.payload.get("message")
-    category = req.payload.get("failureCategory")
+    if req.payload.get("afterError") is True:
+        return _log_error(req)
+    return proceed(**record_result(req, status=status, run_id=req.run_id, message=_text(req, "message"),
+                                   category=_text(req, "failureCategory") or None, config=_config(req)))
+
+
+def _log_error(req: Request) -> ActionOutcome:
+    """The state machine's error path: record the failure of this execution's run, keeping the attempt's claim
+    (its job may have started and its fate is unknown), but only while this execution holds the lock, and never
+    over a COMPLETED date."""
+    owner = req.payload.get("owner")
+    lock = store.get_lock(req.pipeline_id, req.schedule_id) or {}
+    existing = store.get_run_log(req.pipeline_id, req.date, req.schedule_id) or {}
+    claim = existing.get("inFlight") or {}
+    not_logged = {"attemptNumber": int(existing.get("attemptNumber") or 0), "retryable": False,
+                  "retryBackoffSeconds": 0, "loggedAt": schedule.rfc3339(schedule.now_utc()), "logged": False}
+    if not isinstance(owner, str) or not owner or lock.get("owner") != owner:
+        return proceed(**not_logged, reason="the lock is not held by this execution")
+    if existing.get("status") == RunStatus.COMPLETED and not claim:
+        store.append_event(req.pipeline_id, "ACTION_ERROR", message=_text(req, "message")[:MAX_MESSAGE_CHARS])
+        return proceed(**not_logged, reason="the date is already completed")
+    return proceed(logged=True, **record_result(
+        req, status=RunStatus.FAILED, run_id=req.run_id or claim.get("runID"), message=_text(req, "message"),
+        category=_text(req, "failureCategory") or None, config=_config(req), keep_claim=True, existing=existing))
+
+
+def _text(req: Request, key: str) -> str:
+    value = req.payload.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _config(req: Request):
     try:
-        config = load_pipeline(req)
+        return load_pipeline(req)
     except Problem as exc:  # still log the result; retry decisions fall back to the default policy
         logger().warning("logResult without pipeline config", extra={"error": str(exc)})
-        config = None
-    return proceed(**record_result(
-        req, status=status, run_id=req.run_id,
-        message=message if isinstance(message, str) else "",
-        category=category if isinstance(category, str) and category else None,
-        config=config))
+        return None
 
 
 def check_completion_sla(req: Request) -> ActionOutcome:

@@ -104,14 +104,22 @@ def release_lock(req: Request) -> ActionOutcome:
 
 
 def check_run_log(req: Request) -> ActionOutcome:
-    """Whether work is due for (pipeline, date, schedule): not when completed (unless replayed), not after a
-    non-retryable failure, not past maxAttempts, not inside the backoff window."""
+    """Whether work is due for (pipeline, date, schedule): not when completed (unless replayed, up to
+    `retry.maxReruns` times), not after a non-retryable failure, not past maxAttempts, not inside the backoff window.
+    An open claim (an earlier execution may have started the attempt's job and ended without its outcome) is
+    adopted instead: while attempts remain, or on a replay, the run continues with that attempt's run ID."""
     entry = store.get_run_log(req.pipeline_id, req.date, req.schedule_id)
     if entry is None:
         return proceed(attemptNumber=1)
     attempt = int(entry.get("attemptNumber") or 0)
-    if req.payload.get("replay") is True:
-        return proceed(attemptNumber=attempt + 1, replay=True)
+    replay = req.payload.get("replay") is True
+    claim = entry.get("inFlight")
+    if isinstance(claim, dict) and claim.get("runID"):
+        config = load_pipeline(req)
+        if replay or attempt < config.retry_policy.max_attempts:
+            return _adopt(req, config, claim)
+    if replay:
+        return _rerun(req, entry, attempt)
     if entry.get("status") == RunStatus.COMPLETED:
         return skip("already completed", runID=entry.get("runID"))
     policy = load_pipeline(req).retry_policy
@@ -128,6 +136,36 @@ def check_run_log(req: Request) -> ActionOutcome:
             if elapsed + BACKOFF_SLACK_SECONDS < backoff:
                 return skip("backoff period", retryAfterSeconds=int(backoff - elapsed))
     return proceed(attemptNumber=attempt + 1)
+
+
+def _adopt(req: Request, config, claim: dict) -> ActionOutcome:
+    """Carry on with the claimed attempt: the trigger reports the job it started (or, for a type whose start is
+    idempotent, starts it again under the same run ID) and never starts a second one."""
+    if config.trigger is None:
+        raise Problem(f'pipeline "{req.pipeline_id}" has no trigger configured')
+    store.append_event(req.pipeline_id, "RUN_ADOPTED", run_id=claim["runID"],
+                       details={"attempt": claim.get("attempt"), "claimedBy": claim.get("execution"),
+                                "jobKnown": bool(claim.get("metadata"))})
+    return proceed(attemptNumber=int(claim.get("attempt") or 1),
+                   adopt={"runID": claim["runID"], "trigger": config.trigger.to_dict()})
+
+
+def _rerun(req: Request, entry: dict, attempt: int) -> ActionOutcome:
+    """A replay: due again unless the date has had `retry.maxReruns` replays and drift reruns already (each
+    execution counts once, however often its retry loop passes here)."""
+    if entry.get("status") not in (RunStatus.COMPLETED, RunStatus.FAILED) or (
+            req.execution and entry.get("rerunExecution") == req.execution):
+        return proceed(attemptNumber=attempt + 1, replay=True)
+    limit = load_pipeline(req).retry_policy.max_reruns
+    if store.count_rerun(req.pipeline_id, req.date, req.schedule_id, req.execution, limit):
+        return proceed(attemptNumber=attempt + 1, replay=True)
+    details = {"maxReruns": limit, "rerunCount": entry.get("rerunCount") or 0}
+    store.append_event(req.pipeline_id, "RERUN_LIMIT_REACHED", details=details)
+    alerts.publish(alerts.AlertLevel.ERROR, alerts.AlertType.RERUN_LIMIT_REACHED,
+                   f"Rerun of {req.pipeline_id} for {req.date} refused: the date was re-run {limit} times "
+                   "(retry.maxReruns); replay it by hand after checking why it keeps being re-run",
+                   pipeline_id=req.pipeline_id, schedule_id=req.schedule_id, date=req.date, details=details)
+    return skip("rerun limit reached", **details)
 
 
 def resolve_pipeline(req: Request) -> ActionOutcome:

@@ -133,7 +133,7 @@ def _record_failure(end: ExecutionEnd, category: str) -> bool:
         if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt <= 0:
             attempt = int(current.get("attemptNumber") or 0) + 1
         run_id = in_flight.get("runID") if isinstance(in_flight.get("runID"), str) else ""
-        recorded.update(runID=run_id, attempt=attempt)
+        recorded.update(runID=run_id, attempt=attempt, claimed=bool(in_flight))
         return {
             **current, "pipelineID": end.pipeline_id, "date": end.date, "scheduleID": end.schedule_id,
             "status": RunStatus.FAILED, "attemptNumber": attempt, "runID": run_id, "failureMessage": message,
@@ -146,8 +146,9 @@ def _record_failure(end: ExecutionEnd, category: str) -> bool:
 
     if store.record_execution_end(end.pipeline_id, end.date, end.schedule_id, entry_for) is None:
         return False
-    move_run(recorded["runID"] or None, [RunStatus.FAILED, RunStatus.CANCELLED],
-             {"failureMessage": message, "failureCategory": category})
+    if not recorded["claimed"]:  # a claimed run's job may still run: the next execution adopts it (DESIGN §10.0)
+        move_run(recorded["runID"] or None, [RunStatus.FAILED, RunStatus.CANCELLED],
+                 {"failureMessage": message, "failureCategory": category})
     store.append_event(end.pipeline_id, "RUN_STATE_CHANGED", run_id=recorded["runID"] or None,
                        status=RunStatus.FAILED, message=message,
                        details={"attemptNumber": recorded["attempt"], "failureCategory": category,

@@ -3,17 +3,27 @@
 Retries are expected (Step Functions retries Lambda service errors): a run already RUNNING or COMPLETED reports its
 job instead of starting another; a run left TRIGGERING by an interrupted attempt is started again only by types
 whose start is idempotent (their API deduplicates on the run ID), and otherwise fails for a person to check.
+Before the start the attempt is claimed in the date's run log, and the job's identity is recorded there right
+after it (DESIGN §10.0, the run log ledger): a later execution adopts that job instead of starting another.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .. import alerts, metrics, store
+from .. import alerts, invocation, metrics, schedule, store
 from ..log import logger
 from ..models import InvalidTransition, RunStatus
 from . import PERMANENT, TIMEOUT, TRANSIENT, RunContext, Started, TriggerError, spec_of, start
 
 _ERROR_KEYS = ("triggerError", "failureCategory")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Which attempt of the date this start is (checkRunLog's attemptNumber) and the execution making it."""
+
+    number: int = 1
+    execution: str = ""
 
 
 @dataclass(frozen=True)
@@ -24,7 +34,7 @@ class TriggerOutcome:
     failure_category: str | None = None
 
 
-def fire(run: RunContext, config: object) -> TriggerOutcome:
+def fire(run: RunContext, config: object, attempt: Attempt = Attempt()) -> TriggerOutcome:
     """Start the job of `run` described by the trigger `config`; business failures are returned, not raised."""
     state = store.get_run(run.run_id)
     if state is None:
@@ -52,14 +62,27 @@ def fire(run: RunContext, config: object) -> TriggerOutcome:
             # Another invocation got there first: it is triggering now, or report what it did.
             if store.get_run(run.run_id)["status"] == RunStatus.TRIGGERING:
                 return _busy(run, trigger_type)
-            return fire(run, config)
+            return fire(run, config, attempt)
 
     try:
         if not isinstance(config, dict) or not config.get("type"):
             raise TriggerError("no trigger configuration provided")
-        if status == RunStatus.TRIGGERING and not spec_of(str(config["type"])).idempotent:
+        claim, fresh = store.claim_attempt(run.pipeline_id, run.date, run.schedule_id, {
+            "attempt": attempt.number, "runID": run.run_id, "execution": attempt.execution,
+            "claimedAt": schedule.rfc3339(schedule.now_utc()), "triggerType": trigger_type})
+        if claim is None:
+            raise TriggerError(f"attempt {attempt.number} of {run.date} is claimed by another run whose job may "
+                               f"have started; not starting a second {trigger_type} (check it, then replay the date)")
+        if claim.get("metadata"):
+            return _resume(run, claim["metadata"])
+        if (status == RunStatus.TRIGGERING or not fresh) and not spec_of(str(config["type"])).idempotent:
             return _busy(run, trigger_type)
         started = start(config, run)
+        oversized = invocation.oversized(started.metadata, invocation.IDENTITY_LIMIT)
+        if oversized:
+            raise TriggerError(f"{trigger_type} answered a job identity of {oversized} bytes (limit "
+                               f"{invocation.IDENTITY_LIMIT}); the job may have started but cannot be tracked: "
+                               "check it")
     except TriggerError as exc:
         return _fail(run, trigger_type, exc)
     return _succeed(run, trigger_type, started)
@@ -94,9 +117,18 @@ def _busy(run: RunContext, trigger_type: str | None) -> TriggerOutcome:
     return _fail(run, trigger_type, error, transition=False)
 
 
+def _resume(run: RunContext, metadata: dict) -> TriggerOutcome:
+    """The claim already names this run's job (recorded by an execution that ended before its outcome): report it
+    running, so the run-checker finds out how it went."""
+    _record(lambda: store.transition_run(run.run_id, RunStatus.RUNNING, metadata=metadata), run, "run state")
+    return TriggerOutcome("running", dict(metadata))
+
+
 def _succeed(run: RunContext, trigger_type: str | None, started: Started) -> TriggerOutcome:
     target = RunStatus.COMPLETED if started.status == "completed" else RunStatus.RUNNING
     # The job has started: a bookkeeping failure from here on must not turn it into a failed (and retried) run.
+    _record(lambda: store.record_job(run.pipeline_id, run.date, run.schedule_id, run.run_id, started.metadata),
+            run, "job identity")
     _record(lambda: store.transition_run(run.run_id, target, metadata=started.metadata), run, "run state")
     _record(lambda: store.append_event(run.pipeline_id, "TRIGGER_FIRED", run_id=run.run_id, status=started.status,
                                        details={"type": trigger_type, **started.metadata}), run, "event")

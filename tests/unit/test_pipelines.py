@@ -1,4 +1,5 @@
 """Pipeline config parsing and validation, file loading and the shipped example pipelines."""
+
 import json
 import os
 
@@ -26,14 +27,25 @@ def test_minimal_config_round_trips():
 
 def test_full_config_round_trips_with_original_field_names():
     data = {
-        "name": "sales", "archetype": "batch-ingestion", "tier": 2,
-        "traits": {"source-freshness": {"evaluator": "builtin:upstream-job-log",
-                                        "config": {"upstreamPipeline": "raw"}, "ttl": 60, "timeout": 5}},
+        "name": "sales",
+        "archetype": "batch-ingestion",
+        "tier": 2,
+        "traits": {
+            "source-freshness": {
+                "evaluator": "builtin:upstream-job-log",
+                "config": {"upstreamPipeline": "raw"},
+                "ttl": 60,
+                "timeout": 5,
+            }
+        },
         "trigger": {"type": "glue", "jobName": "j", "arguments": {"--d": "${date}"}, "timeout": 30},
-        "retry": {"maxAttempts": 4, "backoffSeconds": 10, "backoffMultiplier": 3.0,
-                  "retryableFailures": ["TRANSIENT"]},
-        "sla": {"evaluationDeadline": "06:00", "completionDeadline": "+8h", "timezone": "Europe/Paris",
-                "validationTimeout": "+45m"},
+        "retry": {"maxAttempts": 4, "backoffSeconds": 10, "backoffMultiplier": 3.0, "retryableFailures": ["TRANSIENT"]},
+        "sla": {
+            "evaluationDeadline": "06:00",
+            "completionDeadline": "+8h",
+            "timezone": "Europe/Paris",
+            "validationTimeout": "+45m",
+        },
         "watch": {"interval": "5m", "enabled": True, "monitoring": {"enabled": True, "duration": "2h"}},
         "schedules": [{"name": "daily", "after": "05:00", "deadline": "09:00", "timezone": "UTC"}],
         "exclusions": {"calendar": "weekends", "days": ["saturday"], "dates": ["2026-12-25"]},
@@ -44,16 +56,21 @@ def test_full_config_round_trips_with_original_field_names():
 
 
 def test_every_problem_is_reported_with_its_field_path():
-    problems = problems_of({
-        "name": "Bad Name", "archetype": "", "tier": "x", "surprise": 1,
-        "traits": {"t": {"evaluator": 5, "ttl": -1, "config": {"upstreamPipeline": "Not Valid"}}, "BAD": {}},
-        "trigger": {"type": "glue"},
-        "retry": {"maxAttempts": 0, "backoffMultiplier": 0, "retryableFailures": ["PERMANENT", "NOPE"]},
-        "sla": {"evaluationDeadline": "25:00", "timezone": "Mars/Base", "validationTimeout": "soon"},
-        "watch": {"monitoring": {"enabled": True}},
-        "schedules": [{"name": "daily", "deadline": "7pm"}, {"name": "daily"}, {"when": "0 5 * * *"}],
-        "exclusions": {"days": ["funday"], "dates": ["tomorrow"]},
-    })
+    problems = problems_of(
+        {
+            "name": "Bad Name",
+            "archetype": "",
+            "tier": "x",
+            "surprise": 1,
+            "traits": {"t": {"evaluator": 5, "ttl": -1, "config": {"upstreamPipeline": "Not Valid"}}, "BAD": {}},
+            "trigger": {"type": "glue"},
+            "retry": {"maxAttempts": 0, "backoffMultiplier": 0, "retryableFailures": ["PERMANENT", "NOPE"]},
+            "sla": {"evaluationDeadline": "25:00", "timezone": "Mars/Base", "validationTimeout": "soon"},
+            "watch": {"monitoring": {"enabled": True}},
+            "schedules": [{"name": "daily", "deadline": "7pm"}, {"name": "daily"}, {"when": "0 5 * * *"}],
+            "exclusions": {"days": ["funday"], "dates": ["tomorrow"]},
+        }
+    )
     expected = [
         "surprise: unknown field",
         "name: 'Bad Name' must match",
@@ -94,8 +111,12 @@ def test_retry_fields_default_individually():
 
 
 def test_trigger_fields_pass_through_verbatim():
-    trigger = {"type": "http", "url": "https://x.example", "body": {"k": [1, 2]},
-               "headers": {"Authorization": "Bearer {{secret:prod/api#token}}"}}
+    trigger = {
+        "type": "http",
+        "url": "https://x.example",
+        "body": {"k": [1, 2]},
+        "headers": {"Authorization": "Bearer {{secret:prod/api#token}}"},
+    }
     assert pipelines.parse_pipeline(dict(MINIMAL, trigger=trigger)).to_dict()["trigger"] == trigger
 
 
@@ -120,11 +141,13 @@ def test_load_file_names_the_file(tmp_path):
 
 def test_references_are_checked_against_the_archetype_dir():
     archetypes.clear_cache()
-    config = pipelines.parse_pipeline(dict(MINIMAL, traits={"model-registry": {}, "schema-contract": {}},
-                                           exclusions={"calendar": "unknown-cal"}))
+    config = pipelines.parse_pipeline(
+        dict(MINIMAL, traits={"model-registry": {}, "schema-contract": {}}, exclusions={"calendar": "unknown-cal"})
+    )
     assert pipelines.check_references(config, ARCHETYPES) == [
         "traits.model-registry: not a trait of archetype 'batch-ingestion'",
-        "exclusions.calendar: unknown calendar 'unknown-cal'"]
+        "exclusions.calendar: unknown calendar 'unknown-cal'",
+    ]
     other = pipelines.parse_pipeline(dict(MINIMAL, archetype="nope"))
     assert pipelines.check_references(other, ARCHETYPES)[0].startswith("archetype: unknown archetype 'nope'")
 

@@ -1,8 +1,8 @@
 """The state backend: a private, versioned, KMS-encrypted, TLS-only S3 bucket for `pulumi login s3://...` and a
 KMS key whose alias is the stack secrets provider (`--secrets-provider awskms://alias/...`).
 
-Pulumi's S3 backend locks stacks with objects in the bucket itself, so there is no lock table. The bucket and the key are protected and retained on delete: losing either loses every
-stack's state or secrets.
+Pulumi's S3 backend locks stacks with objects in the bucket itself, so there is no lock table. The bucket and the key
+are protected and retained on delete: losing either loses every stack's state or secrets.
 """
 
 from __future__ import annotations

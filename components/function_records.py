@@ -64,7 +64,7 @@ def _orchestrator(inputs: FunctionInputs) -> list[dict]:
     # acquireLock asks whether a lock's owner still runs; the ARN is built from the machine's name because the
     # machine's own ARN depends on this function
     executions = iam.own_state_machine_executions(inputs.table_arn, inputs.state_machine_name)
-    return _publishes_alerts(inputs) + [iam.statement("DescribeLockOwners", ("states:DescribeExecution",), executions)]
+    return [*_publishes_alerts(inputs), iam.statement("DescribeLockOwners", ("states:DescribeExecution",), executions)]
 
 
 def _evaluator(inputs: FunctionInputs) -> list[dict]:

@@ -483,7 +483,7 @@ def _cron_problem(body: str) -> str:
     fields = body.split(" ")
     if len(fields) != 6 or not all(fields):
         return f"{EXPRESSION_FORMS}; cron takes 6 fields (minutes hours day-of-month month day-of-week year)"
-    for (name, low, high, names), text in zip(CRON_FIELDS, fields):
+    for (name, low, high, names), text in zip(CRON_FIELDS, fields, strict=True):
         if text == "?" and name in ("day-of-month", "day-of-week"):
             continue
         for item in text.split(","):

@@ -51,7 +51,7 @@ class PipelineStateMachine(pulumi.ComponentResource):
         arns = {**args.function_arns, "AlertTopicArn": args.topic_arn}
         names = list(arns)
         self.definition = pulumi.Output.all(*arns.values()).apply(
-            lambda values: asl.render(template, dict(zip(names, values)), args.knob_values)
+            lambda values: asl.render(template, dict(zip(names, values, strict=True)), args.knob_values)
         )
         self.state_machine = aws.sfn.StateMachine(
             f"{name}-state-machine",

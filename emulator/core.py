@@ -14,6 +14,7 @@ Leaving the block stops running executions, restores the process (env, stdout, m
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -164,10 +165,8 @@ class Emulator:
         if self.runtime is not None:
             self.runtime.uninstall()
         self.http.stop()
-        try:
+        with contextlib.suppress(Exception):
             self.server.stop()
-        except Exception:
-            pass
         os.environ.pop("MOTO_PORT", None)
 
     def client(self, service: str) -> Any:

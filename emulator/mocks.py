@@ -7,11 +7,13 @@ a resource created differently from its inputs is recorded in `adjusted`. Invoke
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
 import json
 import os
+import pathlib
 import threading
 import time
 import zipfile
@@ -50,7 +52,7 @@ def _directory_entries(path: str, prefix: str) -> dict[str, bytes]:
     for root, _, files in os.walk(path):
         for name in files:
             full = os.path.join(root, name)
-            entries[prefix + os.path.relpath(full, path).replace(os.sep, "/")] = open(full, "rb").read()
+            entries[prefix + os.path.relpath(full, path).replace(os.sep, "/")] = pathlib.Path(full).read_bytes()
     return entries
 
 
@@ -61,7 +63,7 @@ def _asset_archive_entries(assets: dict, prefix: str) -> dict[str, bytes]:
         if isinstance(asset, pulumi.StringAsset):
             entries[key] = asset.text.encode()
         elif isinstance(asset, pulumi.FileAsset):
-            entries[key] = open(asset.path, "rb").read()
+            entries[key] = pathlib.Path(asset.path).read_bytes()
         elif isinstance(asset, pulumi.FileArchive) and os.path.isdir(asset.path):
             entries.update(_directory_entries(asset.path, key.rstrip("/") + "/"))
         elif isinstance(asset, pulumi.FileArchive):
@@ -172,7 +174,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": self._bucket_public_access_block,
             "aws:s3/bucketPolicy:BucketPolicy": self._bucket_policy,
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": self._bucket_sse,
-            "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": self._bucket_sse,
+            "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": self._bucket_sse,  # noqa: E501
             "aws:kms/key:Key": self._kms_key,
             "aws:kms/alias:Alias": self._kms_alias,
             "aws:cloudwatch/dashboard:Dashboard": self._dashboard,
@@ -324,7 +326,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         i = args.inputs
         item = json.loads(i["item"])
         self._client("dynamodb").put_item(TableName=i["tableName"], Item=item)
-        key = "|".join(str(list(item[k].values())[0]) for k in (i["hashKey"], i.get("rangeKey")) if k)
+        key = "|".join(str(next(iter(item[k].values()))) for k in (i["hashKey"], i.get("rangeKey")) if k)
         return f"{i['tableName']}|{key}", {}
 
     # iam ------------------------------------------------------------------------------------------------------------
@@ -572,10 +574,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             kwargs["kmsKeyId"] = i["kmsKeyId"]
         if i.get("tags"):
             kwargs["tags"] = i["tags"]
-        try:
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):  # a first invocation may have made it
             logs.create_log_group(**kwargs)
-        except logs.exceptions.ResourceAlreadyExistsException:
-            pass  # Lambda may have created it on a first invocation
         if i.get("retentionInDays"):
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(i["retentionInDays"]))
         return name, {"name": name, "arn": f"arn:aws:logs:{region()}:{ACCOUNT_ID}:log-group:{name}"}

@@ -83,7 +83,7 @@ def describe(step: Step) -> str:
             )
             if k in payload
         ]
-        return " ".join([output.get("result", "?")] + facts)
+        return " ".join([output.get("result", "?"), *facts])
     if "runID" in output and "status" in output:  # trigger
         return f"{output['status']}" + (f" ({output['error']})" if output.get("error") else "")
     if "state" in output:  # run-checker

@@ -9,8 +9,8 @@ from typing import Any
 def table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [[("" if v is None else str(v)) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join(lines)
 
 
@@ -118,7 +118,9 @@ def explain_text(doc: dict) -> str:
     )
     lines.append(f"attempts: {len(doc['attempts'])}")
     lines += [
-        f"  #{a.get('attempt')} {a.get('status')} {a.get('failureCategory') or ''} {a.get('completedAt') or ''}".rstrip()
+        (
+            f"  #{a.get('attempt')} {a.get('status')} {a.get('failureCategory') or ''} {a.get('completedAt') or ''}"
+        ).rstrip()
         for a in doc["attempts"]
     ]
     if doc["lock"]:

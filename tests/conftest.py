@@ -38,7 +38,7 @@ class SocketFence:
     still fails the test that caused it."""
 
     Error = SocketFenceError
-    _LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
+    _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
     def __init__(self):
         self.refused: list[str] = []

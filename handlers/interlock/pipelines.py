@@ -398,9 +398,9 @@ def check_references(config: PipelineConfig, archetype_dir: str) -> list[str]:
         for trait_type in config.traits:
             if trait_type not in defined:
                 problems.append(f"traits.{trait_type}: not a trait of archetype {arch.name!r}")
-    if config.exclusions and config.exclusions.calendar:
-        if config.exclusions.calendar not in archetypes.load_calendars(archetype_dir):
-            problems.append(f"exclusions.calendar: unknown calendar {config.exclusions.calendar!r}")
+    calendar = config.exclusions.calendar if config.exclusions else None
+    if calendar and calendar not in archetypes.load_calendars(archetype_dir):
+        problems.append(f"exclusions.calendar: unknown calendar {calendar!r}")
     return problems
 
 

@@ -26,7 +26,8 @@ def served(tmp_path_factory):
     work = tmp_path_factory.mktemp("served")
     shutil.copytree(os.path.join(REPO, "pipelines"), work / "pipelines")
     (work / "Pulumi.local.yaml").write_text(
-        "config:\n  aws:region: eu-west-1\n  interlock:projectName: interlock-local\n  interlock:pipelinesDir: pipelines\n"
+        "config:\n  aws:region: eu-west-1\n  interlock:projectName: interlock-local\n"
+        "  interlock:pipelinesDir: pipelines\n"
         "  interlock:schedules:\n    - name: raw-nightly\n      pipeline: sales-raw-ingest\n"
         "      expression: cron(0 6 * * ? *)\n"
     )
@@ -219,8 +220,8 @@ def test_unlock_refuses_while_the_owner_runs_unless_forced(served):
     sfn.start_execution(stateMachineArn=waiting["stateMachineArn"], name="holder")
     ddb_env = _env(served)
     script = (
-        "import sys; sys.path.insert(0, %r); from handlers.interlock import store; "
-        "print(store.acquire_lock('customer-features', 'adhoc', 'holder', 600)[0])" % REPO
+        f"import sys; sys.path.insert(0, {REPO!r}); from handlers.interlock import store; "
+        "print(store.acquire_lock('customer-features', 'adhoc', 'holder', 600)[0])"
     )
     held = subprocess.run(
         [sys.executable, "-c", script],
@@ -251,9 +252,9 @@ def test_unlock_refuses_while_the_owner_runs_unless_forced(served):
         == "customer-features/adhoc: not locked"
     )
     check = (
-        "import sys; sys.path.insert(0, %r); from handlers.interlock import store; import json; "
+        f"import sys; sys.path.insert(0, {REPO!r}); from handlers.interlock import store; import json; "
         "print(json.dumps([e for e in store.list_events('customer-features') "
-        "if e['kind'] == 'LOCK_RELEASED_BY_OPERATOR']))" % REPO
+        "if e['kind'] == 'LOCK_RELEASED_BY_OPERATOR']))"
     )
     recorded = subprocess.run(
         [sys.executable, "-c", check],

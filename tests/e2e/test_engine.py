@@ -79,7 +79,7 @@ def test_failed_record_is_retried_then_sent_to_the_on_failure_queue(emu):
     while not [d for d in emu.dead_letters() if d["records"][0]["dynamodb"]["Keys"]["SK"]["S"] == key]:
         assert time.monotonic() < deadline, "no dead letter"
         time.sleep(0.2)
-    letter = [d for d in emu.dead_letters() if d["records"][0]["dynamodb"]["Keys"]["SK"]["S"] == key][0]
+    letter = next(d for d in emu.dead_letters() if d["records"][0]["dynamodb"]["Keys"]["SK"]["S"] == key)
     assert letter["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert letter["requestContext"]["approximateInvokeCount"] == 3  # MaximumRetryAttempts 2
     assert letter["DDBStreamBatchInfo"]["batchSize"] == 1

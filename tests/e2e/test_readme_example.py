@@ -7,7 +7,8 @@ README = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))
 
 
 def test_readme_library_example_runs():
-    text = open(README, encoding="utf-8").read()
+    with open(README, encoding="utf-8") as readme:
+        text = readme.read()
     section = text[text.index("<!-- BEGIN:emulator -->") : text.index("<!-- END:emulator -->")]
     example = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     assert "Emulator(" in example and "assert" in example

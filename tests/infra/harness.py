@@ -65,7 +65,9 @@ def _computed_outputs(type_token: str, name: str, inputs: dict[str, Any], region
         "aws:lambda/layerVersion:LayerVersion": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:layer:{physical}:1",
         "aws:sfn/stateMachine:StateMachine": f"arn:aws:states:{region}:{ACCOUNT_ID}:stateMachine:{physical}",
         "aws:s3/bucket:Bucket": f"arn:aws:s3:::{physical}",
-        "aws:scheduler/scheduleGroup:ScheduleGroup": f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule-group/{physical}",
+        "aws:scheduler/scheduleGroup:ScheduleGroup": (
+            f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule-group/{physical}"
+        ),
         "aws:scheduler/schedule:Schedule": f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule/{physical}",
         "aws:cloudwatch/metricAlarm:MetricAlarm": f"arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{physical}",
         "aws:cloudwatch/eventRule:EventRule": f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{physical}",

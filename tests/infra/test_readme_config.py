@@ -1,4 +1,5 @@
-"""README's configuration reference is the table generated from Pulumi.yaml (regenerate: python -m tests.infra.test_readme_config)."""
+"""README's configuration reference is the table generated from Pulumi.yaml
+(regenerate: python -m tests.infra.test_readme_config)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def config_table() -> str:
 
 
 def readme_config_section() -> str:
-    text = open(README, encoding="utf-8").read()
+    with open(README, encoding="utf-8") as readme:
+        text = readme.read()
     return text[text.index("<!-- BEGIN:config -->") : text.index("<!-- END:config -->")]
 
 

@@ -121,7 +121,7 @@ def test_backend_comes_from_the_backend_stack_outputs_when_the_environment_has_n
     assert fake.run("refresh", "--stack", "team-a-dev") == deploy.EXIT_OK
     calls = fake.calls()
     backend_calls = [call for call in calls if call["cwd"] == os.path.join(ROOT, "backend")]
-    assert [c["argv"][1:] for c in backend_calls][0] == ["stack", "select", "--stack", "bootstrap"]
+    assert backend_calls[0]["argv"][1:] == ["stack", "select", "--stack", "bootstrap"]
     assert {c["env"]["PULUMI_BACKEND_URL"] for c in backend_calls} == {f"file://{ROOT}/backend"}
     assert {c["env"]["PULUMI_CONFIG_PASSPHRASE"] for c in backend_calls} == {""}
     main_calls = [call for call in calls if call["cwd"] == ROOT]

@@ -37,7 +37,7 @@ def allow(action, resource="arn:aws:dynamodb:us-east-1:123456789012:table/t"):
 def test_table_needs_pitr_and_encryption(props, expected):
     problems = rules.table_is_recoverable_and_encrypted(rules.TABLE, props)
     assert len(problems) == len(expected)
-    for problem, fragment in zip(problems, expected):
+    for problem, fragment in zip(problems, expected, strict=True):
         assert fragment in problem
 
 

@@ -13,7 +13,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from handlers.interlock import netguard
-from tests.handlers.outbound_http import allow_loopback  # noqa: F401
 
 
 def _certificate(common_name, issuer_key, issuer_name, key, *, ca):

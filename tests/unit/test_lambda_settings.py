@@ -15,7 +15,7 @@ def test_durations_arrive_as_whole_seconds():
 def test_a_missing_or_invalid_duration_fails_naming_the_variable(value):
     env = Settings({} if value is None else {"READINESS_TTL_SECONDS": value})
     with pytest.raises(SettingError, match="READINESS_TTL_SECONDS"):
-        env.readiness_ttl_seconds
+        _ = env.readiness_ttl_seconds
 
 
 @pytest.mark.parametrize(

@@ -62,10 +62,10 @@ def paths(value, prefix=()):
     yield prefix
     if isinstance(value, dict):
         for key, child in value.items():
-            yield from paths(child, prefix + (key,))
+            yield from paths(child, (*prefix, key))
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            yield from paths(child, prefix + (index,))
+            yield from paths(child, (*prefix, index))
 
 
 KNOWN_PATHS = sorted(

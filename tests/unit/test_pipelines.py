@@ -97,7 +97,7 @@ def test_every_problem_is_reported_with_its_field_path():
         "exclusions.dates[0]: must be YYYY-MM-DD",
     ]
     assert len(problems) == len(expected)
-    for problem, prefix in zip(problems, expected):
+    for problem, prefix in zip(problems, expected, strict=True):
         assert problem.startswith(prefix), (problem, prefix)
 
 
@@ -132,7 +132,7 @@ def test_load_file_names_the_file(tmp_path):
     assert str(bad) in str(raised.value) and raised.value.problems == ["trigger.jobName: required for type glue"]
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: [unclosed\n")
-    with pytest.raises(ConfigError, match="broken.yaml"):
+    with pytest.raises(ConfigError, match=r"broken\.yaml"):
         pipelines.load_pipeline_file(str(broken))
     as_json = tmp_path / "ok.json"
     as_json.write_text(json.dumps(MINIMAL))
@@ -161,7 +161,7 @@ def test_a_pipeline_as_code_without_trigger_is_refused(tmp_path):
         pipelines.validate_pipeline(config, ARCHETYPES)
     assert raised.value.problems == ["trigger: required (without one every run fails)"]
     (tmp_path / "sales.yaml").write_text(json.dumps(no_trigger))
-    with pytest.raises(ConfigError, match="sales.yaml: trigger: required"):
+    with pytest.raises(ConfigError, match=r"sales\.yaml: trigger: required"):
         pipelines.load_pipeline_dir(str(tmp_path), ARCHETYPES)
     pipelines.validate_pipeline(pipelines.parse_pipeline(MINIMAL), ARCHETYPES)
 

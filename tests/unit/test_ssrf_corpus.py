@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from handlers.interlock import netguard
 from handlers.interlock.netguard import OutboundError
-from tests.handlers.outbound_http import allow_loopback, no_allowlist, set_allowlist  # noqa: F401
 
 LOOPBACK_V4 = [
     "127.0.0.1",

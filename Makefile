@@ -1,7 +1,7 @@
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 
-.PHONY: venv test demo serve bench clean
+.PHONY: venv lint test demo serve bench clean
 
 venv: $(VENV)/.installed
 
@@ -12,6 +12,10 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m pip install --progress-bar on -r requirements.txt -c constraints.txt
 	$(PYTHON) -m pip install --progress-bar on -e ".[test]" -c constraints.txt
 	touch $@
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: venv
 	$(PYTHON) -m pytest

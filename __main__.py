@@ -1,4 +1,5 @@
 """Interlock's Pulumi program: typed settings in, one InterlockStack, the outputs operators and scripts use."""
+
 import pulumi
 
 from components.stack import InterlockStack

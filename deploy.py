@@ -20,6 +20,7 @@ whose own state lives at INTERLOCK_BOOTSTRAP_BACKEND_URL (default file://<repo>/
 Exit codes: 0 ok, 1 the operation failed, 2 bad usage or configuration, 3 another update holds the stack's lock,
 4 the stack does not exist, 5 the Pulumi CLI is missing or unusable.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,8 @@ import os
 import re
 import shutil
 import sys
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import yaml
 
@@ -74,8 +76,9 @@ def stack_name(args: argparse.Namespace) -> str:
     elif args.team and args.env:
         for flag, value in (("--team", args.team), ("--env", args.env)):
             if not NAME_PART.match(value):
-                raise UsageError(f"{flag} {value!r}: expected lowercase letters, digits and hyphens, "
-                                 "starting with a letter")
+                raise UsageError(
+                    f"{flag} {value!r}: expected lowercase letters, digits and hyphens, starting with a letter"
+                )
         name = f"{args.team}-{args.env}"
     else:
         raise UsageError("choose a stack: --stack NAME, or --team T --env E (stack T-E)")
@@ -107,18 +110,22 @@ def resolve_backend(auto: Any) -> tuple[str, str]:
         return url, secrets_provider
     backend_stack = _backend_stack_name()
     try:
-        stack = auto.select_stack(backend_stack, work_dir=BACKEND_DIR,
-                                  opts=auto.LocalWorkspaceOptions(env_vars=_bootstrap_env()))
+        stack = auto.select_stack(
+            backend_stack, work_dir=BACKEND_DIR, opts=auto.LocalWorkspaceOptions(env_vars=_bootstrap_env())
+        )
     except auto.StackNotFoundError:
-        raise UsageError(f"no state backend: the backend stack {backend_stack!r} does not exist; run "
-                         "`python deploy.py bootstrap`, or set PULUMI_BACKEND_URL and INTERLOCK_SECRETS_PROVIDER"
-                         ) from None
+        raise UsageError(
+            f"no state backend: the backend stack {backend_stack!r} does not exist; run "
+            "`python deploy.py bootstrap`, or set PULUMI_BACKEND_URL and INTERLOCK_SECRETS_PROVIDER"
+        ) from None
     outputs = stack.outputs()
     url = url or _output_value(outputs, "backendUrl")
     secrets_provider = secrets_provider or _output_value(outputs, "secretsProvider")
     if not (url and secrets_provider):
-        raise UsageError(f"the backend stack {backend_stack!r} has no backendUrl/secretsProvider outputs; "
-                         "run `python deploy.py bootstrap` again")
+        raise UsageError(
+            f"the backend stack {backend_stack!r} has no backendUrl/secretsProvider outputs; "
+            "run `python deploy.py bootstrap` again"
+        )
     return url, secrets_provider
 
 
@@ -166,8 +173,9 @@ def load_config_file(path: str) -> dict[str, Any]:
         if isinstance(value, dict) and set(value) == {"secretFromEnv"}:
             secret = os.environ.get(str(value["secretFromEnv"]))
             if not secret:
-                raise UsageError(f"config file {path}: {key} reads the secret from ${value['secretFromEnv']}, "
-                                 "which is not set")
+                raise UsageError(
+                    f"config file {path}: {key} reads the secret from ${value['secretFromEnv']}, which is not set"
+                )
             values[str(key)] = ConfigValue(value=secret, secret=True)
         elif isinstance(value, (dict, list)):
             values[str(key)] = ConfigValue(value=json.dumps(value, separators=(",", ":")))
@@ -237,22 +245,30 @@ def cmd_config(auto: Any, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one subcommand per operation, stack selection on each stack operation."""
-    parser = argparse.ArgumentParser(prog="deploy.py", description=__doc__.split("\n\n")[0],
-                                     epilog="exit codes: 0 ok, 1 failed, 2 usage/config, 3 concurrent update, "
-                                            "4 stack not found, 5 Pulumi CLI missing")
+    parser = argparse.ArgumentParser(
+        prog="deploy.py",
+        description=__doc__.split("\n\n")[0],
+        epilog="exit codes: 0 ok, 1 failed, 2 usage/config, 3 concurrent update, "
+        "4 stack not found, 5 Pulumi CLI missing",
+    )
     selection = argparse.ArgumentParser(add_help=False)
     selection.add_argument("--stack", help="stack name, e.g. team-a-dev")
     selection.add_argument("--team", help="team name; with --env selects the stack <team>-<env>")
     selection.add_argument("--env", help="environment name, e.g. dev or prod")
     deployment = argparse.ArgumentParser(add_help=False)
-    deployment.add_argument("--policy-pack", action="append", metavar="DIR",
-                            help="run this policy pack too (repeatable; relative to the repository root), e.g. policy")
+    deployment.add_argument(
+        "--policy-pack",
+        action="append",
+        metavar="DIR",
+        help="run this policy pack too (repeatable; relative to the repository root), e.g. policy",
+    )
     deployment.add_argument("--create", action="store_true", help="create the stack if it does not exist")
 
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     bootstrap = commands.add_parser("bootstrap", help="create or update the state backend stack (backend/)")
-    bootstrap.add_argument("--backend-stack", help=f"backend stack name (default $INTERLOCK_BACKEND_STACK or "
-                                                   f"{DEFAULT_BACKEND_STACK})")
+    bootstrap.add_argument(
+        "--backend-stack", help=f"backend stack name (default $INTERLOCK_BACKEND_STACK or {DEFAULT_BACKEND_STACK})"
+    )
     bootstrap.add_argument("--region", help="AWS region of the backend (sets aws:region on the backend stack)")
     bootstrap.set_defaults(handler=cmd_bootstrap)
     for name, handler, text, parents in (
@@ -289,7 +305,7 @@ def _describe_failure(command: str, error: Exception) -> str:
     return f"{command} failed: {errors[-1].strip()}" if errors else f"{command} failed (see the engine output above)"
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit code (see the module docstring)."""
     parser = build_parser()
     try:
@@ -314,12 +330,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _log(f"error: {error}")
         return EXIT_USAGE
     except auto.ConcurrentUpdateError:
-        _log(f"error: {args.command}: another update holds the stack's lock; retry when it has finished "
-             "(a lock left by a crashed run: `pulumi cancel`)")
+        _log(
+            f"error: {args.command}: another update holds the stack's lock; retry when it has finished "
+            "(a lock left by a crashed run: `pulumi cancel`)"
+        )
         return EXIT_CONCURRENT_UPDATE
     except auto.StackNotFoundError:
-        _log(f"error: {args.command}: the stack does not exist on this backend; create it with --create "
-             "(preview/up) or check --stack/--team/--env and PULUMI_BACKEND_URL")
+        _log(
+            f"error: {args.command}: the stack does not exist on this backend; create it with --create "
+            "(preview/up) or check --stack/--team/--env and PULUMI_BACKEND_URL"
+        )
         return EXIT_STACK_NOT_FOUND
     except auto.CommandError as error:
         _log(f"error: {_describe_failure(args.command, error)}")

@@ -1,4 +1,5 @@
 """The state backend stack: `pulumi up` here once per account, then `pulumi login <backendUrl>`."""
+
 import os
 import sys
 
@@ -7,7 +8,7 @@ import pulumi
 # The CLI runs this project from backend/; it shares the repository's components (project file reader, bucket policy).
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from state_backend import StateBackend, StateBackendArgs, load_backend_settings  # noqa: E402
+from state_backend import StateBackend, StateBackendArgs, load_backend_settings
 
 settings = load_backend_settings(pulumi.Config())
 backend = StateBackend(f"{settings.name_prefix}-state", StateBackendArgs.from_settings(settings))

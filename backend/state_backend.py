@@ -1,14 +1,16 @@
 """The state backend: a private, versioned, KMS-encrypted, TLS-only S3 bucket for `pulumi login s3://...` and a
 KMS key whose alias is the stack secrets provider (`--secrets-provider awskms://alias/...`).
 
-Pulumi's S3 backend locks stacks with objects in the bucket itself, so there is no lock table. The bucket and the key are protected and retained on delete: losing either loses every
-stack's state or secrets.
+Pulumi's S3 backend locks stacks with objects in the bucket itself, so there is no lock table. The bucket and the key
+are protected and retained on delete: losing either loses every stack's state or secrets.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -36,14 +38,22 @@ def load_backend_settings(config: pulumi.Config | Mapping[str, Any]) -> BackendS
     Raises ValueError naming every invalid key and what is allowed.
     """
     declared = read_project(PROJECT_DIR).config
-    raw = {key: (config.get(key) if config.get(key) not in (None, "") else spec["default"])
-           for key, spec in declared.items()}
+    raw = {
+        key: (config.get(key) if config.get(key) not in (None, "") else spec["default"])
+        for key, spec in declared.items()
+    }
     problems = []
     prefix = str(raw["namePrefix"])
-    if not (prefix and len(prefix) <= NAME_PREFIX_MAX and prefix[0].isalpha()
-            and all(c.islower() or c.isdigit() or c == "-" for c in prefix)):
-        problems.append(f"interlock-backend:namePrefix: {prefix!r} is not allowed; expected 1-{NAME_PREFIX_MAX} "
-                        "lowercase letters, digits or hyphens, starting with a letter")
+    if not (
+        prefix
+        and len(prefix) <= NAME_PREFIX_MAX
+        and prefix[0].isalpha()
+        and all(c.islower() or c.isdigit() or c == "-" for c in prefix)
+    ):
+        problems.append(
+            f"interlock-backend:namePrefix: {prefix!r} is not allowed; expected 1-{NAME_PREFIX_MAX} "
+            "lowercase letters, digits or hyphens, starting with a letter"
+        )
     numbers = {}
     for key, low, high in (("noncurrentVersionExpirationDays", 1, 3650), ("keyDeletionWindowDays", 7, 30)):
         try:
@@ -51,12 +61,14 @@ def load_backend_settings(config: pulumi.Config | Mapping[str, Any]) -> BackendS
         except (TypeError, ValueError):
             numbers[key] = None
         if numbers[key] is None or not low <= numbers[key] <= high:
-            problems.append(f"interlock-backend:{key}: {raw[key]!r} is not allowed; expected an integer from "
-                            f"{low} to {high}")
+            problems.append(
+                f"interlock-backend:{key}: {raw[key]!r} is not allowed; expected an integer from {low} to {high}"
+            )
     if problems:
         raise ValueError("invalid backend configuration:\n  - " + "\n  - ".join(problems))
-    return BackendSettings(prefix, str(raw["bucketName"]), numbers["noncurrentVersionExpirationDays"],
-                           numbers["keyDeletionWindowDays"])
+    return BackendSettings(
+        prefix, str(raw["bucketName"]), numbers["noncurrentVersionExpirationDays"], numbers["keyDeletionWindowDays"]
+    )
 
 
 @dataclass
@@ -66,10 +78,10 @@ class StateBackendArgs:
     key_alias: pulumi.Input[str]
     noncurrent_version_expiration_days: pulumi.Input[int]
     key_deletion_window_days: pulumi.Input[int] = 30
-    bucket_name: Optional[pulumi.Input[str]] = None
+    bucket_name: pulumi.Input[str] | None = None
 
     @staticmethod
-    def from_settings(settings: BackendSettings) -> "StateBackendArgs":
+    def from_settings(settings: BackendSettings) -> StateBackendArgs:
         """The component's inputs for a parsed backend configuration."""
         return StateBackendArgs(
             key_alias=f"alias/{settings.name_prefix}-pulumi-secrets",
@@ -85,7 +97,7 @@ class StateBackend(pulumi.ComponentResource):
     backend_url: pulumi.Output[str]
     secrets_provider: pulumi.Output[str]
 
-    def __init__(self, name: str, args: StateBackendArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: StateBackendArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:StateBackend", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
@@ -97,51 +109,70 @@ class StateBackend(pulumi.ComponentResource):
             deletion_window_in_days=args.key_deletion_window_days,
             opts=kept,
         )
-        self.alias = aws.kms.Alias(f"{name}-key-alias", name=args.key_alias, target_key_id=self.key.key_id,
-                                   opts=child)
+        self.alias = aws.kms.Alias(f"{name}-key-alias", name=args.key_alias, target_key_id=self.key.key_id, opts=child)
 
         self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket=args.bucket_name, force_destroy=False, opts=kept)
         self.ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+            f"{name}-ownership", bucket=self.bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+        )
         self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block", bucket=self.bucket.id,
-            block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
-            opts=child)
+            f"{name}-public-access-block",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
         self.versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=self.bucket.id,
-            versioning_configuration={"status": "Enabled"}, opts=child)
+            f"{name}-versioning", bucket=self.bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
+        )
         self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=self.bucket.id,
-            rules=[{
-                "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
-                                                            "kms_master_key_id": self.key.arn},
-                "bucket_key_enabled": True,
-            }], opts=child)
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": self.key.arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=child,
+        )
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=self.bucket.id,
-            rules=[{
-                "id": "expire-noncurrent-state-versions",
-                "status": "Enabled",
-                "filter": {"prefix": ""},
-                "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_expiration_days},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-            }],
+            f"{name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=[
+                {
+                    "id": "expire-noncurrent-state-versions",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_expiration_days},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+                }
+            ],
             # expiring noncurrent versions only means something once versioning is on
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),
+        )
         self.policy = aws.s3.BucketPolicy(
-            f"{name}-policy", bucket=self.bucket.id,
+            f"{name}-policy",
+            bucket=self.bucket.id,
             policy=iam.tls_only_bucket_policy(self.bucket.arn),
             # S3 rejects a bucket policy while the public access block is still being applied
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
+        )
 
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         self.backend_url = pulumi.Output.format("s3://{0}?region={1}", self.bucket.bucket, region)
         self.secrets_provider = pulumi.Output.format("awskms://{0}?region={1}", self.alias.name, region)
 
-        self.register_outputs({
-            "backend_url": self.backend_url,
-            "secrets_provider": self.secrets_provider,
-            "bucket_name": self.bucket.bucket,
-            "key_arn": self.key.arn,
-        })
+        self.register_outputs(
+            {
+                "backend_url": self.backend_url,
+                "secrets_provider": self.secrets_provider,
+                "bucket_name": self.bucket.bucket,
+                "key_arn": self.key.arn,
+            }
+        )

@@ -1,9 +1,10 @@
 """CloudWatch alarms that publish to the alert topic: function errors, failed and timed-out executions,
 stream iterator age and dead-letter queue depth."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -16,7 +17,7 @@ ITERATOR_AGE_THRESHOLD_MS = 5 * 60 * 1000
 class AlarmsArgs:
     project_name: str
     topic_arn: pulumi.Input[str]
-    function_names: Mapping[str, pulumi.Input[str]]   # kind -> function name
+    function_names: Mapping[str, pulumi.Input[str]]  # kind -> function name
     stream_router_name: pulumi.Input[str]
     state_machine_arn: pulumi.Input[str]
     dead_letter_queue_name: pulumi.Input[str]
@@ -25,24 +26,60 @@ class AlarmsArgs:
 class Alarms(pulumi.ComponentResource):
     """Every alarm notifies the alert topic once per breach (missing data is not a breach)."""
 
-    def __init__(self, name: str, args: AlarmsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AlarmsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:Alarms", name, None, opts)
         self._name = name
         self._args = args
         for kind, function_name in args.function_names.items():
-            self._alarm(f"{kind}-errors", "AWS/Lambda", "Errors", "Sum", 1, {"FunctionName": function_name},
-                        f"{kind} raised errors (a broken environment: permissions, throttling, timeouts)")
+            self._alarm(
+                f"{kind}-errors",
+                "AWS/Lambda",
+                "Errors",
+                "Sum",
+                1,
+                {"FunctionName": function_name},
+                f"{kind} raised errors (a broken environment: permissions, throttling, timeouts)",
+            )
         for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
-            self._alarm(f"pipeline-{metric.lower()}", "AWS/States", metric, "Sum", 1,
-                        {"StateMachineArn": args.state_machine_arn}, f"lifecycle executions: {metric}")
-        self._alarm("stream-iterator-age", "AWS/Lambda", "IteratorAge", "Maximum", ITERATOR_AGE_THRESHOLD_MS,
-                    {"FunctionName": args.stream_router_name}, "stream-router is falling behind the table stream")
-        self._alarm("stream-dlq-depth", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", 1,
-                    {"QueueName": args.dead_letter_queue_name}, "stream batches ended in the dead-letter queue")
+            self._alarm(
+                f"pipeline-{metric.lower()}",
+                "AWS/States",
+                metric,
+                "Sum",
+                1,
+                {"StateMachineArn": args.state_machine_arn},
+                f"lifecycle executions: {metric}",
+            )
+        self._alarm(
+            "stream-iterator-age",
+            "AWS/Lambda",
+            "IteratorAge",
+            "Maximum",
+            ITERATOR_AGE_THRESHOLD_MS,
+            {"FunctionName": args.stream_router_name},
+            "stream-router is falling behind the table stream",
+        )
+        self._alarm(
+            "stream-dlq-depth",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "Maximum",
+            1,
+            {"QueueName": args.dead_letter_queue_name},
+            "stream batches ended in the dead-letter queue",
+        )
         self.register_outputs({})
 
-    def _alarm(self, suffix: str, namespace: str, metric: str, statistic: str, threshold: float,
-               dimensions: Mapping[str, pulumi.Input[str]], description: str) -> aws.cloudwatch.MetricAlarm:
+    def _alarm(
+        self,
+        suffix: str,
+        namespace: str,
+        metric: str,
+        statistic: str,
+        threshold: float,
+        dimensions: Mapping[str, pulumi.Input[str]],
+        description: str,
+    ) -> aws.cloudwatch.MetricAlarm:
         return aws.cloudwatch.MetricAlarm(
             f"{self._name}-{suffix}",
             name=f"{self._args.project_name}-{suffix}",

@@ -6,13 +6,14 @@ integer). A knob with a `settings_key` travels in every execution as `$.settings
 document rendered into ${ExecutionSettings}. Every other ${Name} (inside strings) is replaced by its value, escaped
 for a JSON string. `$$.` context paths and braces survive because nothing but these exact tokens is touched.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Union
 
 from .stack_settings import PROJECT_ROOT, StackSettings
 
@@ -23,8 +24,8 @@ EXECUTION_SETTINGS = "ExecutionSettings"
 
 @dataclass(frozen=True)
 class Knob:
-    attribute: str          # the StackSettings attribute (an integer)
-    placeholder: str = ""   # ${Name} of the definition, or
+    attribute: str  # the StackSettings attribute (an integer)
+    placeholder: str = ""  # ${Name} of the definition, or
     settings_key: str = ""  # the key under $.settings of every execution
 
 
@@ -49,17 +50,19 @@ def load_template(path: str = DEFINITION_PATH) -> str:
         return handle.read()
 
 
-def knob_values(settings: StackSettings) -> dict[str, Union[int, str]]:
+def knob_values(settings: StackSettings) -> dict[str, int | str]:
     """The placeholders STATE_MACHINE_KNOBS fill for these settings: the integers and the $.settings document."""
-    values: dict[str, Union[int, str]] = {
-        knob.placeholder: getattr(settings, knob.attribute) for knob in STATE_MACHINE_KNOBS if knob.placeholder}
-    execution_settings = {knob.settings_key: getattr(settings, knob.attribute)
-                          for knob in STATE_MACHINE_KNOBS if knob.settings_key}
+    values: dict[str, int | str] = {
+        knob.placeholder: getattr(settings, knob.attribute) for knob in STATE_MACHINE_KNOBS if knob.placeholder
+    }
+    execution_settings = {
+        knob.settings_key: getattr(settings, knob.attribute) for knob in STATE_MACHINE_KNOBS if knob.settings_key
+    }
     values[EXECUTION_SETTINGS] = json.dumps(execution_settings, separators=(",", ":"))
     return values
 
 
-def render(template: str, arns: Mapping[str, str], values: Mapping[str, Union[int, str]]) -> str:
+def render(template: str, arns: Mapping[str, str], values: Mapping[str, int | str]) -> str:
     """Fill every placeholder; raises RenderError if the template uses a name without a value or vice versa."""
     given = {**values, **arns}
     used = set(PLACEHOLDER.findall(template))

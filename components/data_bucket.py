@@ -1,8 +1,8 @@
 """The optional data bucket: versioned, encrypted, public access blocked, TLS only."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -19,7 +19,7 @@ class DataBucketArgs:
 class DataBucket(pulumi.ComponentResource):
     """The data bucket (only when dataBucketName is set): alert archives under alerts/, data for builtin:s3-object."""
 
-    def __init__(self, name: str, args: DataBucketArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: DataBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:DataBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket=args.bucket_name, opts=child)
@@ -32,12 +32,16 @@ class DataBucket(pulumi.ComponentResource):
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=self.bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=(
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=args.kms_key_arn or None)),
-                bucket_key_enabled=True,
-            )],
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=(
+                        aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            sse_algorithm="aws:kms", kms_master_key_id=args.kms_key_arn or None
+                        )
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
             opts=child,
         )
         public_access = aws.s3.BucketPublicAccessBlock(

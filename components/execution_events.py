@@ -1,11 +1,11 @@
 """The machine's abnormal execution ends -> reconciler: an EventBridge rule on Step Functions "Execution Status
 Change" (ABORTED, TIMED_OUT, FAILED of this stack's state machine), its Lambda target and the permission that lets
 EventBridge invoke the function from that rule only."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -17,11 +17,14 @@ ABNORMAL_ENDS = ("ABORTED", "TIMED_OUT", "FAILED")
 
 
 def execution_end_pattern(state_machine_arn: str) -> str:
-    return json.dumps({
-        "source": ["aws.states"],
-        "detail-type": ["Step Functions Execution Status Change"],
-        "detail": {"status": list(ABNORMAL_ENDS), "stateMachineArn": [state_machine_arn]},
-    }, sort_keys=True)
+    return json.dumps(
+        {
+            "source": ["aws.states"],
+            "detail-type": ["Step Functions Execution Status Change"],
+            "detail": {"status": list(ABNORMAL_ENDS), "stateMachineArn": [state_machine_arn]},
+        },
+        sort_keys=True,
+    )
 
 
 @dataclass
@@ -33,7 +36,7 @@ class ExecutionEventsArgs:
 class ExecutionEvents(pulumi.ComponentResource):
     """The reconciler function and the rule that delivers the machine's abnormal execution ends to it."""
 
-    def __init__(self, name: str, args: ExecutionEventsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ExecutionEventsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:ExecutionEvents", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.function = LambdaFunction(f"{name}-function", LambdaFunctionArgs(RECONCILER, args.functions), child)

@@ -5,10 +5,11 @@ asl/pipeline.asl.json): CoreFunctions builds it, the state machine's role may in
 ARN, and an error alarm watches it. stream-router's record is built by StreamRouter and reconciler's by
 ExecutionEvents: both need the state machine.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence
 
 import pulumi
 
@@ -22,23 +23,23 @@ class FunctionInputs:
 
     table_arn: pulumi.Input[str]
     topic_arn: pulumi.Input[str]
-    topic_key_arn: pulumi.Input[str]                 # the alert topic's KMS key (the configured kmsKeyArn when set)
-    bucket_arn: Optional[pulumi.Input[str]]          # the data bucket, when configured
+    topic_key_arn: pulumi.Input[str]  # the alert topic's KMS key (the configured kmsKeyArn when set)
+    bucket_arn: pulumi.Input[str] | None  # the data bucket, when configured
     secret_arns: Sequence[str]
     evaluator_bucket_arns: Sequence[str]
     trigger_permissions: TriggerPermissions
-    state_machine_name: str = ""                               # known before the state machine exists
-    state_machine_arn: Optional[pulumi.Input[str]] = None      # known once the state machine exists
-    dead_letter_queue_arn: Optional[pulumi.Input[str]] = None  # stream-router's failed batches
+    state_machine_name: str = ""  # known before the state machine exists
+    state_machine_arn: pulumi.Input[str] | None = None  # known once the state machine exists
+    dead_letter_queue_arn: pulumi.Input[str] | None = None  # stream-router's failed batches
 
 
 @dataclass(frozen=True)
 class FunctionRecord:
-    kind: str                                  # physical name `<projectName>-<kind>`, logical name suffix
-    module: str                                # handlers/<module>.py exposes handler(event, context)
-    table_actions: tuple[str, ...] = ()        # DynamoDB actions on the table
-    queries_index: bool = False                # may also Query the table's indexes
-    state_machine_placeholder: str = ""        # ${...} of its ARN in the definition; empty: not a state machine task
+    kind: str  # physical name `<projectName>-<kind>`, logical name suffix
+    module: str  # handlers/<module>.py exposes handler(event, context)
+    table_actions: tuple[str, ...] = ()  # DynamoDB actions on the table
+    queries_index: bool = False  # may also Query the table's indexes
+    state_machine_placeholder: str = ""  # ${...} of its ARN in the definition; empty: not a state machine task
     statements: Callable[[FunctionInputs], list[dict]] = lambda _inputs: []
     environment: Callable[[FunctionInputs], Mapping[str, pulumi.Input[str]]] = lambda _inputs: {}
 
@@ -52,15 +53,18 @@ class FunctionRecord:
 
 
 def _publishes_alerts(inputs: FunctionInputs) -> list[dict]:
-    return [iam.topic_statement(inputs.topic_arn), iam.kms_statement(inputs.topic_key_arn),
-            *iam.bucket_statements(inputs.bucket_arn)]
+    return [
+        iam.topic_statement(inputs.topic_arn),
+        iam.kms_statement(inputs.topic_key_arn),
+        *iam.bucket_statements(inputs.bucket_arn),
+    ]
 
 
 def _orchestrator(inputs: FunctionInputs) -> list[dict]:
     # acquireLock asks whether a lock's owner still runs; the ARN is built from the machine's name because the
     # machine's own ARN depends on this function
     executions = iam.own_state_machine_executions(inputs.table_arn, inputs.state_machine_name)
-    return _publishes_alerts(inputs) + [iam.statement("DescribeLockOwners", ("states:DescribeExecution",), executions)]
+    return [*_publishes_alerts(inputs), iam.statement("DescribeLockOwners", ("states:DescribeExecution",), executions)]
 
 
 def _evaluator(inputs: FunctionInputs) -> list[dict]:
@@ -69,8 +73,11 @@ def _evaluator(inputs: FunctionInputs) -> list[dict]:
 
 
 def _trigger(inputs: FunctionInputs) -> list[dict]:
-    return (_publishes_alerts(inputs) + iam.secrets_statements(inputs.secret_arns)
-            + iam.trigger_statements(inputs.trigger_permissions))
+    return (
+        _publishes_alerts(inputs)
+        + iam.secrets_statements(inputs.secret_arns)
+        + iam.trigger_statements(inputs.trigger_permissions)
+    )
 
 
 def _run_checker(inputs: FunctionInputs) -> list[dict]:
@@ -88,21 +95,48 @@ def _stream_router(inputs: FunctionInputs) -> list[dict]:
 
 
 FUNCTIONS = (
-    FunctionRecord("orchestrator", "orchestrator", iam.TABLE_READ + iam.TABLE_WRITE, queries_index=True,
-                   state_machine_placeholder="OrchestratorFunctionArn", statements=_orchestrator),
-    FunctionRecord("evaluator", "evaluator", ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"),
-                   state_machine_placeholder="EvaluatorFunctionArn", statements=_evaluator),
-    FunctionRecord("trigger", "trigger",
-                   ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-                   state_machine_placeholder="TriggerFunctionArn", statements=_trigger),
-    FunctionRecord("run-checker", "run_checker", ("dynamodb:GetItem", "dynamodb:Query"),
-                   state_machine_placeholder="RunCheckerFunctionArn", statements=_run_checker),
-    FunctionRecord("stream-router", "stream_router", statements=_stream_router,
-                   environment=lambda inputs: {"STATE_MACHINE_ARN": inputs.state_machine_arn}),
+    FunctionRecord(
+        "orchestrator",
+        "orchestrator",
+        iam.TABLE_READ + iam.TABLE_WRITE,
+        queries_index=True,
+        state_machine_placeholder="OrchestratorFunctionArn",
+        statements=_orchestrator,
+    ),
+    FunctionRecord(
+        "evaluator",
+        "evaluator",
+        ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"),
+        state_machine_placeholder="EvaluatorFunctionArn",
+        statements=_evaluator,
+    ),
+    FunctionRecord(
+        "trigger",
+        "trigger",
+        ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+        state_machine_placeholder="TriggerFunctionArn",
+        statements=_trigger,
+    ),
+    FunctionRecord(
+        "run-checker",
+        "run_checker",
+        ("dynamodb:GetItem", "dynamodb:Query"),
+        state_machine_placeholder="RunCheckerFunctionArn",
+        statements=_run_checker,
+    ),
+    FunctionRecord(
+        "stream-router",
+        "stream_router",
+        statements=_stream_router,
+        environment=lambda inputs: {"STATE_MACHINE_ARN": inputs.state_machine_arn},
+    ),
     # on the machine's abnormal execution ends: release the lock, record the run log, alert (ExecutionEvents)
-    FunctionRecord("reconciler", "reconciler",
-                   ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
-                   statements=_publishes_alerts),
+    FunctionRecord(
+        "reconciler",
+        "reconciler",
+        ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+        statements=_publishes_alerts,
+    ),
 )
 STATE_MACHINE_TASKS = tuple(record for record in FUNCTIONS if record.state_machine_placeholder)
 STREAM_ROUTER = next(record for record in FUNCTIONS if record.kind == "stream-router")

@@ -3,10 +3,12 @@
 Least privilege (DESIGN §4): every statement names its actions (no wildcard action) and the ARNs of this stack's
 own resources; trust policies carry an aws:SourceAccount condition against confused deputies.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -19,12 +21,19 @@ TABLE_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dy
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
 # Vended-logs delivery for Step Functions: AWS only supports Resource "*" for these actions.
-STATES_LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
-                       "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                       "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
+STATES_LOG_DELIVERY = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)
 
 
-def statement(sid: str, actions: Sequence[str], resources: Any, condition: Optional[dict] = None) -> dict:
+def statement(sid: str, actions: Sequence[str], resources: Any, condition: dict | None = None) -> dict:
     """One Allow statement; `resources` is a list of ARNs (str or Output) or "*"."""
     result: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
     if condition:
@@ -39,36 +48,45 @@ def policy_json(statements: Sequence[dict]) -> pulumi.Output[str]:
 
 def assume_role_policy(service: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:
     """Trust policy for an AWS service principal, limited to this account (confused-deputy protection)."""
-    return pulumi.Output.json_dumps({
-        "Version": VERSION,
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-        }],
-    })
+    return pulumi.Output.json_dumps(
+        {
+            "Version": VERSION,
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                }
+            ],
+        }
+    )
 
 
 def tls_only_bucket_policy(bucket_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     """Bucket policy refusing every request to the bucket or its objects that is not made over TLS."""
-    return pulumi.Output.json_dumps({
-        "Version": VERSION,
-        "Statement": [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }],
-    })
+    return pulumi.Output.json_dumps(
+        {
+            "Version": VERSION,
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
 
 
 def log_statement(log_group_arn: pulumi.Input[str]) -> dict:
     """Write to the function's own log group only (instead of AWSLambdaBasicExecutionRole's logs:* on *)."""
-    return statement("WriteOwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"),
-                     [pulumi.Output.concat(log_group_arn, ":*")])
+    return statement(
+        "WriteOwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), [pulumi.Output.concat(log_group_arn, ":*")]
+    )
 
 
 def table_statements(actions: Sequence[str], queries_index: bool, table_arn: pulumi.Input[str]) -> list[dict]:
@@ -94,6 +112,7 @@ def own_state_machine_executions(table_arn: pulumi.Input[str], machine_name: str
     """The executions of this stack's state machine `machine_name` (see `_state_machine_executions`), with
     partition, region and account taken from the table's ARN: the machine's own ARN cannot be used by a function
     the machine calls."""
+
     def executions(arn: str) -> list[str]:
         partition, _service, region, account = arn.split(":")[1:5]
         return _state_machine_executions(f"arn:{partition}:states:{region}:{account}:stateMachine:{machine_name}")
@@ -107,7 +126,7 @@ def secrets_statements(secret_arns: Sequence[str]) -> list[dict]:
     return [statement("ReadConfiguredSecrets", ("secretsmanager:GetSecretValue",), list(secret_arns))]
 
 
-def bucket_statements(bucket_arn: Optional[pulumi.Input[str]]) -> list[dict]:
+def bucket_statements(bucket_arn: pulumi.Input[str] | None) -> list[dict]:
     """Write alert archives under `alerts/` of the data bucket (orchestrator and trigger publish alerts)."""
     if bucket_arn is None:
         return []
@@ -119,8 +138,7 @@ def bucket_read_statements(bucket_arns: Sequence[pulumi.Input[str]]) -> list[dic
     if not bucket_arns:
         return []
     return [
-        statement("ReadBucketObjects", ("s3:GetObject",),
-                  [pulumi.Output.concat(arn, "/*") for arn in bucket_arns]),
+        statement("ReadBucketObjects", ("s3:GetObject",), [pulumi.Output.concat(arn, "/*") for arn in bucket_arns]),
         statement("ListBuckets", ("s3:ListBucket",), list(bucket_arns)),
     ]
 
@@ -129,10 +147,10 @@ def bucket_read_statements(bucket_arns: Sequence[pulumi.Input[str]]) -> list[dic
 class JobAccess:
     """What the trigger may do to start one kind of job and what the run-checker may do to poll its runs."""
 
-    permissions: str                     # the TriggerPermissions field listing the configured ARNs
+    permissions: str  # the TriggerPermissions field listing the configured ARNs
     start_sid: str
     start_action: str
-    poll_sid: str = ""                   # empty: the trigger's answer is final, nothing to poll
+    poll_sid: str = ""  # empty: the trigger's answer is final, nothing to poll
     poll_action: str = ""
     poll_resources: Callable[[str], list[str]] = lambda arn: [arn]
 
@@ -145,11 +163,25 @@ def _state_machine_executions(arn: str) -> list[str]:
 
 JOB_ACCESS = (
     JobAccess("glue", "StartGlueJobs", "glue:StartJobRun", "PollGlueJobs", "glue:GetJobRun"),
-    JobAccess("emr", "AddEmrSteps", "elasticmapreduce:AddJobFlowSteps", "PollEmrSteps", "elasticmapreduce:DescribeStep"),
-    JobAccess("emr_serverless", "StartEmrServerlessJobs", "emr-serverless:StartJobRun", "PollEmrServerlessJobs",
-              "emr-serverless:GetJobRun", lambda arn: [f"{arn}/jobruns/*"]),
-    JobAccess("step_functions", "StartStateMachines", "states:StartExecution", "PollStateMachineExecutions",
-              "states:DescribeExecution", _state_machine_executions),
+    JobAccess(
+        "emr", "AddEmrSteps", "elasticmapreduce:AddJobFlowSteps", "PollEmrSteps", "elasticmapreduce:DescribeStep"
+    ),
+    JobAccess(
+        "emr_serverless",
+        "StartEmrServerlessJobs",
+        "emr-serverless:StartJobRun",
+        "PollEmrServerlessJobs",
+        "emr-serverless:GetJobRun",
+        lambda arn: [f"{arn}/jobruns/*"],
+    ),
+    JobAccess(
+        "step_functions",
+        "StartStateMachines",
+        "states:StartExecution",
+        "PollStateMachineExecutions",
+        "states:DescribeExecution",
+        _state_machine_executions,
+    ),
     JobAccess("lambda_functions", "InvokeFunctions", "lambda:InvokeFunction"),
 )
 
@@ -162,9 +194,14 @@ def trigger_statements(permissions: TriggerPermissions) -> list[dict]:
         if arns:
             statements.append(statement(access.start_sid, (access.start_action,), list(arns)))
         if arns and access.permissions == "emr_serverless":
-            statements.append(statement(
-                "PassEmrServerlessExecutionRoles", ("iam:PassRole",), list(permissions.emr_serverless_roles),
-                {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}}))
+            statements.append(
+                statement(
+                    "PassEmrServerlessExecutionRoles",
+                    ("iam:PassRole",),
+                    list(permissions.emr_serverless_roles),
+                    {"StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}},
+                )
+            )
     return statements
 
 

@@ -3,13 +3,14 @@
 Validation and the item's keys belong to the domain (handlers/interlock/pipelines.py and store.py); this module
 only finds the files, turns the item into DynamoDB JSON and declares one TableItem per pipeline.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -28,7 +29,7 @@ class PipelineConfigurationError(ConfigurationError):
     heading = "invalid pipeline configuration"
 
 
-def load_pipeline_items(directory: str, settings: Optional[StackSettings] = None) -> list[dict[str, Any]]:
+def load_pipeline_items(directory: str, settings: StackSettings | None = None) -> list[dict[str, Any]]:
     """Validate every pipeline file (against the shipped archetypes and the stack's settings) and return their
     table items.
 
@@ -63,9 +64,11 @@ def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: 
     from handlers.interlock.pipelines import is_absolute_url
 
     problems: list[str] = []
-    numbers = {"evaluationWindow": settings.evaluation_window_seconds,
-               "evaluationInterval": settings.evaluation_interval_seconds,
-               "maxPollAttempts": settings.max_poll_attempts}
+    numbers = {
+        "evaluationWindow": settings.evaluation_window_seconds,
+        "evaluationInterval": settings.evaluation_interval_seconds,
+        "maxPollAttempts": settings.max_poll_attempts,
+    }
     registry = archetypes.load_dir(ARCHETYPE_DIR)
     for path, config in configs.items():
         if not settings.evaluator_base_url:
@@ -73,30 +76,37 @@ def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: 
                 f"{path}: traits.{trait_type}.evaluator: {trait.evaluator!r} is a path relative to "
                 "interlock:evaluatorBaseUrl, which is empty; set it or use an absolute URL"
                 for trait_type, trait in config.traits.items()
-                if trait.evaluator and not trait.evaluator.strip().startswith(BUILTIN_PREFIX)
-                and not is_absolute_url(trait.evaluator)]
+                if trait.evaluator
+                and not trait.evaluator.strip().startswith(BUILTIN_PREFIX)
+                and not is_absolute_url(trait.evaluator)
+            ]
         traits = len(archetypes.resolve_traits(registry[config.archetype], config, schedule_id="", date=""))
         events = stack_settings.attempt_history_events(numbers, traits)
         if events + stack_settings.HISTORY_RESERVE > stack_settings.HISTORY_EVENT_LIMIT:
             problems.append(
                 f"{path}: traits: {traits} traits with this stack's evaluationWindow, evaluationInterval and "
                 f"maxPollAttempts can write {events} history events in one attempt; Step Functions fails an "
-                f"execution at {stack_settings.HISTORY_EVENT_LIMIT}: lengthen interlock:evaluationInterval")
+                f"execution at {stack_settings.HISTORY_EVENT_LIMIT}: lengthen interlock:evaluationInterval"
+            )
     names = {config.name for config in configs.values()}
     for index, schedule in enumerate(settings.schedules):
         hint = did_you_mean(schedule.pipeline, names)
         if schedule.pipeline not in names and hint:
-            problems.append(f"interlock:schedules: [{index}].pipeline: {schedule.pipeline!r} is not a pipeline in "
-                            f"{directory}{hint}")
+            problems.append(
+                f"interlock:schedules: [{index}].pipeline: {schedule.pipeline!r} is not a pipeline in {directory}{hint}"
+            )
     return problems
 
 
 def unlisted_schedule_pipelines(settings: StackSettings, names: set[str]) -> list[str]:
     """Stack schedules naming a pipeline that is neither in the directory nor close to a name there: it may be
     registered another way (another tool, `Emulator.register_pipeline`), so this is a warning, not a refusal."""
-    return [f"interlock:schedules: [{index}].pipeline: {schedule.pipeline!r} is not in pipelinesDir; its markers "
-            "start nothing unless it is registered another way"
-            for index, schedule in enumerate(settings.schedules) if schedule.pipeline not in names]
+    return [
+        f"interlock:schedules: [{index}].pipeline: {schedule.pipeline!r} is not in pipelinesDir; its markers "
+        "start nothing unless it is registered another way"
+        for index, schedule in enumerate(settings.schedules)
+        if schedule.pipeline not in names
+    ]
 
 
 def dynamodb_json(item: dict[str, Any]) -> str:
@@ -110,23 +120,25 @@ def dynamodb_json(item: dict[str, Any]) -> str:
 class PipelineRegistryArgs:
     table_name: pulumi.Input[str]
     pipelines_dir: str
-    settings: Optional[StackSettings] = None   # when given, the pipelines are cross-checked against it
+    settings: StackSettings | None = None  # when given, the pipelines are cross-checked against it
 
 
 class PipelineRegistry(pulumi.ComponentResource):
     """One aws.dynamodb.TableItem per pipeline config file."""
 
-    def __init__(self, name: str, args: PipelineRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: PipelineRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:PipelineRegistry", name, None, opts)
         self.items = []
         for item in load_pipeline_items(args.pipelines_dir, args.settings):
             key = re.sub(r"[^A-Za-z0-9-]+", "-", f"{item[schema.PARTITION_KEY]}-{item[schema.SORT_KEY]}").strip("-")
-            self.items.append(aws.dynamodb.TableItem(
-                f"{name}-{key.lower()}",
-                table_name=args.table_name,
-                hash_key=schema.PARTITION_KEY,
-                range_key=schema.SORT_KEY,
-                item=dynamodb_json(item),
-                opts=pulumi.ResourceOptions(parent=self),
-            ))
+            self.items.append(
+                aws.dynamodb.TableItem(
+                    f"{name}-{key.lower()}",
+                    table_name=args.table_name,
+                    hash_key=schema.PARTITION_KEY,
+                    range_key=schema.SORT_KEY,
+                    item=dynamodb_json(item),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
         self.register_outputs({"count": len(self.items)})

@@ -1,9 +1,10 @@
 """EventBridge Scheduler schedules that write MARKER items straight into the table (no Lambda in between)."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -19,8 +20,9 @@ PUT_ITEM_TARGET = "arn:aws:scheduler:::aws-sdk:dynamodb:putItem"
 
 def marker_put_item(table_name: str, schedule: Schedule) -> str:
     """The putItem request a schedule sends: the store's scheduled MARKER item for its pipeline."""
-    item = store.scheduled_marker_item(schedule.pipeline, schedule.name, schedule_id=schedule.schedule_id,
-                                       timezone=schedule.timezone)
+    item = store.scheduled_marker_item(
+        schedule.pipeline, schedule.name, schedule_id=schedule.schedule_id, timezone=schedule.timezone
+    )
     return json.dumps({"TableName": table_name, "Item": item}, sort_keys=True)
 
 
@@ -36,35 +38,43 @@ class SchedulesArgs:
 class Schedules(pulumi.ComponentResource):
     """One schedule group per stack, one schedule per configured entry, a role allowed only PutItem on the table."""
 
-    def __init__(self, name: str, args: SchedulesArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: SchedulesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:Schedules", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.group = aws.scheduler.ScheduleGroup(f"{name}-group", name=args.project_name, opts=child)
-        access = service_role(name, ServiceRoleArgs(
-            role_name=f"{args.project_name}-scheduler",
-            service="scheduler.amazonaws.com",
-            account_id=args.account_id,
-            statements=[iam.statement("WriteMarkers", ("dynamodb:PutItem",), [args.table_arn])],
-        ), parent=self)
+        access = service_role(
+            name,
+            ServiceRoleArgs(
+                role_name=f"{args.project_name}-scheduler",
+                service="scheduler.amazonaws.com",
+                account_id=args.account_id,
+                statements=[iam.statement("WriteMarkers", ("dynamodb:PutItem",), [args.table_arn])],
+            ),
+            parent=self,
+        )
         self.role, self.policy = access.role, access.policy
         self.schedules = []
         for schedule in args.schedules:
-            self.schedules.append(aws.scheduler.Schedule(
-                f"{name}-{schedule.name}",
-                name=schedule.name,
-                group_name=self.group.name,
-                schedule_expression=schedule.expression,
-                schedule_expression_timezone=schedule.timezone,
-                flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
-                state="ENABLED",
-                target=aws.scheduler.ScheduleTargetArgs(
-                    arn=PUT_ITEM_TARGET,
-                    role_arn=self.role.arn,
-                    input=pulumi.Output.from_input(args.table_name).apply(
-                        lambda table, s=schedule: marker_put_item(table, s)),
-                    retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
-                        maximum_retry_attempts=3, maximum_event_age_in_seconds=3600),
-                ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
-            ))
+            self.schedules.append(
+                aws.scheduler.Schedule(
+                    f"{name}-{schedule.name}",
+                    name=schedule.name,
+                    group_name=self.group.name,
+                    schedule_expression=schedule.expression,
+                    schedule_expression_timezone=schedule.timezone,
+                    flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+                    state="ENABLED",
+                    target=aws.scheduler.ScheduleTargetArgs(
+                        arn=PUT_ITEM_TARGET,
+                        role_arn=self.role.arn,
+                        input=pulumi.Output.from_input(args.table_name).apply(
+                            lambda table, s=schedule: marker_put_item(table, s)
+                        ),
+                        retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                            maximum_retry_attempts=3, maximum_event_age_in_seconds=3600
+                        ),
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
+                )
+            )
         self.register_outputs({"groupName": self.group.name})

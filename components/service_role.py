@@ -2,10 +2,11 @@
 
 Children are created under the calling component and named `<name>-logs`, `<name>-role`, `<name>-policy`.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -16,19 +17,19 @@ from . import iam
 @dataclass
 class ServiceRoleArgs:
     role_name: str
-    service: str                      # the trusted principal, e.g. "lambda.amazonaws.com"
-    account_id: pulumi.Input[str]     # trust is limited to this account (aws:SourceAccount)
+    service: str  # the trusted principal, e.g. "lambda.amazonaws.com"
+    account_id: pulumi.Input[str]  # trust is limited to this account (aws:SourceAccount)
     statements: Sequence[dict]
-    log_group_name: str = ""          # also create this log group
+    log_group_name: str = ""  # also create this log group
     log_retention_days: int = 0
-    writes_own_logs: bool = False     # the role writes to that group itself (a Lambda function does)
+    writes_own_logs: bool = False  # the role writes to that group itself (a Lambda function does)
 
 
 @dataclass
 class ServiceRole:
     role: aws.iam.Role
     policy: aws.iam.RolePolicy
-    log_group: Optional[aws.cloudwatch.LogGroup]
+    log_group: aws.cloudwatch.LogGroup | None
 
 
 def service_role(name: str, args: ServiceRoleArgs, parent: pulumi.Resource) -> ServiceRole:
@@ -37,7 +38,8 @@ def service_role(name: str, args: ServiceRoleArgs, parent: pulumi.Resource) -> S
     log_group = None
     if args.log_group_name:
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=args.log_group_name, retention_in_days=args.log_retention_days, opts=child)
+            f"{name}-logs", name=args.log_group_name, retention_in_days=args.log_retention_days, opts=child
+        )
         if args.writes_own_logs:
             statements.insert(0, iam.log_statement(log_group.arn))
     role = aws.iam.Role(
@@ -47,5 +49,6 @@ def service_role(name: str, args: ServiceRoleArgs, parent: pulumi.Resource) -> S
         opts=child,
     )
     policy = aws.iam.RolePolicy(
-        f"{name}-policy", name="least-privilege", role=role.id, policy=iam.policy_json(statements), opts=child)
+        f"{name}-policy", name="least-privilege", role=role.id, policy=iam.policy_json(statements), opts=child
+    )
     return ServiceRole(role, policy, log_group)

@@ -4,11 +4,11 @@ table, topic, bucket -> function package (code zip + layer) -> core functions ->
 and the execution-end rule with its reconciler (both need the state machine ARN) -> schedules, pipelines as code
 -> alarms, dashboard.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -21,15 +21,17 @@ from .data_bucket import DataBucket, DataBucketArgs
 from .execution_events import ExecutionEvents, ExecutionEventsArgs
 from .function_records import FunctionInputs
 from .functions import CoreFunctions, FunctionPackage, FunctionPackageArgs, FunctionsArgs, RuntimeArgs
+from .marker_stream import StreamRouter, StreamRouterArgs
 from .pipeline_registry import PipelineRegistry, PipelineRegistryArgs
 from .schedules import Schedules, SchedulesArgs
 from .stack_settings import PROJECT_ROOT, StackSettings
 from .state_machine import PipelineStateMachine, StateMachineArgs
-from .marker_stream import StreamRouter, StreamRouterArgs
 from .table import InterlockTable, TableArgs
 
-def function_environment(settings: StackSettings, table_name: pulumi.Input[str], topic_arn: pulumi.Input[str],
-                         bucket_name: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+
+def function_environment(
+    settings: StackSettings, table_name: pulumi.Input[str], topic_arn: pulumi.Input[str], bucket_name: pulumi.Input[str]
+) -> dict[str, pulumi.Input[str]]:
     """The environment every function receives (a record may add its own, see function_records.py)."""
     return {
         "TABLE_NAME": table_name,
@@ -48,38 +50,60 @@ def function_environment(settings: StackSettings, table_name: pulumi.Input[str],
 class InterlockStack(pulumi.ComponentResource):
     """Everything one team's stack deploys; every physical name starts with the projectName."""
 
-    def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, settings: StackSettings, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:InterlockStack", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
 
-        self.table = InterlockTable(f"{name}-data", TableArgs(
-            table_name=settings.table_name,
-            deletion_protection=settings.deletion_protection,
-            point_in_time_recovery=settings.point_in_time_recovery,
-            kms_key_arn=settings.kms_key_arn,
-        ), child)
-        self.alerts = AlertTopic(f"{name}-alerts", AlertTopicArgs(
-            topic_name=settings.sns_topic_name,
-            alias_name=f"alias/{settings.resource_name('alerts')}",
-            account_id=account_id,
-            kms_key_arn=settings.kms_key_arn,
-            subscriptions=settings.alert_subscriptions,
-            name_prefix=settings.project_name,
-            alarm_arn_prefix=pulumi.Output.concat(
-                "arn:aws:cloudwatch:", region, ":", account_id, ":alarm:", settings.resource_name("")),
-        ), child)
-        self.bucket = DataBucket(f"{name}-bucket", DataBucketArgs(
-            bucket_name=settings.data_bucket_name, kms_key_arn=settings.kms_key_arn,
-        ), child) if settings.data_bucket_name else None
+        self.table = InterlockTable(
+            f"{name}-data",
+            TableArgs(
+                table_name=settings.table_name,
+                deletion_protection=settings.deletion_protection,
+                point_in_time_recovery=settings.point_in_time_recovery,
+                kms_key_arn=settings.kms_key_arn,
+            ),
+            child,
+        )
+        self.alerts = AlertTopic(
+            f"{name}-alerts",
+            AlertTopicArgs(
+                topic_name=settings.sns_topic_name,
+                alias_name=f"alias/{settings.resource_name('alerts')}",
+                account_id=account_id,
+                kms_key_arn=settings.kms_key_arn,
+                subscriptions=settings.alert_subscriptions,
+                name_prefix=settings.project_name,
+                alarm_arn_prefix=pulumi.Output.concat(
+                    "arn:aws:cloudwatch:", region, ":", account_id, ":alarm:", settings.resource_name("")
+                ),
+            ),
+            child,
+        )
+        self.bucket = (
+            DataBucket(
+                f"{name}-bucket",
+                DataBucketArgs(
+                    bucket_name=settings.data_bucket_name,
+                    kms_key_arn=settings.kms_key_arn,
+                ),
+                child,
+            )
+            if settings.data_bucket_name
+            else None
+        )
         bucket_name = self.bucket.name if self.bucket else ""
 
-        self.package = FunctionPackage(f"{name}-package", FunctionPackageArgs(
-            layer_name=settings.resource_name("dependencies"),
-            runtime=settings.python_runtime,
-            architecture=settings.architecture,
-        ), child)
+        self.package = FunctionPackage(
+            f"{name}-package",
+            FunctionPackageArgs(
+                layer_name=settings.resource_name("dependencies"),
+                runtime=settings.python_runtime,
+                architecture=settings.architecture,
+            ),
+            child,
+        )
         runtime = RuntimeArgs(
             code_path=self.package.code_path,
             code_hash=self.package.code_hash,
@@ -104,66 +128,101 @@ class InterlockStack(pulumi.ComponentResource):
         )
         functions = FunctionsArgs(project_name=settings.project_name, runtime=runtime, inputs=inputs)
         self.functions = CoreFunctions(f"{name}-functions", functions, child)
-        self.state_machine = PipelineStateMachine(f"{name}-lifecycle", StateMachineArgs(
-            state_machine_name=inputs.state_machine_name,
-            role_name=settings.resource_name("states"),
-            function_arns=self.functions.arns_by_placeholder(),
-            topic_arn=self.alerts.arn,
-            knob_values=asl.knob_values(settings),
-            topic_key_arn=self.alerts.key_arn,
-            log_retention_days=settings.log_retention_days,
-            account_id=account_id,
-        ), child)
+        self.state_machine = PipelineStateMachine(
+            f"{name}-lifecycle",
+            StateMachineArgs(
+                state_machine_name=inputs.state_machine_name,
+                role_name=settings.resource_name("states"),
+                function_arns=self.functions.arns_by_placeholder(),
+                topic_arn=self.alerts.arn,
+                knob_values=asl.knob_values(settings),
+                topic_key_arn=self.alerts.key_arn,
+                log_retention_days=settings.log_retention_days,
+                account_id=account_id,
+            ),
+            child,
+        )
         after_machine = dataclasses.replace(
-            functions, inputs=dataclasses.replace(inputs, state_machine_arn=self.state_machine.arn))
-        self.stream_router = StreamRouter(f"{name}-stream", StreamRouterArgs(
-            functions=after_machine,
-            stream_arn=self.table.stream_arn,
-        ), child)
-        self.execution_events = ExecutionEvents(f"{name}-execution-events", ExecutionEventsArgs(
-            functions=after_machine,
-            state_machine_arn=self.state_machine.arn,
-        ), child)
-        self.schedules = Schedules(f"{name}-schedules", SchedulesArgs(
-            project_name=settings.project_name,
-            table_name=self.table.name,
-            table_arn=self.table.arn,
-            account_id=account_id,
-            schedules=settings.schedules,
-        ), child)
-        self.pipelines = PipelineRegistry(f"{name}-pipelines", PipelineRegistryArgs(
-            table_name=self.table.name,
-            pipelines_dir=os.path.join(PROJECT_ROOT, settings.pipelines_dir),
-            settings=settings,
-        ), child)
-        self.alarms = Alarms(f"{name}-alarms", AlarmsArgs(
-            project_name=settings.project_name,
-            topic_arn=self.alerts.arn,
-            function_names={**{kind: fn.name for kind, fn in self.functions.functions.items()},
-                            "reconciler": self.execution_events.function.name},
-            stream_router_name=self.stream_router.function.name,
-            state_machine_arn=self.state_machine.arn,
-            dead_letter_queue_name=self.stream_router.dead_letter_queue.name,
-        ), child)
+            functions, inputs=dataclasses.replace(inputs, state_machine_arn=self.state_machine.arn)
+        )
+        self.stream_router = StreamRouter(
+            f"{name}-stream",
+            StreamRouterArgs(
+                functions=after_machine,
+                stream_arn=self.table.stream_arn,
+            ),
+            child,
+        )
+        self.execution_events = ExecutionEvents(
+            f"{name}-execution-events",
+            ExecutionEventsArgs(
+                functions=after_machine,
+                state_machine_arn=self.state_machine.arn,
+            ),
+            child,
+        )
+        self.schedules = Schedules(
+            f"{name}-schedules",
+            SchedulesArgs(
+                project_name=settings.project_name,
+                table_name=self.table.name,
+                table_arn=self.table.arn,
+                account_id=account_id,
+                schedules=settings.schedules,
+            ),
+            child,
+        )
+        self.pipelines = PipelineRegistry(
+            f"{name}-pipelines",
+            PipelineRegistryArgs(
+                table_name=self.table.name,
+                pipelines_dir=os.path.join(PROJECT_ROOT, settings.pipelines_dir),
+                settings=settings,
+            ),
+            child,
+        )
+        self.alarms = Alarms(
+            f"{name}-alarms",
+            AlarmsArgs(
+                project_name=settings.project_name,
+                topic_arn=self.alerts.arn,
+                function_names={
+                    **{kind: fn.name for kind, fn in self.functions.functions.items()},
+                    "reconciler": self.execution_events.function.name,
+                },
+                stream_router_name=self.stream_router.function.name,
+                state_machine_arn=self.state_machine.arn,
+                dead_letter_queue_name=self.stream_router.dead_letter_queue.name,
+            ),
+            child,
+        )
 
-        names_by_kind = {**{kind: fn.name for kind, fn in self.functions.functions.items()},
-                         "stream-router": self.stream_router.function.name,
-                         "reconciler": self.execution_events.function.name}
-        self.dashboard = Dashboard(f"{name}-dashboard", DashboardArgs(
-            dashboard_name=settings.project_name,
-            region=region,
-            service=settings.project_name,
-            function_names=names_by_kind,
-            state_machine_arn=self.state_machine.arn,
-            dead_letter_queue_name=self.stream_router.dead_letter_queue.name,
-        ), child)
+        names_by_kind = {
+            **{kind: fn.name for kind, fn in self.functions.functions.items()},
+            "stream-router": self.stream_router.function.name,
+            "reconciler": self.execution_events.function.name,
+        }
+        self.dashboard = Dashboard(
+            f"{name}-dashboard",
+            DashboardArgs(
+                dashboard_name=settings.project_name,
+                region=region,
+                service=settings.project_name,
+                function_names=names_by_kind,
+                state_machine_arn=self.state_machine.arn,
+                dead_letter_queue_name=self.stream_router.dead_letter_queue.name,
+            ),
+            child,
+        )
 
         self.function_names = pulumi.Output.from_input(names_by_kind)
-        self.register_outputs({
-            "tableName": self.table.name,
-            "alertTopicArn": self.alerts.arn,
-            "stateMachineArn": self.state_machine.arn,
-            "functionNames": self.function_names,
-            "dataBucket": bucket_name,
-            "dashboardUrl": self.dashboard.url,
-        })
+        self.register_outputs(
+            {
+                "tableName": self.table.name,
+                "alertTopicArn": self.alerts.arn,
+                "stateMachineArn": self.state_machine.arn,
+                "functionNames": self.function_names,
+                "dataBucket": bucket_name,
+                "dashboardUrl": self.dashboard.url,
+            }
+        )

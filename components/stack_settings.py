@@ -4,6 +4,7 @@ The keys, their defaults and descriptions are declared in Pulumi.yaml (the singl
 defaults, and so does `load_settings`, which also runs under test mocks without a CLI). Every invalid value is
 collected and reported together, each naming the key and what is allowed; an undeclared `interlock:` key is an error.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -12,12 +13,12 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES
-from handlers.interlock.durations import parse_duration
+from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
 from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, ConfigError, did_you_mean
 from handlers.interlock.netguard import allowed_network_problems
 from handlers.interlock.triggers import permission_keys
@@ -27,8 +28,30 @@ from .pulumi_project import read_project
 PROJECT = "interlock"
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                      3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 ARCHITECTURES = ("arm64", "x86_64")
 PYTHON_RUNTIMES = ("python3.12", "python3.13")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -39,8 +62,15 @@ MAX_EXECUTION_SECONDS = 365 * 86400  # a Step Functions standard execution runs 
 ASL_PATH = os.path.join(PROJECT_ROOT, "asl", "pipeline.asl.json")
 LOOPS = {  # the states of each lifecycle loop, in asl/pipeline.asl.json
     "poll": ("WaitForRun", "PollRunStatus", "EvaluatePollResult"),
-    "evaluation": ("EvaluateTraits", "CheckEvaluationSLA", "CheckReadiness", "IsReady", "CheckValidationTimeout",
-                   "IsValidationTimedOut", "WaitBeforeReevaluation"),
+    "evaluation": (
+        "EvaluateTraits",
+        "CheckEvaluationSLA",
+        "CheckReadiness",
+        "IsReady",
+        "CheckValidationTimeout",
+        "IsValidationTimedOut",
+        "WaitBeforeReevaluation",
+    ),
 }
 
 _PARTITION = r"arn:aws(?:-cn|-us-gov)?"
@@ -82,8 +112,14 @@ EXPRESSION_FORMS = "expected cron(<6 fields>), rate(<n> minute(s)|hour(s)|day(s)
 MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 WEEKDAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 # EventBridge Scheduler's cron fields: name, lowest, highest value, names standing for 1, 2, ...
-CRON_FIELDS = (("minutes", 0, 59, ()), ("hours", 0, 23, ()), ("day-of-month", 1, 31, ()),
-               ("month", 1, 12, MONTH_NAMES), ("day-of-week", 1, 7, WEEKDAY_NAMES), ("year", 1970, 2199, ()))
+CRON_FIELDS = (
+    ("minutes", 0, 59, ()),
+    ("hours", 0, 23, ()),
+    ("day-of-month", 1, 31, ()),
+    ("month", 1, 12, MONTH_NAMES),
+    ("day-of-week", 1, 7, WEEKDAY_NAMES),
+    ("year", 1970, 2199, ()),
+)
 # Step Functions fails an execution whose history passes 25,000 events (DESIGN §10.1): the loops of one attempt must
 # stay below it with this reserve left for the states outside the loops, Lambda retries and a retried attempt's start.
 HISTORY_EVENT_LIMIT = 25_000
@@ -118,10 +154,10 @@ class AlertSubscription:
 class ChatSubscription:
     """A Slack or Microsoft Teams channel receiving the alert topic through AWS Chatbot."""
 
-    protocol: str              # slack | teams
+    protocol: str  # slack | teams
     channel_id: str
-    workspace_id: str = ""     # slack: the workspace (team) ID authorised in the Chatbot console
-    team_id: str = ""          # teams: the team and tenant IDs authorised in the Chatbot console
+    workspace_id: str = ""  # slack: the workspace (team) ID authorised in the Chatbot console
+    team_id: str = ""  # teams: the team and tenant IDs authorised in the Chatbot console
     tenant_id: str = ""
 
 
@@ -195,8 +231,9 @@ def load_settings(values: Mapping[str, Any]) -> StackSettings:
     declared = declared_config()
     problems: list[str] = []
     for key in sorted(set(values) - set(declared)):
-        problems.append(f"interlock:{key}: unknown key; allowed keys are {', '.join(sorted(declared))}"
-                        f"{did_you_mean(key, declared)}")
+        problems.append(
+            f"interlock:{key}: unknown key; allowed keys are {', '.join(sorted(declared))}{did_you_mean(key, declared)}"
+        )
 
     raw: dict[str, Any] = {}
     for key, spec in declared.items():
@@ -223,15 +260,18 @@ def load_settings(values: Mapping[str, Any]) -> StackSettings:
         own = f":stateMachine:{parsed['projectName']}-pipeline"
         for arn in parsed["triggerPermissions"].step_functions:
             if arn.endswith(own):
-                problems.append(f"interlock:triggerPermissions: stepFunctions {arn!r} is this stack's own lifecycle "
-                                "state machine; a trigger may not start it")
+                problems.append(
+                    f"interlock:triggerPermissions: stepFunctions {arn!r} is this stack's own lifecycle "
+                    "state machine; a trigger may not start it"
+                )
     if not problems:
         problems += history_problems(parsed)
         budget = parsed["evaluationWindow"] + parsed["pollInterval"] * parsed["maxPollAttempts"]
         if parsed["executionTimeout"] < budget:
             problems.append(
                 f"interlock:executionTimeout: {parsed['executionTimeout']}s is shorter than evaluationWindow + "
-                f"pollInterval x maxPollAttempts = {budget}s; raise it or lower those")
+                f"pollInterval x maxPollAttempts = {budget}s; raise it or lower those"
+            )
     if problems:
         raise ConfigurationError(problems)
 
@@ -247,7 +287,7 @@ def settings_from_pulumi_config() -> StackSettings:
 
     everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     prefix = f"{PROJECT}:"
-    return load_settings({key[len(prefix):]: value for key, value in everything.items() if key.startswith(prefix)})
+    return load_settings({key[len(prefix) :]: value for key, value in everything.items() if key.startswith(prefix)})
 
 
 def _coerce(value: Any, spec: dict) -> Any:
@@ -316,8 +356,9 @@ def _whole_seconds(value: Any, _raw: dict) -> int:
     try:
         seconds = parse_duration(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a duration; expected a Go-style duration such as {DURATION_EXAMPLES}"
-                         ) from None
+        raise ValueError(
+            f"{value!r} is not a duration; expected a Go-style duration such as {DURATION_EXAMPLES}"
+        ) from None
     if seconds < 1 or seconds != int(seconds):
         raise ValueError(f"{value!r} must be a whole number of seconds, at least 1s")
     return int(seconds)
@@ -361,8 +402,10 @@ def _object_list(value: Any, what: str) -> list[dict]:
 
 
 def _check_keys(item: dict, allowed: set[str], required: set[str], where: str) -> list[str]:
-    problems = [f"{where}: unknown field {key!r}; allowed fields are {', '.join(sorted(allowed))}"
-                f"{did_you_mean(key, allowed)}" for key in sorted(set(item) - allowed, key=str)]
+    problems = [
+        f"{where}: unknown field {key!r}; allowed fields are {', '.join(sorted(allowed))}{did_you_mean(key, allowed)}"
+        for key in sorted(set(item) - allowed, key=str)
+    ]
     problems += [f"{where}: missing required field {key!r}" for key in sorted(required - set(item))]
     return problems
 
@@ -377,8 +420,16 @@ def _schedules(value: Any, _raw: dict) -> tuple[Schedule, ...]:
         if found:
             problems += found
             continue
-        texts = {key: item.get(key, default) for key, default in
-                 (("name", ""), ("pipeline", ""), ("scheduleID", "daily"), ("expression", ""), ("timezone", "UTC"))}
+        texts = {
+            key: item.get(key, default)
+            for key, default in (
+                ("name", ""),
+                ("pipeline", ""),
+                ("scheduleID", "daily"),
+                ("expression", ""),
+                ("timezone", "UTC"),
+            )
+        }
         wrong = [key for key, text in texts.items() if not isinstance(text, str)]
         if wrong:
             problems += [f"{where}.{key}: {texts[key]!r} must be a string" for key in wrong]
@@ -390,11 +441,15 @@ def _schedules(value: Any, _raw: dict) -> tuple[Schedule, ...]:
             problems.append(f"{where}.name: {name!r} is used twice; schedule names must be unique")
         # the handlers' own ID rules: a marker they would refuse must not pass the preview
         if not PIPELINE_ID_PATTERN.fullmatch(pipeline):
-            problems.append(f"{where}.pipeline: {pipeline!r} is not a pipeline ID (2-64 lowercase letters, digits, "
-                            ". _ -, starting and ending with a letter or digit)")
+            problems.append(
+                f"{where}.pipeline: {pipeline!r} is not a pipeline ID (2-64 lowercase letters, digits, "
+                ". _ -, starting and ending with a letter or digit)"
+            )
         if not SCHEDULE_ID_PATTERN.fullmatch(schedule_id):
-            problems.append(f"{where}.scheduleID: {schedule_id!r} is not allowed; expected 1-64 letters, digits, "
-                            "_ -, starting with a letter or digit")
+            problems.append(
+                f"{where}.scheduleID: {schedule_id!r} is not allowed; expected 1-64 letters, digits, "
+                "_ -, starting with a letter or digit"
+            )
         wrong_expression = schedule_expression_problem(expression)
         if wrong_expression:
             problems.append(f"{where}.expression: {expression!r} is not allowed; {wrong_expression}")
@@ -428,7 +483,7 @@ def _cron_problem(body: str) -> str:
     fields = body.split(" ")
     if len(fields) != 6 or not all(fields):
         return f"{EXPRESSION_FORMS}; cron takes 6 fields (minutes hours day-of-month month day-of-week year)"
-    for (name, low, high, names), text in zip(CRON_FIELDS, fields):
+    for (name, low, high, names), text in zip(CRON_FIELDS, fields, strict=True):
         if text == "?" and name in ("day-of-month", "day-of-week"):
             continue
         for item in text.split(","):
@@ -497,19 +552,25 @@ def history_problems(parsed: dict) -> list[str]:
     events = attempt_history_events(parsed)
     if events + HISTORY_RESERVE <= HISTORY_EVENT_LIMIT:
         return []
-    return [f"interlock:evaluationWindow/evaluationInterval/maxPollAttempts: one attempt can write {events} history "
-            f"events ({math.ceil(parsed['evaluationWindow'] / parsed['evaluationInterval']) + 1} evaluations, "
-            f"{parsed['maxPollAttempts']} polls); Step Functions fails an execution at {HISTORY_EVENT_LIMIT} (keep "
-            f"{HISTORY_RESERVE} for the rest): lengthen evaluationInterval or lower maxPollAttempts"]
+    return [
+        f"interlock:evaluationWindow/evaluationInterval/maxPollAttempts: one attempt can write {events} history "
+        f"events ({math.ceil(parsed['evaluationWindow'] / parsed['evaluationInterval']) + 1} evaluations, "
+        f"{parsed['maxPollAttempts']} polls); Step Functions fails an execution at {HISTORY_EVENT_LIMIT} (keep "
+        f"{HISTORY_RESERVE} for the rest): lengthen evaluationInterval or lower maxPollAttempts"
+    ]
 
 
 # Chat channels: each field with its pattern and what it must be (the IDs come from the Chatbot console).
 CHAT_FIELDS = {
-    "slack": {"workspaceId": (SLACK_WORKSPACE_ID, "a Slack workspace ID such as T07EA123LEP"),
-              "channelId": (SLACK_CHANNEL_ID, "a Slack channel ID such as C07EZ1ABC23")},
-    "teams": {"teamId": (UUID, "a Microsoft Teams team ID (a UUID)"),
-              "tenantId": (UUID, "a Microsoft Teams tenant ID (a UUID)"),
-              "channelId": (TEAMS_CHANNEL_ID, "a URL-encoded Teams channel ID such as 19%3a...%40thread.tacv2")},
+    "slack": {
+        "workspaceId": (SLACK_WORKSPACE_ID, "a Slack workspace ID such as T07EA123LEP"),
+        "channelId": (SLACK_CHANNEL_ID, "a Slack channel ID such as C07EZ1ABC23"),
+    },
+    "teams": {
+        "teamId": (UUID, "a Microsoft Teams team ID (a UUID)"),
+        "tenantId": (UUID, "a Microsoft Teams tenant ID (a UUID)"),
+        "channelId": (TEAMS_CHANNEL_ID, "a URL-encoded Teams channel ID such as 19%3a...%40thread.tacv2"),
+    },
 }
 
 
@@ -528,11 +589,18 @@ def _subscriptions(value: Any, _raw: dict) -> tuple[AlertSubscription | ChatSubs
         if protocol in CHAT_FIELDS:
             fields = {"protocol", *CHAT_FIELDS[protocol]}
             found = _check_keys(item, fields, fields, where)
-            found += [f"{where}.{key}: {item[key]!r} is not {expected}"
-                      for key, (regex, expected) in CHAT_FIELDS[protocol].items()
-                      if key in item and not regex.match(str(item[key]))]
-            channel = ChatSubscription(protocol, str(item.get("channelId", "")), str(item.get("workspaceId", "")),
-                                       str(item.get("teamId", "")), str(item.get("tenantId", "")))
+            found += [
+                f"{where}.{key}: {item[key]!r} is not {expected}"
+                for key, (regex, expected) in CHAT_FIELDS[protocol].items()
+                if key in item and not regex.match(str(item[key]))
+            ]
+            channel = ChatSubscription(
+                protocol,
+                str(item.get("channelId", "")),
+                str(item.get("workspaceId", "")),
+                str(item.get("teamId", "")),
+                str(item.get("tenantId", "")),
+            )
             if channel in subscriptions:
                 found.append(f"{where}.channelId: {channel.channel_id!r} is listed twice")
             problems += found
@@ -544,8 +612,9 @@ def _subscriptions(value: Any, _raw: dict) -> tuple[AlertSubscription | ChatSubs
             continue
         protocol, endpoint = str(item["protocol"]), str(item["endpoint"])
         if protocol not in checks:
-            problems.append(f"{where}.protocol: {protocol!r} is not allowed; allowed are "
-                            f"{', '.join(SUBSCRIPTION_PROTOCOLS)}")
+            problems.append(
+                f"{where}.protocol: {protocol!r} is not allowed; allowed are {', '.join(SUBSCRIPTION_PROTOCOLS)}"
+            )
             continue
         regex, expected = checks[protocol]
         if not regex.fullmatch(endpoint):
@@ -559,8 +628,10 @@ def _subscriptions(value: Any, _raw: dict) -> tuple[AlertSubscription | ChatSubs
 def _trigger_permissions(value: Any, _raw: dict) -> TriggerPermissions:
     if not isinstance(value, dict):
         raise ValueError(f"expected an object keyed by {', '.join(TRIGGER_KINDS)}")
-    problems = [f"unknown trigger kind {kind!r}; allowed are {', '.join(TRIGGER_KINDS)}"
-                f"{did_you_mean(kind, TRIGGER_KINDS)}" for kind in sorted(set(value) - set(TRIGGER_KINDS), key=str)]
+    problems = [
+        f"unknown trigger kind {kind!r}; allowed are {', '.join(TRIGGER_KINDS)}{did_you_mean(kind, TRIGGER_KINDS)}"
+        for kind in sorted(set(value) - set(TRIGGER_KINDS), key=str)
+    ]
     found: dict[str, list[str]] = {kind: [] for kind in TRIGGER_KINDS}
     roles: list[str] = []
     for kind in TRIGGER_KINDS:
@@ -576,14 +647,20 @@ def _trigger_permissions(value: Any, _raw: dict) -> TriggerPermissions:
             else:
                 problems.append(f"{kind}[{index}]: {arn!r} is not a {kind} ARN ({TRIGGER_ARN_SHAPES[kind]})")
     if found["emrServerless"] and not roles:
-        problems.append("emrServerless: also list the job execution role ARNs (arn:aws:iam::<account>:role/<name>) "
-                        "the trigger may pass with iam:PassRole")
+        problems.append(
+            "emrServerless: also list the job execution role ARNs (arn:aws:iam::<account>:role/<name>) "
+            "the trigger may pass with iam:PassRole"
+        )
     if problems:
         raise ValueError("; ".join(problems))
     return TriggerPermissions(
-        glue=tuple(found["glue"]), emr=tuple(found["emr"]), emr_serverless=tuple(found["emrServerless"]),
-        emr_serverless_roles=tuple(roles), step_functions=tuple(found["stepFunctions"]),
-        lambda_functions=tuple(found["lambda"]))
+        glue=tuple(found["glue"]),
+        emr=tuple(found["emr"]),
+        emr_serverless=tuple(found["emrServerless"]),
+        emr_serverless_roles=tuple(roles),
+        step_functions=tuple(found["stepFunctions"]),
+        lambda_functions=tuple(found["lambda"]),
+    )
 
 
 def _string_list(regex: re.Pattern, expected: str) -> Callable[[Any, dict], tuple[str, ...]]:
@@ -617,8 +694,10 @@ def _networks(value: Any, _raw: dict) -> tuple[str, ...]:
 
 # Each `interlock:` key: the StackSettings attribute it becomes and its parser (raw value, all raw values) -> value.
 _KEYS: dict[str, tuple[str, Callable[[Any, dict], Any]]] = {
-    "projectName": ("project_name",
-                    _pattern(PROJECT_NAME, "3-32 lowercase letters, digits or hyphens, starting with a letter")),
+    "projectName": (
+        "project_name",
+        _pattern(PROJECT_NAME, "3-32 lowercase letters, digits or hyphens, starting with a letter"),
+    ),
     "tableName": ("table_name", _pattern(TABLE_NAME, "empty or 3-255 of letters, digits, _ . -", empty_ok=True)),
     "readinessTtl": ("readiness_ttl_seconds", _whole_seconds),
     "retentionTtl": ("retention_ttl_seconds", _whole_seconds),
@@ -627,8 +706,10 @@ _KEYS: dict[str, tuple[str, Callable[[Any, dict], Any]]] = {
     "lambdaTimeout": ("lambda_timeout", _integer(1, 900)),
     "evaluatorBaseUrl": ("evaluator_base_url", _url),
     "archetypeDir": ("archetype_dir", _absolute_path),
-    "dataBucketName": ("data_bucket_name", _pattern(
-        BUCKET_NAME, "empty or a valid S3 bucket name (3-63 lowercase letters, digits, . -)", empty_ok=True)),
+    "dataBucketName": (
+        "data_bucket_name",
+        _pattern(BUCKET_NAME, "empty or a valid S3 bucket name (3-63 lowercase letters, digits, . -)", empty_ok=True),
+    ),
     "logRetentionDays": ("log_retention_days", _choice(LOG_RETENTION_DAYS)),
     "logLevel": ("log_level", _choice(LOG_LEVELS)),
     "architecture": ("architecture", _choice(ARCHITECTURES)),
@@ -637,8 +718,10 @@ _KEYS: dict[str, tuple[str, Callable[[Any, dict], Any]]] = {
     "alertSubscriptions": ("alert_subscriptions", _subscriptions),
     "triggerPermissions": ("trigger_permissions", _trigger_permissions),
     "secretArns": ("secret_arns", _string_list(SECRET_ARN, "a Secrets Manager secret ARN")),
-    "evaluatorBucketArns": ("evaluator_bucket_arns",
-                            _string_list(BUCKET_ARN, "an S3 bucket ARN (arn:aws:s3:::<bucket>)")),
+    "evaluatorBucketArns": (
+        "evaluator_bucket_arns",
+        _string_list(BUCKET_ARN, "an S3 bucket ARN (arn:aws:s3:::<bucket>)"),
+    ),
     "allowedNetworks": ("allowed_networks", _networks),
     "pollInterval": ("poll_interval_seconds", _whole_seconds),
     "maxPollAttempts": ("max_poll_attempts", _integer(1, 10000)),
@@ -648,7 +731,9 @@ _KEYS: dict[str, tuple[str, Callable[[Any, dict], Any]]] = {
     "executionTimeout": ("execution_timeout_seconds", _at_most(MAX_EXECUTION_SECONDS)),
     "deletionProtection": ("deletion_protection", _boolean),
     "pointInTimeRecovery": ("point_in_time_recovery", _boolean),
-    "kmsKeyArn": ("kms_key_arn", _pattern(
-        KMS_KEY_ARN, "empty or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)", empty_ok=True)),
+    "kmsKeyArn": (
+        "kms_key_arn",
+        _pattern(KMS_KEY_ARN, "empty or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)", empty_ok=True),
+    ),
     "pipelinesDir": ("pipelines_dir", _relative_dir),
 }

@@ -1,8 +1,9 @@
 """The lifecycle state machine: STANDARD, rendered from asl/pipeline.asl.json, logged to a vended-logs group."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional, Union
 
 import pulumi
 import pulumi_aws as aws
@@ -15,10 +16,10 @@ from .service_role import ServiceRoleArgs, service_role
 class StateMachineArgs:
     state_machine_name: str
     role_name: str
-    function_arns: Mapping[str, pulumi.Input[str]]   # placeholder name -> core function ARN
+    function_arns: Mapping[str, pulumi.Input[str]]  # placeholder name -> core function ARN
     topic_arn: pulumi.Input[str]
-    knob_values: Mapping[str, Union[int, str]]       # asl.knob_values(settings)
-    topic_key_arn: pulumi.Input[str]                 # the alert topic's KMS key
+    knob_values: Mapping[str, int | str]  # asl.knob_values(settings)
+    topic_key_arn: pulumi.Input[str]  # the alert topic's KMS key
     log_retention_days: int
     account_id: pulumi.Input[str]
 
@@ -26,27 +27,32 @@ class StateMachineArgs:
 class PipelineStateMachine(pulumi.ComponentResource):
     """Its role may invoke exactly the four core functions, publish to the (encrypted) alert topic and deliver logs."""
 
-    def __init__(self, name: str, args: StateMachineArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: StateMachineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:PipelineStateMachine", name, None, opts)
-        access = service_role(name, ServiceRoleArgs(
-            role_name=args.role_name,
-            service="states.amazonaws.com",
-            account_id=args.account_id,
-            statements=[
-                iam.statement("InvokeCoreFunctions", ("lambda:InvokeFunction",), list(args.function_arns.values())),
-                iam.topic_statement(args.topic_arn),
-                iam.kms_statement(args.topic_key_arn),
-                iam.statement("DeliverExecutionLogs", iam.STATES_LOG_DELIVERY, "*"),
-            ],
-            log_group_name=f"/aws/vendedlogs/states/{args.state_machine_name}",
-            log_retention_days=args.log_retention_days,
-        ), parent=self)
+        access = service_role(
+            name,
+            ServiceRoleArgs(
+                role_name=args.role_name,
+                service="states.amazonaws.com",
+                account_id=args.account_id,
+                statements=[
+                    iam.statement("InvokeCoreFunctions", ("lambda:InvokeFunction",), list(args.function_arns.values())),
+                    iam.topic_statement(args.topic_arn),
+                    iam.kms_statement(args.topic_key_arn),
+                    iam.statement("DeliverExecutionLogs", iam.STATES_LOG_DELIVERY, "*"),
+                ],
+                log_group_name=f"/aws/vendedlogs/states/{args.state_machine_name}",
+                log_retention_days=args.log_retention_days,
+            ),
+            parent=self,
+        )
         self.log_group, self.role, self.policy = access.log_group, access.role, access.policy
         template = asl.load_template()
         arns = {**args.function_arns, "AlertTopicArn": args.topic_arn}
         names = list(arns)
         self.definition = pulumi.Output.all(*arns.values()).apply(
-            lambda values: asl.render(template, dict(zip(names, values)), args.knob_values))
+            lambda values: asl.render(template, dict(zip(names, values, strict=True)), args.knob_values)
+        )
         self.state_machine = aws.sfn.StateMachine(
             f"{name}-state-machine",
             name=args.state_machine_name,

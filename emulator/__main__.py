@@ -1,4 +1,5 @@
 """`python -m emulator demo` (what `make demo` runs) and `python -m emulator serve` (the stack as a server)."""
+
 import sys
 
 USAGE = "usage: python -m emulator {demo,serve} [options]  (serve --help for its options)"

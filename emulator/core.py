@@ -11,8 +11,10 @@ event source mapping (AWS semantics, see stream_mapping.py); an SQS queue subscr
 EventBridge rules' delivery and the Step Functions status-change events (events.py); fault injection (faults.py).
 Leaving the block stops running executions, restores the process (env, stdout, moto patches) and resets moto.
 """
+
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -25,9 +27,9 @@ import moto.awslambda.models as lambda_models
 
 from components.pipeline_registry import PipelineConfigurationError
 
-from .http_endpoints import LocalHttp
 from .events import EventBridge, ExecutionStatusEvents, abort_stopped_executions_at_once, make_event, time_out
 from .faults import Faults
+from .http_endpoints import LocalHttp
 from .iam_check import allowed, role_documents
 from .lambda_runtime import LambdaRuntime
 from .program import Deployment, deploy_program
@@ -63,8 +65,14 @@ class PipelineConfigError(PipelineConfigurationError):
 class Emulator:
     """Context manager running the real program, state machine and handlers on moto (see the module docstring)."""
 
-    def __init__(self, stack_config: dict | None = None, *, program_dir: str = REPO_ROOT, port: int = 0,
-                 pipelines_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        stack_config: dict | None = None,
+        *,
+        program_dir: str = REPO_ROOT,
+        port: int = 0,
+        pipelines_dir: str | None = None,
+    ) -> None:
         """`stack_config`: `interlock:` keys (bare) over EMULATOR_STACK_DEFAULTS, and optionally `aws:region`
         (default us-east-1). `port`: moto's loopback port (0: a free one). `pipelines_dir`: pipelines as code from
         any directory (the program itself reads only directories inside the project)."""
@@ -95,7 +103,7 @@ class Emulator:
         self._execution_inputs: dict[str, dict] = {}  # ARN -> parsed input; an execution's input never changes
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         self.start()
         return self
 
@@ -146,7 +154,7 @@ class Emulator:
                 running = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
                 for execution in running["executions"]:
                     sfn.stop_execution(executionArn=execution["executionArn"], cause="emulator stopped")
-        except Exception:  # noqa: BLE001 best effort: the server may not have started
+        except Exception:
             pass
         if self._original_send is not None:
             lambda_models.LambdaBackend.send_dynamodb_items = self._original_send
@@ -157,10 +165,8 @@ class Emulator:
         if self.runtime is not None:
             self.runtime.uninstall()
         self.http.stop()
-        try:
+        with contextlib.suppress(Exception):
             self.server.stop()
-        except Exception:  # noqa: BLE001
-            pass
         os.environ.pop("MOTO_PORT", None)
 
     def client(self, service: str) -> Any:
@@ -275,13 +281,20 @@ class Emulator:
         self.store.put_pipeline(config)
 
     def write_marker(
-        self, pipeline_id: str, schedule_id: str = "daily", date: str | None = None, source: str = "manual",
-        *, replay: bool = False, timeout_s: float = 15,
+        self,
+        pipeline_id: str,
+        schedule_id: str = "daily",
+        date: str | None = None,
+        source: str = "manual",
+        *,
+        replay: bool = False,
+        timeout_s: float = 15,
     ) -> str:
         """Write a MARKER item and return the ARN of the execution the stream-router starts for it."""
-        date = date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        date = date or datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
         marker_key = self.store.write_marker(
-            pipeline_id, schedule_id=schedule_id, date=date, source=source, replay=replay)
+            pipeline_id, schedule_id=schedule_id, date=date, source=source, replay=replay
+        )
         return self.execution_for_marker(marker_key, timeout_s=timeout_s)
 
     def execution_for_marker(self, marker_key: str, timeout_s: float = 15) -> str:
@@ -295,7 +308,8 @@ class Emulator:
         if any(self._names_marker(letter, marker_key) for letter in self.dead_letters()):
             raise RuntimeError(
                 f"the stream-router rejected marker {marker_key}: it was sent to the dead-letter queue (see "
-                f"dead_letters() and the log group /aws/lambda/{self.function_name('stream-router')})")
+                f"dead_letters() and the log group /aws/lambda/{self.function_name('stream-router')})"
+            )
         raise TimeoutError(f"no execution started for marker {marker_key} within {timeout_s}s")
 
     def _input_of(self, arn: str) -> dict:
@@ -340,7 +354,7 @@ class Emulator:
             group = matches[0]
         schedule = scheduler.get_schedule(Name=name, GroupName=group)
         target = schedule["Target"]
-        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
         text = target.get("Input") or "{}"
         for placeholder, value in {
             "<aws.scheduler.scheduled-time>": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -353,7 +367,7 @@ class Emulator:
         prefix = "arn:aws:scheduler:::aws-sdk:"
         if not target["Arn"].startswith(prefix):
             raise NotImplementedError(f"only universal (aws-sdk) schedule targets are emulated, not {target['Arn']}")
-        service, action = target["Arn"][len(prefix):].split(":", 1)
+        service, action = target["Arn"][len(prefix) :].split(":", 1)
         method = "".join("_" + c.lower() if c.isupper() else c for c in action).lstrip("_")
         response = getattr(self.client(service), method)(**parameters)
         sort_key = (parameters.get("Item") or {}).get("SK", {}).get("S", "")
@@ -361,8 +375,15 @@ class Emulator:
             return self.execution_for_marker(sort_key)
         return response
 
-    def put_event(self, source: str, detail_type: str, detail: dict, *, resources: list[str] | None = None,
-                  event_bus: str = "default") -> dict:
+    def put_event(
+        self,
+        source: str,
+        detail_type: str,
+        detail: dict,
+        *,
+        resources: list[str] | None = None,
+        event_bus: str = "default",
+    ) -> dict:
         """Put an event on an event bus, as a service or `PutEvents` does; the rules whose pattern matches deliver
         it to their targets (asynchronously: see `wait_for_events`). Returns the event as delivered."""
         event = make_event(source, detail_type, detail, resources)
@@ -401,17 +422,21 @@ class Emulator:
             if described["status"] in FINAL_STATUSES:
                 break
             if time.monotonic() > deadline:
-                states = [e["stateEnteredEventDetails"]["name"] for e in self.history(arn)
-                          if "stateEnteredEventDetails" in e]
-                raise TimeoutError(f"execution {arn} still {described['status']} after {timeout_s}s "
-                                   f"(last state entered: {states[-1] if states else 'none'})")
+                states = [
+                    e["stateEnteredEventDetails"]["name"] for e in self.history(arn) if "stateEnteredEventDetails" in e
+                ]
+                raise TimeoutError(
+                    f"execution {arn} still {described['status']} after {timeout_s}s "
+                    f"(last state entered: {states[-1] if states else 'none'})"
+                )
             time.sleep(0.1)
         history = self.history(arn)
         invocations: dict[str, int] = {}
         for event in history:
             if event["type"] in ("LambdaFunctionScheduled", "TaskScheduled"):
-                details = (event.get("lambdaFunctionScheduledEventDetails")
-                           or event.get("taskScheduledEventDetails") or {})
+                details = (
+                    event.get("lambdaFunctionScheduledEventDetails") or event.get("taskScheduledEventDetails") or {}
+                )
                 resource = details.get("resource", "")
                 if event["type"] == "TaskScheduled":
                     if details.get("resourceType") != "lambda":
@@ -471,8 +496,11 @@ class Emulator:
                 alert["_attributes"] = {k: v.get("Value") for k, v in (envelope.get("MessageAttributes") or {}).items()}
                 self._alerts.append(alert)
                 sqs.delete_message(QueueUrl=self._alert_queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return [a for a in self._alerts if pipeline_id is None or pipeline_id in (
-            a.get("pipelineID"), a["_attributes"].get("pipelineID"))]
+        return [
+            a
+            for a in self._alerts
+            if pipeline_id is None or pipeline_id in (a.get("pipelineID"), a["_attributes"].get("pipelineID"))
+        ]
 
     def dead_letters(self) -> list[dict]:
         """Failure records the stream mapping sent to its on-failure queue, each with the stream records it names."""
@@ -498,7 +526,9 @@ class Emulator:
             return []
         streams = self.client("dynamodbstreams")
         iterator = streams.get_shard_iterator(
-            StreamArn=info["streamArn"], ShardId=info["shardId"], ShardIteratorType="AT_SEQUENCE_NUMBER",
+            StreamArn=info["streamArn"],
+            ShardId=info["shardId"],
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
             SequenceNumber=info["startSequenceNumber"],
         )["ShardIterator"]
         records = streams.get_records(ShardIterator=iterator, Limit=int(info.get("batchSize") or 1))["Records"]
@@ -517,8 +547,10 @@ class Emulator:
             if role not in documents:
                 documents[role] = role_documents(iam, role)
             if not allowed(documents[role], call):
-                problems.append(f"{call.function} called {call.action} on {call.resource or '(resource not named)'}"
-                                f", which its role {role.rsplit('/', 1)[-1]} does not allow")
+                problems.append(
+                    f"{call.function} called {call.action} on {call.resource or '(resource not named)'}"
+                    f", which its role {role.rsplit('/', 1)[-1]} does not allow"
+                )
         return problems
 
     def wait_for_streams(self, timeout_s: float = 10) -> None:

@@ -9,6 +9,7 @@ points two of them at local endpoints it scripts, and runs the upstream one from
 The SLA deadlines are set two hours ahead, so the SLA checks pass. The demo exits 0 only when the upstream run
 completed after its job was polled, and the cascade marker started the downstream pipeline, which completed too.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -33,13 +34,16 @@ def _example(name: str) -> dict:
 
 def _deadline_in(hours: int) -> str:
     """An SLA deadline `hours` from now, as a duration from today's UTC midnight (never wraps past midnight)."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     return f"{now.hour * 60 + now.minute + hours * 60}m"
 
 
 def _local(emu: Emulator, config: dict, trigger: dict) -> dict:
-    config = dict(config, trigger=trigger, sla={"timezone": "UTC", "evaluationDeadline": _deadline_in(2),
-                                                "completionDeadline": _deadline_in(2)})
+    config = dict(
+        config,
+        trigger=trigger,
+        sla={"timezone": "UTC", "evaluationDeadline": _deadline_in(2), "completionDeadline": _deadline_in(2)},
+    )
     if config.get("schedules"):  # a schedule's own deadline takes precedence over the SLA's
         config["schedules"] = [{k: v for k, v in s.items() if k != "deadline"} for s in config["schedules"]]
     for trait in config.get("traits", {}).values():
@@ -55,9 +59,11 @@ def _kind(function_name: str) -> str:
 
 
 def _print_run(title: str, result: dict) -> None:
-    print(f"\n{title}: {result['status']}  ({result['state_transitions']} state transitions, Lambda invocations "
-          + ", ".join(f"{_kind(name)} {count}" for name, count in sorted(result["lambda_invocations"].items()))
-          + ")")
+    print(
+        f"\n{title}: {result['status']}  ({result['state_transitions']} state transitions, Lambda invocations "
+        + ", ".join(f"{_kind(name)} {count}" for name, count in sorted(result["lambda_invocations"].items()))
+        + ")"
+    )
     print(format_timeline(result["history"]))
 
 
@@ -73,27 +79,36 @@ def run_demo() -> int:
     print("(moto, in this process; no AWS account, no Pulumi CLI).\n")
     with Emulator({"monitoringInterval": "1s"}) as emu:
         deployed = emu.deployment
-        print(f"Deployed {len(deployed.resources)} resources in {time.monotonic() - started:.1f}s: "
-              f"table {emu.table_name}, {len(emu.functions)} functions, state machine "
-              f"{emu.state_machine_arn.rsplit(':', 1)[-1]}, alert topic, stream mapping, schedules.")
+        print(
+            f"Deployed {len(deployed.resources)} resources in {time.monotonic() - started:.1f}s: "
+            f"table {emu.table_name}, {len(emu.functions)} functions, state machine "
+            f"{emu.state_machine_arn.rsplit(':', 1)[-1]}, alert topic, stream mapping, schedules."
+        )
         if deployed.skipped:
             print(f"Not emulated: {', '.join(deployed.skipped)}")
-        print(f"Pipelines registered by the program (pipelines as code): "
-              f"{', '.join(sorted(p['name'] for p in emu.store.list_pipelines()))}")
+        print(
+            f"Pipelines registered by the program (pipelines as code): "
+            f"{', '.join(sorted(p['name'] for p in emu.store.list_pipelines()))}"
+        )
 
         job = emu.http.job(UPSTREAM, ["running", "running", "succeeded"])
         upstream = _local(emu, _example(UPSTREAM), job.trigger)
-        downstream = _local(emu, _example(DOWNSTREAM),
-                            {"type": "http", "method": "POST", "url": emu.http.trigger("/warehouse/aggregate", 200)})
+        downstream = _local(
+            emu,
+            _example(DOWNSTREAM),
+            {"type": "http", "method": "POST", "url": emu.http.trigger("/warehouse/aggregate", 200)},
+        )
         downstream["watch"] = {"monitoring": {"enabled": True, "duration": "3s"}}
         other_job = emu.http.job(OTHER_DOWNSTREAM, ["running", "succeeded"])
         other = _local(emu, _example(OTHER_DOWNSTREAM), other_job.trigger)
         for config in (upstream, downstream, other):
             emu.register_pipeline(config)
-        print(f"Re-registered them against local endpoints at {emu.http.base_url}: evaluators answer PASS, "
-              f"the {UPSTREAM} job runs for two polls, SLA deadlines are two hours ahead.")
+        print(
+            f"Re-registered them against local endpoints at {emu.http.base_url}: evaluators answer PASS, "
+            f"the {UPSTREAM} job runs for two polls, SLA deadlines are two hours ahead."
+        )
 
-        date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
         print(f"\nWriting a MARKER for {UPSTREAM} ({date}); the stream-router starts the lifecycle ...")
         requests_before = emu.server.counter.snapshot()
         first = emu.wait_for_execution(emu.write_marker(UPSTREAM, date=date, source="demo"), timeout_s=120)
@@ -102,12 +117,15 @@ def run_demo() -> int:
         cascaded = emu.executions(DOWNSTREAM)
         second = emu.wait_for_execution(cascaded[-1]["executionArn"], timeout_s=120) if cascaded else None
         if second:
-            _print_run(f"{DOWNSTREAM} (started by the cascade marker, source {cascaded[-1]['input'].get('source')})",
-                       second)
+            _print_run(
+                f"{DOWNSTREAM} (started by the cascade marker, source {cascaded[-1]['input'].get('source')})", second
+            )
         others = [emu.wait_for_execution(e["executionArn"], timeout_s=120) for e in emu.executions(OTHER_DOWNSTREAM)]
         for result in others:
-            print(f"\n{OTHER_DOWNSTREAM} (also downstream of {UPSTREAM}): {result['status']}, "
-                  f"{result['state_transitions']} state transitions, ended in {_last_state(result)}")
+            print(
+                f"\n{OTHER_DOWNSTREAM} (also downstream of {UPSTREAM}): {result['status']}, "
+                f"{result['state_transitions']} state transitions, ended in {_last_state(result)}"
+            )
         dynamodb_requests = emu.server.counter.total("dynamodb", since=requests_before)
 
         upstream_log = emu.run_log(UPSTREAM, date) or {}
@@ -120,17 +138,22 @@ def run_demo() -> int:
             "the SLA checks ran": {"CheckEvaluationSLA", "CheckCompletionSLA"}
             <= {e["stateEnteredEventDetails"]["name"] for e in first["history"] if e["type"].endswith("StateEntered")},
             f"a cascade marker started {DOWNSTREAM}": bool(cascaded),
-            f"{DOWNSTREAM} succeeded and logged COMPLETED": bool(second) and second["status"] == "SUCCEEDED"
+            f"{DOWNSTREAM} succeeded and logged COMPLETED": bool(second)
+            and second["status"] == "SUCCEEDED"
             and downstream_log.get("status") == "COMPLETED",
             f"{OTHER_DOWNSTREAM} ended SUCCEEDED": bool(others) and all(r["status"] == "SUCCEEDED" for r in others),
             "no lock left held": all(emu.lock(p) is None for p in (UPSTREAM, DOWNSTREAM, OTHER_DOWNSTREAM)),
             "every AWS call of the handlers is allowed by their roles": not emu.unauthorized_calls(),
         }
         print("\nSummary")
-        print(f"  run log {UPSTREAM}: {upstream_log.get('status')} (attempt {upstream_log.get('attemptNumber')}); "
-              f"{DOWNSTREAM}: {downstream_log.get('status')} (attempt {downstream_log.get('attemptNumber')})")
-        print(f"  since the marker, all runs: {dynamodb_requests} DynamoDB requests; Lambda invocations: "
-              + ", ".join(f"{_kind(n)} {c}" for n, c in sorted(emu.lambda_invocations.items())))
+        print(
+            f"  run log {UPSTREAM}: {upstream_log.get('status')} (attempt {upstream_log.get('attemptNumber')}); "
+            f"{DOWNSTREAM}: {downstream_log.get('status')} (attempt {downstream_log.get('attemptNumber')})"
+        )
+        print(
+            f"  since the marker, all runs: {dynamodb_requests} DynamoDB requests; Lambda invocations: "
+            + ", ".join(f"{_kind(n)} {c}" for n, c in sorted(emu.lambda_invocations.items()))
+        )
         print(f"  alerts: {', '.join(a.get('alertType', '?') for a in alerts) or 'none'}")
         for check, passed in checks.items():
             print(f"  [{'ok' if passed else 'FAILED'}] {check}")

@@ -21,6 +21,7 @@ follows new and running executions only, so a pass costs nothing for executions 
 moto's interpreter shows an execution stopped (StopExecution) or timed out only once the state in progress
 returns (a Task's Lambda invocation may take a while); AWS ends it at once, and so does `end_execution_now`.
 """
+
 from __future__ import annotations
 
 import collections
@@ -32,7 +33,8 @@ import queue
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jsonpath_ng.ext import parse as parse_json_path
 from moto.events import models as events_models
@@ -49,19 +51,24 @@ logger = logging.getLogger(__name__)
 
 
 def _iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _aware(moment: datetime.datetime) -> datetime.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
 def _millis(moment: datetime.datetime | None) -> int | None:
     return None if moment is None else int(_aware(moment).timestamp() * 1000)
 
 
-def make_event(source: str, detail_type: str, detail: dict, resources: list[str] | None = None,
-               moment: datetime.datetime | None = None) -> dict:
+def make_event(
+    source: str,
+    detail_type: str,
+    detail: dict,
+    resources: list[str] | None = None,
+    moment: datetime.datetime | None = None,
+) -> dict:
     """An event as EventBridge delivers it to a target."""
     return {
         "version": "0",
@@ -69,7 +76,7 @@ def make_event(source: str, detail_type: str, detail: dict, resources: list[str]
         "detail-type": detail_type,
         "source": source,
         "account": ACCOUNT_ID,
-        "time": _iso(moment or datetime.datetime.now(datetime.timezone.utc)),
+        "time": _iso(moment or datetime.datetime.now(datetime.UTC)),
         "region": region(),
         "resources": list(resources or []),
         "detail": detail,
@@ -96,7 +103,7 @@ class EventBridge:
         def send_to_targets(rule: Any, event: dict, transform_input: bool = True) -> None:
             event = {k: v for k, v in event.items() if k != "ingestion-time"}
             if isinstance(event.get("time"), (int, float)):  # moto puts epoch seconds where AWS puts ISO 8601
-                event["time"] = _iso(datetime.datetime.fromtimestamp(event["time"], datetime.timezone.utc))
+                event["time"] = _iso(datetime.datetime.fromtimestamp(event["time"], datetime.UTC))
             bridge._route(rule, event)
 
         events_models.Rule.send_to_targets = send_to_targets
@@ -149,14 +156,22 @@ class EventBridge:
                 if item is None or self._stop.is_set():
                     return
                 self._deliver(*item)
-            except Exception:  # noqa: BLE001 a delivery must never stop the bus
+            except Exception:
                 logger.exception("EventBridge delivery failed")
             finally:
                 self._queue.task_done()
 
     def _deliver(self, rule_name: str, rule_arn: str, target: dict, event: dict) -> None:
-        record = {"rule": rule_name, "target": target["Id"], "arn": target["Arn"], "event": event, "input": None,
-                  "status": "FAILED", "attempts": 0, "error": None}
+        record = {
+            "rule": rule_name,
+            "target": target["Id"],
+            "arn": target["Arn"],
+            "event": event,
+            "input": None,
+            "status": "FAILED",
+            "attempts": 0,
+            "error": None,
+        }
         try:
             record["input"] = _target_input(target, event)
             service, resource = target["Arn"].split(":")[2], target["Arn"].split(":")[5]
@@ -165,11 +180,10 @@ class EventBridge:
             else:
                 self._send(service, resource, target, record["input"], event)
                 record.update(status="DELIVERED", attempts=1)
-        except Exception as error:  # noqa: BLE001 best effort: recorded, never raised
+        except Exception as error:
             record["error"] = f"{type(error).__name__}: {error}"
         if record["status"] == "FAILED":
-            logger.warning("EventBridge rule %s could not deliver to %s: %s", rule_name, target["Arn"],
-                           record["error"])
+            logger.warning("EventBridge rule %s could not deliver to %s: %s", rule_name, target["Arn"], record["error"])
         with self._lock:
             self._deliveries.append(record)
 
@@ -190,8 +204,10 @@ class EventBridge:
     def _invoke_function(self, arn: str, rule_arn: str, record: dict) -> None:
         lam = self._client("lambda")
         if not _allows_events(lam, arn, rule_arn):
-            record["error"] = (f"AccessDenied: the resource policy of {arn} does not allow events.amazonaws.com "
-                               f"to invoke it for {rule_arn}")
+            record["error"] = (
+                f"AccessDenied: the resource policy of {arn} does not allow events.amazonaws.com "
+                f"to invoke it for {rule_arn}"
+            )
             return
         payload = json.dumps(record["input"]).encode()
         for attempt in range(1, LAMBDA_ASYNC_RETRIES + 2):
@@ -248,7 +264,7 @@ def _allows_events(lam: Any, function_arn: str, rule_arn: str) -> bool:
         services = [services] if isinstance(services, str) else services or []
         actions = statement.get("Action")
         actions = [actions] if isinstance(actions, str) else actions or []
-        if statement.get("Effect") != "Allow" or "events.amazonaws.com" not in services and "*" not in services:
+        if statement.get("Effect") != "Allow" or ("events.amazonaws.com" not in services and "*" not in services):
             continue
         if not {"lambda:InvokeFunction", "lambda:*", "*"} & set(actions):
             continue
@@ -289,7 +305,7 @@ class ExecutionStatusEvents:
         while not self._stop.is_set():
             try:
                 self._pass()
-            except Exception:  # noqa: BLE001 the poller must survive a moto hiccup
+            except Exception:
                 logger.exception("Step Functions status events: a pass failed")
             with self._passed:
                 self._passes += 1
@@ -321,7 +337,7 @@ class ExecutionStatusEvents:
 def status_change_event(execution: Any, status: str) -> dict:
     """The "Step Functions Execution Status Change" event of a moto execution in `status`."""
     ended = status != "RUNNING"
-    stop_date = _aware(execution.stop_date or datetime.datetime.now(datetime.timezone.utc)) if ended else None
+    stop_date = _aware(execution.stop_date or datetime.datetime.now(datetime.UTC)) if ended else None
     output = execution.output if status == "SUCCEEDED" else None
     if output is not None and not isinstance(output, str):
         output = json.dumps(output, separators=(",", ":"))
@@ -339,15 +355,16 @@ def status_change_event(execution: Any, status: str) -> dict:
         "error": getattr(execution, "error", None) if ended else None,
         "cause": getattr(execution, "cause", None) if ended else None,
     }
-    return make_event("aws.states", STATUS_CHANGE, detail, [execution.execution_arn],
-                      stop_date or _aware(execution.start_date))
+    return make_event(
+        "aws.states", STATUS_CHANGE, detail, [execution.execution_arn], stop_date or _aware(execution.start_date)
+    )
 
 
 # -- ending executions at once, as AWS does -------------------------------------------------------------------------
 def end_execution_now(execution: Any, status: str) -> None:
     """Show a running moto execution as ended in `status` now. The interpreter abandons the state in progress (a
     Wait ends at once, a Task's Lambda finishes its invocation unseen) and writes the history event when it does."""
-    execution.stop_date = datetime.datetime.now(datetime.timezone.utc)
+    execution.stop_date = datetime.datetime.now(datetime.UTC)
     execution.exec_status = type(execution.exec_status)(status)
 
 

@@ -18,16 +18,24 @@
 A fault is removed when its count is used up, when its `with` block ends, by `remove()`, by `clear()` and when the
 emulator stops. `fired()` lists every fault that fired, in order.
 """
+
 from __future__ import annotations
 
 import datetime
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
-SERVER_ERROR_CODES = {"InternalServerError", "InternalFailure", "ServiceUnavailable", "InternalError",
-                      "ServiceException", "ThrottlingException"}
+SERVER_ERROR_CODES = {
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "InternalError",
+    "ServiceException",
+    "ThrottlingException",
+}
 
 
 def _normalised(operation: str) -> str:
@@ -37,8 +45,15 @@ def _normalised(operation: str) -> str:
 class Fault:
     """One injected fault; a context manager that removes it on exit."""
 
-    def __init__(self, faults: Faults, kind: str, function: str | None, times: int | None,
-                 matching: Callable[[Any], bool] | None, **details: Any) -> None:
+    def __init__(
+        self,
+        faults: Faults,
+        kind: str,
+        function: str | None,
+        times: int | None,
+        matching: Callable[[Any], bool] | None,
+        **details: Any,
+    ) -> None:
         if times is not None and times < 1:
             raise ValueError("times must be at least 1 (or None: every call)")
         self._faults = faults
@@ -63,7 +78,7 @@ class Fault:
             return False
         try:
             return self.matching is None or bool(self.matching(subject))
-        except Exception:  # noqa: BLE001 a predicate that cannot read this call does not select it
+        except Exception:
             return False
 
 
@@ -77,21 +92,50 @@ class Faults:
         self._fired: list[dict] = []
 
     # -- the API ---------------------------------------------------------------------------------------------
-    def fail(self, service: str, operation: str, *, times: int | None = 1, code: str = "InternalServerError",
-             message: str = "fault injected by the emulator", function: str | None = None,
-             status: int | None = None, matching: Callable[[dict], bool] | None = None) -> Fault:
+    def fail(
+        self,
+        service: str,
+        operation: str,
+        *,
+        times: int | None = 1,
+        code: str = "InternalServerError",
+        message: str = "fault injected by the emulator",
+        function: str | None = None,
+        status: int | None = None,
+        matching: Callable[[dict], bool] | None = None,
+    ) -> Fault:
         """Make the next `times` calls of `service`'s `operation` (e.g. "dynamodb", "UpdateItem") made by
         `function` (a kind such as "orchestrator", or a deployed name; None: any function) fail with `code`."""
         status = status or (500 if code in SERVER_ERROR_CODES else 400)
-        return self._add(Fault(self, "call", self._function(function), times, matching, service=service.lower(),
-                               operation=_normalised(operation), code=code, message=message, status=status))
+        return self._add(
+            Fault(
+                self,
+                "call",
+                self._function(function),
+                times,
+                matching,
+                service=service.lower(),
+                operation=_normalised(operation),
+                code=code,
+                message=message,
+                status=status,
+            )
+        )
 
-    def raise_in(self, function: str, *, times: int | None = 1, error: str | type[BaseException] = "RuntimeError",
-                 message: str = "fault injected by the emulator", after: bool = False,
-                 matching: Callable[[dict], bool] | None = None) -> Fault:
+    def raise_in(
+        self,
+        function: str,
+        *,
+        times: int | None = 1,
+        error: str | type[BaseException] = "RuntimeError",
+        message: str = "fault injected by the emulator",
+        after: bool = False,
+        matching: Callable[[dict], bool] | None = None,
+    ) -> Fault:
         """Make the next `times` invocations of `function` fail with a function error of type `error`."""
-        return self._add(Fault(self, "raise", self._function(function), times, matching, error=error,
-                               message=message, after=after))
+        return self._add(
+            Fault(self, "raise", self._function(function), times, matching, error=error, message=message, after=after)
+        )
 
     def clear(self) -> None:
         """Remove every fault."""
@@ -111,18 +155,24 @@ class Faults:
     # -- hooks for the Lambda runtime -------------------------------------------------------------------------
     def call_fault(self, function: str, model: Any, params: dict) -> tuple[AWSResponse, dict] | None:
         """A failed response for this handler call when a fault applies (botocore's `before-call` short-circuit)."""
-        names = {model.service_model.service_name.lower(), model.service_model.endpoint_prefix.lower(),
-                 model.service_model.signing_name.lower()}
+        names = {
+            model.service_model.service_name.lower(),
+            model.service_model.endpoint_prefix.lower(),
+            model.service_model.signing_name.lower(),
+        }
         operation = _normalised(model.name)
-        fault = self._take("call", function, params, lambda f: f.details["service"] in names
-                           and f.details["operation"] == operation)
+        fault = self._take(
+            "call", function, params, lambda f: f.details["service"] in names and f.details["operation"] == operation
+        )
         if fault is None:
             return None
         d = fault.details
         self._record(fault, function, service=d["service"], operation=model.name, code=d["code"])
         http = AWSResponse("http://emulator.fault", d["status"], {}, None)
-        parsed = {"Error": {"Code": d["code"], "Message": d["message"]},
-                  "ResponseMetadata": {"HTTPStatusCode": d["status"], "RequestId": "emulator-fault"}}
+        parsed = {
+            "Error": {"Code": d["code"], "Message": d["message"]},
+            "ResponseMetadata": {"HTTPStatusCode": d["status"], "RequestId": "emulator-fault"},
+        }
         return http, parsed
 
     def wrap_handler(self, function: str, handler: Callable) -> Callable:
@@ -167,8 +217,14 @@ class Faults:
 
     def _record(self, fault: Fault, function: str, **what: Any) -> None:
         with self._lock:
-            self._fired.append({"kind": fault.kind, "function": function,
-                                "time": datetime.datetime.now(datetime.timezone.utc).isoformat(), **what})
+            self._fired.append(
+                {
+                    "kind": fault.kind,
+                    "function": function,
+                    "time": datetime.datetime.now(datetime.UTC).isoformat(),
+                    **what,
+                }
+            )
 
 
 def _error_name(error: Any) -> str:

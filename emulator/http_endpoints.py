@@ -8,6 +8,7 @@ Every request is recorded, so a test can assert what the handlers sent.
 - `job(name, sequence)` is an asynchronous job behind an Airflow-style API: POST `.../dags/<name>/dagRuns` starts
   a run, GET `.../dags/<name>/dagRuns/<id>` answers the scripted states (running, succeeded, failed) in order.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,7 +18,8 @@ import re
 import socket
 import threading
 import uuid
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 _AIRFLOW_STATES = {"running": "running", "succeeded": "success", "failed": "failed", "queued": "queued"}
 _DAG_RUNS = re.compile(r"/dags/(?P<dag>[^/]+)/dagRuns(?:/(?P<run>[^/?]+))?/?$")
@@ -98,7 +100,8 @@ class LocalHttp:
         """Script an evaluator at `path`; returns its URL. `sequence` items are statuses or whole answer dicts."""
         answers = sequence if sequence is not None else [status]
         shaped = [
-            a if isinstance(a, dict)
+            a
+            if isinstance(a, dict)
             else {"http_status": http_status, "body": {"status": a, "value": value, "reason": reason}}
             for a in answers
         ]

@@ -7,13 +7,15 @@ it, its resource ARN, and evaluates the role's policies for it: Allow statements
 match, unless a Deny statement matches. Conditions are not evaluated (they only narrow a grant, so a call reported
 allowed here may still be denied by one; a call reported denied is denied).
 """
+
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
 import json
 import urllib.parse
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 # API operations whose IAM action has another name.
 _ACTION_NAMES = {

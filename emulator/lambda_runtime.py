@@ -15,6 +15,7 @@ moto would start a Docker container per invocation; there is no Docker here. `La
 - `faults` (faults.py), when set, may fail a handler's AWS call before it is sent and wrap a handler so it raises.
 Not emulated: the function timeout and memory limit.
 """
+
 from __future__ import annotations
 
 import collections
@@ -122,8 +123,9 @@ class LambdaRuntime:
     def _record_call(self, params: dict, model: Any, context: dict | None = None, **_: Any) -> None:
         function = getattr(self._local, "function", None)
         if function is not None:  # a call made by a handler (not by moto's interpreter or the emulator itself)
-            call = api_call(function.function_name, model.service_model.signing_name, model.name, params, region(),
-                            ACCOUNT_ID)
+            call = api_call(
+                function.function_name, model.service_model.signing_name, model.name, params, region(), ACCOUNT_ID
+            )
             with self._count_lock:
                 self.api_calls.add(call)
             if context is not None:
@@ -254,7 +256,7 @@ class LambdaRuntime:
         for key, value in (function.environment_vars or {}).items():
             value = str(value)
             if value == "/var/task" or value.startswith("/var/task/"):
-                value = code_dir + value[len("/var/task"):]
+                value = code_dir + value[len("/var/task") :]
             env[key] = value
         for key, value in env.items():
             self._original_env.setdefault(key, os.environ.get(key))

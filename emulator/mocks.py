@@ -4,17 +4,21 @@ provider receives them). A resource type without a creator here is recorded in `
 a resource created differently from its inputs is recorded in `adjusted`. Invokes (`getCallerIdentity`,
 `getRegion`, `getPartition`, `iam.getPolicyDocument`) are answered for the emulator's account and region.
 """
+
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
 import json
 import os
+import pathlib
 import threading
 import time
 import zipfile
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -48,7 +52,7 @@ def _directory_entries(path: str, prefix: str) -> dict[str, bytes]:
     for root, _, files in os.walk(path):
         for name in files:
             full = os.path.join(root, name)
-            entries[prefix + os.path.relpath(full, path).replace(os.sep, "/")] = open(full, "rb").read()
+            entries[prefix + os.path.relpath(full, path).replace(os.sep, "/")] = pathlib.Path(full).read_bytes()
     return entries
 
 
@@ -59,7 +63,7 @@ def _asset_archive_entries(assets: dict, prefix: str) -> dict[str, bytes]:
         if isinstance(asset, pulumi.StringAsset):
             entries[key] = asset.text.encode()
         elif isinstance(asset, pulumi.FileAsset):
-            entries[key] = open(asset.path, "rb").read()
+            entries[key] = pathlib.Path(asset.path).read_bytes()
         elif isinstance(asset, pulumi.FileArchive) and os.path.isdir(asset.path):
             entries.update(_directory_entries(asset.path, key.rstrip("/") + "/"))
         elif isinstance(asset, pulumi.FileArchive):
@@ -170,8 +174,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": self._bucket_public_access_block,
             "aws:s3/bucketPolicy:BucketPolicy": self._bucket_policy,
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": self._bucket_sse,
-            "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2":
-                self._bucket_sse,
+            "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": self._bucket_sse,  # noqa: E501
             "aws:kms/key:Key": self._kms_key,
             "aws:kms/alias:Alias": self._kms_alias,
             "aws:cloudwatch/dashboard:Dashboard": self._dashboard,
@@ -218,8 +221,12 @@ class EmulatorMocks(pulumi.runtime.Mocks):
                 "description": "US East (N. Virginia)",
             }, []
         if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws",
-                    "id": "aws"}, []
+            return {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "reverseDnsPrefix": "com.amazonaws",
+                "id": "aws",
+            }, []
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             document = _policy_document(args.args)
             return {"json": document, "minifiedJson": document, "id": hashlib.sha1(document.encode()).hexdigest()}, []
@@ -237,8 +244,13 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             except Exception as error:
                 code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
                 if time.monotonic() > deadline or code not in {
-                    "ResourceNotFoundException", "NoSuchEntity", "NotFoundException", "NoSuchBucket",
-                    "AWS.SimpleQueueService.NonExistentQueue", "NotFound", "InvalidParameterValueException",
+                    "ResourceNotFoundException",
+                    "NoSuchEntity",
+                    "NotFoundException",
+                    "NoSuchBucket",
+                    "AWS.SimpleQueueService.NonExistentQueue",
+                    "NotFound",
+                    "InvalidParameterValueException",
                 }:
                     raise
                 time.sleep(0.05)
@@ -314,7 +326,7 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         i = args.inputs
         item = json.loads(i["item"])
         self._client("dynamodb").put_item(TableName=i["tableName"], Item=item)
-        key = "|".join(str(list(item[k].values())[0]) for k in (i["hashKey"], i.get("rangeKey")) if k)
+        key = "|".join(str(next(iter(item[k].values()))) for k in (i["hashKey"], i.get("rangeKey")) if k)
         return f"{i['tableName']}|{key}", {}
 
     # iam ------------------------------------------------------------------------------------------------------------
@@ -337,8 +349,12 @@ class EmulatorMocks(pulumi.runtime.Mocks):
                 iam.put_role_policy(RoleName=name, PolicyName=inline["name"], PolicyDocument=inline["policy"])
         for arn in i.get("managedPolicyArns") or []:
             iam.attach_role_policy(RoleName=name, PolicyArn=arn)
-        return name, {"name": name, "arn": role["Arn"], "uniqueId": role["RoleId"],
-                      "createDate": str(role["CreateDate"])}
+        return name, {
+            "name": name,
+            "arn": role["Arn"],
+            "uniqueId": role["RoleId"],
+            "createDate": str(role["CreateDate"]),
+        }
 
     def _role_policy(self, args):
         i = args.inputs
@@ -363,9 +379,18 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     # lambda ---------------------------------------------------------------------------------------------------------
     def _layer_version(self, args):
         i = args.inputs
-        kwargs = {"LayerName": i["layerName"], "Content": {"ZipFile": archive_bytes(i["code"])},
-                  **_set_inputs(i, {"compatibleRuntimes": "CompatibleRuntimes",
-                                    "compatibleArchitectures": "CompatibleArchitectures", "description": "Description"})}
+        kwargs = {
+            "LayerName": i["layerName"],
+            "Content": {"ZipFile": archive_bytes(i["code"])},
+            **_set_inputs(
+                i,
+                {
+                    "compatibleRuntimes": "CompatibleRuntimes",
+                    "compatibleArchitectures": "CompatibleArchitectures",
+                    "description": "Description",
+                },
+            ),
+        }
         layer = self._client("lambda").publish_layer_version(**kwargs)
         return layer["LayerVersionArn"], {
             "arn": layer["LayerVersionArn"],
@@ -384,8 +409,12 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             "PackageType": "Zip",
         }
         for key, api in (
-            ("runtime", "Runtime"), ("handler", "Handler"), ("description", "Description"),
-            ("kmsKeyArn", "KMSKeyArn"), ("architectures", "Architectures"), ("layers", "Layers"),
+            ("runtime", "Runtime"),
+            ("handler", "Handler"),
+            ("description", "Description"),
+            ("kmsKeyArn", "KMSKeyArn"),
+            ("architectures", "Architectures"),
+            ("layers", "Layers"),
         ):
             if i.get(key):
                 kwargs[api] = i[key]
@@ -399,12 +428,14 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             kwargs["TracingConfig"] = {"Mode": i["tracingConfig"]["mode"]}
         logging_config = i.get("loggingConfig") or {}
         if logging_config:
-            kwargs["LoggingConfig"] = _strip_none({
-                "LogFormat": logging_config.get("logFormat"),
-                "LogGroup": logging_config.get("logGroup"),
-                "ApplicationLogLevel": logging_config.get("applicationLogLevel"),
-                "SystemLogLevel": logging_config.get("systemLogLevel"),
-            })
+            kwargs["LoggingConfig"] = _strip_none(
+                {
+                    "LogFormat": logging_config.get("logFormat"),
+                    "LogGroup": logging_config.get("logGroup"),
+                    "ApplicationLogLevel": logging_config.get("applicationLogLevel"),
+                    "SystemLogLevel": logging_config.get("systemLogLevel"),
+                }
+            )
         if i.get("tags"):
             kwargs["Tags"] = i["tags"]
         function = self._client("lambda").create_function(**kwargs)
@@ -423,13 +454,15 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         i = args.inputs
         kwargs: dict[str, Any] = {"FunctionName": i["functionName"], "EventSourceArn": i["eventSourceArn"]}
         for key, api in (
-            ("startingPosition", "StartingPosition"), ("functionResponseTypes", "FunctionResponseTypes"),
+            ("startingPosition", "StartingPosition"),
+            ("functionResponseTypes", "FunctionResponseTypes"),
             ("bisectBatchOnFunctionError", "BisectBatchOnFunctionError"),
         ):
             if i.get(key) is not None:
                 kwargs[api] = i[key]
         for key, api in (
-            ("batchSize", "BatchSize"), ("maximumRetryAttempts", "MaximumRetryAttempts"),
+            ("batchSize", "BatchSize"),
+            ("maximumRetryAttempts", "MaximumRetryAttempts"),
             ("maximumRecordAgeInSeconds", "MaximumRecordAgeInSeconds"),
             ("maximumBatchingWindowInSeconds", "MaximumBatchingWindowInSeconds"),
             ("parallelizationFactor", "ParallelizationFactor"),
@@ -455,8 +488,12 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     def _lambda_permission(self, args):
         i = args.inputs
         statement = i.get("statementId") or _physical_name(args, 100)
-        kwargs = {"FunctionName": i["function"], "StatementId": statement, "Action": i["action"],
-                  "Principal": i["principal"]}
+        kwargs = {
+            "FunctionName": i["function"],
+            "StatementId": statement,
+            "Action": i["action"],
+            "Principal": i["principal"],
+        }
         if i.get("sourceArn"):
             kwargs["SourceArn"] = i["sourceArn"]
         if i.get("sourceAccount"):
@@ -468,8 +505,9 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     def _topic(self, args):
         i = args.inputs
         name = _physical_name(args, 256)
-        attributes = _set_inputs(i, {"kmsMasterKeyId": "KmsMasterKeyId", "displayName": "DisplayName",
-                                     "policy": "Policy"})
+        attributes = _set_inputs(
+            i, {"kmsMasterKeyId": "KmsMasterKeyId", "displayName": "DisplayName", "policy": "Policy"}
+        )
         arn = self._client("sns").create_topic(Name=name, Attributes=attributes, Tags=_tags(i.get("tags")))["TopicArn"]
         return arn, {"name": name, "arn": arn, "owner": ACCOUNT_ID}
 
@@ -483,7 +521,10 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         if i.get("filterPolicyScope"):
             attributes["FilterPolicyScope"] = i["filterPolicyScope"]
         arn = self._client("sns").subscribe(
-            TopicArn=i["topic"], Protocol=i["protocol"], Endpoint=i["endpoint"], Attributes=attributes,
+            TopicArn=i["topic"],
+            Protocol=i["protocol"],
+            Endpoint=i["endpoint"],
+            Attributes=attributes,
             ReturnSubscriptionArn=True,
         )["SubscriptionArn"]
         return arn, {"arn": arn, "ownerId": ACCOUNT_ID, "pendingConfirmation": False}
@@ -500,11 +541,16 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             name += ".fifo"
         attributes = {}
         for key, api in (
-            ("messageRetentionSeconds", "MessageRetentionPeriod"), ("visibilityTimeoutSeconds", "VisibilityTimeout"),
-            ("delaySeconds", "DelaySeconds"), ("receiveWaitTimeSeconds", "ReceiveMessageWaitTimeSeconds"),
-            ("maxMessageSize", "MaximumMessageSize"), ("kmsMasterKeyId", "KmsMasterKeyId"),
-            ("sqsManagedSseEnabled", "SqsManagedSseEnabled"), ("redrivePolicy", "RedrivePolicy"),
-            ("policy", "Policy"), ("fifoQueue", "FifoQueue"),
+            ("messageRetentionSeconds", "MessageRetentionPeriod"),
+            ("visibilityTimeoutSeconds", "VisibilityTimeout"),
+            ("delaySeconds", "DelaySeconds"),
+            ("receiveWaitTimeSeconds", "ReceiveMessageWaitTimeSeconds"),
+            ("maxMessageSize", "MaximumMessageSize"),
+            ("kmsMasterKeyId", "KmsMasterKeyId"),
+            ("sqsManagedSseEnabled", "SqsManagedSseEnabled"),
+            ("redrivePolicy", "RedrivePolicy"),
+            ("policy", "Policy"),
+            ("fifoQueue", "FifoQueue"),
         ):
             if i.get(key) not in (None, ""):
                 attributes[api] = _text(i[key])
@@ -528,10 +574,8 @@ class EmulatorMocks(pulumi.runtime.Mocks):
             kwargs["kmsKeyId"] = i["kmsKeyId"]
         if i.get("tags"):
             kwargs["tags"] = i["tags"]
-        try:
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):  # a first invocation may have made it
             logs.create_log_group(**kwargs)
-        except logs.exceptions.ResourceAlreadyExistsException:
-            pass  # Lambda may have created it on a first invocation
         if i.get("retentionInDays"):
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(i["retentionInDays"]))
         return name, {"name": name, "arn": f"arn:aws:logs:{region()}:{ACCOUNT_ID}:log-group:{name}"}
@@ -539,31 +583,37 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     def _metric_alarm(self, args):
         i = args.inputs
         name = _physical_name(args, 255)
-        kwargs = _strip_none({
-            "AlarmName": name,
-            "AlarmDescription": i.get("alarmDescription"),
-            "ComparisonOperator": i["comparisonOperator"],
-            "EvaluationPeriods": int(i["evaluationPeriods"]),
-            "DatapointsToAlarm": int(i["datapointsToAlarm"]) if i.get("datapointsToAlarm") else None,
-            "Threshold": float(i["threshold"]) if i.get("threshold") is not None else None,
-            "TreatMissingData": i.get("treatMissingData"),
-            "ActionsEnabled": i.get("actionsEnabled", True),
-            "AlarmActions": i.get("alarmActions") or [],
-            "OKActions": i.get("okActions") or [],
-            "InsufficientDataActions": i.get("insufficientDataActions") or [],
-        })
+        kwargs = _strip_none(
+            {
+                "AlarmName": name,
+                "AlarmDescription": i.get("alarmDescription"),
+                "ComparisonOperator": i["comparisonOperator"],
+                "EvaluationPeriods": int(i["evaluationPeriods"]),
+                "DatapointsToAlarm": int(i["datapointsToAlarm"]) if i.get("datapointsToAlarm") else None,
+                "Threshold": float(i["threshold"]) if i.get("threshold") is not None else None,
+                "TreatMissingData": i.get("treatMissingData"),
+                "ActionsEnabled": i.get("actionsEnabled", True),
+                "AlarmActions": i.get("alarmActions") or [],
+                "OKActions": i.get("okActions") or [],
+                "InsufficientDataActions": i.get("insufficientDataActions") or [],
+            }
+        )
         if i.get("metricQueries"):
             kwargs["Metrics"] = [_metric_query(q) for q in i["metricQueries"]]
         else:
-            kwargs.update(_strip_none({
-                "MetricName": i.get("metricName"),
-                "Namespace": i.get("namespace"),
-                "Period": int(i["period"]) if i.get("period") else None,
-                "Statistic": i.get("statistic"),
-                "ExtendedStatistic": i.get("extendedStatistic"),
-                "Unit": i.get("unit"),
-                "Dimensions": [{"Name": k, "Value": v} for k, v in (i.get("dimensions") or {}).items()],
-            }))
+            kwargs.update(
+                _strip_none(
+                    {
+                        "MetricName": i.get("metricName"),
+                        "Namespace": i.get("namespace"),
+                        "Period": int(i["period"]) if i.get("period") else None,
+                        "Statistic": i.get("statistic"),
+                        "ExtendedStatistic": i.get("extendedStatistic"),
+                        "Unit": i.get("unit"),
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in (i.get("dimensions") or {}).items()],
+                    }
+                )
+            )
         self._client("cloudwatch").put_metric_alarm(**kwargs)
         return name, {"name": name, "arn": f"arn:aws:cloudwatch:{region()}:{ACCOUNT_ID}:alarm:{name}"}
 
@@ -600,28 +650,39 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         i = args.inputs
         name = _physical_name(args, 64)
         target = i["target"]
-        api_target = _strip_none({
-            "Arn": target["arn"],
-            "RoleArn": target["roleArn"],
-            "Input": target.get("input"),
-            "RetryPolicy": _strip_none({
-                "MaximumEventAgeInSeconds": (target.get("retryPolicy") or {}).get("maximumEventAgeInSeconds"),
-                "MaximumRetryAttempts": (target.get("retryPolicy") or {}).get("maximumRetryAttempts"),
-            }) if target.get("retryPolicy") else None,
-            "DeadLetterConfig": {"Arn": target["deadLetterConfig"]["arn"]} if target.get("deadLetterConfig") else None,
-        })
+        api_target = _strip_none(
+            {
+                "Arn": target["arn"],
+                "RoleArn": target["roleArn"],
+                "Input": target.get("input"),
+                "RetryPolicy": _strip_none(
+                    {
+                        "MaximumEventAgeInSeconds": (target.get("retryPolicy") or {}).get("maximumEventAgeInSeconds"),
+                        "MaximumRetryAttempts": (target.get("retryPolicy") or {}).get("maximumRetryAttempts"),
+                    }
+                )
+                if target.get("retryPolicy")
+                else None,
+                "DeadLetterConfig": {"Arn": target["deadLetterConfig"]["arn"]}
+                if target.get("deadLetterConfig")
+                else None,
+            }
+        )
         window = i.get("flexibleTimeWindow") or {"mode": "OFF"}
-        kwargs = _strip_none({
-            "Name": name,
-            "GroupName": i.get("groupName"),
-            "ScheduleExpression": i["scheduleExpression"],
-            "ScheduleExpressionTimezone": i.get("scheduleExpressionTimezone"),
-            "Description": i.get("description"),
-            "State": i.get("state"),
-            "FlexibleTimeWindow": _strip_none(
-                {"Mode": window["mode"], "MaximumWindowInMinutes": window.get("maximumWindowInMinutes")}),
-            "Target": api_target,
-        })
+        kwargs = _strip_none(
+            {
+                "Name": name,
+                "GroupName": i.get("groupName"),
+                "ScheduleExpression": i["scheduleExpression"],
+                "ScheduleExpressionTimezone": i.get("scheduleExpressionTimezone"),
+                "Description": i.get("description"),
+                "State": i.get("state"),
+                "FlexibleTimeWindow": _strip_none(
+                    {"Mode": window["mode"], "MaximumWindowInMinutes": window.get("maximumWindowInMinutes")}
+                ),
+                "Target": api_target,
+            }
+        )
         arn = self._client("scheduler").create_schedule(**kwargs)["ScheduleArn"]
         group = i.get("groupName") or "default"
         return f"{group}/{name}", {"name": name, "arn": arn, "groupName": group}
@@ -630,8 +691,14 @@ class EmulatorMocks(pulumi.runtime.Mocks):
     def _event_bus(self, args):
         i = args.inputs
         name = i.get("name") or _physical_name(args, 256)
-        kwargs = _strip_none({"Name": name, "Description": i.get("description"), "KmsKeyIdentifier":
-                              i.get("kmsKeyIdentifier"), "Tags": _tags(i.get("tags")) or None})
+        kwargs = _strip_none(
+            {
+                "Name": name,
+                "Description": i.get("description"),
+                "KmsKeyIdentifier": i.get("kmsKeyIdentifier"),
+                "Tags": _tags(i.get("tags")) or None,
+            }
+        )
         arn = self._client("events").create_event_bus(**kwargs)["EventBusArn"]
         return name, {"name": name, "arn": arn}
 
@@ -639,16 +706,18 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         i = args.inputs
         name = _physical_name(args, 64)
         state = i.get("state") or ("DISABLED" if i.get("isEnabled") is False else "ENABLED")
-        kwargs = _strip_none({
-            "Name": name,
-            "EventPattern": i.get("eventPattern"),
-            "ScheduleExpression": i.get("scheduleExpression"),
-            "State": state,
-            "Description": i.get("description"),
-            "RoleArn": i.get("roleArn"),
-            "EventBusName": i.get("eventBusName"),
-            "Tags": _tags(i.get("tags")) or None,
-        })
+        kwargs = _strip_none(
+            {
+                "Name": name,
+                "EventPattern": i.get("eventPattern"),
+                "ScheduleExpression": i.get("scheduleExpression"),
+                "State": state,
+                "Description": i.get("description"),
+                "RoleArn": i.get("roleArn"),
+                "EventBusName": i.get("eventBusName"),
+                "Tags": _tags(i.get("tags")) or None,
+            }
+        )
         arn = self._client("events").put_rule(**kwargs)["RuleArn"]
         bus = i.get("eventBusName") or "default"
         return (name if bus == "default" else f"{bus}/{name}"), {"name": name, "arn": arn, "state": state}
@@ -657,21 +726,30 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         i = args.inputs
         target_id = i.get("targetId") or _physical_name(args, 64)
         transformer = i.get("inputTransformer") or {}
-        target = _strip_none({
-            "Id": target_id,
-            "Arn": i["arn"],
-            "RoleArn": i.get("roleArn"),
-            "Input": i.get("input"),
-            "InputPath": i.get("inputPath"),
-            "InputTransformer": _strip_none({"InputPathsMap": transformer.get("inputPaths"),
-                                             "InputTemplate": transformer["inputTemplate"]}) if transformer else None,
-            "RetryPolicy": _strip_none({
-                "MaximumEventAgeInSeconds": (i.get("retryPolicy") or {}).get("maximumEventAgeInSeconds"),
-                "MaximumRetryAttempts": (i.get("retryPolicy") or {}).get("maximumRetryAttempts"),
-            }) if i.get("retryPolicy") else None,
-            "DeadLetterConfig": {"Arn": i["deadLetterConfig"]["arn"]} if i.get("deadLetterConfig") else None,
-            "SqsParameters": {"MessageGroupId": i["sqsTarget"]["messageGroupId"]} if i.get("sqsTarget") else None,
-        })
+        target = _strip_none(
+            {
+                "Id": target_id,
+                "Arn": i["arn"],
+                "RoleArn": i.get("roleArn"),
+                "Input": i.get("input"),
+                "InputPath": i.get("inputPath"),
+                "InputTransformer": _strip_none(
+                    {"InputPathsMap": transformer.get("inputPaths"), "InputTemplate": transformer["inputTemplate"]}
+                )
+                if transformer
+                else None,
+                "RetryPolicy": _strip_none(
+                    {
+                        "MaximumEventAgeInSeconds": (i.get("retryPolicy") or {}).get("maximumEventAgeInSeconds"),
+                        "MaximumRetryAttempts": (i.get("retryPolicy") or {}).get("maximumRetryAttempts"),
+                    }
+                )
+                if i.get("retryPolicy")
+                else None,
+                "DeadLetterConfig": {"Arn": i["deadLetterConfig"]["arn"]} if i.get("deadLetterConfig") else None,
+                "SqsParameters": {"MessageGroupId": i["sqsTarget"]["messageGroupId"]} if i.get("sqsTarget") else None,
+            }
+        )
         kwargs = _strip_none({"Rule": i["rule"], "EventBusName": i.get("eventBusName"), "Targets": [target]})
         response = self._client("events").put_targets(**kwargs)
         if response.get("FailedEntryCount"):
@@ -721,8 +799,10 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         kept = [s for s in statements if s.get("Condition") != {"Bool": {"aws:SecureTransport": "false"}}]
         if len(kept) < len(statements):
             with self._lock:
-                self.adjusted.append(f"{args.typ} ({args.name}): TLS-only Deny left out (moto ignores conditions; "
-                                     "the emulator speaks plain HTTP)")
+                self.adjusted.append(
+                    f"{args.typ} ({args.name}): TLS-only Deny left out (moto ignores conditions; "
+                    "the emulator speaks plain HTTP)"
+                )
         if kept:
             self._client("s3").put_bucket_policy(Bucket=i["bucket"], Policy=json.dumps({**document, "Statement": kept}))
         return i["bucket"], {}
@@ -732,20 +812,27 @@ class EmulatorMocks(pulumi.runtime.Mocks):
         rules = []
         for rule in i.get("rules") or []:
             default = rule.get("applyServerSideEncryptionByDefault") or {}
-            rules.append(_strip_none({
-                "ApplyServerSideEncryptionByDefault": _strip_none({
-                    "SSEAlgorithm": default.get("sseAlgorithm") or "AES256",
-                    "KMSMasterKeyID": default.get("kmsMasterKeyId"),
-                }),
-                "BucketKeyEnabled": rule.get("bucketKeyEnabled"),
-            }))
+            rules.append(
+                _strip_none(
+                    {
+                        "ApplyServerSideEncryptionByDefault": _strip_none(
+                            {
+                                "SSEAlgorithm": default.get("sseAlgorithm") or "AES256",
+                                "KMSMasterKeyID": default.get("kmsMasterKeyId"),
+                            }
+                        ),
+                        "BucketKeyEnabled": rule.get("bucketKeyEnabled"),
+                    }
+                )
+            )
         self._client("s3").put_bucket_encryption(Bucket=i["bucket"], ServerSideEncryptionConfiguration={"Rules": rules})
         return i["bucket"], {}
 
     def _kms_key(self, args):
         i = args.inputs
         kwargs = _strip_none(
-            {"Description": i.get("description"), "KeyUsage": i.get("keyUsage"), "Policy": i.get("policy")})
+            {"Description": i.get("description"), "KeyUsage": i.get("keyUsage"), "Policy": i.get("policy")}
+        )
         key = self._client("kms").create_key(**kwargs)["KeyMetadata"]
         if i.get("enableKeyRotation"):
             self._client("kms").enable_key_rotation(KeyId=key["KeyId"])
@@ -778,22 +865,28 @@ class EmulatorMocks(pulumi.runtime.Mocks):
 
 def _metric_query(query: dict) -> dict:
     metric = query.get("metric")
-    return _strip_none({
-        "Id": query["id"],
-        "Expression": query.get("expression"),
-        "Label": query.get("label"),
-        "ReturnData": query.get("returnData"),
-        "MetricStat": _strip_none({
-            "Metric": {
-                "MetricName": metric["metricName"],
-                "Namespace": metric.get("namespace"),
-                "Dimensions": [{"Name": k, "Value": v} for k, v in (metric.get("dimensions") or {}).items()],
-            },
-            "Period": int(metric["period"]),
-            "Stat": metric["stat"],
-            "Unit": metric.get("unit"),
-        }) if metric else None,
-    })
+    return _strip_none(
+        {
+            "Id": query["id"],
+            "Expression": query.get("expression"),
+            "Label": query.get("label"),
+            "ReturnData": query.get("returnData"),
+            "MetricStat": _strip_none(
+                {
+                    "Metric": {
+                        "MetricName": metric["metricName"],
+                        "Namespace": metric.get("namespace"),
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in (metric.get("dimensions") or {}).items()],
+                    },
+                    "Period": int(metric["period"]),
+                    "Stat": metric["stat"],
+                    "Unit": metric.get("unit"),
+                }
+            )
+            if metric
+            else None,
+        }
+    )
 
 
 def _policy_document(args: dict) -> str:
@@ -804,8 +897,12 @@ def _policy_document(args: dict) -> str:
         if s.get("sid"):
             statement["Sid"] = s["sid"]
         statement["Effect"] = s.get("effect") or "Allow"
-        for key, api in (("actions", "Action"), ("notActions", "NotAction"), ("resources", "Resource"),
-                         ("notResources", "NotResource")):
+        for key, api in (
+            ("actions", "Action"),
+            ("notActions", "NotAction"),
+            ("resources", "Resource"),
+            ("notResources", "NotResource"),
+        ):
             if s.get(key):
                 values = sorted(s[key])
                 statement[api] = values[0] if len(values) == 1 else values

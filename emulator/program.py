@@ -7,6 +7,7 @@ the engine. Pulumi orders registrations by their data dependencies, as in a real
 downstream in the program (policies, environment variables, the rendered state machine) sees moto's real values.
 What could not be created is reported in one `EmulatorWarning`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,7 +16,8 @@ import os
 import runpy
 import sys
 import warnings
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pulumi
 from pulumi.runtime import settings as pulumi_settings
@@ -50,8 +52,14 @@ def _config_string(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def run_program(program_dir: str, config: Mapping[str, Any], mocks: pulumi.runtime.Mocks, *, stack: str,
-                monitor: Optional[MockMonitor] = None) -> dict[str, Any]:
+def run_program(
+    program_dir: str,
+    config: Mapping[str, Any],
+    mocks: pulumi.runtime.Mocks,
+    *,
+    stack: str,
+    monitor: MockMonitor | None = None,
+) -> dict[str, Any]:
     """Run `program_dir/__main__.py` under `mocks` as the Pulumi CLI would and return its stack outputs.
 
     As the CLI does: the project's name and its Pulumi.yaml config defaults, `config` on top (bare keys belong to
@@ -97,5 +105,6 @@ def deploy_program(
             EmulatorWarning,
             stacklevel=2,
         )
-    return Deployment(resources=list(mocks.resources), outputs=exports, skipped=list(mocks.skipped),
-                      adjusted=list(mocks.adjusted))
+    return Deployment(
+        resources=list(mocks.resources), outputs=exports, skipped=list(mocks.skipped), adjusted=list(mocks.adjusted)
+    )

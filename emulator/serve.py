@@ -8,10 +8,10 @@ pollers, event delivery and the Step Functions interpreter running. Besides the 
     GET  /_interlock/stack                    the stack: table, state machine, topic, schedule group, region
     POST /_interlock/schedules/<name>/fire    do what EventBridge Scheduler does when the schedule fires
 """
+
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
@@ -33,8 +33,11 @@ def stack_file_config(path: str) -> dict[str, Any]:
     """The stack file's `interlock:` keys (bare) and `aws:region`."""
     with open(path, encoding="utf-8") as handle:
         config = (yaml.safe_load(handle) or {}).get("config") or {}
-    values: dict[str, Any] = {key[len(PROJECT) + 1:]: value for key, value in config.items()
-                              if isinstance(key, str) and key.startswith(f"{PROJECT}:")}
+    values: dict[str, Any] = {
+        key[len(PROJECT) + 1 :]: value
+        for key, value in config.items()
+        if isinstance(key, str) and key.startswith(f"{PROJECT}:")
+    }
     if config.get("aws:region"):
         values["aws:region"] = config["aws:region"]
     return values
@@ -42,13 +45,19 @@ def stack_file_config(path: str) -> dict[str, Any]:
 
 def stack_document(emu: Emulator) -> dict[str, str]:
     """What `interlock` needs to find the stack (the fields of interlock_cli.stack.StackRef)."""
-    return {"table": emu.table_name, "state_machine_arn": emu.state_machine_arn, "topic_arn": emu.topic_arn,
-            "schedule_group": emu.stack_config["projectName"], "region": emu.region,
-            "data_bucket": (emu.deployment.outputs.get("dataBucket") or "") if emu.deployment else ""}
+    return {
+        "table": emu.table_name,
+        "state_machine_arn": emu.state_machine_arn,
+        "topic_arn": emu.topic_arn,
+        "schedule_group": emu.stack_config["projectName"],
+        "region": emu.region,
+        "data_bucket": (emu.deployment.outputs.get("dataBucket") or "") if emu.deployment else "",
+    }
 
 
 def control_route(emu: Emulator):
     """The emulator's own routes (see the module docstring), for MotoServer.set_control."""
+
     def route(method: str, path: str, _body: bytes) -> tuple[int, Any]:
         if emu.deployment is None:
             return 503, {"error": "the stack is still being deployed"}
@@ -62,24 +71,35 @@ def control_route(emu: Emulator):
                 return 404, {"error": str(error)}
             return 200, {"executionArn": result} if isinstance(result, str) else {"response": result}
         return 404, {"error": f"no route {method} {CONTROL_PREFIX}{path}"}
+
     return route
 
 
 def export_lines(emu: Emulator) -> list[str]:
     stack = stack_document(emu)
-    values = {"AWS_ENDPOINT_URL": emu.server.endpoint, "AWS_REGION": emu.region, "AWS_DEFAULT_REGION": emu.region,
-              **CREDENTIALS, "INTERLOCK_TABLE": stack["table"], "INTERLOCK_STATE_MACHINE_ARN": stack["state_machine_arn"],
-              "INTERLOCK_TOPIC_ARN": stack["topic_arn"], "INTERLOCK_SCHEDULE_GROUP": stack["schedule_group"]}
+    values = {
+        "AWS_ENDPOINT_URL": emu.server.endpoint,
+        "AWS_REGION": emu.region,
+        "AWS_DEFAULT_REGION": emu.region,
+        **CREDENTIALS,
+        "INTERLOCK_TABLE": stack["table"],
+        "INTERLOCK_STATE_MACHINE_ARN": stack["state_machine_arn"],
+        "INTERLOCK_TOPIC_ARN": stack["topic_arn"],
+        "INTERLOCK_SCHEDULE_GROUP": stack["schedule_group"],
+    }
     return [f"export {name}={value}" for name, value in values.items()]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulator serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack-file", help="a Pulumi.<stack>.yaml: its interlock: keys and aws:region")
-    parser.add_argument("--pipelines", help="pipelines directory, anywhere (default: the stack file's pipelinesDir, "
-                        "relative to the stack file)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"loopback port (default {DEFAULT_PORT}; "
-                        "0 picks a free one)")
+    parser.add_argument(
+        "--pipelines",
+        help="pipelines directory, anywhere (default: the stack file's pipelinesDir, relative to the stack file)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"loopback port (default {DEFAULT_PORT}; 0 picks a free one)"
+    )
     args = parser.parse_args(argv)
     config = stack_file_config(args.stack_file) if args.stack_file else {}
     pipelines = args.pipelines
@@ -88,15 +108,21 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    print(f"deploying the stack into the emulator on 127.0.0.1:{args.port or '<free port>'} ...", file=sys.stderr,
-          flush=True)
+    print(
+        f"deploying the stack into the emulator on 127.0.0.1:{args.port or '<free port>'} ...",
+        file=sys.stderr,
+        flush=True,
+    )
     emu = Emulator(config, port=args.port, pipelines_dir=pipelines)
     emu.server.set_control(control_route(emu))
     emu.start()
     try:
         print("\n".join(export_lines(emu)), flush=True)
-        print(f"# fire a schedule: curl -X POST {emu.server.endpoint}{CONTROL_PREFIX}schedules/<name>/fire\n"
-              "# serving until Ctrl-C", flush=True)
+        print(
+            f"# fire a schedule: curl -X POST {emu.server.endpoint}{CONTROL_PREFIX}schedules/<name>/fire\n"
+            "# serving until Ctrl-C",
+            flush=True,
+        )
         stop.wait()
     finally:
         print("stopping the emulator", file=sys.stderr, flush=True)

@@ -3,6 +3,7 @@
 Every request is counted by service and operation at the WSGI layer, so callers can measure what a lifecycle costs
 (the bench counts DynamoDB requests this way).
 """
+
 from __future__ import annotations
 
 import collections
@@ -11,7 +12,8 @@ import logging
 import os
 import threading
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -95,10 +97,12 @@ class _CountingApp:
         if self._control is not None and path.startswith(CONTROL_PREFIX):
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length else b""
-            status, document = self._control(environ["REQUEST_METHOD"], path[len(CONTROL_PREFIX):], body)
+            status, document = self._control(environ["REQUEST_METHOD"], path[len(CONTROL_PREFIX) :], body)
             data = json.dumps(document, default=str).encode()
-            start_response(f"{status} {'OK' if status < 400 else 'ERROR'}",
-                           [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+            start_response(
+                f"{status} {'OK' if status < 400 else 'ERROR'}",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+            )
             return [data]
         self._counter.record(*_operation_of(environ))
         return self._app(environ, start_response)
@@ -112,9 +116,7 @@ class _CountingMotoServer(ThreadedMotoServer):
 
     def _server_entry(self) -> None:  # same as moto's, with the counting middleware around the app
         app = _CountingApp(DomainDispatcherApplication(create_backend_app), self._counter, self.control)
-        self._server = make_server(
-            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
-        )
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
 

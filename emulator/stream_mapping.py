@@ -19,6 +19,7 @@ Amazon DynamoDB", "Lambda event filtering"):
   document, not the records) is sent to the `OnFailure` SQS destination and processing moves past it.
 Not emulated: several shards, `ParallelizationFactor`, `MaximumBatchingWindowInSeconds`, tumbling windows.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -27,7 +28,8 @@ import logging
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from moto.events.models import EventPattern
 
@@ -37,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 
 def _now_iso() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _epoch(value: Any) -> float:
@@ -87,7 +89,7 @@ class StreamMapping:
         while not self._stop.is_set():
             try:
                 response = streams.get_records(ShardIterator=self._iterator, Limit=1000)
-            except Exception as error:  # noqa: BLE001 the server is going away, or a transient error: retry
+            except Exception as error:
                 logger.warning("stream mapping %s: reading the stream failed: %s", self.config["UUID"], error)
                 self._stop.wait(POLL_INTERVAL_SECONDS)
                 continue
@@ -134,7 +136,7 @@ class StreamMapping:
             attempts += 1
             try:
                 failed_from, error = self._invoke(batch)
-            except Exception as exc:  # noqa: BLE001 the invocation itself failed (throttled, server error)
+            except Exception as exc:
                 logger.warning("stream mapping %s: invoking the function failed: %s", self.config["UUID"], exc)
                 failed_from, error = 0, type(exc).__name__
             if failed_from is None:
@@ -216,6 +218,6 @@ class StreamMapping:
 
 def _iso(record: dict) -> str:
     stamp = record["dynamodb"].get("ApproximateCreationDateTime", time.time())
-    return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
+    return (
+        datetime.datetime.fromtimestamp(stamp, datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     )

@@ -1,4 +1,5 @@
 """A readable timeline of one execution: each top-level state with its start, duration and result."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -56,7 +57,8 @@ def describe(step: Step) -> str:
     if step.kind == "Map":
         statuses = [o.get("status") for o in step.outputs if isinstance(o, dict)]
         return ", ".join(f"{o.get('traitType')}={o.get('status')}" for o in step.outputs if isinstance(o, dict)) or (
-            f"{len(statuses)} iterations")
+            f"{len(statuses)} iterations"
+        )
     if step.kind == "Wait":
         return f"waited {step.seconds:.0f}s"
     if step.kind in ("Succeed", "Fail", "Choice", "Pass"):
@@ -66,14 +68,28 @@ def describe(step: Step) -> str:
         return "done" if output is not None else ""
     if "action" in output:  # orchestrator
         payload = output.get("payload") or {}
-        facts = [f"{k}={payload[k]}" for k in ("breached", "ready", "reason", "blocking", "notified", "driftDetected",
-                                                 "expired", "attemptNumber", "retryable") if k in payload]
-        return " ".join([output.get("result", "?")] + facts)
+        facts = [
+            f"{k}={payload[k]}"
+            for k in (
+                "breached",
+                "ready",
+                "reason",
+                "blocking",
+                "notified",
+                "driftDetected",
+                "expired",
+                "attemptNumber",
+                "retryable",
+            )
+            if k in payload
+        ]
+        return " ".join([output.get("result", "?"), *facts])
     if "runID" in output and "status" in output:  # trigger
         return f"{output['status']}" + (f" ({output['error']})" if output.get("error") else "")
     if "state" in output:  # run-checker
         return f"job {output['state']} (poll {output.get('attempt')})" + (
-            f": {output['message']}" if output.get("state") == "failed" else "")
+            f": {output['message']}" if output.get("state") == "failed" else ""
+        )
     if "MessageId" in output:
         return "alert published"
     return "done"

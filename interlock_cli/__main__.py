@@ -1,4 +1,5 @@
 """`python -m interlock_cli` (what the `interlock` console script runs)."""
+
 import sys
 
 from .main import main

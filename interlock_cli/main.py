@@ -1,4 +1,5 @@
 """`interlock`: argparse front of the subcommands. Exit codes: 0 done, 1 invalid or refused, 2 usage."""
+
 from __future__ import annotations
 
 import argparse
@@ -34,18 +35,24 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="interlock", description="Operate Interlock: validate configuration, "
-                                     "inspect runs, replay dates, clear locks, pause pipelines.")
+    parser = argparse.ArgumentParser(
+        prog="interlock",
+        description="Operate Interlock: validate configuration, "
+        "inspect runs, replay dates, clear locks, pause pipelines.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     validate = commands.add_parser("validate", help="check pipelines, archetypes, calendars and a stack file")
-    validate.add_argument("pipelines_dir", nargs="?", metavar="PIPELINES_DIR",
-                          help="default: the stack file's pipelinesDir, else ./pipelines")
+    validate.add_argument(
+        "pipelines_dir",
+        nargs="?",
+        metavar="PIPELINES_DIR",
+        help="default: the stack file's pipelinesDir, else ./pipelines",
+    )
     validate.add_argument("--stack-file", help="a Pulumi.<stack>.yaml to check as the program would")
     validate.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    _stack_options(commands.add_parser("status", help="every pipeline: last run per schedule, lock, paused, "
-                                       "schedules"))
+    _stack_options(commands.add_parser("status", help="every pipeline: last run per schedule, lock, paused, schedules"))
     runs = commands.add_parser("runs", help="the run log of a pipeline")
     runs.add_argument("pipeline")
     when = runs.add_mutually_exclusive_group()
@@ -95,17 +102,30 @@ def _run(args: argparse.Namespace) -> tuple[int, Any, str]:
         from .validate import validate
 
         report = validate(args.pipelines_dir, args.stack_file)
-        return (EXIT_INVALID if report.problems else EXIT_OK), render.validation_document(report), \
-            render.validation_text(report)
+        return (
+            (EXIT_INVALID if report.problems else EXIT_OK),
+            render.validation_document(report),
+            render.validation_text(report),
+        )
 
     from components.stack_settings import PROJECT_ROOT
 
     from . import operate
     from .stack import connect, resolve
 
-    ref = resolve({"table": args.table, "state_machine_arn": args.state_machine_arn, "topic_arn": args.topic_arn,
-                   "schedule_group": args.schedule_group, "data_bucket": args.data_bucket,
-                   "region": args.region, "endpoint_url": args.endpoint_url}, args.stack, PROJECT_ROOT)
+    ref = resolve(
+        {
+            "table": args.table,
+            "state_machine_arn": args.state_machine_arn,
+            "topic_arn": args.topic_arn,
+            "schedule_group": args.schedule_group,
+            "data_bucket": args.data_bucket,
+            "region": args.region,
+            "endpoint_url": args.endpoint_url,
+        },
+        args.stack,
+        PROJECT_ROOT,
+    )
     connect(ref)
     if args.command == "status":
         rows = operate.status(ref)
@@ -133,7 +153,7 @@ def _run(args: argparse.Namespace) -> tuple[int, Any, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)   # argparse exits 2 on usage errors
+    args = build_parser().parse_args(argv)  # argparse exits 2 on usage errors
     from .operate import Refused
 
     try:

@@ -4,6 +4,7 @@ alerts. Each returns the document it shows (printed as text, or as JSON with --j
 Every table read and write goes through handlers/interlock/store.py; what it stores as JSON text comes back
 decoded. Step Functions (execution status and names) and Scheduler (schedules) are read with boto3 directly.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,8 +32,9 @@ def _pipeline(pipeline_id: str) -> dict:
 
 
 def _schedule_ids(config: dict, run_logs: list[dict]) -> list[str]:
-    ids = {DEFAULT_SCHEDULE} | {s.get("scheduleID") or s.get("id") for s in config.get("schedules") or []
-                                if isinstance(s, dict)}
+    ids = {DEFAULT_SCHEDULE} | {
+        s.get("scheduleID") or s.get("id") for s in config.get("schedules") or [] if isinstance(s, dict)
+    }
     ids |= {entry.get("scheduleID") or DEFAULT_SCHEDULE for entry in run_logs}
     return sorted(i for i in ids if i)
 
@@ -51,9 +53,14 @@ def _scheduled_markers(ref: StackRef) -> dict[str, list[dict]]:
             continue
         pipeline = store.pipeline_id_of(item.get("PK", {}).get("S", ""))
         if pipeline:
-            found.setdefault(pipeline, []).append({
-                "schedule": schedule["Name"], "expression": schedule["ScheduleExpression"],
-                "timezone": schedule.get("ScheduleExpressionTimezone", "UTC"), "state": schedule.get("State")})
+            found.setdefault(pipeline, []).append(
+                {
+                    "schedule": schedule["Name"],
+                    "expression": schedule["ScheduleExpression"],
+                    "timezone": schedule.get("ScheduleExpressionTimezone", "UTC"),
+                    "state": schedule.get("State"),
+                }
+            )
     return found
 
 
@@ -67,13 +74,24 @@ def status(ref: StackRef) -> list[dict]:
         for schedule_id in _schedule_ids(config, logs):
             last = next((e for e in logs if (e.get("scheduleID") or DEFAULT_SCHEDULE) == schedule_id), None)
             lock = store.get_lock(name, schedule_id)
-            schedules.append({
-                "scheduleID": schedule_id,
-                "lastRun": {k: last.get(k) for k in ("date", "status", "attemptNumber", "runID", "updatedAt")}
-                if last else None,
-                "lockHolder": {"owner": lock.get("owner"), "acquiredAt": lock.get("acquiredAt")} if lock else None})
-        rows.append({"pipeline": name, "archetype": config.get("archetype"), "paused": store.get_pause(name),
-                     "schedules": schedules, "scheduledMarkers": scheduled.get(name, [])})
+            schedules.append(
+                {
+                    "scheduleID": schedule_id,
+                    "lastRun": {k: last.get(k) for k in ("date", "status", "attemptNumber", "runID", "updatedAt")}
+                    if last
+                    else None,
+                    "lockHolder": {"owner": lock.get("owner"), "acquiredAt": lock.get("acquiredAt")} if lock else None,
+                }
+            )
+        rows.append(
+            {
+                "pipeline": name,
+                "archetype": config.get("archetype"),
+                "paused": store.get_pause(name),
+                "schedules": schedules,
+                "scheduledMarkers": scheduled.get(name, []),
+            }
+        )
     return rows
 
 
@@ -83,8 +101,9 @@ def _in_range(date: str, on: str | None, since: str | None) -> bool:
 
 def runs(pipeline_id: str, on: str | None, since: str | None, limit: int) -> list[dict]:
     _pipeline(pipeline_id)
-    return [entry for entry in store.list_run_logs(pipeline_id, limit=limit)
-            if _in_range(entry.get("date", ""), on, since)]
+    return [
+        entry for entry in store.list_run_logs(pipeline_id, limit=limit) if _in_range(entry.get("date", ""), on, since)
+    ]
 
 
 def _executions(ref: StackRef, pipeline_id: str, schedule_id: str, date: str) -> list[dict]:
@@ -97,9 +116,14 @@ def _executions(ref: StackRef, pipeline_id: str, schedule_id: str, date: str) ->
     for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=ref.state_machine_arn):
         for execution in page["executions"]:
             if execution["name"].startswith(prefix):
-                found.append({"name": execution["name"], "status": execution["status"],
-                              "startDate": execution["startDate"].isoformat(),
-                              "link": ref.console_link(execution["executionArn"])})
+                found.append(
+                    {
+                        "name": execution["name"],
+                        "status": execution["status"],
+                        "startDate": execution["startDate"].isoformat(),
+                        "link": ref.console_link(execution["executionArn"]),
+                    }
+                )
     return found
 
 
@@ -109,21 +133,35 @@ def explain(ref: StackRef, pipeline_id: str, date: str, schedule_id: str) -> dic
     run_ids = {h.get("runID") for h in (entry or {}).get("retryHistory") or []} | {(entry or {}).get("runID")}
     run_ids.discard(None)
     run_ids.discard("")
-    events = [e for e in store.list_events(pipeline_id, limit=500)
-              if e.get("runID") in run_ids or (e.get("details") or {}).get("date") == date]
+    events = [
+        e
+        for e in store.list_events(pipeline_id, limit=500)
+        if e.get("runID") in run_ids or (e.get("details") or {}).get("date") == date
+    ]
     readiness = [e for e in events if e.get("kind") == "READINESS_CHECKED"]
     run = store.get_run(entry["runID"]) if entry and entry.get("runID") else None
-    claims = [c for c in store.list_alert_claims(pipeline_id)
-              if c["runKey"] in run_ids or c["runKey"] == f"{date}#{schedule_id}"]
+    claims = [
+        c
+        for c in store.list_alert_claims(pipeline_id)
+        if c["runKey"] in run_ids or c["runKey"] == f"{date}#{schedule_id}"
+    ]
     return {
-        "pipeline": pipeline_id, "date": date, "scheduleID": schedule_id, "paused": store.get_pause(pipeline_id),
-        "runLog": entry, "runState": run,
-        "traits": [{k: t.get(k) for k in ("traitType", "status", "reason", "value", "evaluatedAt")}
-                   for t in store.list_trait_results(pipeline_id)],
+        "pipeline": pipeline_id,
+        "date": date,
+        "scheduleID": schedule_id,
+        "paused": store.get_pause(pipeline_id),
+        "runLog": entry,
+        "runState": run,
+        "traits": [
+            {k: t.get(k) for k in ("traitType", "status", "reason", "value", "evaluatedAt")}
+            for t in store.list_trait_results(pipeline_id)
+        ],
         "blocking": ((readiness[-1].get("details") or {}).get("blocking") or []) if readiness else [],
-        "sla": {"configured": config.get("sla") or {},
-                "breaches": [e for e in events if e.get("kind") == "SLA_BREACHED"],
-                "alerts": claims},
+        "sla": {
+            "configured": config.get("sla") or {},
+            "breaches": [e for e in events if e.get("kind") == "SLA_BREACHED"],
+            "alerts": claims,
+        },
         "attempts": (entry or {}).get("retryHistory") or [],
         "lock": store.get_lock(pipeline_id, schedule_id),
         "events": events,
@@ -147,8 +185,11 @@ def replay(pipeline_id: str, start: str, end: str | None, schedule_id: str, dry_
     _pipeline(pipeline_id)
     written = []
     for date in _dates(start, end):
-        key = None if dry_run else store.write_marker(pipeline_id, schedule_id=schedule_id, date=date,
-                                                      source="replay", replay=True)
+        key = (
+            None
+            if dry_run
+            else store.write_marker(pipeline_id, schedule_id=schedule_id, date=date, source="replay", replay=True)
+        )
         written.append({"date": date, "scheduleID": schedule_id, "markerKey": key, "dryRun": dry_run})
     return written
 
@@ -173,17 +214,30 @@ def unlock(ref: StackRef, pipeline_id: str, schedule_id: str, force: bool) -> di
     owner = lock["owner"]
     owner_status = _execution_status(ref, owner)
     if not force and owner_status in ("RUNNING", None):
-        why = ("is still RUNNING" if owner_status == "RUNNING"
-               else "cannot be checked (no state machine ARN: pass --state-machine-arn)")
-        raise Refused(f"lock of {pipeline_id}/{schedule_id} is held by execution {owner}, which {why}; "
-                      "use --force to release it anyway")
+        why = (
+            "is still RUNNING"
+            if owner_status == "RUNNING"
+            else "cannot be checked (no state machine ARN: pass --state-machine-arn)"
+        )
+        raise Refused(
+            f"lock of {pipeline_id}/{schedule_id} is held by execution {owner}, which {why}; "
+            "use --force to release it anyway"
+        )
     released = store.release_lock(pipeline_id, schedule_id, owner)
     if released:
-        store.append_event(pipeline_id, "LOCK_RELEASED_BY_OPERATOR", message=f"released by {_operator()}",
-                           details={"scheduleID": schedule_id, "owner": owner, "ownerStatus": owner_status,
-                                    "forced": force})
-    return {"pipeline": pipeline_id, "scheduleID": schedule_id, "released": released, "owner": owner,
-            "ownerStatus": owner_status}
+        store.append_event(
+            pipeline_id,
+            "LOCK_RELEASED_BY_OPERATOR",
+            message=f"released by {_operator()}",
+            details={"scheduleID": schedule_id, "owner": owner, "ownerStatus": owner_status, "forced": force},
+        )
+    return {
+        "pipeline": pipeline_id,
+        "scheduleID": schedule_id,
+        "released": released,
+        "owner": owner,
+        "ownerStatus": owner_status,
+    }
 
 
 def _operator() -> str:
@@ -216,7 +270,7 @@ def since_moment(text: str | None) -> str | None:
         seconds = parse_duration(text)
     except ValueError:
         return text
-    moment = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=seconds)
+    moment = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
@@ -228,8 +282,9 @@ def alerts(ref: StackRef, since: str | None, pipeline_id: str | None) -> list[di
         found = _archived_alerts(ref.data_bucket, pipeline_id)
     else:
         pipelines = [pipeline_id] if pipeline_id else [c["name"] for c in store.list_pipelines()]
-        found = [dict(claim, timestamp=claim.pop("claimedAt")) for p in pipelines
-                 for claim in store.list_alert_claims(p)]
+        found = [
+            dict(claim, timestamp=claim.pop("claimedAt")) for p in pipelines for claim in store.list_alert_claims(p)
+        ]
     found = [a for a in found if since is None or (a.get("timestamp") or "") >= since]
     return sorted(found, key=lambda a: a.get("timestamp") or "")
 

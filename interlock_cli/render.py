@@ -1,4 +1,5 @@
 """Plain-text views of the subcommands' documents (aligned columns; nested data shown decoded as JSON)."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ from typing import Any
 def table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [[("" if v is None else str(v)) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join(lines)
 
 
@@ -18,16 +19,22 @@ def compact(value: Any) -> str:
 
 
 def validation_document(report) -> dict:
-    return {"valid": not report.problems, "problems": [
-        {"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in report.problems],
-        "pipelines": report.pipelines, "archetypes": report.archetypes, "calendars": report.calendars,
-        "stackFile": report.stack_file}
+    return {
+        "valid": not report.problems,
+        "problems": [{"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in report.problems],
+        "pipelines": report.pipelines,
+        "archetypes": report.archetypes,
+        "calendars": report.calendars,
+        "stackFile": report.stack_file,
+    }
 
 
 def validation_text(report) -> str:
     lines = [str(p) for p in report.problems]
-    checked = (f"{len(report.pipelines)} pipelines, {len(report.archetypes)} archetypes, "
-               f"{len(report.calendars)} calendars" + (f", stack file {report.stack_file}" if report.stack_file else ""))
+    checked = (
+        f"{len(report.pipelines)} pipelines, {len(report.archetypes)} archetypes, "
+        f"{len(report.calendars)} calendars" + (f", stack file {report.stack_file}" if report.stack_file else "")
+    )
     if report.problems:
         lines.append(f"invalid: {len(report.problems)} problem(s) ({checked} checked)")
     else:
@@ -44,22 +51,42 @@ def status_text(rows: list[dict]) -> str:
             last = schedule["lastRun"] or {}
             lock = schedule["lockHolder"] or {}
             markers = [m for m in row["scheduledMarkers"]]
-            out.append([row["pipeline"], schedule["scheduleID"], "yes" if row["paused"] else "no",
-                        last.get("date"), last.get("status"), last.get("attemptNumber"),
-                        lock.get("owner") or "-",
-                        "; ".join(f"{m['expression']} {m['timezone']}" for m in markers) or "-"])
-    return table(["PIPELINE", "SCHEDULE", "PAUSED", "LAST DATE", "STATUS", "ATTEMPT", "LOCK HOLDER",
-                  "SCHEDULED MARKERS"], out)
+            out.append(
+                [
+                    row["pipeline"],
+                    schedule["scheduleID"],
+                    "yes" if row["paused"] else "no",
+                    last.get("date"),
+                    last.get("status"),
+                    last.get("attemptNumber"),
+                    lock.get("owner") or "-",
+                    "; ".join(f"{m['expression']} {m['timezone']}" for m in markers) or "-",
+                ]
+            )
+    return table(
+        ["PIPELINE", "SCHEDULE", "PAUSED", "LAST DATE", "STATUS", "ATTEMPT", "LOCK HOLDER", "SCHEDULED MARKERS"], out
+    )
 
 
 def runs_text(entries: list[dict]) -> str:
     if not entries:
         return "no runs"
-    return table(["DATE", "SCHEDULE", "STATUS", "ATTEMPT", "RUN", "ALERT", "UPDATED", "FAILURE"], [
-        [e.get("date"), e.get("scheduleID"), e.get("status"), e.get("attemptNumber"), e.get("runID"),
-         "sent" if e.get("alertSent") else "-", e.get("updatedAt"),
-         f"{e.get('failureCategory')}: {e.get('failureMessage')}" if e.get("failureCategory") else ""]
-        for e in entries])
+    return table(
+        ["DATE", "SCHEDULE", "STATUS", "ATTEMPT", "RUN", "ALERT", "UPDATED", "FAILURE"],
+        [
+            [
+                e.get("date"),
+                e.get("scheduleID"),
+                e.get("status"),
+                e.get("attemptNumber"),
+                e.get("runID"),
+                "sent" if e.get("alertSent") else "-",
+                e.get("updatedAt"),
+                f"{e.get('failureCategory')}: {e.get('failureMessage')}" if e.get("failureCategory") else "",
+            ]
+            for e in entries
+        ],
+    )
 
 
 def explain_text(doc: dict) -> str:
@@ -70,38 +97,54 @@ def explain_text(doc: dict) -> str:
     if log is None:
         lines.append("run log: none (no run reached the lock for this date)")
     else:
-        lines.append(f"run log: {log.get('status')}, attempt {log.get('attemptNumber')}, run {log.get('runID')}, "
-                     f"alert {'sent' if log.get('alertSent') else 'not sent'}, updated {log.get('updatedAt')}")
+        lines.append(
+            f"run log: {log.get('status')}, attempt {log.get('attemptNumber')}, run {log.get('runID')}, "
+            f"alert {'sent' if log.get('alertSent') else 'not sent'}, updated {log.get('updatedAt')}"
+        )
         if log.get("failureCategory"):
             lines.append(f"  failure: {log['failureCategory']}: {log.get('failureMessage')}")
     if doc["runState"]:
         lines.append(f"run state: {doc['runState'].get('status')} (version {doc['runState'].get('version')})")
     lines.append("traits (latest results):")
-    lines += [f"  {t['traitType']}: {t['status']}" + (f" - {t['reason']}" if t.get("reason") else "")
-              for t in doc["traits"]] or ["  none"]
+    lines += [
+        f"  {t['traitType']}: {t['status']}" + (f" - {t['reason']}" if t.get("reason") else "") for t in doc["traits"]
+    ] or ["  none"]
     lines.append(f"blocking: {', '.join(doc['blocking']) or 'none'}")
     sla = doc["sla"]
-    lines.append(f"sla: {compact(sla['configured']) if sla['configured'] else 'none configured'}; "
-                 f"breaches: {len(sla['breaches'])}; alerts: "
-                 f"{', '.join(a['alertType'] for a in sla['alerts']) or 'none'}")
+    lines.append(
+        f"sla: {compact(sla['configured']) if sla['configured'] else 'none configured'}; "
+        f"breaches: {len(sla['breaches'])}; alerts: "
+        f"{', '.join(a['alertType'] for a in sla['alerts']) or 'none'}"
+    )
     lines.append(f"attempts: {len(doc['attempts'])}")
-    lines += [f"  #{a.get('attempt')} {a.get('status')} {a.get('failureCategory') or ''} {a.get('completedAt') or ''}"
-              .rstrip() for a in doc["attempts"]]
+    lines += [
+        (
+            f"  #{a.get('attempt')} {a.get('status')} {a.get('failureCategory') or ''} {a.get('completedAt') or ''}"
+        ).rstrip()
+        for a in doc["attempts"]
+    ]
     if doc["lock"]:
         lines.append(f"lock: held by {doc['lock'].get('owner')} since {doc['lock'].get('acquiredAt')}")
     lines.append("executions:")
     lines += [f"  {e['status']} {e['startDate']} {e['link']}" for e in doc["executions"]] or ["  none found"]
     lines.append("events:")
-    lines += [f"  {e.get('timestamp')} {e.get('kind')}" + (f" {e['status']}" if e.get("status") else "")
-              + (f" - {e['message']}" if e.get("message") else "")
-              + (f" {compact(e['details'])}" if e.get("details") else "") for e in doc["events"]] or ["  none"]
+    lines += [
+        f"  {e.get('timestamp')} {e.get('kind')}"
+        + (f" {e['status']}" if e.get("status") else "")
+        + (f" - {e['message']}" if e.get("message") else "")
+        + (f" {compact(e['details'])}" if e.get("details") else "")
+        for e in doc["events"]
+    ] or ["  none"]
     return "\n".join(lines)
 
 
 def replay_text(pipeline: str, markers: list[dict]) -> str:
     verb = "would write" if markers and markers[0]["dryRun"] else "wrote"
-    return "\n".join(f"{pipeline} {m['date']} ({m['scheduleID']}): {verb} replay marker"
-                     + (f" {m['markerKey']}" if m["markerKey"] else "") for m in markers)
+    return "\n".join(
+        f"{pipeline} {m['date']} ({m['scheduleID']}): {verb} replay marker"
+        + (f" {m['markerKey']}" if m["markerKey"] else "")
+        for m in markers
+    )
 
 
 def unlock_text(result: dict) -> str:
@@ -116,6 +159,16 @@ def unlock_text(result: dict) -> str:
 def alerts_text(found: list[dict]) -> str:
     if not found:
         return "no alerts"
-    return table(["TIME", "PIPELINE", "TYPE", "RUN/DATE", "MESSAGE"], [
-        [a.get("timestamp"), a.get("pipelineID"), a.get("alertType"), a.get("runID") or a.get("runKey") or a.get("date"),
-         a.get("message") or ""] for a in found])
+    return table(
+        ["TIME", "PIPELINE", "TYPE", "RUN/DATE", "MESSAGE"],
+        [
+            [
+                a.get("timestamp"),
+                a.get("pipelineID"),
+                a.get("alertType"),
+                a.get("runID") or a.get("runKey") or a.get("date"),
+                a.get("message") or "",
+            ]
+            for a in found
+        ],
+    )

@@ -4,6 +4,7 @@ outputs through the Pulumi Automation API), then a running `python -m emulator s
 Once found, the domain's store module is pointed at it through the environment it reads (TABLE_NAME, the AWS
 region and endpoint), so the table's key layout stays in handlers/interlock/store.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 
 DEFAULT_RETENTION_SECONDS = 168 * 3600  # Pulumi.yaml's retentionTtl default: events and markers the command writes
-STACK_PATH = "/_interlock/stack"       # what `python -m emulator serve` answers with its stack (emulator/serve.py)
+STACK_PATH = "/_interlock/stack"  # what `python -m emulator serve` answers with its stack (emulator/serve.py)
 
 ENVIRONMENT = {  # StackRef field -> environment variable (the names `python -m emulator serve` prints)
     "table": "INTERLOCK_TABLE",
@@ -48,8 +49,10 @@ class StackRef:
     def console_link(self, execution_arn: str) -> str:
         if self.emulated:
             return f"{self.endpoint_url} (emulated; no console): {execution_arn}"
-        return (f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}"
-                f"#/v2/executions/details/{execution_arn}")
+        return (
+            f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}"
+            f"#/v2/executions/details/{execution_arn}"
+        )
 
 
 def from_emulator(endpoint_url: str) -> dict:
@@ -64,17 +67,23 @@ def from_emulator(endpoint_url: str) -> dict:
 def from_pulumi_stack(name: str, work_dir: str) -> dict:
     """Stack outputs through the Automation API, which drives the Pulumi CLI."""
     if shutil.which("pulumi") is None:
-        raise UsageError(f"--stack {name}: reading stack outputs needs the Pulumi CLI (Automation API), and `pulumi` "
-                         "is not on PATH; install it, or pass --table/--state-machine-arn/--region (or the "
-                         "INTERLOCK_* environment variables `python -m emulator serve` prints)")
+        raise UsageError(
+            f"--stack {name}: reading stack outputs needs the Pulumi CLI (Automation API), and `pulumi` "
+            "is not on PATH; install it, or pass --table/--state-machine-arn/--region (or the "
+            "INTERLOCK_* environment variables `python -m emulator serve` prints)"
+        )
     from pulumi import automation
 
     stack = automation.select_stack(stack_name=name, work_dir=work_dir)
     outputs = {key: value.value for key, value in stack.outputs().items()}
     region = stack.get_config("aws:region").value if "aws:region" in stack.get_all_config() else ""
-    return {"table": outputs.get("tableName", ""), "state_machine_arn": outputs.get("stateMachineArn", ""),
-            "topic_arn": outputs.get("alertTopicArn", ""), "data_bucket": outputs.get("dataBucket", ""),
-            "region": region}
+    return {
+        "table": outputs.get("tableName", ""),
+        "state_machine_arn": outputs.get("stateMachineArn", ""),
+        "topic_arn": outputs.get("alertTopicArn", ""),
+        "data_bucket": outputs.get("dataBucket", ""),
+        "region": region,
+    }
 
 
 def resolve(flags: dict, stack_name: str | None, work_dir: str) -> StackRef:
@@ -93,9 +102,11 @@ def resolve(flags: dict, stack_name: str | None, work_dir: str) -> StackRef:
         if value and not getattr(ref, field):
             setattr(ref, field, value)
     if not ref.table:
-        raise UsageError("no stack: pass --table (and --state-machine-arn, --region), export the INTERLOCK_* "
-                         "variables, use --stack NAME with the Pulumi CLI, or point AWS_ENDPOINT_URL at a running "
-                         "`python -m emulator serve`")
+        raise UsageError(
+            "no stack: pass --table (and --state-machine-arn, --region), export the INTERLOCK_* "
+            "variables, use --stack NAME with the Pulumi CLI, or point AWS_ENDPOINT_URL at a running "
+            "`python -m emulator serve`"
+        )
     if not ref.region:
         raise UsageError("no region: pass --region or export AWS_REGION")
     return ref

@@ -4,6 +4,7 @@ Pipelines (the domain's rules, against the shipped archetypes), the archetypes a
 file (through the stack settings loader the program uses), and the cross-checks: every schedule names a pipeline
 of the directory, every `upstreamPipeline` exists. Each problem names its file, field and YAML line.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,15 +72,16 @@ def check_pipelines(directory: str, archetype_dir: str) -> tuple[list[Problem], 
     """Problems of the pipelines directory, and the pipelines that parse: name -> (file, config)."""
     if not os.path.isdir(directory):
         return [Problem(directory, "", "not a directory")], {}
-    files = [os.path.join(directory, f) for f in sorted(os.listdir(directory))
-             if f.endswith((".yaml", ".yml", ".json"))]
+    files = [
+        os.path.join(directory, f) for f in sorted(os.listdir(directory)) if f.endswith((".yaml", ".yml", ".json"))
+    ]
     problems = []
     try:
         pipelines.load_pipeline_dir(directory, archetype_dir)
     except ConfigError as error:
         for item in error.problems:
             file = next((f for f in files if item.startswith(f + ": ")), directory)
-            field, message = _split(item[len(file) + 2:] if file != directory else item)
+            field, message = _split(item[len(file) + 2 :] if file != directory else item)
             problems.append(_located(file, field, message))
     parsed = {}
     for path in files:  # the files that parse still count for the cross-checks
@@ -107,14 +109,18 @@ def check_stack_file(path: str) -> tuple[list[Problem], dict]:
         return [Problem(path, "", f"cannot read: {error.strerror}")], {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        return [Problem(path, "", f"invalid YAML: {getattr(error, 'problem', error)}",
-                        mark.line + 1 if mark else None)], {}
+        return [
+            Problem(path, "", f"invalid YAML: {getattr(error, 'problem', error)}", mark.line + 1 if mark else None)
+        ], {}
     config = document.get("config") if isinstance(document, dict) else None
     if not isinstance(config, dict):
         return [_located(path, "config", "the stack file has no `config:` mapping", ["config"])], {}
     prefix = f"{PROJECT}:"
-    values = {key[len(prefix):]: _config_string(value) for key, value in config.items()
-              if isinstance(key, str) and key.startswith(prefix)}
+    values = {
+        key[len(prefix) :]: _config_string(value)
+        for key, value in config.items()
+        if isinstance(key, str) and key.startswith(prefix)
+    }
     try:
         load_settings(values)
     except ConfigError as error:
@@ -123,7 +129,7 @@ def check_stack_file(path: str) -> tuple[list[Problem], dict]:
             key, _, message = item.partition(": ")
             tokens: list = ["config", key]
             sub_field, sep, rest = message.partition(": ")
-            if sep and sub_field.startswith("[") and " " not in sub_field:   # structured key: "[0].pipeline: ..."
+            if sep and sub_field.startswith("[") and " " not in sub_field:  # structured key: "[0].pipeline: ..."
                 tokens += field_tokens(sub_field)
                 key, message = key + sub_field, rest
             problems.append(_located(path, key, message, tokens))
@@ -138,17 +144,27 @@ def cross_check(parsed: dict[str, tuple[str, object]], stack_values: dict, stack
         for trait_type, trait in config.traits.items():
             upstream = (trait.config or {}).get("upstreamPipeline")
             if isinstance(upstream, str) and upstream not in parsed:
-                problems.append(_located(path, f"traits.{trait_type}.config.upstreamPipeline",
-                                         f"upstream pipeline {upstream!r} is not in the pipelines directory",
-                                         ["traits", trait_type, "config", "upstreamPipeline"]))
+                problems.append(
+                    _located(
+                        path,
+                        f"traits.{trait_type}.config.upstreamPipeline",
+                        f"upstream pipeline {upstream!r} is not in the pipelines directory",
+                        ["traits", trait_type, "config", "upstreamPipeline"],
+                    )
+                )
     schedules = stack_values.get("schedules")
     if stack_file and isinstance(schedules, list):
         for index, entry in enumerate(schedules):
             pipeline = entry.get("pipeline") if isinstance(entry, dict) else None
             if isinstance(pipeline, str) and pipeline not in parsed:
-                problems.append(_located(stack_file, f"{PROJECT}:schedules[{index}].pipeline",
-                                         f"names pipeline {pipeline!r}, which is not in the pipelines directory",
-                                         ["config", f"{PROJECT}:schedules", index, "pipeline"]))
+                problems.append(
+                    _located(
+                        stack_file,
+                        f"{PROJECT}:schedules[{index}].pipeline",
+                        f"names pipeline {pipeline!r}, which is not in the pipelines directory",
+                        ["config", f"{PROJECT}:schedules", index, "pipeline"],
+                    )
+                )
     return problems
 
 

@@ -1,4 +1,5 @@
 """The YAML line of a field path (`traits.freshness.config.source`, `schedules[0].pipeline`) in a file."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Interlock policy pack: `pulumi preview --policy-pack policy` (run from the repository root)."""
+
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 from guardrails.policies import POLICIES

@@ -1,5 +1,6 @@
 """Shared test setup: the repository root is importable, boto3 never reaches real AWS, and no socket leaves the
 machine (the socket fence), so a test against a broken SSRF guard fails instead of sending packets out."""
+
 import ipaddress
 import os
 import socket
@@ -37,7 +38,7 @@ class SocketFence:
     still fails the test that caused it."""
 
     Error = SocketFenceError
-    _LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
+    _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
     def __init__(self):
         self.refused: list[str] = []
@@ -64,8 +65,9 @@ class SocketFence:
         fence = self
         cls = socket.socket
         self._originals = {name: getattr(cls, name) for name in ("connect", "connect_ex", "sendto", "sendmsg")}
-        connect, connect_ex, sendto, sendmsg = (self._originals[n] for n in ("connect", "connect_ex", "sendto",
-                                                                             "sendmsg"))
+        connect, connect_ex, sendto, sendmsg = (
+            self._originals[n] for n in ("connect", "connect_ex", "sendto", "sendmsg")
+        )
 
         def fenced_connect(self, address):
             fence.check(self, address)
@@ -84,8 +86,12 @@ class SocketFence:
                 fence.check(self, args[2])
             return sendmsg(self, buffers, *args)
 
-        cls.connect, cls.connect_ex, cls.sendto, cls.sendmsg = (fenced_connect, fenced_connect_ex, fenced_sendto,
-                                                                fenced_sendmsg)
+        cls.connect, cls.connect_ex, cls.sendto, cls.sendmsg = (
+            fenced_connect,
+            fenced_connect_ex,
+            fenced_sendto,
+            fenced_sendmsg,
+        )
 
 
 _FENCE = SocketFence()

@@ -4,6 +4,7 @@ resolution of one pipeline's traits (archetype defaults + the pipeline's overrid
 Exclusion calendars (`{name, days, dates}`) live in the `calendars/` subdirectory of the same directory, so they
 ship in the Lambda zip with the archetypes.
 """
+
 from __future__ import annotations
 
 import copy
@@ -68,8 +69,9 @@ def _trait(raw: Any, path: str, problems: list[str]) -> TraitDefinition | None:
             problems.append(f"{path}.{wire_name(name)}: must be <= {maximum} (seconds)")
             value = 0
         numbers[name] = value
-    return TraitDefinition(type=ttype, description=str(raw.get("description") or ""),
-                           default_config=dict(default_config), **numbers)
+    return TraitDefinition(
+        type=ttype, description=str(raw.get("description") or ""), default_config=dict(default_config), **numbers
+    )
 
 
 def parse_archetype(data: Any, source: str = "") -> Archetype:
@@ -120,8 +122,6 @@ def _yaml_files(directory: str) -> list[str]:
     if not os.path.isdir(directory):
         return []
     return [os.path.join(directory, f) for f in sorted(os.listdir(directory)) if f.endswith((".yaml", ".yml"))]
-
-
 
 
 @functools.lru_cache(maxsize=8)
@@ -183,13 +183,15 @@ def resolve_traits(arch: Archetype, config: PipelineConfig, *, schedule_id: str,
             timeout = override.timeout or timeout
         trait_config["scheduleID"] = schedule_id
         trait_config["date"] = date
-        items.append({
-            "pipelineID": config.name,
-            "traitType": definition.type,
-            "evaluator": evaluator,
-            "config": trait_config,
-            "timeout": timeout,
-            "ttl": ttl,
-            "required": required,
-        })
+        items.append(
+            {
+                "pipelineID": config.name,
+                "traitType": definition.type,
+                "evaluator": evaluator,
+                "config": trait_config,
+                "timeout": timeout,
+                "ttl": ttl,
+                "required": required,
+            }
+        )
     return items

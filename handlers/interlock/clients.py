@@ -3,12 +3,13 @@
 Importing boto3 costs most of a cold start, so no module imports it at load time except through here.
 `reset()` drops the cache (tests switch regions or endpoints between cases).
 """
+
 from __future__ import annotations
 
 import functools
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def client(service: str):
     import boto3
 

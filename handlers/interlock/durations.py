@@ -3,6 +3,7 @@
 Stack settings (components/) and pipeline configs (handlers/) both parse durations here, so a value the preview
 accepts is a value the Lambdas accept, and no layer re-parses what another already converted.
 """
+
 from __future__ import annotations
 
 import math

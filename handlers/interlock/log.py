@@ -8,6 +8,7 @@ stream-router reports partial batch failures with `BatchProcessor` + `process_pa
 use. The `inject_lambda_context` decorator is not used: a decorator is applied when the handler module loads, so it
 would import Powertools at load time, which the cold-start budget forbids (DESIGN §10.2 "Cold start").
 """
+
 from __future__ import annotations
 
 import functools

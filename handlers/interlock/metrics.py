@@ -7,13 +7,14 @@ flush per invocation and loads its metrics provider on import, while one self-co
 (POWERTOOLS_SERVICE_NAME = the stack's projectName, as Powertools names it), so teams sharing an account and the
 namespace see their own pipelines.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 NAMESPACE = "Interlock"
 RUNS_COMPLETED = "RunsCompleted"
@@ -35,17 +36,23 @@ DIMENSIONS: dict[str, tuple[tuple[str, ...], ...]] = {
 def emit(metric: str, *, pipeline_id: str, schedule_id: str = "", **properties: object) -> None:
     """Write one EMF line counting one `metric` for `pipeline_id`; `properties` (stage, category, reason, runID,
     ...) are logged with it; those named in the metric's dimension sets become dimensions."""
-    values = {"service": os.environ.get("POWERTOOLS_SERVICE_NAME") or "interlock", "pipeline": pipeline_id,
-              "schedule": schedule_id, **{key: "" if value is None else value for key, value in properties.items()}}
+    values = {
+        "service": os.environ.get("POWERTOOLS_SERVICE_NAME") or "interlock",
+        "pipeline": pipeline_id,
+        "schedule": schedule_id,
+        **{key: "" if value is None else value for key, value in properties.items()},
+    }
     dimension_sets: Sequence[tuple[str, ...]] = DIMENSIONS[metric]
     record = {
         "_aws": {
             "Timestamp": int(time.time() * 1000),
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [list(names) for names in dimension_sets],
-                "Metrics": [{"Name": metric, "Unit": "Count"}],
-            }],
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [list(names) for names in dimension_sets],
+                    "Metrics": [{"Name": metric, "Unit": "Count"}],
+                }
+            ],
         },
         **{key: str(value) if key in _DIMENSION_NAMES else value for key, value in values.items()},
         metric: 1,

@@ -4,6 +4,7 @@ check archetype and trait names against an archetype directory.
 The Pulumi program calls `load_pipeline_dir` at preview time, so a bad config fails before anything deploys; the
 orchestrator calls `parse_pipeline` on the JSON stored in the table.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,7 +43,7 @@ MAX_CONFIG_BYTES = 64 * 1024  # keeps the stored item and the resolvePipeline pa
 MAX_TIER = 100
 MAX_BACKOFF_MULTIPLIER = 10
 MAX_DEADLINE_SECONDS = 31 * 86400  # a deadline as a duration counts from the run date's midnight
-MAX_WATCH_SECONDS = 7 * 86400      # watch.interval and watch.monitoring.duration
+MAX_WATCH_SECONDS = 7 * 86400  # watch.interval and watch.monitoring.duration
 
 
 class _Problems:
@@ -63,8 +64,9 @@ class _Problems:
             return ""
         return value
 
-    def integer(self, data: dict, key: str, path: str, *, minimum: int = 0, maximum: int | None = None,
-                default: int = 0) -> int:
+    def integer(
+        self, data: dict, key: str, path: str, *, minimum: int = 0, maximum: int | None = None, default: int = 0
+    ) -> int:
         value = data.get(key)
         if value is None:
             return default
@@ -204,10 +206,13 @@ def _evaluator(p: _Problems, evaluator: str, config: dict, path: str) -> None:
 
     text = evaluator.strip()
     if text.startswith(BUILTIN_PREFIX):
-        name = text[len(BUILTIN_PREFIX):]
+        name = text[len(BUILTIN_PREFIX) :]
         if name not in BUILTIN_FIELDS:
-            p.add(f"{path}.evaluator", f"unknown builtin evaluator {name!r} (known: {', '.join(BUILTIN_FIELDS)})"
-                  + did_you_mean(name, BUILTIN_FIELDS))
+            p.add(
+                f"{path}.evaluator",
+                f"unknown builtin evaluator {name!r} (known: {', '.join(BUILTIN_FIELDS)})"
+                + did_you_mean(name, BUILTIN_FIELDS),
+            )
             return
         for problem in config_problems(name, config):
             p.add(f"{path}.config", problem)
@@ -241,8 +246,11 @@ def _retry(p: _Problems, data: dict) -> RetryPolicy | None:
     p.unknown(raw, wire_fields(RetryPolicy), "retry")
     defaults = RetryPolicy()
     multiplier = raw.get("backoffMultiplier", defaults.backoff_multiplier)
-    if (isinstance(multiplier, bool) or not isinstance(multiplier, (int, float))
-            or not 0 < multiplier <= MAX_BACKOFF_MULTIPLIER):
+    if (
+        isinstance(multiplier, bool)
+        or not isinstance(multiplier, (int, float))
+        or not 0 < multiplier <= MAX_BACKOFF_MULTIPLIER
+    ):
         p.add("retry.backoffMultiplier", f"must be a number > 0 and <= {MAX_BACKOFF_MULTIPLIER}")
         multiplier = defaults.backoff_multiplier
     failures = raw.get("retryableFailures")
@@ -256,8 +264,11 @@ def _retry(p: _Problems, data: dict) -> RetryPolicy | None:
                 if cat == FailureCategory.PERMANENT:
                     p.add(f"retry.retryableFailures[{i}]", "PERMANENT failures are never retried")
                 elif not isinstance(cat, str) or cat not in known:
-                    p.add(f"retry.retryableFailures[{i}]", f"unknown failure category {cat!r} (known: "
-                          f"{', '.join(k for k in known if k != FailureCategory.PERMANENT)})")
+                    p.add(
+                        f"retry.retryableFailures[{i}]",
+                        f"unknown failure category {cat!r} (known: "
+                        f"{', '.join(k for k in known if k != FailureCategory.PERMANENT)})",
+                    )
             categories = tuple(c for c in failures if isinstance(c, str))
     max_attempts = p.integer(raw, "maxAttempts", "retry.maxAttempts", minimum=1, default=defaults.max_attempts)
     if max_attempts > 10:
@@ -267,8 +278,9 @@ def _retry(p: _Problems, data: dict) -> RetryPolicy | None:
         p.add("retry.maxReruns", "must be <= 10")
     return RetryPolicy(
         max_attempts=max_attempts,
-        backoff_seconds=p.integer(raw, "backoffSeconds", "retry.backoffSeconds", maximum=MAX_BACKOFF_SECONDS,
-                                  default=defaults.backoff_seconds),
+        backoff_seconds=p.integer(
+            raw, "backoffSeconds", "retry.backoffSeconds", maximum=MAX_BACKOFF_SECONDS, default=defaults.backoff_seconds
+        ),
         backoff_multiplier=float(multiplier),
         retryable_failures=categories,
         max_reruns=max_reruns,
@@ -333,8 +345,9 @@ def _schedules(p: _Problems, data: dict) -> tuple[ScheduleConfig, ...]:
         if name in seen:
             p.add(f"{path}.name", f"duplicate schedule {name!r}")
         seen.add(name)
-        sched = ScheduleConfig(name=name, **{k: p.string(item, k, f"{path}.{k}")
-                                             for k in ("after", "deadline", "timezone")})
+        sched = ScheduleConfig(
+            name=name, **{k: p.string(item, k, f"{path}.{k}") for k in ("after", "deadline", "timezone")}
+        )
         for key in ("after", "deadline"):
             if getattr(sched, key):
                 try:
@@ -389,9 +402,9 @@ def check_references(config: PipelineConfig, archetype_dir: str) -> list[str]:
         for trait_type in config.traits:
             if trait_type not in defined:
                 problems.append(f"traits.{trait_type}: not a trait of archetype {arch.name!r}")
-    if config.exclusions and config.exclusions.calendar:
-        if config.exclusions.calendar not in archetypes.load_calendars(archetype_dir):
-            problems.append(f"exclusions.calendar: unknown calendar {config.exclusions.calendar!r}")
+    calendar = config.exclusions.calendar if config.exclusions else None
+    if calendar and calendar not in archetypes.load_calendars(archetype_dir):
+        problems.append(f"exclusions.calendar: unknown calendar {calendar!r}")
     return problems
 
 

@@ -1,4 +1,5 @@
 """Readiness: whether the evaluated traits let a pipeline run (the archetype's readiness rule)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Retry policy: which failures may run again and how long to wait first."""
+
 from __future__ import annotations
 
 from .models import FailureCategory, RetryPolicy
@@ -19,7 +20,7 @@ def calculate_backoff(policy: RetryPolicy, attempt: int) -> int:
     one hour for every attempt. A multiplier <= 0 counts as 2."""
     multiplier = policy.backoff_multiplier if policy.backoff_multiplier > 0 else 2.0
     exponent = max(attempt, 1) - 1
-    seconds = policy.backoff_seconds * (multiplier ** exponent) if exponent < 64 else float(MAX_BACKOFF_SECONDS)
+    seconds = policy.backoff_seconds * (multiplier**exponent) if exponent < 64 else float(MAX_BACKOFF_SECONDS)
     return int(min(max(seconds, 0), MAX_BACKOFF_SECONDS))
 
 

@@ -3,16 +3,17 @@
 Deadlines are anchored on the run's date (the marker's date), not on "today", so a run that crosses midnight and
 a replay of a past date measure against the day they are about.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from .durations import DurationTooLong, parse_duration
 from .models import PipelineConfig
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 _TIME_OF_DAY = re.compile(r"([0-9]{1,2}):([0-9]{2})")
@@ -93,8 +94,7 @@ def rfc3339(moment: dt.datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def deadline_on(spec: str, run_date: dt.date, tz_name: str = "",
-                relative_to: dt.datetime | None = None) -> dt.datetime:
+def deadline_on(spec: str, run_date: dt.date, tz_name: str = "", relative_to: dt.datetime | None = None) -> dt.datetime:
     """The moment a deadline `spec` falls on for the run of `run_date`.
 
     "HH:MM" is that time on the run date in the zone; a duration ("2h", "90m") is measured from the run date's local
@@ -136,8 +136,7 @@ def schedule_deadline(config: PipelineConfig, schedule_id: str, run_date: dt.dat
     return None
 
 
-def excluded_reason(config: PipelineConfig, run_date: dt.date,
-                    calendars: dict[str, dict] | None = None) -> str | None:
+def excluded_reason(config: PipelineConfig, run_date: dt.date, calendars: dict[str, dict] | None = None) -> str | None:
     """Why `run_date` is excluded for the pipeline, or None. Inline days/dates and the named calendar combine."""
     ex = config.exclusions
     if ex is None:

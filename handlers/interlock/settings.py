@@ -5,12 +5,13 @@ first used, so a function that does not need a setting runs without it, and a fu
 `SettingError` naming the variable instead of running on an invented default. Logging reads its own variables
 (POWERTOOLS_SERVICE_NAME, LOG_LEVEL) through Powertools.
 """
+
 from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 
 class SettingError(RuntimeError):

@@ -4,6 +4,7 @@ The trigger expands these at trigger time from its own input (the run's date and
 and every `$` stays as written: the Lambda's environment is never consulted, so a config cannot exfiltrate
 credentials through a template.
 """
+
 from __future__ import annotations
 
 import re

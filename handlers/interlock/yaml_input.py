@@ -6,6 +6,7 @@ numbers, booleans, None) or a ConfigError naming the file: YAML is limited in si
 keys are errors, and YAML timestamps stay the strings they were written as. `yaml` is imported on first use, so a
 handler that never reads a file does not load it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,10 +18,10 @@ from typing import Any
 from .models import ConfigError
 
 MAX_DOCUMENT_BYTES = 256 * 1024
-MAX_DEPTH = 32          # nesting of collections, aliases expanded
+MAX_DEPTH = 32  # nesting of collections, aliases expanded
 MAX_ALIASES = 100
 MAX_EXPANDED_NODES = 50_000  # values after alias expansion: what a consumer walking the data would visit
-MAX_INTEGER = 2 ** 53        # integers JSON readers keep exact
+MAX_INTEGER = 2**53  # integers JSON readers keep exact
 
 
 class _Refused(Exception):

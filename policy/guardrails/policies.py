@@ -1,4 +1,5 @@
 """The rules of rules.py as Pulumi policies, every one MANDATORY (a violation fails preview and up)."""
+
 from __future__ import annotations
 
 from pulumi_policy import (
@@ -21,21 +22,25 @@ def resource_policy(rule: rules.ResourceRule) -> ResourceValidationPolicy:
             for message in rule.check(args.resource_type, args.props):
                 report_violation(message, None)
 
-    return ResourceValidationPolicy(name=rule.name, description=rule.description, validate=validate,
-                                    enforcement_level=EnforcementLevel.MANDATORY)
+    return ResourceValidationPolicy(
+        name=rule.name, description=rule.description, validate=validate, enforcement_level=EnforcementLevel.MANDATORY
+    )
 
 
 def stack_policy(rule: rules.StackRule) -> StackValidationPolicy:
     """A stack validation that runs one rule over all resources (their outputs), reporting each offender's URN."""
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [rules.StackResource(resource.resource_type, resource.name, resource.props, resource.urn)
-                     for resource in args.resources]
+        resources = [
+            rules.StackResource(resource.resource_type, resource.name, resource.props, resource.urn)
+            for resource in args.resources
+        ]
         for resource, message in rule.check(resources):
             report_violation(message, resource.urn)
 
-    return StackValidationPolicy(name=rule.name, description=rule.description, validate=validate,
-                                 enforcement_level=EnforcementLevel.MANDATORY)
+    return StackValidationPolicy(
+        name=rule.name, description=rule.description, validate=validate, enforcement_level=EnforcementLevel.MANDATORY
+    )
 
 
 POLICIES = [resource_policy(rule) for rule in rules.RESOURCE_RULES] + [stack_policy(rule) for rule in rules.STACK_RULES]

@@ -5,6 +5,7 @@ passes), so the same logic runs under the policy pack, in unit tests and over th
 Properties are the engine's camelCase property bags; values may be any Mapping/Sequence (the policy SDK wraps them
 in read-only proxies), never assume dict or list.
 """
+
 from __future__ import annotations
 
 import json
@@ -153,8 +154,10 @@ def state_machine_logs(resource_type: str, props: Mapping[str, Any]) -> list[str
     destination = _get(props, "loggingConfiguration", "logDestination")
     if level in STATE_MACHINE_LOG_LEVELS and destination:
         return []
-    return [f"state machine logging must be on: loggingConfiguration.level one of {STATE_MACHINE_LOG_LEVELS} "
-            f"(got {level!r}) and a logDestination"]
+    return [
+        f"state machine logging must be on: loggingConfiguration.level one of {STATE_MACHINE_LOG_LEVELS} "
+        f"(got {level!r}) and a logDestination"
+    ]
 
 
 def topic_is_encrypted(resource_type: str, props: Mapping[str, Any]) -> list[str]:
@@ -187,8 +190,13 @@ def lambda_log_groups_retained(resources: Sequence[StackResource]) -> list[tuple
         expected = _get(function.props, "loggingConfig", "logGroup") or (name and f"/aws/lambda/{name}")
         group = log_groups.get(expected) if expected else None
         if group is None:
-            problems.append((function, f"Lambda function {name or function.name} has no log group "
-                                       f"{expected or '(unknown name)'} in the stack"))
+            problems.append(
+                (
+                    function,
+                    f"Lambda function {name or function.name} has no log group "
+                    f"{expected or '(unknown name)'} in the stack",
+                )
+            )
         elif not _get(group.props, "retentionInDays"):
             problems.append((group, f"log group {expected} of Lambda function {name} must set retentionInDays"))
     return problems
@@ -205,8 +213,12 @@ def _denies_insecure_transport(document: Any) -> bool:
         principal = _get(statement, "Principal")
         everyone = principal == "*" or "*" in _as_list(_get(principal, "AWS"))
         actions = _as_list(_get(statement, "Action"))
-        if (_get(statement, "Effect") == "Deny" and everyone and ("s3:*" in actions or "*" in actions)
-                and str(secure).lower() == "false"):
+        if (
+            _get(statement, "Effect") == "Deny"
+            and everyone
+            and ("s3:*" in actions or "*" in actions)
+            and str(secure).lower() == "false"
+        ):
             return True
     return False
 
@@ -219,53 +231,89 @@ def buckets_private_and_tls_only(resources: Sequence[StackResource]) -> list[tup
     for bucket in _by_type(resources, *BUCKETS):
         names = {value for value in (_get(bucket.props, "bucket"), _get(bucket.props, "id")) if value}
         label = next(iter(sorted(names)), bucket.name)
-        if not any(_get(block.props, "bucket") in names
-                   and all(_is_true(_get(block.props, flag)) for flag in PUBLIC_ACCESS_FLAGS) for block in blocks):
-            problems.append((bucket, f"S3 bucket {label} must have a public access block with "
-                                     f"{', '.join(PUBLIC_ACCESS_FLAGS)} all true"))
-        if not any(_get(policy.props, "bucket") in names and _denies_insecure_transport(_get(policy.props, "policy"))
-                   for policy in policies):
-            problems.append((bucket, f"S3 bucket {label} must have a bucket policy denying requests without TLS "
-                                     "(Deny s3:* to * when aws:SecureTransport is false)"))
+        if not any(
+            _get(block.props, "bucket") in names
+            and all(_is_true(_get(block.props, flag)) for flag in PUBLIC_ACCESS_FLAGS)
+            for block in blocks
+        ):
+            problems.append(
+                (
+                    bucket,
+                    f"S3 bucket {label} must have a public access block with {', '.join(PUBLIC_ACCESS_FLAGS)} all true",
+                )
+            )
+        if not any(
+            _get(policy.props, "bucket") in names and _denies_insecure_transport(_get(policy.props, "policy"))
+            for policy in policies
+        ):
+            problems.append(
+                (
+                    bucket,
+                    f"S3 bucket {label} must have a bucket policy denying requests without TLS "
+                    "(Deny s3:* to * when aws:SecureTransport is false)",
+                )
+            )
     return problems
 
 
 RESOURCE_RULES: tuple[ResourceRule, ...] = (
-    ResourceRule("dynamodb-table-pitr-and-encryption",
-                 "DynamoDB tables have point-in-time recovery and KMS server-side encryption.",
-                 (TABLE,), table_is_recoverable_and_encrypted),
-    ResourceRule("iam-no-wildcard-actions",
-                 "IAM policies (role inline policies, role policies, managed policies) allow no wildcard actions.",
-                 (ROLE, ROLE_POLICY, MANAGED_POLICY), no_wildcard_iam_actions),
-    ResourceRule("state-machine-logging",
-                 "Step Functions state machines log executions to CloudWatch Logs.",
-                 (STATE_MACHINE,), state_machine_logs),
-    ResourceRule("sns-topic-encrypted",
-                 "SNS topics (the alert topic) are encrypted with KMS.",
-                 (TOPIC,), topic_is_encrypted),
-    ResourceRule("stream-mapping-on-failure-destination",
-                 "Stream event source mappings send failed batches to an on-failure destination.",
-                 (EVENT_SOURCE_MAPPING,), stream_mapping_has_failure_destination),
+    ResourceRule(
+        "dynamodb-table-pitr-and-encryption",
+        "DynamoDB tables have point-in-time recovery and KMS server-side encryption.",
+        (TABLE,),
+        table_is_recoverable_and_encrypted,
+    ),
+    ResourceRule(
+        "iam-no-wildcard-actions",
+        "IAM policies (role inline policies, role policies, managed policies) allow no wildcard actions.",
+        (ROLE, ROLE_POLICY, MANAGED_POLICY),
+        no_wildcard_iam_actions,
+    ),
+    ResourceRule(
+        "state-machine-logging",
+        "Step Functions state machines log executions to CloudWatch Logs.",
+        (STATE_MACHINE,),
+        state_machine_logs,
+    ),
+    ResourceRule(
+        "sns-topic-encrypted", "SNS topics (the alert topic) are encrypted with KMS.", (TOPIC,), topic_is_encrypted
+    ),
+    ResourceRule(
+        "stream-mapping-on-failure-destination",
+        "Stream event source mappings send failed batches to an on-failure destination.",
+        (EVENT_SOURCE_MAPPING,),
+        stream_mapping_has_failure_destination,
+    ),
 )
 
 STACK_RULES: tuple[StackRule, ...] = (
-    StackRule("lambda-log-group-retention",
-              "Every Lambda function has its log group in the stack, with a retention period.",
-              lambda_log_groups_retained),
-    StackRule("s3-bucket-private-and-tls-only",
-              "S3 buckets (the state backend bucket) block public access and deny requests without TLS.",
-              buckets_private_and_tls_only),
+    StackRule(
+        "lambda-log-group-retention",
+        "Every Lambda function has its log group in the stack, with a retention period.",
+        lambda_log_groups_retained,
+    ),
+    StackRule(
+        "s3-bucket-private-and-tls-only",
+        "S3 buckets (the state backend bucket) block public access and deny requests without TLS.",
+        buckets_private_and_tls_only,
+    ),
 )
 
 
 def resource_violations(resource_type: str, props: Mapping[str, Any]) -> list[str]:
     """Every resource rule's messages for one resource, prefixed with the rule name."""
-    return [f"{rule.name}: {message}"
-            for rule in RESOURCE_RULES if resource_type in rule.resource_types
-            for message in rule.check(resource_type, props)]
+    return [
+        f"{rule.name}: {message}"
+        for rule in RESOURCE_RULES
+        if resource_type in rule.resource_types
+        for message in rule.check(resource_type, props)
+    ]
 
 
 def stack_violations(resources: Sequence[StackResource]) -> list[str]:
     """Every stack rule's messages for a whole stack, prefixed with the rule name and the resource's name."""
-    return [f"{rule.name}: {resource.name}: {message}"
-            for rule in STACK_RULES for resource, message in rule.check(resources)]
+    return [
+        f"{rule.name}: {resource.name}: {message}"
+        for rule in STACK_RULES
+        for resource, message in rule.check(resources)
+    ]

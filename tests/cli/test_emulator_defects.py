@@ -1,5 +1,6 @@
 """Emulator defects: the IAM check ignores Lambdas the stack did not deploy; moto's per-failure log line is
 filtered (and only that line); execution inputs are described once per execution."""
+
 import logging
 import types
 
@@ -29,7 +30,8 @@ def test_an_execution_input_is_described_once():
     described = []
     emu = Emulator()
     emu._clients["stepfunctions"] = types.SimpleNamespace(
-        describe_execution=lambda executionArn: described.append(executionArn) or {"input": '{"markerKey": "m"}'})
+        describe_execution=lambda executionArn: described.append(executionArn) or {"input": '{"markerKey": "m"}'}
+    )
     emu._list_executions = lambda: [{"executionArn": "arn:1"}, {"executionArn": "arn:2"}]
     for _ in range(5):
         assert len(emu.executions()) == 2

@@ -1,4 +1,5 @@
 """`interlock validate`: exit codes for CI, and problems named by file, field and YAML line."""
+
 import os
 import shutil
 import subprocess
@@ -11,8 +12,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def interlock(*args, cwd=REPO):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
-    return subprocess.run([sys.executable, "-m", "interlock_cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "interlock_cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -43,8 +45,10 @@ def test_a_pipeline_problem_names_file_field_and_line(pipelines):
 def test_cross_checks_upstream_pipelines_and_schedules(pipelines, tmp_path):
     (pipelines / "sales-raw-ingest.yaml").unlink()  # customer-features names it as its upstream
     stack_file = tmp_path / "Pulumi.ci.yaml"
-    stack_file.write_text("config:\n  interlock:projectName: interlock-ci\n  interlock:schedules:\n"
-                          "    - name: nightly\n      pipeline: sales-raw-ingest\n      expression: cron(0 6 * * ? *)\n")
+    stack_file.write_text(
+        "config:\n  interlock:projectName: interlock-ci\n  interlock:schedules:\n"
+        "    - name: nightly\n      pipeline: sales-raw-ingest\n      expression: cron(0 6 * * ? *)\n"
+    )
     result = interlock("validate", str(pipelines), "--stack-file", str(stack_file), "--json")
     assert result.returncode == 1
     import json
@@ -52,14 +56,19 @@ def test_cross_checks_upstream_pipelines_and_schedules(pipelines, tmp_path):
     problems = json.loads(result.stdout)["problems"]
     upstream = [p for p in problems if p["field"].endswith("upstreamPipeline")]
     assert upstream and all("'sales-raw-ingest' is not in the pipelines directory" in p["message"] for p in upstream)
-    assert {"file": str(stack_file), "line": 5, "field": "interlock:schedules[0].pipeline",
-            "message": "names pipeline 'sales-raw-ingest', which is not in the pipelines directory"} in problems
+    assert {
+        "file": str(stack_file),
+        "line": 5,
+        "field": "interlock:schedules[0].pipeline",
+        "message": "names pipeline 'sales-raw-ingest', which is not in the pipelines directory",
+    } in problems
 
 
 def test_stack_file_problems_come_from_the_programs_settings_loader(tmp_path):
     stack_file = tmp_path / "Pulumi.bad.yaml"
-    stack_file.write_text("config:\n  interlock:projectName: x\n  interlock:pollInterval: soon\n"
-                          "  interlock:noSuchKey: 1\n")
+    stack_file.write_text(
+        "config:\n  interlock:projectName: x\n  interlock:pollInterval: soon\n  interlock:noSuchKey: 1\n"
+    )
     result = interlock("validate", "--stack-file", str(stack_file))
     assert result.returncode == 1
     assert f"{stack_file}:2: interlock:projectName: 'x' is not allowed" in result.stdout

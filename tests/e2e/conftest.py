@@ -4,6 +4,7 @@ Emulators are module-scoped fixtures: one deployment is shared by a module's sce
 pipeline ids), and it is gone before the next module and the other tiers run, since moto's backends and the
 emulator's patches are process-global. Every test here carries the `e2e` marker (`pytest -m "not e2e"` skips them).
 """
+
 import os
 
 import pytest

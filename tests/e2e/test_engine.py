@@ -1,6 +1,7 @@
 """The emulator's engine on a small program of Interlock's shape (tests/e2e/sample_program), independent of the
 real handlers: deploying through Pulumi mocks, in-process Lambdas, the stream mapping's AWS semantics, Step
 Functions execution, schedules, alerts and the scripted HTTP endpoints."""
+
 import json
 import os
 import time
@@ -29,8 +30,13 @@ def emu():
 
 def test_deploy_creates_every_resource_with_real_arns_and_warns_about_the_rest(emu):
     types = {r.type for r in emu.deployment.resources}
-    assert {"aws:dynamodb/table:Table", "aws:lambda/function:Function", "aws:sfn/stateMachine:StateMachine",
-            "aws:lambda/eventSourceMapping:EventSourceMapping", "aws:scheduler/schedule:Schedule"} <= types
+    assert {
+        "aws:dynamodb/table:Table",
+        "aws:lambda/function:Function",
+        "aws:sfn/stateMachine:StateMachine",
+        "aws:lambda/eventSourceMapping:EventSourceMapping",
+        "aws:scheduler/schedule:Schedule",
+    } <= types
     table = emu.client("dynamodb").describe_table(TableName="sample")["Table"]
     assert table["StreamSpecification"]["StreamEnabled"] is True
     assert emu.deployment.of_type("aws:dynamodb/table:Table")[0].outputs["streamArn"] == table["LatestStreamArn"]
@@ -46,7 +52,10 @@ def test_marker_runs_the_state_machine_with_handlers_in_process(emu):
     result = emu.wait_for_execution(arn, timeout_s=30)
     assert result["status"] == "SUCCEEDED"
     assert result["output"]["work"] == {
-        "pipelineID": "engine-happy", "result": "proceed", "function": "sample-orchestrator"}
+        "pipelineID": "engine-happy",
+        "result": "proceed",
+        "function": "sample-orchestrator",
+    }
     assert result["state_transitions"] == 3
     assert result["lambda_invocations"] == {"sample-orchestrator": 1}
     assert emu.run_log("engine-happy", DATE) == {"status": "COMPLETED"}
@@ -70,7 +79,7 @@ def test_failed_record_is_retried_then_sent_to_the_on_failure_queue(emu):
     while not [d for d in emu.dead_letters() if d["records"][0]["dynamodb"]["Keys"]["SK"]["S"] == key]:
         assert time.monotonic() < deadline, "no dead letter"
         time.sleep(0.2)
-    letter = [d for d in emu.dead_letters() if d["records"][0]["dynamodb"]["Keys"]["SK"]["S"] == key][0]
+    letter = next(d for d in emu.dead_letters() if d["records"][0]["dynamodb"]["Keys"]["SK"]["S"] == key)
     assert letter["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert letter["requestContext"]["approximateInvokeCount"] == 3  # MaximumRetryAttempts 2
     assert letter["DDBStreamBatchInfo"]["batchSize"] == 1

@@ -1,6 +1,7 @@
 """The emulator's EventBridge delivery, Step Functions status-change events and fault injection, on the sample
 program (tests/e2e/sample_program): its rules on the machine's status changes and on Glue job events deliver to a
 watcher function that keeps what it receives."""
+
 import json
 import os
 
@@ -42,8 +43,13 @@ def test_a_succeeded_execution_delivers_its_start_and_its_end(emu):
     event, detail = end["event"], end["event"]["detail"]
     assert (end["status"], end["attempts"], end["input"]) == ("DELIVERED", 1, event)
     assert {k: event[k] for k in ("version", "source", "detail-type", "account", "region", "resources")} == {
-        "version": "0", "source": "aws.states", "detail-type": STATUS_CHANGE, "account": "123456789012",
-        "region": "us-east-1", "resources": [arn]}
+        "version": "0",
+        "source": "aws.states",
+        "detail-type": STATUS_CHANGE,
+        "account": "123456789012",
+        "region": "us-east-1",
+        "resources": [arn],
+    }
     assert event["time"].endswith("Z") and len(event["time"]) == 20
     assert detail["executionArn"] == arn and detail["stateMachineArn"] == emu.state_machine_arn
     assert detail["name"] == arn.rsplit(":", 1)[1] and detail["status"] == "SUCCEEDED"
@@ -104,26 +110,40 @@ def test_a_disabled_rule_delivers_nothing_until_enabled(emu):
 
 # -- events put by tests and handlers -------------------------------------------------------------------------------
 def test_put_event_goes_to_the_matching_rules_only(emu):
-    failed = emu.put_event("aws.glue", "Glue Job State Change", {"jobName": "orders", "jobRunId": "jr_1",
-                                                                 "state": "FAILED", "message": "boom"})
+    failed = emu.put_event(
+        "aws.glue",
+        "Glue Job State Change",
+        {"jobName": "orders", "jobRunId": "jr_1", "state": "FAILED", "message": "boom"},
+    )
     emu.put_event("aws.glue", "Glue Job State Change", {"jobName": "orders", "jobRunId": "jr_2", "state": "SUCCEEDED"})
     emu.put_event("aws.emr", "Glue Job State Change", {"jobName": "orders", "jobRunId": "jr_3", "state": "FAILED"})
     emu.wait_for_events()
     glue = [d for d in emu.event_deliveries("sample-glue-failures") if d["input"]["jobRunId"] in ("jr_1", "jr_2")]
     assert [(d["event"]["id"], d["input"], d["status"]) for d in glue] == [
-        (failed["id"], failed["detail"], "DELIVERED")]  # InputPath $.detail
+        (failed["id"], failed["detail"], "DELIVERED")
+    ]  # InputPath $.detail
     sqs = emu.client("sqs")
     url = sqs.get_queue_url(QueueName="sample-glue-events")["QueueUrl"]
     received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert sorted(json.loads(m["Body"])["detail"]["jobRunId"] for m in received) == ["jr_1", "jr_2"]  # an SQS target
-    assert {"jobName": "orders", "jobRunId": "jr_1", "state": "FAILED", "message": "boom"} in \
-        emu.store.received_events()
+    assert {
+        "jobName": "orders",
+        "jobRunId": "jr_1",
+        "state": "FAILED",
+        "message": "boom",
+    } in emu.store.received_events()
 
 
 def test_put_events_through_the_api_is_delivered_too(emu):
-    response = emu.client("events").put_events(Entries=[{
-        "Source": "aws.glue", "DetailType": "Glue Job State Change",
-        "Detail": json.dumps({"jobName": "api", "jobRunId": "jr_api", "state": "FAILED"})}])
+    response = emu.client("events").put_events(
+        Entries=[
+            {
+                "Source": "aws.glue",
+                "DetailType": "Glue Job State Change",
+                "Detail": json.dumps({"jobName": "api", "jobRunId": "jr_api", "state": "FAILED"}),
+            }
+        ]
+    )
     assert response["FailedEntryCount"] == 0  # moto alone answers 500 for a rule with a Lambda target
     emu.wait_for_events()
     [delivery] = [d for d in emu.event_deliveries("sample-glue-failures") if d["input"]["jobRunId"] == "jr_api"]
@@ -141,8 +161,9 @@ def test_a_function_that_does_not_allow_eventbridge_is_not_invoked(emu):
 
 def test_a_failing_target_is_retried_twice_then_given_up(emu):
     with emu.faults.raise_in("watcher", times=None, matching=lambda e: e.get("jobRunId") == "jr_crash") as fault:
-        emu.put_event("aws.glue", "Glue Job State Change", {"jobName": "orders", "jobRunId": "jr_crash",
-                                                            "state": "FAILED"})
+        emu.put_event(
+            "aws.glue", "Glue Job State Change", {"jobName": "orders", "jobRunId": "jr_crash", "state": "FAILED"}
+        )
         emu.wait_for_events()
     [delivery] = [d for d in emu.event_deliveries("sample-glue-failures") if d["input"]["jobRunId"] == "jr_crash"]
     assert (delivery["status"], delivery["attempts"], fault.fired) == ("FAILED", 3, 3)
@@ -151,8 +172,14 @@ def test_a_failing_target_is_retried_twice_then_given_up(emu):
 
 # -- faults ---------------------------------------------------------------------------------------------------------
 def test_a_call_failing_twice_is_retried_by_the_state_machine_then_succeeds(emu):
-    fault = emu.faults.fail("dynamodb", "PutItem", times=2, code="ProvisionedThroughputExceededException",
-                            function="orchestrator", matching=lambda p: p["Item"]["PK"]["S"] == "PIPELINE#f-retry")
+    fault = emu.faults.fail(
+        "dynamodb",
+        "PutItem",
+        times=2,
+        code="ProvisionedThroughputExceededException",
+        function="orchestrator",
+        matching=lambda p: p["Item"]["PK"]["S"] == "PIPELINE#f-retry",
+    )
     before = emu.lambda_invocations["sample-orchestrator"]
     result = _ended(emu, emu.write_marker("f-retry", date=DATE))
     assert result["status"] == "SUCCEEDED"
@@ -160,13 +187,19 @@ def test_a_call_failing_twice_is_retried_by_the_state_machine_then_succeeds(emu)
     assert fault.fired == 2 and fault not in emu.faults.active()
     fired = [f for f in emu.faults.fired() if f["kind"] == "call" and f["operation"] == "PutItem"]
     assert [(f["function"], f["service"], f["code"]) for f in fired[-2:]] == [
-        ("sample-orchestrator", "dynamodb", "ProvisionedThroughputExceededException")] * 2
+        ("sample-orchestrator", "dynamodb", "ProvisionedThroughputExceededException")
+    ] * 2
     assert emu.run_log("f-retry", DATE) == {"status": "COMPLETED"}
 
 
 def test_a_call_failing_more_often_than_retried_fails_the_execution_with_the_modelled_error(emu):
-    emu.faults.fail("dynamodb", "put_item", times=None, code="ProvisionedThroughputExceededException",
-                    function="sample-orchestrator")
+    emu.faults.fail(
+        "dynamodb",
+        "put_item",
+        times=None,
+        code="ProvisionedThroughputExceededException",
+        function="sample-orchestrator",
+    )
     result = _ended(emu, emu.write_marker("f-always", date=DATE))
     # the modelled exception class reached the handler (a plain ClientError would be named ClientError)
     assert (result["status"], result["error"]) == ("FAILED", "ProvisionedThroughputExceededException")
@@ -186,8 +219,12 @@ def test_raise_after_the_handler_ran_keeps_its_side_effects(emu):
     result = _ended(emu, emu.write_marker("f-after", date=DATE))
     assert (result["status"], result["error"]) == ("FAILED", "TimeoutError")
     assert emu.run_log("f-after", DATE) == {"status": "COMPLETED"}
-    assert emu.faults.fired()[-1] == {**emu.faults.fired()[-1], "kind": "raise", "function": "sample-orchestrator",
-                                      "error": "TimeoutError"}
+    assert emu.faults.fired()[-1] == {
+        **emu.faults.fired()[-1],
+        "kind": "raise",
+        "function": "sample-orchestrator",
+        "error": "TimeoutError",
+    }
 
 
 def test_clear_removes_every_fault(emu):

@@ -1,4 +1,5 @@
 """The emulator's IAM check: API calls mapped to actions and resources, and evaluated against policy documents."""
+
 from emulator.iam_check import ApiCall, allowed, api_call
 
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/t"
@@ -9,11 +10,16 @@ def policy(*statements):
 
 
 def test_calls_map_to_actions_and_resources():
-    assert api_call("f", "dynamodb", "Query", {"TableName": "t", "IndexName": "GSI1"}, "us-east-1",
-                    "123456789012") == ApiCall("f", "dynamodb:Query", f"{TABLE}/index/GSI1")
+    assert api_call(
+        "f", "dynamodb", "Query", {"TableName": "t", "IndexName": "GSI1"}, "us-east-1", "123456789012"
+    ) == ApiCall("f", "dynamodb:Query", f"{TABLE}/index/GSI1")
     assert api_call("f", "s3", "HeadObject", {"Bucket": "b", "Key": "k"}, "us-east-1", "1").action == "s3:GetObject"
-    assert api_call("f", "sqs", "SendMessage", {"QueueUrl": "http://h/123456789012/q"}, "us-east-1",
-                    "123456789012").resource == "arn:aws:sqs:us-east-1:123456789012:q"
+    assert (
+        api_call(
+            "f", "sqs", "SendMessage", {"QueueUrl": "http://h/123456789012/q"}, "us-east-1", "123456789012"
+        ).resource
+        == "arn:aws:sqs:us-east-1:123456789012:q"
+    )
     assert api_call("f", "glue", "StartJobRun", {"JobName": "j"}, "us-east-1", "1").resource is None
 
 
@@ -27,8 +33,10 @@ def test_allow_needs_a_matching_action_and_resource():
 
 
 def test_an_explicit_deny_wins_and_not_action_excludes():
-    documents = [policy({"Effect": "Allow", "Action": "*", "Resource": "*"}),
-                 policy({"Effect": "Deny", "Action": "dynamodb:DeleteItem", "Resource": TABLE})]
+    documents = [
+        policy({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+        policy({"Effect": "Deny", "Action": "dynamodb:DeleteItem", "Resource": TABLE}),
+    ]
     assert not allowed(documents, ApiCall("f", "dynamodb:DeleteItem", TABLE))
     assert allowed(documents, ApiCall("f", "dynamodb:GetItem", TABLE))
     except_sns = policy({"Effect": "Allow", "NotAction": "sns:*", "Resource": "*"})

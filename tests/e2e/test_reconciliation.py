@@ -6,6 +6,7 @@ marker runs. A lock left by an execution that no longer runs is taken over; a ma
 running execution waits for it, and is refused with an alert once the wait is used up. One emulator per module;
 its teardown asserts that every AWS call of the handlers was allowed by their roles.
 """
+
 import datetime
 import time
 
@@ -13,10 +14,10 @@ import pytest
 
 from emulator import Emulator
 
-TODAY = datetime.datetime.now(datetime.timezone.utc).date()
+TODAY = datetime.datetime.now(datetime.UTC).date()
 DATES = [(TODAY - datetime.timedelta(days=n)).isoformat() for n in range(3)]
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
-WAIT_WINDOW_SECONDS = 15   # evaluationWindow: a marker waits this long (1 s apart) for a busy lock
+WAIT_WINDOW_SECONDS = 15  # evaluationWindow: a marker waits this long (1 s apart) for a busy lock
 STACK = {"evaluationWindow": f"{WAIT_WINDOW_SECONDS}s", "maxPollAttempts": 120}
 
 
@@ -30,8 +31,15 @@ def emu():
 def register(emu, pid, trigger=None):
     traits = {trait: {"evaluator": emu.http.evaluator(f"/{pid}/{trait}")} for trait in TRAITS}
     trigger = trigger or {"type": "http", "method": "POST", "url": emu.http.trigger(f"/{pid}/trigger", 200)}
-    emu.register_pipeline({"name": pid, "archetype": "batch-ingestion", "traits": traits, "trigger": trigger,
-                           "retry": {"maxAttempts": 3, "backoffSeconds": 1}})
+    emu.register_pipeline(
+        {
+            "name": pid,
+            "archetype": "batch-ingestion",
+            "traits": traits,
+            "trigger": trigger,
+            "retry": {"maxAttempts": 3, "backoffSeconds": 1},
+        }
+    )
 
 
 def entered(result):
@@ -62,10 +70,13 @@ def alert_types(emu, pid):
     return sorted(a["alertType"] for a in emu.alerts(pid))
 
 
-@pytest.mark.parametrize("end, category, alert_type", [
-    ("stop", "PERMANENT", "EXECUTION_ABORTED"),
-    ("time out", "TIMEOUT", "EXECUTION_TIMED_OUT"),
-])
+@pytest.mark.parametrize(
+    "end, category, alert_type",
+    [
+        ("stop", "PERMANENT", "EXECUTION_ABORTED"),
+        ("time out", "TIMEOUT", "EXECUTION_TIMED_OUT"),
+    ],
+)
 def test_an_execution_ended_from_outside_leaves_no_lock_a_run_log_and_an_alert(emu, end, category, alert_type):
     pid = f"rc-{end.replace(' ', '-')}"
     arn, job = holding_the_lock(emu, pid, DATES[0])
@@ -82,8 +93,9 @@ def test_an_execution_ended_from_outside_leaves_no_lock_a_run_log_and_an_alert(e
     assert (log["status"], log["failureCategory"], log["attemptNumber"]) == ("FAILED", category, 1)
     assert log["retryHistory"][-1]["execution"] == arn.rsplit(":", 1)[-1]
     assert alert_types(emu, pid) == [alert_type]
-    (delivery,) = [d for d in emu.event_deliveries("interlock-emu-execution-ends")
-                   if d["event"]["detail"]["executionArn"] == arn]
+    (delivery,) = [
+        d for d in emu.event_deliveries("interlock-emu-execution-ends") if d["event"]["detail"]["executionArn"] == arn
+    ]
     assert delivery["status"] == "DELIVERED" and delivery["arn"].endswith(":function:interlock-emu-reconciler")
     assert len(job.runs) == 1
     # the pipeline is not blocked: the next marker (another date) takes the lock and runs
@@ -131,7 +143,7 @@ def test_a_marker_refused_after_waiting_for_the_whole_window_is_alerted(emu):
     (busy,) = [e for e in emu.store.list_events("rc-refused") if e["kind"] == "LOCK_BUSY"]
     assert busy["details"]["heldBy"] == holder.rsplit(":", 1)[-1] and busy["details"]["waits"] == WAIT_WINDOW_SECONDS
     emu.wait_for_events()
-    assert alert_types(emu, "rc-refused") == ["REQUEST_REFUSED"]   # the reconciler leaves the handled failure alone
+    assert alert_types(emu, "rc-refused") == ["REQUEST_REFUSED"]  # the reconciler leaves the handled failure alone
     (alert,) = emu.alerts("rc-refused")
     assert alert["date"] == DATES[2] and alert["details"]["heldBy"] == holder.rsplit(":", 1)[-1]
     emu.client("stepfunctions").stop_execution(executionArn=holder)

@@ -1,4 +1,5 @@
 """The stream mapping's AWS semantics, against scripted stream, Lambda and SQS clients (no server needed)."""
+
 import datetime
 import io
 import json
@@ -10,10 +11,18 @@ STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/label"
 
 
 def record(sequence, sk="MARKER#manual#1", age_s=0.0):
-    created = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=age_s)
-    return {"eventID": f"e{sequence}", "eventName": "INSERT", "eventVersion": "1.1", "awsRegion": "us-east-1",
-            "dynamodb": {"Keys": {"PK": {"S": "PIPELINE#p"}, "SK": {"S": sk}}, "SequenceNumber": str(sequence),
-                         "ApproximateCreationDateTime": created}}
+    created = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=age_s)
+    return {
+        "eventID": f"e{sequence}",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "Keys": {"PK": {"S": "PIPELINE#p"}, "SK": {"S": sk}},
+            "SequenceNumber": str(sequence),
+            "ApproximateCreationDateTime": created,
+        },
+    }
 
 
 class Clients:
@@ -57,10 +66,18 @@ class Clients:
 
 def deliver(records, respond, **config):
     clients = Clients(records, respond)
-    mapping = StreamMapping({
-        "UUID": "mapping-1", "EventSourceArn": STREAM, "FunctionArn": "arn:aws:lambda:us-east-1:1:function:f",
-        "StartingPosition": "TRIM_HORIZON", "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:1:dlq"}}, **config}, clients)
+    mapping = StreamMapping(
+        {
+            "UUID": "mapping-1",
+            "EventSourceArn": STREAM,
+            "FunctionArn": "arn:aws:lambda:us-east-1:1:function:f",
+            "StartingPosition": "TRIM_HORIZON",
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:1:dlq"}},
+            **config,
+        },
+        clients,
+    )
     mapping.start()
     deadline = time.monotonic() + 10
     while clients.pending or not mapping.wait_idle(0.5):
@@ -75,8 +92,9 @@ def ok(batch):
 
 def test_filter_criteria_drop_records_that_match_no_pattern():
     pattern = json.dumps({"dynamodb": {"Keys": {"SK": {"S": [{"prefix": "MARKER#"}]}}}})
-    clients = deliver([record(1, "CONFIG"), record(2), record(3, "RUNLOG#x")], ok,
-                      FilterCriteria={"Filters": [{"Pattern": pattern}]})
+    clients = deliver(
+        [record(1, "CONFIG"), record(2), record(3, "RUNLOG#x")], ok, FilterCriteria={"Filters": [{"Pattern": pattern}]}
+    )
     assert clients.batches == [[2]]
 
 
@@ -98,8 +116,9 @@ def test_function_errors_bisect_then_retry_the_poison_record_then_send_its_metad
     def poison_three(batch):
         return ({"errorMessage": "boom"}, True) if 3 in batch else ({}, False)
 
-    clients = deliver([record(n) for n in range(1, 5)], poison_three,
-                      BisectBatchOnFunctionError=True, MaximumRetryAttempts=1)
+    clients = deliver(
+        [record(n) for n in range(1, 5)], poison_three, BisectBatchOnFunctionError=True, MaximumRetryAttempts=1
+    )
     assert clients.batches == [[1, 2, 3, 4], [1, 2], [3, 4], [3], [3], [4]]
     [letter] = clients.sent
     assert letter["requestContext"]["condition"] == "RetryAttemptsExhausted"
@@ -110,8 +129,11 @@ def test_function_errors_bisect_then_retry_the_poison_record_then_send_its_metad
 
 
 def test_an_unknown_item_identifier_fails_the_whole_batch():
-    clients = deliver([record(1), record(2)], lambda b: ({"batchItemFailures": [{"itemIdentifier": ""}]}, False),
-                      MaximumRetryAttempts=1)
+    clients = deliver(
+        [record(1), record(2)],
+        lambda b: ({"batchItemFailures": [{"itemIdentifier": ""}]}, False),
+        MaximumRetryAttempts=1,
+    )
     assert clients.batches == [[1, 2], [1, 2]]
     assert clients.sent[0]["DDBStreamBatchInfo"]["batchSize"] == 2
 

@@ -1,4 +1,5 @@
 """Shared runs of the real program: built once per session (the first run builds the dependency layer)."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,13 @@ FULL_CONFIG = {
     "secretArns": [f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:team-a/api-AbCdEf"],
     "evaluatorBucketArns": ["arn:aws:s3:::landing-zone"],
     "schedules": [
-        {"name": "ingest-daily", "pipeline": "sales-raw-ingest", "scheduleID": "daily",
-         "expression": "cron(0 6 * * ? *)", "timezone": "Europe/London"},
+        {
+            "name": "ingest-daily",
+            "pipeline": "sales-raw-ingest",
+            "scheduleID": "daily",
+            "expression": "cron(0 6 * * ? *)",
+            "timezone": "Europe/London",
+        },
         {"name": "features-hourly", "pipeline": "customer-features", "expression": "rate(1 hour)"},
     ],
     "alertSubscriptions": [
@@ -35,8 +41,10 @@ FULL_CONFIG = {
     "triggerPermissions": {
         "glue": [f"arn:aws:glue:us-east-1:{ACCOUNT}:job/sales-ingest"],
         "emr": [f"arn:aws:elasticmapreduce:us-east-1:{ACCOUNT}:cluster/j-ABC123"],
-        "emrServerless": [f"arn:aws:emr-serverless:us-east-1:{ACCOUNT}:/applications/00abc",
-                          f"arn:aws:iam::{ACCOUNT}:role/emr-job-runner"],
+        "emrServerless": [
+            f"arn:aws:emr-serverless:us-east-1:{ACCOUNT}:/applications/00abc",
+            f"arn:aws:iam::{ACCOUNT}:role/emr-job-runner",
+        ],
         "stepFunctions": [f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:downstream-etl"],
         "lambda": [f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:start-job"],
     },
@@ -57,8 +65,10 @@ def full_run() -> ProgramRun:
 
 def policies(run: ProgramRun) -> dict[str, dict]:
     """Role policy documents by logical name, parsed."""
-    return {resource.name: json.loads(resource.inputs["policy"])
-            for resource in run.of_type("aws:iam/rolePolicy:RolePolicy")}
+    return {
+        resource.name: json.loads(resource.inputs["policy"])
+        for resource in run.of_type("aws:iam/rolePolicy:RolePolicy")
+    }
 
 
 def statements(document: dict) -> list[dict]:

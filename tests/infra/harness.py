@@ -8,12 +8,13 @@ may hold namespaced keys such as "aws:region". Mocks run with preview=False, so 
 test reads is resolved; `RecordingMocks` answers each resource with its inputs plus the outputs AWS would compute
 (arn, name, id, streamArn, ...) and can delegate to another Mocks (the emulator creates each resource in moto).
 """
+
 from __future__ import annotations
 
 import os
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
@@ -34,8 +35,8 @@ class Resource:
     id: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
-    dependencies: list[str] = field(default_factory=list)   # logical names of explicit depends_on + input deps
-    parent: str = ""                                          # logical name of the parent component
+    dependencies: list[str] = field(default_factory=list)  # logical names of explicit depends_on + input deps
+    parent: str = ""  # logical name of the parent component
 
 
 @dataclass
@@ -64,7 +65,9 @@ def _computed_outputs(type_token: str, name: str, inputs: dict[str, Any], region
         "aws:lambda/layerVersion:LayerVersion": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:layer:{physical}:1",
         "aws:sfn/stateMachine:StateMachine": f"arn:aws:states:{region}:{ACCOUNT_ID}:stateMachine:{physical}",
         "aws:s3/bucket:Bucket": f"arn:aws:s3:::{physical}",
-        "aws:scheduler/scheduleGroup:ScheduleGroup": f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule-group/{physical}",
+        "aws:scheduler/scheduleGroup:ScheduleGroup": (
+            f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule-group/{physical}"
+        ),
         "aws:scheduler/schedule:Schedule": f"arn:aws:scheduler:{region}:{ACCOUNT_ID}:schedule/{physical}",
         "aws:cloudwatch/metricAlarm:MetricAlarm": f"arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{physical}",
         "aws:cloudwatch/eventRule:EventRule": f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{physical}",
@@ -91,7 +94,7 @@ def _computed_outputs(type_token: str, name: str, inputs: dict[str, Any], region
 class RecordingMocks(pulumi.runtime.Mocks):
     """Answers like AWS would and records every resource; `delegate` (another Mocks) may supply id and outputs."""
 
-    def __init__(self, region: str = REGION, delegate: Optional[pulumi.runtime.Mocks] = None):
+    def __init__(self, region: str = REGION, delegate: pulumi.runtime.Mocks | None = None):
         self.region = region
         self.delegate = delegate
         self.resources: list[Resource] = []
@@ -117,8 +120,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
             if answer:
                 return answer
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/test", "userId": "TEST",
-                    "id": ACCOUNT_ID}
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/test",
+                "userId": "TEST",
+                "id": ACCOUNT_ID,
+            }
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}
         if args.token == "aws:index/getPartition:getPartition":
@@ -139,8 +146,9 @@ class _DependencyRecordingMonitor(MockMonitor):
         return super().RegisterResource(request)
 
 
-def run_program_full(config: dict[str, Any], stack: str = "dev",
-                     mocks: Optional[pulumi.runtime.Mocks] = None, region: str = REGION) -> ProgramRun:
+def run_program_full(
+    config: dict[str, Any], stack: str = "dev", mocks: pulumi.runtime.Mocks | None = None, region: str = REGION
+) -> ProgramRun:
     """Run __main__.py under mocks; returns the resources and the resolved stack exports.
 
     Exceptions of the program (invalid configuration, a bad pipeline file) propagate unchanged.
@@ -154,7 +162,8 @@ def run_program_full(config: dict[str, Any], stack: str = "dev",
     return run
 
 
-def run_program(config: dict[str, Any], stack: str = "dev",
-                mocks: Optional[pulumi.runtime.Mocks] = None) -> list[Resource]:
+def run_program(
+    config: dict[str, Any], stack: str = "dev", mocks: pulumi.runtime.Mocks | None = None
+) -> list[Resource]:
     """Every resource the real program registers for this config (see module docstring)."""
     return run_program_full(config, stack, mocks).resources

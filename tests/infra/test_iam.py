@@ -1,4 +1,5 @@
 """IAM: every policy passes parliament, no wildcard action, each role has exactly what DESIGN §4 allows."""
+
 from __future__ import annotations
 
 import json
@@ -12,18 +13,30 @@ TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/team-a"
 TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT}:team-a-alerts"
 MACHINE_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:team-a-pipeline"
 KEY_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
-EXECUTIONS_ARNS = [f"arn:aws:states:us-east-1:{ACCOUNT}:execution:team-a-pipeline:*",
-                   f"arn:aws:states:us-east-1:{ACCOUNT}:express:team-a-pipeline:*:*"]
+EXECUTIONS_ARNS = [
+    f"arn:aws:states:us-east-1:{ACCOUNT}:execution:team-a-pipeline:*",
+    f"arn:aws:states:us-east-1:{ACCOUNT}:express:team-a-pipeline:*:*",
+]
 TOPIC_PUBLISHERS = ("team-a-orchestrator", "team-a-trigger", "team-a-reconciler", "team-a-states")
-TRIGGER_ACTIONS = {"glue:StartJobRun", "glue:GetJobRun", "elasticmapreduce:AddJobFlowSteps",
-                   "elasticmapreduce:DescribeStep", "emr-serverless:StartJobRun", "emr-serverless:GetJobRun",
-                   "iam:PassRole", "states:DescribeExecution", "lambda:InvokeFunction"}
+TRIGGER_ACTIONS = {
+    "glue:StartJobRun",
+    "glue:GetJobRun",
+    "elasticmapreduce:AddJobFlowSteps",
+    "elasticmapreduce:DescribeStep",
+    "emr-serverless:StartJobRun",
+    "emr-serverless:GetJobRun",
+    "iam:PassRole",
+    "states:DescribeExecution",
+    "lambda:InvokeFunction",
+}
 
 
 def by_role(run) -> dict[str, dict]:
     """Policy documents keyed by role name (a policy's `role` input is the role's id = its name)."""
-    return {resource.inputs["role"]: json.loads(resource.inputs["policy"])
-            for resource in run.of_type("aws:iam/rolePolicy:RolePolicy")}
+    return {
+        resource.inputs["role"]: json.loads(resource.inputs["policy"])
+        for resource in run.of_type("aws:iam/rolePolicy:RolePolicy")
+    }
 
 
 def resources_of(document: dict) -> set[str]:
@@ -48,8 +61,10 @@ def test_parliament_finds_nothing_and_no_action_is_a_wildcard(run_name, request)
 
 
 def test_parliament_would_flag_a_bad_document():
-    bad = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": TOPIC_ARN}]}
+    bad = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": TOPIC_ARN}],
+    }
     assert parliament.analyze_policy_string(json.dumps(bad)).findings
 
 
@@ -68,9 +83,13 @@ def test_trust_policies_name_one_service_and_this_account(full_run):
         assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
         services[role.inputs["name"]] = trust["Principal"]["Service"]
     assert services == {
-        **{f"team-a-{kind}": "lambda.amazonaws.com"
-           for kind in ("orchestrator", "evaluator", "trigger", "run-checker", "stream-router", "reconciler")},
-        "team-a-states": "states.amazonaws.com", "team-a-scheduler": "scheduler.amazonaws.com"}
+        **{
+            f"team-a-{kind}": "lambda.amazonaws.com"
+            for kind in ("orchestrator", "evaluator", "trigger", "run-checker", "stream-router", "reconciler")
+        },
+        "team-a-states": "states.amazonaws.com",
+        "team-a-scheduler": "scheduler.amazonaws.com",
+    }
 
 
 def test_each_function_writes_only_its_own_log_group(default_run):
@@ -89,19 +108,41 @@ def test_least_privilege_per_role_by_default(default_run):
     assert actions_of(roles["team-a-evaluator"]) == logs | {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"}
     assert actions_of(roles["team-a-run-checker"]) == logs | {"dynamodb:GetItem", "dynamodb:Query"}
     assert actions_of(roles["team-a-trigger"]) == logs | KEY_ACTIONS | {
-        "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "sns:Publish"}
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "sns:Publish",
+    }
     assert actions_of(roles["team-a-orchestrator"]) == logs | KEY_ACTIONS | {
-        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem",
-        "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "sns:Publish", "states:DescribeExecution"}
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "sns:Publish",
+        "states:DescribeExecution",
+    }
     assert actions_of(roles["team-a-reconciler"]) == logs | KEY_ACTIONS | {
-        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "sns:Publish"}
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "sns:Publish",
+    }
     assert actions_of(roles["team-a-stream-router"]) == logs | {
-        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "states:StartExecution",
-        "sqs:SendMessage"}
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "states:StartExecution",
+        "sqs:SendMessage",
+    }
     assert actions_of(roles["team-a-scheduler"]) == {"dynamodb:PutItem"}
     assert resources_of(roles["team-a-scheduler"]) == {TABLE_ARN}
     for role, document in roles.items():
-        if role == "team-a-states":   # invokes the core functions only (test_scoped_to_this_stacks_resources)
+        if role == "team-a-states":  # invokes the core functions only (test_scoped_to_this_stacks_resources)
             continue
         # the orchestrator looks up its own machine's executions only (test_scoped_to_this_stacks_resources)
         own = {"states:DescribeExecution"} if role == "team-a-orchestrator" else set()
@@ -113,13 +154,13 @@ def test_scoped_to_this_stacks_resources(default_run):
     roles = by_role(default_run)
     (key,) = default_run.of_type("aws:kms/key:Key")
     assert resources_of(roles["team-a-orchestrator"]) - {
-        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/team-a-orchestrator:*"} == {
-        TABLE_ARN, f"{TABLE_ARN}/index/*", TOPIC_ARN, key.outputs["arn"], *EXECUTIONS_ARNS}
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/team-a-orchestrator:*"
+    } == {TABLE_ARN, f"{TABLE_ARN}/index/*", TOPIC_ARN, key.outputs["arn"], *EXECUTIONS_ARNS}
     orchestrator = {a: s["Resource"] for s in statements(roles["team-a-orchestrator"]) for a in s["Action"]}
     assert orchestrator["states:DescribeExecution"] == EXECUTIONS_ARNS
     assert resources_of(roles["team-a-reconciler"]) - {
-        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/team-a-reconciler:*"} == {
-        TABLE_ARN, TOPIC_ARN, key.outputs["arn"]}
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/team-a-reconciler:*"
+    } == {TABLE_ARN, TOPIC_ARN, key.outputs["arn"]}
     router = {a: s["Resource"] for s in statements(roles["team-a-stream-router"]) for a in s["Action"]}
     assert router["states:StartExecution"] == [MACHINE_ARN]
     assert router["dynamodb:GetRecords"] == [f"{TABLE_ARN}/stream/*"]
@@ -127,12 +168,19 @@ def test_scoped_to_this_stacks_resources(default_run):
     states = {a: s["Resource"] for s in statements(roles["team-a-states"]) for a in s["Action"]}
     assert sorted(states["lambda:InvokeFunction"]) == sorted(
         f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:team-a-{kind}"
-        for kind in ("orchestrator", "evaluator", "trigger", "run-checker"))
+        for kind in ("orchestrator", "evaluator", "trigger", "run-checker")
+    )
     assert states["sns:Publish"] == [TOPIC_ARN]
     assert set(states) - {"lambda:InvokeFunction", "sns:Publish", *KEY_ACTIONS} == {
-        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-        "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
-        "logs:DescribeLogGroups"}
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    }
 
 
 def test_trigger_permissions_are_scoped_to_configured_arns(full_run):
@@ -144,7 +192,8 @@ def test_trigger_permissions_are_scoped_to_configured_arns(full_run):
     assert trigger["emr-serverless:StartJobRun"]["Resource"] == configured["emrServerless"][:1]
     assert trigger["iam:PassRole"]["Resource"] == configured["emrServerless"][1:]
     assert trigger["iam:PassRole"]["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}}
+        "StringEquals": {"iam:PassedToService": "emr-serverless.amazonaws.com"}
+    }
     assert trigger["states:StartExecution"]["Resource"] == configured["stepFunctions"]
     assert MACHINE_ARN not in trigger["states:StartExecution"]["Resource"]
     assert trigger["lambda:InvokeFunction"]["Resource"] == configured["lambda"]
@@ -152,8 +201,10 @@ def test_trigger_permissions_are_scoped_to_configured_arns(full_run):
     assert checker["glue:GetJobRun"]["Resource"] == configured["glue"]
     assert checker["elasticmapreduce:DescribeStep"]["Resource"] == configured["emr"]
     assert checker["emr-serverless:GetJobRun"]["Resource"] == [configured["emrServerless"][0] + "/jobruns/*"]
-    assert f"arn:aws:states:us-east-1:{ACCOUNT}:execution:downstream-etl:*" in (
-        checker["states:DescribeExecution"]["Resource"])
+    assert (
+        f"arn:aws:states:us-east-1:{ACCOUNT}:execution:downstream-etl:*"
+        in (checker["states:DescribeExecution"]["Resource"])
+    )
     assert not {"glue:StartJobRun", "iam:PassRole", "states:StartExecution"} & set(checker)
 
 
@@ -168,7 +219,8 @@ def test_only_the_evaluator_reads_buckets_and_alerts_are_the_only_writes(default
     for role in ("team-a-orchestrator", "team-a-trigger", "team-a-reconciler"):
         objects = {a: s["Resource"] for s in statements(roles[role]) for a in s["Action"]}
         assert {a: r for a, r in objects.items() if a.startswith("s3:")} == {
-            "s3:PutObject": ["arn:aws:s3:::team-a-interlock-data/alerts/*"]}
+            "s3:PutObject": ["arn:aws:s3:::team-a-interlock-data/alerts/*"]
+        }
     for role in ("team-a-run-checker", "team-a-stream-router", "team-a-states", "team-a-scheduler"):
         assert not {a for a in actions_of(roles[role]) if a.startswith("s3:")}, role
 

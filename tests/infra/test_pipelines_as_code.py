@@ -1,4 +1,5 @@
 """Pipelines as code: each pipeline file becomes a TableItem; a bad file fails the program naming file and field."""
+
 from __future__ import annotations
 
 import json

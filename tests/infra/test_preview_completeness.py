@@ -1,5 +1,6 @@
 """Preview refuses what could only fail later: each row is a stack config and/or a pipeline file, run through the
 real program (__main__.py under mocks), and the field path and message fragment the refusal must name."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,10 @@ from components.stack_settings import ConfigurationError
 from tests.infra.conftest import REQUIRED
 from tests.infra.harness import run_program_full
 
-GOOD = ("name: p1\narchetype: batch-ingestion\ntrigger: {type: http, url: 'https://jobs.example/run'}\n"
-        "traits:\n  source-freshness: {evaluator: 'https://checks.example/fresh'}\n")
+GOOD = (
+    "name: p1\narchetype: batch-ingestion\ntrigger: {type: http, url: 'https://jobs.example/run'}\n"
+    "traits:\n  source-freshness: {evaluator: 'https://checks.example/fresh'}\n"
+)
 
 
 def pipeline(**replace: str) -> str:
@@ -27,13 +30,27 @@ def schedule(expression: str, pipeline_name: str = "p1") -> dict:
 
 ROWS = [
     # (stack config over REQUIRED, pipeline file text or None, field path, message fragment)
-    ({}, pipeline(**{"https://checks.example/fresh": "builtin:s3-objects"}),
-     "traits.source-freshness.evaluator", "did you mean 's3-object'"),
-    ({}, GOOD.replace("{evaluator: 'https://checks.example/fresh'}",
-                      "{evaluator: 'builtin:s3-object', config: {key: a, prefix: b}}"),
-     "traits.source-freshness.config", "key or prefix, not both"),
-    ({"evaluatorBaseUrl": ""}, pipeline(**{"https://checks.example/fresh": "checks/fresh"}),
-     "traits.source-freshness.evaluator", "interlock:evaluatorBaseUrl, which is empty"),
+    (
+        {},
+        pipeline(**{"https://checks.example/fresh": "builtin:s3-objects"}),
+        "traits.source-freshness.evaluator",
+        "did you mean 's3-object'",
+    ),
+    (
+        {},
+        GOOD.replace(
+            "{evaluator: 'https://checks.example/fresh'}",
+            "{evaluator: 'builtin:s3-object', config: {key: a, prefix: b}}",
+        ),
+        "traits.source-freshness.config",
+        "key or prefix, not both",
+    ),
+    (
+        {"evaluatorBaseUrl": ""},
+        pipeline(**{"https://checks.example/fresh": "checks/fresh"}),
+        "traits.source-freshness.evaluator",
+        "interlock:evaluatorBaseUrl, which is empty",
+    ),
     (schedule("rate(1 day)", "p11"), GOOD, "[0].pipeline", "did you mean 'p1'"),
     (schedule("cron(0 6 * * MON-FRI *)"), GOOD, "[0].expression", "? in exactly one of"),
     (schedule("cron(0 25 * * ? *)"), GOOD, "[0].expression", "cron hours '25'"),
@@ -42,23 +59,45 @@ ROWS = [
     (schedule("cron(0 6 ? * 8 *)"), GOOD, "[0].expression", "cron day-of-week '8'"),
     (schedule("cron(0 6 * * ? 2300)"), GOOD, "[0].expression", "cron year '2300'"),
     (schedule("at(2026-13-01T00:00:00)"), GOOD, "[0].expression", "real date and time"),
-    ({"pollInterval": "1s", "maxPollAttempts": 10000}, GOOD, "interlock:evaluationWindow/evaluationInterval/"
-     "maxPollAttempts", "history events"),
+    (
+        {"pollInterval": "1s", "maxPollAttempts": 10000},
+        GOOD,
+        "interlock:evaluationWindow/evaluationInterval/maxPollAttempts",
+        "history events",
+    ),
     ({"evaluationInterval": "10s", "evaluationWindow": "2h"}, GOOD, "maxPollAttempts", "history events"),
     ({"evaluatorBaseUrl": "https://evaluators.example.com\n"}, GOOD, "interlock:evaluatorBaseUrl", "not allowed"),
     ({}, GOOD + "retries: {maxAttempts: 2}\n", "retries", "did you mean 'retry'"),
-    ({}, GOOD.replace("url: 'https://jobs.example/run'", "url: 'https://jobs.example/run', header: {a: b}"),
-     "trigger.header", "did you mean 'headers'"),
-    ({}, GOOD.replace("{type: http, url: 'https://jobs.example/run'}",
-                      "{type: glue, jobName: j, argumnets: {a: b}}"), "trigger.argumnets", "did you mean 'arguments'"),
-    ({}, GOOD.replace("{type: http, url: 'https://jobs.example/run'}",
-                      "{type: emr, clusterId: j-ABC, jobName: s, command: s3://b/x.jar}"), "trigger.command", "jar"),
+    (
+        {},
+        GOOD.replace("url: 'https://jobs.example/run'", "url: 'https://jobs.example/run', header: {a: b}"),
+        "trigger.header",
+        "did you mean 'headers'",
+    ),
+    (
+        {},
+        GOOD.replace("{type: http, url: 'https://jobs.example/run'}", "{type: glue, jobName: j, argumnets: {a: b}}"),
+        "trigger.argumnets",
+        "did you mean 'arguments'",
+    ),
+    (
+        {},
+        GOOD.replace(
+            "{type: http, url: 'https://jobs.example/run'}",
+            "{type: emr, clusterId: j-ABC, jobName: s, command: s3://b/x.jar}",
+        ),
+        "trigger.command",
+        "jar",
+    ),
     ({}, GOOD + "name: again\n", "(file)", "duplicate key 'name'"),
     ({}, GOOD + "retry: {backoffMultiplier: 1e308}\n", "retry.backoffMultiplier", "<= 10"),
     ({}, GOOD + "sla: {completionDeadline: 100000000h}\n", "sla.completionDeadline", "longer than"),
-    ({"evaluationInterval": "12s", "evaluationWindow": "2h"}, GOOD.replace(
-        "traits:\n", "traits:\n  schema-contract: {evaluator: 'https://checks.example/s'}\n"),
-     "p1.yaml: traits", "history events"),
+    (
+        {"evaluationInterval": "12s", "evaluationWindow": "2h"},
+        GOOD.replace("traits:\n", "traits:\n  schema-contract: {evaluator: 'https://checks.example/s'}\n"),
+        "p1.yaml: traits",
+        "history events",
+    ),
 ]
 
 
@@ -104,7 +143,7 @@ def test_the_counted_loops_are_the_definitions_loops():
         return {state.get("Next"), state.get("Default")} | {c["Next"] for c in state.get("Choices", [])}
 
     for names in stack_settings.LOOPS.values():
-        for current, following in zip(names, names[1:] + names[:1]):
+        for current, following in zip(names, names[1:] + names[:1], strict=True):
             assert following in successors(current), (current, following)
     assert stack_settings.loop_events() == {"poll": 9, "evaluation": 32}
     assert stack_settings.loop_events(traits=5)["evaluation"] == 32 + 4 * 7

@@ -1,4 +1,6 @@
-"""README's configuration reference is the table generated from Pulumi.yaml (regenerate: python -m tests.infra.test_readme_config)."""
+"""README's configuration reference is the table generated from Pulumi.yaml
+(regenerate: python -m tests.infra.test_readme_config)."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +35,9 @@ def config_table() -> str:
 
 
 def readme_config_section() -> str:
-    text = open(README, encoding="utf-8").read()
-    return text[text.index("<!-- BEGIN:config -->"):text.index("<!-- END:config -->")]
+    with open(README, encoding="utf-8") as readme:
+        text = readme.read()
+    return text[text.index("<!-- BEGIN:config -->") : text.index("<!-- END:config -->")]
 
 
 def test_readme_config_table_is_generated_from_pulumi_yaml():
@@ -49,14 +52,13 @@ def test_readme_points_at_pulumi_up_per_environment():
     assert "pulumi up" in section and "#deploying-to-aws" in section
 
 
-
 def test_the_readme_example_is_a_valid_stack_config():
     import yaml
 
     from components.stack_settings import load_settings
 
     section = readme_config_section()
-    example = section[section.index("```yaml") + len("```yaml"):section.index("```", section.index("```yaml") + 7)]
+    example = section[section.index("```yaml") + len("```yaml") : section.index("```", section.index("```yaml") + 7)]
     values = yaml.safe_load(example)["config"]
     settings = load_settings({key.split(":", 1)[1]: value for key, value in values.items()})
     assert settings.schedules[0].timezone == "Europe/London"

@@ -1,4 +1,5 @@
 """The resource inventory of the real program and the properties DESIGN §4 asks of each resource."""
+
 from __future__ import annotations
 
 import json
@@ -8,14 +9,33 @@ from collections import Counter
 from handlers.interlock import schema, store
 from tests.infra.conftest import ACCOUNT, FULL_CONFIG
 
-CORE = {"orchestrator": "handlers.orchestrator.handler", "evaluator": "handlers.evaluator.handler",
-        "trigger": "handlers.trigger.handler", "run-checker": "handlers.run_checker.handler"}
+CORE = {
+    "orchestrator": "handlers.orchestrator.handler",
+    "evaluator": "handlers.evaluator.handler",
+    "trigger": "handlers.trigger.handler",
+    "run-checker": "handlers.run_checker.handler",
+}
 HANDLERS = {**CORE, "stream-router": "handlers.stream_router.handler", "reconciler": "handlers.reconciler.handler"}
-EXECUTION_ENDS = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
-                  "detail": {"status": ["ABORTED", "TIMED_OUT", "FAILED"],
-                             "stateMachineArn": [f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:team-a-pipeline"]}}
-COMMON_ENV = {"TABLE_NAME", "SNS_TOPIC_ARN", "ARCHETYPE_DIR", "READINESS_TTL_SECONDS", "RETENTION_TTL_SECONDS",
-              "EVALUATOR_BASE_URL", "DATA_BUCKET", "INTERLOCK_ALLOWED_NETWORKS", "POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"}
+EXECUTION_ENDS = {
+    "source": ["aws.states"],
+    "detail-type": ["Step Functions Execution Status Change"],
+    "detail": {
+        "status": ["ABORTED", "TIMED_OUT", "FAILED"],
+        "stateMachineArn": [f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:team-a-pipeline"],
+    },
+}
+COMMON_ENV = {
+    "TABLE_NAME",
+    "SNS_TOPIC_ARN",
+    "ARCHETYPE_DIR",
+    "READINESS_TTL_SECONDS",
+    "RETENTION_TTL_SECONDS",
+    "EVALUATOR_BASE_URL",
+    "DATA_BUCKET",
+    "INTERLOCK_ALLOWED_NETWORKS",
+    "POWERTOOLS_SERVICE_NAME",
+    "LOG_LEVEL",
+}
 
 
 def custom(run) -> Counter:
@@ -23,41 +43,69 @@ def custom(run) -> Counter:
 
 
 def functions(run) -> dict[str, object]:
-    return {resource.inputs["name"].removeprefix("team-a-"): resource
-            for resource in run.of_type("aws:lambda/function:Function")}
+    return {
+        resource.inputs["name"].removeprefix("team-a-"): resource
+        for resource in run.of_type("aws:lambda/function:Function")
+    }
 
 
 def test_default_inventory(default_run):
-    assert custom(default_run) == Counter({
-        "aws:dynamodb/table:Table": 1, "aws:sns/topic:Topic": 1, "aws:lambda/layerVersion:LayerVersion": 1,
-        "aws:lambda/function:Function": 6, "aws:iam/role:Role": 8, "aws:iam/rolePolicy:RolePolicy": 8,
-        "aws:cloudwatch/logGroup:LogGroup": 7, "aws:sfn/stateMachine:StateMachine": 1, "aws:sqs/queue:Queue": 1,
-        "aws:lambda/eventSourceMapping:EventSourceMapping": 1, "aws:scheduler/scheduleGroup:ScheduleGroup": 1,
-        "aws:cloudwatch/metricAlarm:MetricAlarm": 9, "aws:dynamodb/tableItem:TableItem": 3,
-        "aws:kms/key:Key": 1, "aws:kms/alias:Alias": 1, "aws:cloudwatch/eventRule:EventRule": 1,
-        "aws:cloudwatch/eventTarget:EventTarget": 1, "aws:lambda/permission:Permission": 1,
-        "aws:cloudwatch/dashboard:Dashboard": 1,
-    })
+    assert custom(default_run) == Counter(
+        {
+            "aws:dynamodb/table:Table": 1,
+            "aws:sns/topic:Topic": 1,
+            "aws:lambda/layerVersion:LayerVersion": 1,
+            "aws:lambda/function:Function": 6,
+            "aws:iam/role:Role": 8,
+            "aws:iam/rolePolicy:RolePolicy": 8,
+            "aws:cloudwatch/logGroup:LogGroup": 7,
+            "aws:sfn/stateMachine:StateMachine": 1,
+            "aws:sqs/queue:Queue": 1,
+            "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
+            "aws:scheduler/scheduleGroup:ScheduleGroup": 1,
+            "aws:cloudwatch/metricAlarm:MetricAlarm": 9,
+            "aws:dynamodb/tableItem:TableItem": 3,
+            "aws:kms/key:Key": 1,
+            "aws:kms/alias:Alias": 1,
+            "aws:cloudwatch/eventRule:EventRule": 1,
+            "aws:cloudwatch/eventTarget:EventTarget": 1,
+            "aws:lambda/permission:Permission": 1,
+            "aws:cloudwatch/dashboard:Dashboard": 1,
+        }
+    )
 
 
 def test_full_inventory_adds_bucket_schedules_and_subscriptions(full_run):
     counts = custom(full_run)
     assert counts["aws:scheduler/schedule:Schedule"] == 2
     assert counts["aws:sns/topicSubscription:TopicSubscription"] == 4
-    assert counts["aws:lambda/permission:Permission"] == 2   # the pager subscription and the reconciler
-    for bucket_type in ("bucket:Bucket", "bucketVersioning:BucketVersioning", "bucketPolicy:BucketPolicy",
-                        "bucketPublicAccessBlock:BucketPublicAccessBlock",
-                        "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"):
+    assert counts["aws:lambda/permission:Permission"] == 2  # the pager subscription and the reconciler
+    for bucket_type in (
+        "bucket:Bucket",
+        "bucketVersioning:BucketVersioning",
+        "bucketPolicy:BucketPolicy",
+        "bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    ):
         assert counts[f"aws:s3/{bucket_type}"] == 1
 
 
 def test_components_follow_the_component_rules(default_run):
     components = {r.name: r for r in default_run.resources if r.type.startswith("interlock:index:")}
     assert {r.type for r in components.values()} >= {
-        "interlock:index:InterlockStack", "interlock:index:Table", "interlock:index:AlertTopic",
-        "interlock:index:CoreFunctions", "interlock:index:FunctionPackage", "interlock:index:LambdaFunction", "interlock:index:PipelineStateMachine",
-        "interlock:index:StreamRouter", "interlock:index:Schedules", "interlock:index:PipelineRegistry",
-        "interlock:index:Alarms", "interlock:index:ExecutionEvents"}
+        "interlock:index:InterlockStack",
+        "interlock:index:Table",
+        "interlock:index:AlertTopic",
+        "interlock:index:CoreFunctions",
+        "interlock:index:FunctionPackage",
+        "interlock:index:LambdaFunction",
+        "interlock:index:PipelineStateMachine",
+        "interlock:index:StreamRouter",
+        "interlock:index:Schedules",
+        "interlock:index:PipelineRegistry",
+        "interlock:index:Alarms",
+        "interlock:index:ExecutionEvents",
+    }
     for resource in default_run.resources:
         if resource.type != "interlock:index:InterlockStack":
             assert resource.parent in components, f"{resource.name} is not parented to a component"
@@ -107,7 +155,8 @@ def test_functions(default_run):
         assert f"{function.parent}-policy" in function.dependencies, "function must wait for its policy"
     assert len(code_hashes) == 1
     assert found["stream-router"].inputs["environment"]["variables"]["STATE_MACHINE_ARN"] == (
-        f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:team-a-pipeline")
+        f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:team-a-pipeline"
+    )
     assert layer.inputs["compatibleRuntimes"] == ["python3.12"]
     assert layer.inputs["compatibleArchitectures"] == ["arm64"]
     assert layer.inputs["code"].path.endswith(".zip") and "layer-arm64-py3.12-" in layer.inputs["code"].path
@@ -120,10 +169,13 @@ def test_function_settings_follow_config(full_run):
 
 
 def test_log_groups(default_run):
-    names = {r.inputs["name"]: r.inputs["retentionInDays"] for r in default_run.of_type(
-        "aws:cloudwatch/logGroup:LogGroup")}
-    assert names == {**{f"/aws/lambda/team-a-{kind}": 7 for kind in HANDLERS},
-                     "/aws/vendedlogs/states/team-a-pipeline": 7}
+    names = {
+        r.inputs["name"]: r.inputs["retentionInDays"] for r in default_run.of_type("aws:cloudwatch/logGroup:LogGroup")
+    }
+    assert names == {
+        **{f"/aws/lambda/team-a-{kind}": 7 for kind in HANDLERS},
+        "/aws/vendedlogs/states/team-a-pipeline": 7,
+    }
 
 
 def test_stream_mapping(default_run):
@@ -152,7 +204,8 @@ def test_state_machine(default_run):
     assert inputs["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/team-a-states"
     logging = inputs["loggingConfiguration"]
     assert logging["logDestination"] == (
-        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/vendedlogs/states/team-a-pipeline:*")
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/vendedlogs/states/team-a-pipeline:*"
+    )
     assert logging["includeExecutionData"] is False and logging["level"] in ("ERROR", "ALL")
     assert "team-a-lifecycle-policy" in machine.dependencies
     definition = json.loads(inputs["definition"])
@@ -187,11 +240,14 @@ def test_alert_topic_and_subscriptions(default_run, full_run):
     (full_topic,) = full_run.of_type("aws:sns/topic:Topic")
     assert full_topic.inputs["kmsMasterKeyId"] == FULL_CONFIG["kmsKeyArn"]
     assert full_run.of_type("aws:kms/key:Key") == [] and full_run.of_type("aws:kms/alias:Alias") == []
-    subscriptions = {(s.inputs["protocol"], s.inputs["endpoint"]) for s in full_run.of_type(
-        "aws:sns/topicSubscription:TopicSubscription")}
+    subscriptions = {
+        (s.inputs["protocol"], s.inputs["endpoint"])
+        for s in full_run.of_type("aws:sns/topicSubscription:TopicSubscription")
+    }
     assert subscriptions == {(s["protocol"], s["endpoint"]) for s in FULL_CONFIG["alertSubscriptions"]}
-    (permission,) = [p for p in full_run.of_type("aws:lambda/permission:Permission")
-                     if p.inputs["principal"] == "sns.amazonaws.com"]
+    (permission,) = [
+        p for p in full_run.of_type("aws:lambda/permission:Permission") if p.inputs["principal"] == "sns.amazonaws.com"
+    ]
     assert permission.inputs["principal"] == "sns.amazonaws.com"
     assert permission.inputs["sourceArn"] == full_topic.outputs["arn"]
     assert permission.inputs["function"].endswith(":function:pager")
@@ -230,8 +286,10 @@ def test_schedules_write_marker_items(full_run):
     assert request["Item"] == {
         "PK": {"S": store.pipeline_pk("sales-raw-ingest")},
         "SK": {"S": "MARKER#schedule#<aws.scheduler.scheduled-time>#ingest-daily"},
-        "scheduleID": {"S": "daily"}, "date": {"S": "<aws.scheduler.scheduled-time>"},
-        "timezone": {"S": "Europe/London"}, "source": {"S": "schedule"},
+        "scheduleID": {"S": "daily"},
+        "date": {"S": "<aws.scheduler.scheduled-time>"},
+        "timezone": {"S": "Europe/London"},
+        "source": {"S": "schedule"},
     }
     assert schedules["features-hourly"]["scheduleExpressionTimezone"] == "UTC"
     assert json.loads(schedules["features-hourly"]["target"]["input"])["Item"]["scheduleID"] == {"S": "daily"}
@@ -244,12 +302,15 @@ def test_data_bucket_is_private_versioned_encrypted_and_tls_only(default_run, fu
     (versioning,) = full_run.of_type("aws:s3/bucketVersioning:BucketVersioning")
     assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
     (encryption,) = full_run.of_type(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
     (rule,) = encryption.inputs["rules"]
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
     (block,) = full_run.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-    assert all(block.inputs[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
-                                                 "restrictPublicBuckets"))
+    assert all(
+        block.inputs[k] is True
+        for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    )
     (policy,) = full_run.of_type("aws:s3/bucketPolicy:BucketPolicy")
     (deny,) = json.loads(policy.inputs["policy"])["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -264,7 +325,7 @@ def test_exports(default_run, full_run):
         "functionNames": {kind: f"team-a-{kind}" for kind in HANDLERS},
         "dataBucket": "",
         "dashboardUrl": "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1"
-                        "#dashboards:name=team-a",
+        "#dashboards:name=team-a",
     }
     assert full_run.exports["dataBucket"] == "team-a-interlock-data"
 

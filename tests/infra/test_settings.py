@@ -1,4 +1,5 @@
 """Typed configuration: Pulumi.yaml declares every key; every invalid value is reported, naming key and allowed."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -42,33 +43,60 @@ def test_defaults_come_from_pulumi_yaml():
 
 
 def test_values_arrive_as_strings_like_pulumi_hands_them_over():
-    settings = load_settings({
-        "projectName": "team-b", "lambdaMemory": "1024", "deletionProtection": "false",
-        "allowedNetworks": '["127.0.0.1/32"]',
-        "schedules": '[{"name": "s", "pipeline": "p1", "expression": "rate(5 minutes)"}]',
-    })
+    settings = load_settings(
+        {
+            "projectName": "team-b",
+            "lambdaMemory": "1024",
+            "deletionProtection": "false",
+            "allowedNetworks": '["127.0.0.1/32"]',
+            "schedules": '[{"name": "s", "pipeline": "p1", "expression": "rate(5 minutes)"}]',
+        }
+    )
     assert settings.lambda_memory == 1024 and settings.deletion_protection is False
     assert settings.allowed_networks == ("127.0.0.1/32",)
     assert settings.schedules == (config.Schedule("s", "p1", "daily", "rate(5 minutes)", "UTC"),)
 
 
 def test_every_invalid_value_is_reported_at_once_naming_key_and_what_is_allowed():
-    found = problems_for({
-        "readinessTtl": "an hour", "lambdaMemory": 64, "lambdaTimeout": 901, "logRetentionDays": 10,
-        "architecture": "arm", "pythonRuntime": "python2.7", "evaluatorBaseUrl": "ftp://x",
-        "dataBucketName": "Bad_Bucket", "kmsKeyArn": "alias/mine", "logLevel": "TRACE",
-        "secretArns": ["not-an-arn"], "allowedNetworks": ["10.0.0.1/8"], "pollInterval": "500ms",
-        "maxPollAttempts": 0, "archetypeDir": "relative/dir", "pipelinesDir": "../elsewhere",
-        "evaluatorBucketArns": ["arn:aws:s3:::bucket/key"],
-    })
+    found = problems_for(
+        {
+            "readinessTtl": "an hour",
+            "lambdaMemory": 64,
+            "lambdaTimeout": 901,
+            "logRetentionDays": 10,
+            "architecture": "arm",
+            "pythonRuntime": "python2.7",
+            "evaluatorBaseUrl": "ftp://x",
+            "dataBucketName": "Bad_Bucket",
+            "kmsKeyArn": "alias/mine",
+            "logLevel": "TRACE",
+            "secretArns": ["not-an-arn"],
+            "allowedNetworks": ["10.0.0.1/8"],
+            "pollInterval": "500ms",
+            "maxPollAttempts": 0,
+            "archetypeDir": "relative/dir",
+            "pipelinesDir": "../elsewhere",
+            "evaluatorBucketArns": ["arn:aws:s3:::bucket/key"],
+        }
+    )
     text = "\n".join(found)
     expectations = {
-        "readinessTtl": "Go-style duration", "lambdaMemory": "from 128 to 10240", "lambdaTimeout": "from 1 to 900",
-        "logRetentionDays": "1, 3, 5, 7, 14", "architecture": "arm64, x86_64", "pythonRuntime": "python3.12",
-        "evaluatorBaseUrl": "http(s)://", "dataBucketName": "S3 bucket name", "kmsKeyArn": "KMS key ARN",
-        "logLevel": "DEBUG, INFO", "secretArns": "Secrets Manager", "allowedNetworks": "CIDR",
-        "pollInterval": "whole number of seconds", "maxPollAttempts": "from 1 to 10000",
-        "archetypeDir": "absolute path", "pipelinesDir": "relative to the project",
+        "readinessTtl": "Go-style duration",
+        "lambdaMemory": "from 128 to 10240",
+        "lambdaTimeout": "from 1 to 900",
+        "logRetentionDays": "1, 3, 5, 7, 14",
+        "architecture": "arm64, x86_64",
+        "pythonRuntime": "python3.12",
+        "evaluatorBaseUrl": "http(s)://",
+        "dataBucketName": "S3 bucket name",
+        "kmsKeyArn": "KMS key ARN",
+        "logLevel": "DEBUG, INFO",
+        "secretArns": "Secrets Manager",
+        "allowedNetworks": "CIDR",
+        "pollInterval": "whole number of seconds",
+        "maxPollAttempts": "from 1 to 10000",
+        "archetypeDir": "absolute path",
+        "pipelinesDir": "relative to the project",
         "evaluatorBucketArns": "S3 bucket ARN",
     }
     assert len(found) == len(expectations), text
@@ -88,70 +116,108 @@ def test_unknown_keys_are_errors():
     assert problem.startswith("interlock:lambdaMemorySize: unknown key; allowed keys are")
 
 
-@pytest.mark.parametrize("schedule, message", [
-    ({"name": "s", "pipeline": "p1", "expression": "cron(0 6 * * *)"}, "expression: 'cron(0 6 * * *)'"),
-    ({"name": "s", "pipeline": "p1", "expression": "rate(1 hours)"}, "expression: 'rate(1 hours)'"),
-    ({"name": "s", "pipeline": "p1", "expression": "rate(0 minutes)"}, "expression: 'rate(0 minutes)'"),
-    ({"name": "s", "pipeline": "p1", "expression": "rate(1 day)", "timezone": "Mars/Olympus"}, "IANA time zone"),
-    ({"name": "s", "expression": "rate(1 day)"}, "missing required field 'pipeline'"),
-    ({"name": "s", "pipeline": "Sales Ingest", "expression": "rate(1 day)"}, "pipeline: 'Sales Ingest' is not a"),
-    ({"name": "s", "pipeline": "p1", "scheduleID": "-daily", "expression": "rate(1 day)"},
-     "scheduleID: '-daily' is not allowed"),
-    ({"name": "s", "pipeline": "p1", "expression": "rate(1 day)", "cron": "x"}, "unknown field 'cron'"),
-])
+@pytest.mark.parametrize(
+    "schedule, message",
+    [
+        ({"name": "s", "pipeline": "p1", "expression": "cron(0 6 * * *)"}, "expression: 'cron(0 6 * * *)'"),
+        ({"name": "s", "pipeline": "p1", "expression": "rate(1 hours)"}, "expression: 'rate(1 hours)'"),
+        ({"name": "s", "pipeline": "p1", "expression": "rate(0 minutes)"}, "expression: 'rate(0 minutes)'"),
+        ({"name": "s", "pipeline": "p1", "expression": "rate(1 day)", "timezone": "Mars/Olympus"}, "IANA time zone"),
+        ({"name": "s", "expression": "rate(1 day)"}, "missing required field 'pipeline'"),
+        ({"name": "s", "pipeline": "Sales Ingest", "expression": "rate(1 day)"}, "pipeline: 'Sales Ingest' is not a"),
+        (
+            {"name": "s", "pipeline": "p1", "scheduleID": "-daily", "expression": "rate(1 day)"},
+            "scheduleID: '-daily' is not allowed",
+        ),
+        ({"name": "s", "pipeline": "p1", "expression": "rate(1 day)", "cron": "x"}, "unknown field 'cron'"),
+    ],
+)
 def test_bad_schedules_name_the_entry_and_field(schedule, message):
     (problem,) = problems_for({"schedules": [schedule]})
     assert problem.startswith("interlock:schedules: [0]") and message in problem, problem
 
 
 def test_good_schedule_expressions_are_accepted():
-    entries = [{"name": f"s{i}", "pipeline": "p1", "expression": expression} for i, expression in enumerate(
-        ["cron(0 6 * * ? *)", "rate(1 day)", "rate(15 minutes)", "at(2026-12-01T06:00:00)"])]
+    entries = [
+        {"name": f"s{i}", "pipeline": "p1", "expression": expression}
+        for i, expression in enumerate(
+            ["cron(0 6 * * ? *)", "rate(1 day)", "rate(15 minutes)", "at(2026-12-01T06:00:00)"]
+        )
+    ]
     assert len(load_settings({"projectName": "team-a", "schedules": entries}).schedules) == 4
 
 
 def test_subscriptions_are_checked_per_protocol():
-    (problem,) = problems_for({"alertSubscriptions": [
-        {"protocol": "sms", "endpoint": "+100"}, {"protocol": "email", "endpoint": "nobody"},
-        {"protocol": "https", "endpoint": "http://insecure.example.com"}]})
+    (problem,) = problems_for(
+        {
+            "alertSubscriptions": [
+                {"protocol": "sms", "endpoint": "+100"},
+                {"protocol": "email", "endpoint": "nobody"},
+                {"protocol": "https", "endpoint": "http://insecure.example.com"},
+            ]
+        }
+    )
     assert "[0].protocol: 'sms' is not allowed; allowed are email, https, sqs, lambda" in problem
     assert "[1].endpoint: 'nobody' is not an email address" in problem
     assert "[2].endpoint: 'http://insecure.example.com' is not an https:// URL" in problem
 
 
 def test_trigger_permissions_reject_unknown_kinds_and_foreign_arns():
-    (problem,) = problems_for({"triggerPermissions": {
-        "batch": [], "glue": ["arn:aws:states:us-east-1:123456789012:stateMachine:x"]}})
+    (problem,) = problems_for(
+        {"triggerPermissions": {"batch": [], "glue": ["arn:aws:states:us-east-1:123456789012:stateMachine:x"]}}
+    )
     assert problem.startswith("interlock:triggerPermissions: unknown trigger kind 'batch'; allowed are glue, emr")
     assert "glue[0]: 'arn:aws:states:us-east-1:123456789012:stateMachine:x' is not a glue ARN" in problem
 
 
 def test_a_trigger_may_not_start_this_stacks_own_lifecycle():
-    (problem,) = problems_for({"triggerPermissions": {
-        "stepFunctions": ["arn:aws:states:us-east-1:123456789012:stateMachine:team-a-pipeline"]}})
+    (problem,) = problems_for(
+        {
+            "triggerPermissions": {
+                "stepFunctions": ["arn:aws:states:us-east-1:123456789012:stateMachine:team-a-pipeline"]
+            }
+        }
+    )
     assert "is this stack's own lifecycle state machine" in problem
-    load_settings({"projectName": "team-b", "triggerPermissions": {
-        "stepFunctions": ["arn:aws:states:us-east-1:123456789012:stateMachine:team-a-pipeline"]}})
+    load_settings(
+        {
+            "projectName": "team-b",
+            "triggerPermissions": {
+                "stepFunctions": ["arn:aws:states:us-east-1:123456789012:stateMachine:team-a-pipeline"]
+            },
+        }
+    )
 
 
 def test_emr_serverless_needs_execution_roles_to_pass():
-    (problem,) = problems_for({"triggerPermissions": {
-        "emrServerless": ["arn:aws:emr-serverless:us-east-1:123456789012:/applications/00abc"]}})
+    (problem,) = problems_for(
+        {"triggerPermissions": {"emrServerless": ["arn:aws:emr-serverless:us-east-1:123456789012:/applications/00abc"]}}
+    )
     assert "emrServerless: also list the job execution role ARNs" in problem
-    settings = load_settings({"projectName": "team-a", "triggerPermissions": {"emrServerless": [
-        "arn:aws:emr-serverless:us-east-1:123456789012:/applications/00abc",
-        "arn:aws:iam::123456789012:role/runner"]}})
+    settings = load_settings(
+        {
+            "projectName": "team-a",
+            "triggerPermissions": {
+                "emrServerless": [
+                    "arn:aws:emr-serverless:us-east-1:123456789012:/applications/00abc",
+                    "arn:aws:iam::123456789012:role/runner",
+                ]
+            },
+        }
+    )
     assert settings.trigger_permissions.emr_serverless_roles == ("arn:aws:iam::123456789012:role/runner",)
 
 
 def test_execution_timeout_must_cover_evaluation_and_polling():
-    (problem,) = problems_for({"executionTimeout": "1h", "evaluationWindow": "30m", "pollInterval": "1m",
-                               "maxPollAttempts": 60})
+    (problem,) = problems_for(
+        {"executionTimeout": "1h", "evaluationWindow": "30m", "pollInterval": "1m", "maxPollAttempts": 60}
+    )
     assert problem.startswith("interlock:executionTimeout: 3600s is shorter than evaluationWindow")
 
 
-@pytest.mark.parametrize("text, seconds", [("90s", 90), ("15m", 900), ("1h30m", 5400), ("168h", 604800),
-                                           ("1.5h", 5400), ("250ms", 0.25)])
+@pytest.mark.parametrize(
+    "text, seconds", [("90s", 90), ("15m", 900), ("1h30m", 5400), ("168h", 604800), ("1.5h", 5400), ("250ms", 0.25)]
+)
 def test_go_durations(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -185,8 +251,9 @@ def test_the_dev_stack_file_is_valid():
     assert len(run.of_type("aws:scheduler/schedule:Schedule")) == len(settings.schedules)
 
 
-@pytest.mark.parametrize("network", ["0.0.0.0/0", "::/0", "169.254.0.0/16", "169.254.169.254/32", "fd00:ec2::/64",
-                                     "::ffff:169.254.0.0/112"])
+@pytest.mark.parametrize(
+    "network", ["0.0.0.0/0", "::/0", "169.254.0.0/16", "169.254.169.254/32", "fd00:ec2::/64", "::ffff:169.254.0.0/112"]
+)
 def test_allowed_networks_refuse_everything_and_the_metadata_address(network):
     (problem,) = problems_for({"allowedNetworks": ["127.0.0.0/8", network]})
     assert problem.startswith("interlock:allowedNetworks: ")

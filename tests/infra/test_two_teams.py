@@ -1,4 +1,5 @@
 """Two teams in one account: disjoint physical names, and each team's IAM reaches only its own resources."""
+
 from __future__ import annotations
 
 import json
@@ -13,16 +14,19 @@ NAME_INPUTS = ("name", "bucket", "layerName")
 
 @pytest.fixture(scope="module")
 def teams():
-    return {team: run_program_full({**REQUIRED, "projectName": team, "dataBucketName": f"{team}-interlock-data"},
-                                   stack=f"{team}-dev")
-            for team in ("team-a", "team-b")}
+    return {
+        team: run_program_full(
+            {**REQUIRED, "projectName": team, "dataBucketName": f"{team}-interlock-data"}, stack=f"{team}-dev"
+        )
+        for team in ("team-a", "team-b")
+    }
 
 
 def physical_names(run) -> set[str]:
     names = set()
     for resource in run.resources:
         if resource.type.startswith("interlock:") or resource.type == "aws:iam/rolePolicy:RolePolicy":
-            continue   # components are logical only; inline policy names are scoped by their role
+            continue  # components are logical only; inline policy names are scoped by their role
         names |= {str(resource.inputs[key]) for key in NAME_INPUTS if key in resource.inputs}
     return names
 
@@ -32,8 +36,9 @@ def test_physical_names_are_disjoint_and_prefixed(teams):
     assert len(a) >= 25 and not a & b
     for team, names in (("team-a", a), ("team-b", b)):
         for name in names:
-            assert name.startswith((team, f"/aws/lambda/{team}-", f"/aws/vendedlogs/states/{team}-",
-                                    f"alias/{team}-")), name
+            assert name.startswith(
+                (team, f"/aws/lambda/{team}-", f"/aws/vendedlogs/states/{team}-", f"alias/{team}-")
+            ), name
 
 
 def test_each_teams_iam_is_scoped_to_its_own_resources(teams):
@@ -44,7 +49,7 @@ def test_each_teams_iam_is_scoped_to_its_own_resources(teams):
             document = json.loads(policy.inputs["policy"])
             for statement in document["Statement"]:
                 resources = statement["Resource"]
-                for arn in ([resources] if isinstance(resources, str) else resources):
+                for arn in [resources] if isinstance(resources, str) else resources:
                     assert other not in arn, f"{team} policy {policy.name} reaches {arn}"
                     if arn != "*":
                         base = arn.removesuffix(":*").removesuffix(":*").removesuffix("/*")

@@ -6,6 +6,7 @@ Automation API issues with canned output from the scenario file $FAKE_PULUMI_SCE
    "config": {key: {"value": v, "secret": bool}}, "fail": {"<command>": {"stdout", "stderr", "code"}}}
 The project is the `name:` of Pulumi.yaml in the working directory; <command> is `up`, `preview`, `stack select`...
 """
+
 import json
 import os
 import sys
@@ -23,8 +24,10 @@ def main(argv):
     with open(os.environ["FAKE_PULUMI_SCENARIO"], encoding="utf-8") as handle:
         scenario = json.load(handle)
     with open(os.environ["FAKE_PULUMI_LOG"], "a", encoding="utf-8") as log:
-        log.write(json.dumps({"argv": argv, "cwd": os.getcwd(),
-                              "env": {key: os.environ.get(key) for key in RECORDED_ENV}}) + "\n")
+        log.write(
+            json.dumps({"argv": argv, "cwd": os.getcwd(), "env": {key: os.environ.get(key) for key in RECORDED_ENV}})
+            + "\n"
+        )
     args = [arg for arg in argv if arg != "--non-interactive"]
     if args == ["version"]:
         print("v3.200.0")
@@ -49,9 +52,22 @@ def main(argv):
         shown = "--show-secrets" in args
         print(json.dumps({k: v if shown or k not in secret_keys else "[secret]" for k, v in outputs.items()}))
     elif command == "stack history":
-        print(json.dumps([{"kind": "update", "startTime": "2026-11-28T21:00:00.000000Z", "message": "",
-                           "environment": {}, "config": {}, "result": "succeeded",
-                           "endTime": "2026-11-28T21:01:00.000000Z", "version": 2}]))
+        print(
+            json.dumps(
+                [
+                    {
+                        "kind": "update",
+                        "startTime": "2026-11-28T21:00:00.000000Z",
+                        "message": "",
+                        "environment": {},
+                        "config": {},
+                        "result": "succeeded",
+                        "endTime": "2026-11-28T21:01:00.000000Z",
+                        "version": 2,
+                    }
+                ]
+            )
+        )
     elif command == "config --show-secrets":
         print(json.dumps(scenario.get("config", {})))
     elif command == "config get":
@@ -62,8 +78,20 @@ def main(argv):
         event_log = option(args, "--event-log")
         if event_log:
             with open(event_log, "a", encoding="utf-8") as events:
-                events.write(json.dumps({"sequence": 1, "timestamp": 1, "summaryEvent": {
-                    "maybeCorrupt": False, "durationSeconds": 1, "resourceChanges": {"same": 3}}}) + "\n")
+                events.write(
+                    json.dumps(
+                        {
+                            "sequence": 1,
+                            "timestamp": 1,
+                            "summaryEvent": {
+                                "maybeCorrupt": False,
+                                "durationSeconds": 1,
+                                "resourceChanges": {"same": 3},
+                            },
+                        }
+                    )
+                    + "\n"
+                )
                 events.write(json.dumps({"sequence": 2, "timestamp": 1, "cancelEvent": {}}) + "\n")
     return 0
 

@@ -1,4 +1,5 @@
 """The state backend project (backend/__main__.py) under Pulumi mocks: bucket hardening, KMS key, outputs, config."""
+
 import json
 import os
 import sys
@@ -96,8 +97,7 @@ def test_bucket_is_versioned_kms_encrypted_and_private(default_backend):
     assert versioning["bucket"] == bucket_id
     assert versioning["versioningConfiguration"]["status"] == "Enabled"
 
-    encryption = mocks.one(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")[2]
+    encryption = mocks.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")[2]
     assert encryption["bucket"] == bucket_id
     [rule] = encryption["rules"]
     assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}
@@ -147,8 +147,14 @@ def test_bucket_and_key_are_protected_and_retained(default_backend):
 
 
 def test_config_sets_bucket_name_prefix_and_days():
-    mocks, _, exports = run_backend({"bucketName": "acme-pulumi-state", "namePrefix": "acme",
-                                     "noncurrentVersionExpirationDays": "14", "keyDeletionWindowDays": "7"})
+    mocks, _, exports = run_backend(
+        {
+            "bucketName": "acme-pulumi-state",
+            "namePrefix": "acme",
+            "noncurrentVersionExpirationDays": "14",
+            "keyDeletionWindowDays": "7",
+        }
+    )
     assert exports["backendUrl"] == f"s3://acme-pulumi-state?region={REGION}"
     assert exports["secretsProvider"] == f"awskms://alias/acme-pulumi-secrets?region={REGION}"
     [rule] = mocks.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[2]["rules"]
@@ -156,12 +162,15 @@ def test_config_sets_bucket_name_prefix_and_days():
     assert mocks.one("aws:kms/key:Key")[2]["deletionWindowInDays"] == 7
 
 
-@pytest.mark.parametrize("config, key", [
-    ({"noncurrentVersionExpirationDays": "0"}, "noncurrentVersionExpirationDays"),
-    ({"noncurrentVersionExpirationDays": "ninety"}, "noncurrentVersionExpirationDays"),
-    ({"keyDeletionWindowDays": "3"}, "keyDeletionWindowDays"),
-    ({"namePrefix": "Acme_Corp"}, "namePrefix"),
-])
+@pytest.mark.parametrize(
+    "config, key",
+    [
+        ({"noncurrentVersionExpirationDays": "0"}, "noncurrentVersionExpirationDays"),
+        ({"noncurrentVersionExpirationDays": "ninety"}, "noncurrentVersionExpirationDays"),
+        ({"keyDeletionWindowDays": "3"}, "keyDeletionWindowDays"),
+        ({"namePrefix": "Acme_Corp"}, "namePrefix"),
+    ],
+)
 def test_invalid_config_names_the_key(config, key):
     with pytest.raises(ValueError, match=f"interlock-backend:{key}"):
         load_backend_settings(config)
@@ -171,7 +180,9 @@ def test_backend_resources_pass_the_guardrails(default_backend):
     mocks, _, _ = default_backend
     for type_token, _, inputs, _ in mocks.resources:
         assert rules.resource_violations(type_token, inputs) == [], type_token
-    stack = [rules.StackResource(type_token, name, {**inputs, **outputs})
-             for type_token, name, inputs, outputs in mocks.resources]
+    stack = [
+        rules.StackResource(type_token, name, {**inputs, **outputs})
+        for type_token, name, inputs, outputs in mocks.resources
+    ]
     assert rules.stack_violations(stack) == []
     assert any(r.type in rules.BUCKETS for r in stack)  # the bucket rule really had a bucket to check

@@ -6,6 +6,7 @@ backend and secrets provider, what is streamed and printed, and which exit code 
 answers like the real CLI does (`pulumi version`, "no stack named ... found", lock conflicts, JSON outputs); it does
 not deploy anything.
 """
+
 import json
 import os
 import stat
@@ -20,8 +21,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_pulumi.py")
 BACKEND_URL = "s3://acme-pulumi-state?region=eu-west-1"
 SECRETS = "awskms://alias/interlock-pulumi-secrets?region=eu-west-1"
-LOCKED = ("error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or "
-          "delete the lock file with `pulumi cancel`.")
+LOCKED = (
+    "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or "
+    "delete the lock file with `pulumi cancel`."
+)
 
 
 class FakePulumi:
@@ -35,15 +38,23 @@ class FakePulumi:
         executable.chmod(executable.stat().st_mode | stat.S_IEXEC)
         self.log = tmp_path / "calls.jsonl"
         self.scenario_file = tmp_path / "scenario.json"
-        self.scenario = {"stacks": {"interlock": ["team-a-dev"], "interlock-backend": []},
-                         "outputs": {"interlock": {"tableName": "team-a", "apiToken": "s3cr3t"}},
-                         "secret_outputs": ["apiToken"]}
+        self.scenario = {
+            "stacks": {"interlock": ["team-a-dev"], "interlock-backend": []},
+            "outputs": {"interlock": {"tableName": "team-a", "apiToken": "s3cr3t"}},
+            "secret_outputs": ["apiToken"],
+        }
         monkeypatch.setenv("PATH", f"{self.bin}{os.pathsep}{os.environ['PATH']}")
         monkeypatch.setenv("FAKE_PULUMI_LOG", str(self.log))
         monkeypatch.setenv("FAKE_PULUMI_SCENARIO", str(self.scenario_file))
-        for name in ("PULUMI_BACKEND_URL", "INTERLOCK_SECRETS_PROVIDER", "INTERLOCK_BACKEND_STACK",
-                     "INTERLOCK_BOOTSTRAP_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE",
-                     "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK"):
+        for name in (
+            "PULUMI_BACKEND_URL",
+            "INTERLOCK_SECRETS_PROVIDER",
+            "INTERLOCK_BACKEND_STACK",
+            "INTERLOCK_BOOTSTRAP_BACKEND_URL",
+            "PULUMI_CONFIG_PASSPHRASE",
+            "PULUMI_CONFIG_PASSPHRASE_FILE",
+            "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK",
+        ):
             monkeypatch.delenv(name, raising=False)
 
     def run(self, *argv):
@@ -88,7 +99,7 @@ def test_up_by_team_and_env_runs_the_repository_program_on_the_env_backend(fake,
     assert {call["env"]["PULUMI_BACKEND_URL"] for call in calls} == {BACKEND_URL}
     out = capsys.readouterr().out
     assert "up of interlock/team-a-dev: engine running" in out  # engine output is streamed
-    printed = json.loads(out[out.index("{"):])
+    printed = json.loads(out[out.index("{") :])
     assert printed == {"tableName": "team-a", "apiToken": deploy.MASK}
     assert "s3cr3t" not in out
 
@@ -110,13 +121,12 @@ def test_backend_comes_from_the_backend_stack_outputs_when_the_environment_has_n
     assert fake.run("refresh", "--stack", "team-a-dev") == deploy.EXIT_OK
     calls = fake.calls()
     backend_calls = [call for call in calls if call["cwd"] == os.path.join(ROOT, "backend")]
-    assert [c["argv"][1:] for c in backend_calls][0] == ["stack", "select", "--stack", "bootstrap"]
+    assert backend_calls[0]["argv"][1:] == ["stack", "select", "--stack", "bootstrap"]
     assert {c["env"]["PULUMI_BACKEND_URL"] for c in backend_calls} == {f"file://{ROOT}/backend"}
     assert {c["env"]["PULUMI_CONFIG_PASSPHRASE"] for c in backend_calls} == {""}
     main_calls = [call for call in calls if call["cwd"] == ROOT]
     assert {c["env"]["PULUMI_BACKEND_URL"] for c in main_calls} == {BACKEND_URL}
-    assert [a for a in main_calls[1]["argv"] if a != "--non-interactive"][:3] == ["refresh", "--skip-preview",
-                                                                                  "--yes"]
+    assert [a for a in main_calls[1]["argv"] if a != "--non-interactive"][:3] == ["refresh", "--skip-preview", "--yes"]
 
 
 def test_backend_stack_name_and_location_can_be_overridden(fake, monkeypatch):
@@ -147,8 +157,10 @@ def test_missing_stack_exits_4_without_creating_it(fake, env_backend, capsys):
 def test_create_initialises_a_missing_stack_with_the_kms_secrets_provider(fake, env_backend):
     assert fake.run("preview", "--team", "team-b", "--env", "dev", "--create") == deploy.EXIT_OK
     commands = fake.commands()
-    assert commands[:2] == [["stack", "select", "--stack", "team-b-dev"],
-                            ["stack", "init", "team-b-dev", "--secrets-provider", SECRETS]]
+    assert commands[:2] == [
+        ["stack", "select", "--stack", "team-b-dev"],
+        ["stack", "init", "team-b-dev", "--secrets-provider", SECRETS],
+    ]
     assert commands[2][0] == "preview"
 
 
@@ -159,8 +171,13 @@ def test_concurrent_update_exits_3(fake, env_backend, capsys):
 
 
 def test_failed_update_exits_1_with_the_engine_error(fake, env_backend, capsys):
-    fake.scenario["fail"] = {"up": {"stdout": "Updating (team-a-dev)\n  aws:dynamodb:Table creating failed",
-                                    "stderr": "error: update failed", "code": 255}}
+    fake.scenario["fail"] = {
+        "up": {
+            "stdout": "Updating (team-a-dev)\n  aws:dynamodb:Table creating failed",
+            "stderr": "error: update failed",
+            "code": 255,
+        }
+    }
     assert fake.run("up", "--stack", "team-a-dev") == deploy.EXIT_FAILED
     err = capsys.readouterr().err
     assert "deploy.py: error: up failed: update failed" in err
@@ -183,25 +200,37 @@ def test_config_set_from_file(fake, env_backend, tmp_path, monkeypatch, capsys):
         "interlock:lambdaMemory: 512\n"
         "interlock:deletionProtection: false\n"
         "interlock:allowedNetworks: [10.0.0.0/8]\n"
-        "interlock:apiToken: {secretFromEnv: TEAM_A_TOKEN}\n")
+        "interlock:apiToken: {secretFromEnv: TEAM_A_TOKEN}\n"
+    )
     assert fake.run("config", "set", str(config_file), "--stack", "team-a-dev") == deploy.EXIT_OK
     assert fake.commands()[1] == [
-        "config", "set-all", "--stack", "team-a-dev",
-        "--plaintext", "interlock:projectName=team-a",
-        "--plaintext", "interlock:lambdaMemory=512",
-        "--plaintext", "interlock:deletionProtection=false",
-        "--plaintext", 'interlock:allowedNetworks=["10.0.0.0/8"]',
-        "--secret", "interlock:apiToken=tok-123",
+        "config",
+        "set-all",
+        "--stack",
+        "team-a-dev",
+        "--plaintext",
+        "interlock:projectName=team-a",
+        "--plaintext",
+        "interlock:lambdaMemory=512",
+        "--plaintext",
+        "interlock:deletionProtection=false",
+        "--plaintext",
+        'interlock:allowedNetworks=["10.0.0.0/8"]',
+        "--secret",
+        "interlock:apiToken=tok-123",
     ]
     captured = capsys.readouterr()
     assert "tok-123" not in captured.out + captured.err
 
 
-@pytest.mark.parametrize("content, message", [
-    ("- just\n- a list\n", "expected a non-empty mapping"),
-    ("interlock:apiToken: {secretFromEnv: NOT_SET_ANYWHERE}\n", "NOT_SET_ANYWHERE"),
-    ("interlock:projectName:\n", "has no value"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("- just\n- a list\n", "expected a non-empty mapping"),
+        ("interlock:apiToken: {secretFromEnv: NOT_SET_ANYWHERE}\n", "NOT_SET_ANYWHERE"),
+        ("interlock:projectName:\n", "has no value"),
+    ],
+)
 def test_bad_config_file_is_a_usage_error_before_any_cli_call(fake, env_backend, tmp_path, capsys, content, message):
     config_file = tmp_path / "bad.yaml"
     config_file.write_text(content)
@@ -211,8 +240,10 @@ def test_bad_config_file_is_a_usage_error_before_any_cli_call(fake, env_backend,
 
 
 def test_config_get_masks_secrets(fake, env_backend, capsys):
-    fake.scenario["config"] = {"interlock:projectName": {"value": "team-a", "secret": False},
-                               "interlock:apiToken": {"value": "tok-123", "secret": True}}
+    fake.scenario["config"] = {
+        "interlock:projectName": {"value": "team-a", "secret": False},
+        "interlock:apiToken": {"value": "tok-123", "secret": True},
+    }
     assert fake.run("config", "get", "--stack", "team-a-dev") == deploy.EXIT_OK
     assert fake.commands()[1] == ["config", "--show-secrets", "--json", "--stack", "team-a-dev"]
     assert fake.run("config", "get", "interlock:apiToken", "--stack", "team-a-dev") == deploy.EXIT_OK
@@ -249,14 +280,17 @@ def test_bootstrap_keeps_a_given_passphrase(fake, monkeypatch):
     assert {call["env"]["PULUMI_CONFIG_PASSPHRASE"] for call in fake.calls()} == {"correct horse"}
 
 
-@pytest.mark.parametrize("argv", [
-    ["up"],
-    ["up", "--team", "team-a"],
-    ["up", "--stack", "team-a-dev", "--team", "team-a", "--env", "dev"],
-    ["up", "--team", "Team A", "--env", "dev"],
-    ["launch", "--stack", "team-a-dev"],
-    ["config", "set", "--stack", "team-a-dev"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["up"],
+        ["up", "--team", "team-a"],
+        ["up", "--stack", "team-a-dev", "--team", "team-a", "--env", "dev"],
+        ["up", "--team", "Team A", "--env", "dev"],
+        ["launch", "--stack", "team-a-dev"],
+        ["config", "set", "--stack", "team-a-dev"],
+    ],
+)
 def test_bad_usage_exits_2_without_calling_pulumi(fake, env_backend, argv):
     assert fake.run(*argv) == deploy.EXIT_USAGE
     assert fake.calls(include_version=True) == []
@@ -273,12 +307,20 @@ def test_missing_cli_is_one_clear_line_and_exit_5(tmp_path, monkeypatch, capsys)
 def test_exit_codes_reach_the_calling_process(fake, env_backend):
     """As CI runs it: a separate `python deploy.py` process, its exit status and stdout."""
     fake.scenario_file.write_text(json.dumps(fake.scenario))
-    ok = subprocess.run([sys.executable, os.path.join(ROOT, "deploy.py"), "outputs", "--stack", "team-a-dev"],
-                        capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "deploy.py"), "outputs", "--stack", "team-a-dev"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout) == {"tableName": "team-a", "apiToken": deploy.MASK}
     fake.scenario["fail"] = {"stack select": {"stderr": LOCKED, "code": 255}}
     fake.scenario_file.write_text(json.dumps(fake.scenario))
-    locked = subprocess.run([sys.executable, os.path.join(ROOT, "deploy.py"), "outputs", "--stack", "team-a-dev"],
-                            capture_output=True, text=True, timeout=120)
+    locked = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "deploy.py"), "outputs", "--stack", "team-a-dev"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert locked.returncode == deploy.EXIT_CONCURRENT_UPDATE

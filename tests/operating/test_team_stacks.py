@@ -1,4 +1,5 @@
 """Per-team stack files: the example parses with the program's typed settings, and no two stacks collide."""
+
 import glob
 import json
 import os
@@ -19,8 +20,13 @@ def settings_of(path: str):
     """Typed settings of a stack file, with values handed over as the CLI does (structures as JSON strings)."""
     with open(path, encoding="utf-8") as handle:
         config = yaml.safe_load(handle)["config"]
-    return load_settings({key.split(":", 1)[1]: value if isinstance(value, str) else json.dumps(value)
-                          for key, value in config.items() if key.startswith("interlock:")})
+    return load_settings(
+        {
+            key.split(":", 1)[1]: value if isinstance(value, str) else json.dumps(value)
+            for key, value in config.items()
+            if key.startswith("interlock:")
+        }
+    )
 
 
 def test_example_team_stack_parses_with_the_typed_settings():
@@ -31,9 +37,9 @@ def test_example_team_stack_parses_with_the_typed_settings():
     assert settings.pipelines_dir == "pipelines"
     assert [(s.name, s.pipeline, s.schedule_id) for s in settings.schedules] == [
         ("sales-raw-ingest-daily", "sales-raw-ingest", "daily"),
-        ("customer-features-backstop", "customer-features", "daily")]
-    assert [(s.protocol, s.endpoint) for s in settings.alert_subscriptions] == [
-        ("email", "team-a-oncall@example.com")]
+        ("customer-features-backstop", "customer-features", "daily"),
+    ]
+    assert [(s.protocol, s.endpoint) for s in settings.alert_subscriptions] == [("email", "team-a-oncall@example.com")]
     assert settings.trigger_permissions.glue == ("arn:aws:glue:eu-west-1:111122223333:job/sales-raw-ingest",)
     assert settings.point_in_time_recovery is True  # the policy pack requires it on every stack
 

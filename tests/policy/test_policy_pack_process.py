@@ -4,6 +4,7 @@ analyzer gRPC protocol the CLI uses: what the engine would see during `pulumi pr
 The CLI itself is not involved (it cannot be installed here); the pack process, its policies and the SDK's analyzer
 server are the real ones.
 """
+
 import json
 import os
 import subprocess
@@ -23,8 +24,12 @@ LAUNCH = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
 
 @pytest.fixture(scope="module")
 def analyzer():
-    process = subprocess.Popen([sys.executable, "-c", LAUNCH, os.path.join(ROOT, "policy")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, os.path.join(ROOT, "policy")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = process.stdout.readline().strip()
         assert port.isdigit(), process.stderr.read() if process.poll() is not None else port
@@ -52,34 +57,60 @@ def test_pack_announces_every_rule_as_mandatory(analyzer):
 
 
 def test_resource_violation_is_reported_as_mandatory(analyzer):
-    bad = analyzer.Analyze(analyzer_pb2.AnalyzeRequest(
-        type=rules.TABLE, name="table", urn="urn:pulumi:dev::interlock::aws:dynamodb/table:Table::table",
-        properties=struct({"pointInTimeRecovery": {"enabled": False}, "serverSideEncryption": {"enabled": True}})))
+    bad = analyzer.Analyze(
+        analyzer_pb2.AnalyzeRequest(
+            type=rules.TABLE,
+            name="table",
+            urn="urn:pulumi:dev::interlock::aws:dynamodb/table:Table::table",
+            properties=struct({"pointInTimeRecovery": {"enabled": False}, "serverSideEncryption": {"enabled": True}}),
+        )
+    )
     assert [(d.policyName, d.enforcementLevel) for d in bad.diagnostics] == [
-        ("dynamodb-table-pitr-and-encryption", analyzer_pb2.MANDATORY)]
+        ("dynamodb-table-pitr-and-encryption", analyzer_pb2.MANDATORY)
+    ]
     assert "point-in-time recovery" in bad.diagnostics[0].message
 
-    good = analyzer.Analyze(analyzer_pb2.AnalyzeRequest(
-        type=rules.TABLE, name="table", urn="urn:pulumi:dev::interlock::aws:dynamodb/table:Table::table",
-        properties=struct({"pointInTimeRecovery": {"enabled": True}, "serverSideEncryption": {"enabled": True}})))
+    good = analyzer.Analyze(
+        analyzer_pb2.AnalyzeRequest(
+            type=rules.TABLE,
+            name="table",
+            urn="urn:pulumi:dev::interlock::aws:dynamodb/table:Table::table",
+            properties=struct({"pointInTimeRecovery": {"enabled": True}, "serverSideEncryption": {"enabled": True}}),
+        )
+    )
     assert list(good.diagnostics) == []
 
 
 def test_wildcard_in_a_role_policy_document_string_is_reported(analyzer):
-    document = json.dumps({"Version": "2012-10-17",
-                           "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]})
-    response = analyzer.Analyze(analyzer_pb2.AnalyzeRequest(
-        type=rules.ROLE_POLICY, name="p", urn="urn:pulumi:dev::interlock::aws:iam/rolePolicy:RolePolicy::p",
-        properties=struct({"role": "r", "policy": document})))
+    document = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}
+    )
+    response = analyzer.Analyze(
+        analyzer_pb2.AnalyzeRequest(
+            type=rules.ROLE_POLICY,
+            name="p",
+            urn="urn:pulumi:dev::interlock::aws:iam/rolePolicy:RolePolicy::p",
+            properties=struct({"role": "r", "policy": document}),
+        )
+    )
     assert [d.policyName for d in response.diagnostics] == ["iam-no-wildcard-actions"]
 
 
 def test_stack_violation_names_the_offending_resource(analyzer):
     function_urn = "urn:pulumi:dev::interlock::aws:lambda/function:Function::fn"
-    response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[
-        analyzer_pb2.AnalyzerResource(type=rules.FUNCTION, name="fn", urn=function_urn,
-                                      properties=struct({"name": "team-a-evaluator"})),
-        analyzer_pb2.AnalyzerResource(type=rules.LOG_GROUP, name="lg", urn="urn:lg",
-                                      properties=struct({"name": "/aws/lambda/other", "retentionInDays": 7})),
-    ]))
+    response = analyzer.AnalyzeStack(
+        analyzer_pb2.AnalyzeStackRequest(
+            resources=[
+                analyzer_pb2.AnalyzerResource(
+                    type=rules.FUNCTION, name="fn", urn=function_urn, properties=struct({"name": "team-a-evaluator"})
+                ),
+                analyzer_pb2.AnalyzerResource(
+                    type=rules.LOG_GROUP,
+                    name="lg",
+                    urn="urn:lg",
+                    properties=struct({"name": "/aws/lambda/other", "retentionInDays": 7}),
+                ),
+            ]
+        )
+    )
     assert [(d.policyName, d.urn) for d in response.diagnostics] == [("lambda-log-group-retention", function_urn)]

@@ -1,4 +1,5 @@
 """Each guardrail rule on passing and failing resource properties, and the rules' wiring into Pulumi policies."""
+
 import json
 
 import pytest
@@ -20,18 +21,23 @@ def allow(action, resource="arn:aws:dynamodb:us-east-1:123456789012:table/t"):
     return {"Effect": "Allow", "Action": action, "Resource": resource}
 
 
-@pytest.mark.parametrize("props, expected", [
-    (GOOD_TABLE, []),
-    ({"serverSideEncryption": {"enabled": True}}, ["point-in-time recovery"]),
-    ({"pointInTimeRecovery": {"enabled": False}, "serverSideEncryption": {"enabled": True}},
-     ["point-in-time recovery"]),
-    ({"pointInTimeRecovery": {"enabled": True}}, ["server-side encryption"]),
-    ({}, ["point-in-time recovery", "server-side encryption"]),
-])
+@pytest.mark.parametrize(
+    "props, expected",
+    [
+        (GOOD_TABLE, []),
+        ({"serverSideEncryption": {"enabled": True}}, ["point-in-time recovery"]),
+        (
+            {"pointInTimeRecovery": {"enabled": False}, "serverSideEncryption": {"enabled": True}},
+            ["point-in-time recovery"],
+        ),
+        ({"pointInTimeRecovery": {"enabled": True}}, ["server-side encryption"]),
+        ({}, ["point-in-time recovery", "server-side encryption"]),
+    ],
+)
 def test_table_needs_pitr_and_encryption(props, expected):
     problems = rules.table_is_recoverable_and_encrypted(rules.TABLE, props)
     assert len(problems) == len(expected)
-    for problem, fragment in zip(problems, expected):
+    for problem, fragment in zip(problems, expected, strict=True):
         assert fragment in problem
 
 
@@ -40,30 +46,41 @@ def test_explicit_actions_pass_in_every_policy_carrier(action):
     document = policy_doc(allow(action))
     assert rules.no_wildcard_iam_actions(rules.ROLE_POLICY, {"policy": document}) == []
     assert rules.no_wildcard_iam_actions(rules.MANAGED_POLICY, {"policy": json.loads(document)}) == []
-    assert rules.no_wildcard_iam_actions(
-        rules.ROLE, {"inlinePolicies": [{"name": "table", "policy": document}]}) == []
+    assert rules.no_wildcard_iam_actions(rules.ROLE, {"inlinePolicies": [{"name": "table", "policy": document}]}) == []
 
 
-@pytest.mark.parametrize("statement", [
-    allow("*"),
-    allow("dynamodb:*"),
-    allow(["dynamodb:GetItem", "dynamodb:Get*"]),
-    {"Action": "s3:*", "Resource": "*"},  # Effect defaults to Allow
-    {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        allow("*"),
+        allow("dynamodb:*"),
+        allow(["dynamodb:GetItem", "dynamodb:Get*"]),
+        {"Action": "s3:*", "Resource": "*"},  # Effect defaults to Allow
+        {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+    ],
+)
 def test_wildcard_actions_fail_in_every_policy_carrier(statement):
     document = policy_doc(allow("sns:Publish"), statement)
     for resource_type, props in [
         (rules.ROLE_POLICY, {"policy": document}),
         (rules.MANAGED_POLICY, {"policy": json.loads(document)}),
-        (rules.ROLE, {"inlinePolicies": [{"name": "ok", "policy": policy_doc(allow("sns:Publish"))},
-                                         {"name": "bad", "policy": document}]}),
+        (
+            rules.ROLE,
+            {
+                "inlinePolicies": [
+                    {"name": "ok", "policy": policy_doc(allow("sns:Publish"))},
+                    {"name": "bad", "policy": document},
+                ]
+            },
+        ),
     ]:
         problems = rules.no_wildcard_iam_actions(resource_type, props)
         assert len(problems) == 1, (resource_type, problems)
         assert "wildcard action" in problems[0]
-    assert "inline policy bad" in rules.no_wildcard_iam_actions(
-        rules.ROLE, {"inlinePolicies": [{"name": "bad", "policy": document}]})[0]
+    assert (
+        "inline policy bad"
+        in rules.no_wildcard_iam_actions(rules.ROLE, {"inlinePolicies": [{"name": "bad", "policy": document}]})[0]
+    )
 
 
 def test_wildcard_in_deny_statement_and_single_statement_object_are_handled():
@@ -78,13 +95,16 @@ def test_unparseable_policy_document_is_a_violation_not_a_crash():
     assert problems and "cannot be checked" in problems[0]
 
 
-@pytest.mark.parametrize("logging, ok", [
-    ({"level": "ALL", "logDestination": "arn:aws:logs:us-east-1:1:log-group:/aws/vendedlogs/states/x:*"}, True),
-    ({"level": "ERROR", "logDestination": "arn:aws:logs:us-east-1:1:log-group:g:*"}, True),
-    ({"level": "OFF", "logDestination": "arn:aws:logs:us-east-1:1:log-group:g:*"}, False),
-    ({"level": "ALL"}, False),
-    (None, False),
-])
+@pytest.mark.parametrize(
+    "logging, ok",
+    [
+        ({"level": "ALL", "logDestination": "arn:aws:logs:us-east-1:1:log-group:/aws/vendedlogs/states/x:*"}, True),
+        ({"level": "ERROR", "logDestination": "arn:aws:logs:us-east-1:1:log-group:g:*"}, True),
+        ({"level": "OFF", "logDestination": "arn:aws:logs:us-east-1:1:log-group:g:*"}, False),
+        ({"level": "ALL"}, False),
+        (None, False),
+    ],
+)
 def test_state_machine_logging(logging, ok):
     props = {} if logging is None else {"loggingConfiguration": logging}
     assert (rules.state_machine_logs(rules.STATE_MACHINE, props) == []) is ok
@@ -101,8 +121,12 @@ def test_stream_mapping_needs_on_failure_destination():
     with_dlq = {**stream, "destinationConfig": {"onFailure": {"destinationArn": "arn:aws:sqs:us-east-1:1:dlq"}}}
     assert rules.stream_mapping_has_failure_destination(rules.EVENT_SOURCE_MAPPING, with_dlq) == []
     assert rules.stream_mapping_has_failure_destination(rules.EVENT_SOURCE_MAPPING, stream) != []
-    assert rules.stream_mapping_has_failure_destination(
-        rules.EVENT_SOURCE_MAPPING, {**stream, "destinationConfig": {"onFailure": {}}}) != []
+    assert (
+        rules.stream_mapping_has_failure_destination(
+            rules.EVENT_SOURCE_MAPPING, {**stream, "destinationConfig": {"onFailure": {}}}
+        )
+        != []
+    )
     queue = {"eventSourceArn": "arn:aws:sqs:us-east-1:1:q"}
     assert rules.stream_mapping_has_failure_destination(rules.EVENT_SOURCE_MAPPING, queue) == []
 
@@ -117,9 +141,12 @@ def log_group(name, retention=7):
 
 
 def test_every_lambda_needs_a_retained_log_group():
-    resources = [function("t-evaluator"), log_group("/aws/lambda/t-evaluator"),
-                 function("t-trigger", loggingConfig={"logFormat": "JSON", "logGroup": "/custom/trigger"}),
-                 log_group("/custom/trigger", 30)]
+    resources = [
+        function("t-evaluator"),
+        log_group("/aws/lambda/t-evaluator"),
+        function("t-trigger", loggingConfig={"logFormat": "JSON", "logGroup": "/custom/trigger"}),
+        log_group("/custom/trigger", 30),
+    ]
     assert rules.lambda_log_groups_retained(resources) == []
 
     missing = rules.lambda_log_groups_retained([function("t-orchestrator"), log_group("/aws/lambda/other")])
@@ -127,7 +154,8 @@ def test_every_lambda_needs_a_retained_log_group():
 
     unretained = rules.lambda_log_groups_retained([function("t-x"), log_group("/aws/lambda/t-x", None)])
     assert [(resource.type, "retentionInDays" in message) for resource, message in unretained] == [
-        (rules.LOG_GROUP, True)]
+        (rules.LOG_GROUP, True)
+    ]
 
     # loggingConfig.logGroup wins over the default name: the default group alone does not satisfy it
     redirected = [function("t-y", loggingConfig={"logGroup": "/custom/y"}), log_group("/aws/lambda/t-y")]
@@ -138,29 +166,44 @@ def bucket_resources(name="state", block=True, tls_policy=True, policy_as_dict=F
     resources = [StackResource("aws:s3/bucket:Bucket", "state", {"bucket": name, "arn": f"arn:aws:s3:::{name}"})]
     flags = {flag: True for flag in rules.PUBLIC_ACCESS_FLAGS}
     if block is not None:
-        resources.append(StackResource(rules.PUBLIC_ACCESS_BLOCK, "pab",
-                                       {"bucket": name, **flags, "restrictPublicBuckets": block}))
+        resources.append(
+            StackResource(rules.PUBLIC_ACCESS_BLOCK, "pab", {"bucket": name, **flags, "restrictPublicBuckets": block})
+        )
     if tls_policy is not None:
-        statement = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                     "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
-                     "Condition": {"Bool": {"aws:SecureTransport": "false" if tls_policy else "true"}}}
+        statement = {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false" if tls_policy else "true"}},
+        }
         document = {"Version": "2012-10-17", "Statement": [statement]}
-        resources.append(StackResource(rules.BUCKET_POLICY, "policy", {
-            "bucket": name, "policy": document if policy_as_dict else json.dumps(document)}))
+        resources.append(
+            StackResource(
+                rules.BUCKET_POLICY,
+                "policy",
+                {"bucket": name, "policy": document if policy_as_dict else json.dumps(document)},
+            )
+        )
     return resources
 
 
 def test_bucket_private_and_tls_only():
     assert rules.buckets_private_and_tls_only(bucket_resources()) == []
     assert rules.buckets_private_and_tls_only(bucket_resources(policy_as_dict=True)) == []
-    assert ["public access block" in m for _, m in rules.buckets_private_and_tls_only(bucket_resources(block=False))
-            ] == [True]
-    assert ["public access block" in m for _, m in rules.buckets_private_and_tls_only(bucket_resources(block=None))
-            ] == [True]
-    assert ["without TLS" in m for _, m in rules.buckets_private_and_tls_only(bucket_resources(tls_policy=False))
-            ] == [True]
-    assert ["without TLS" in m for _, m in rules.buckets_private_and_tls_only(bucket_resources(tls_policy=None))
-            ] == [True]
+    assert [
+        "public access block" in m for _, m in rules.buckets_private_and_tls_only(bucket_resources(block=False))
+    ] == [True]
+    assert [
+        "public access block" in m for _, m in rules.buckets_private_and_tls_only(bucket_resources(block=None))
+    ] == [True]
+    assert ["without TLS" in m for _, m in rules.buckets_private_and_tls_only(bucket_resources(tls_policy=False))] == [
+        True
+    ]
+    assert ["without TLS" in m for _, m in rules.buckets_private_and_tls_only(bucket_resources(tls_policy=None))] == [
+        True
+    ]
 
 
 def test_bucket_controls_must_target_that_bucket():
@@ -190,8 +233,14 @@ def test_every_rule_is_a_mandatory_policy():
 
 
 def _resource_args(resource_type, props):
-    return ResourceValidationArgs(resource_type, unknown_checking_proxy(props), f"urn:x::{resource_type}::r", "r",
-                                  PolicyResourceOptions(False, [], False, [], None, []), None)
+    return ResourceValidationArgs(
+        resource_type,
+        unknown_checking_proxy(props),
+        f"urn:x::{resource_type}::r",
+        "r",
+        PolicyResourceOptions(False, [], False, [], None, []),
+        None,
+    )
 
 
 def test_resource_policy_reports_each_violation_of_its_rule_only():
@@ -207,8 +256,9 @@ def test_resource_policy_reports_each_violation_of_its_rule_only():
 def test_stack_policy_reports_the_offending_resource_urn():
     policy = next(p for p in policies.POLICIES if p.name == "lambda-log-group-retention")
     opts = PolicyResourceOptions(False, [], False, [], None, [])
-    resources = [PolicyResource(rules.FUNCTION, unknown_checking_proxy({"name": "f"}), "urn:f", "f", opts, None,
-                                None, [], {})]
+    resources = [
+        PolicyResource(rules.FUNCTION, unknown_checking_proxy({"name": "f"}), "urn:f", "f", opts, None, None, [], {})
+    ]
     reported = []
     policy.validate(StackValidationArgs(resources), lambda message, urn=None: reported.append((message, urn)))
     assert len(reported) == 1 and reported[0][1] == "urn:f"

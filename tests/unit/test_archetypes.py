@@ -1,4 +1,5 @@
 """Archetype parsing, the shipped archetypes and calendars, and trait resolution."""
+
 import os
 
 import pytest
@@ -22,17 +23,26 @@ def test_shipped_archetypes_match_the_reference():
     assert sorted(registry) == ["batch-ingestion", "ml-feature-pipeline", "streaming-enrichment"]
     batch = registry["batch-ingestion"]
     assert [(t.type, t.default_ttl, t.default_timeout) for t in batch.required_traits] == [
-        ("source-freshness", 300, 30), ("upstream-dependency", 600, 60), ("resource-availability", 120, 10)]
+        ("source-freshness", 300, 30),
+        ("upstream-dependency", 600, 60),
+        ("resource-availability", 120, 10),
+    ]
     assert batch.required_traits[0].default_config == {"maxLagSeconds": 300}
     assert [t.type for t in batch.optional_traits] == ["schema-contract", "data-quality-sample"]
     ml = registry["ml-feature-pipeline"]
     assert [(t.type, t.default_ttl, t.default_timeout) for t in ml.required_traits] == [
-        ("source-freshness", 3600, 60), ("upstream-dependency", 3600, 120), ("resource-availability", 300, 15),
-        ("model-registry", 600, 30)]
+        ("source-freshness", 3600, 60),
+        ("upstream-dependency", 3600, 120),
+        ("resource-availability", 300, 15),
+        ("model-registry", 600, 30),
+    ]
     assert [t.type for t in ml.optional_traits] == ["data-drift-check", "feature-store-health"]
     stream = registry["streaming-enrichment"]
     assert [(t.type, t.default_ttl, t.default_timeout) for t in stream.required_traits] == [
-        ("source-freshness", 60, 10), ("enrichment-source", 300, 30), ("resource-availability", 60, 10)]
+        ("source-freshness", 60, 10),
+        ("enrichment-source", 300, 30),
+        ("resource-availability", 60, 10),
+    ]
     assert stream.required_traits[0].default_config == {"maxLagSeconds": 60}
     assert all(a.readiness_rule == "all-required-pass" for a in registry.values())
 
@@ -45,9 +55,13 @@ def test_shipped_calendars():
 
 def test_every_problem_is_listed():
     with pytest.raises(ConfigError) as raised:
-        archetypes.parse_archetype({"requiredTraits": [{"type": "a"}, {"description": "x"}],
-                                    "optionalTraits": [{"type": "a", "defaultTtl": -1}],
-                                    "readinessRule": {"type": "majority"}})
+        archetypes.parse_archetype(
+            {
+                "requiredTraits": [{"type": "a"}, {"description": "x"}],
+                "optionalTraits": [{"type": "a", "defaultTtl": -1}],
+                "readinessRule": {"type": "majority"},
+            }
+        )
     assert raised.value.problems == [
         "name: required",
         "requiredTraits[1].type: required",
@@ -60,8 +74,10 @@ def test_every_problem_is_listed():
 def test_required_traits_and_rule_are_mandatory():
     with pytest.raises(ConfigError) as raised:
         archetypes.parse_archetype({"name": "x"})
-    assert raised.value.problems == ["requiredTraits: at least one required trait is needed",
-                                     "readinessRule.type: required"]
+    assert raised.value.problems == [
+        "requiredTraits: at least one required trait is needed",
+        "readinessRule.type: required",
+    ]
 
 
 def test_load_dir_reads_top_level_yaml_and_yml_and_names_bad_files(tmp_path):
@@ -82,19 +98,33 @@ def test_missing_directory_is_empty():
 
 def test_resolve_traits_with_overrides():
     arch = archetypes.load_dir(SHIPPED)["batch-ingestion"]
-    config = PipelineConfig(name="p1", archetype="batch-ingestion", traits={
-        "source-freshness": TraitConfig(evaluator="fresh", config={"maxLagSeconds": 60, "date": "user"}, ttl=120,
-                                        timeout=15),
-        "data-quality-sample": TraitConfig(evaluator="dq"),
-        "not-in-archetype": TraitConfig(evaluator="x"),
-    })
+    config = PipelineConfig(
+        name="p1",
+        archetype="batch-ingestion",
+        traits={
+            "source-freshness": TraitConfig(
+                evaluator="fresh", config={"maxLagSeconds": 60, "date": "user"}, ttl=120, timeout=15
+            ),
+            "data-quality-sample": TraitConfig(evaluator="dq"),
+            "not-in-archetype": TraitConfig(evaluator="x"),
+        },
+    )
     items = archetypes.resolve_traits(arch, config, schedule_id="h14", date="2026-11-28")
     assert [(i["traitType"], i["required"]) for i in items] == [
-        ("source-freshness", True), ("upstream-dependency", True), ("resource-availability", True),
-        ("data-quality-sample", False)]
-    assert items[0] == {"pipelineID": "p1", "traitType": "source-freshness", "evaluator": "fresh",
-                        "config": {"maxLagSeconds": 60, "date": "2026-11-28", "scheduleID": "h14"},
-                        "timeout": 15, "ttl": 120, "required": True}
+        ("source-freshness", True),
+        ("upstream-dependency", True),
+        ("resource-availability", True),
+        ("data-quality-sample", False),
+    ]
+    assert items[0] == {
+        "pipelineID": "p1",
+        "traitType": "source-freshness",
+        "evaluator": "fresh",
+        "config": {"maxLagSeconds": 60, "date": "2026-11-28", "scheduleID": "h14"},
+        "timeout": 15,
+        "ttl": 120,
+        "required": True,
+    }
     assert items[1]["evaluator"] == "" and (items[1]["ttl"], items[1]["timeout"]) == (600, 60)
     assert arch.required_traits[0].default_config == {"maxLagSeconds": 300}  # defaults not mutated
 
@@ -118,8 +148,13 @@ def test_calendars_are_checked_and_read_with_the_config_file_limits(tmp_path):
 def test_archetype_numbers_are_bounded():
     def problems(**trait):
         with pytest.raises(ConfigError) as raised:
-            archetypes.parse_archetype({"name": "x", "readinessRule": {"type": "all-required-pass"},
-                                        "requiredTraits": [{"type": "t", **trait}]})
+            archetypes.parse_archetype(
+                {
+                    "name": "x",
+                    "readinessRule": {"type": "all-required-pass"},
+                    "requiredTraits": [{"type": "t", **trait}],
+                }
+            )
         return raised.value.problems
 
     assert problems(defaultTimeout=901) == ["requiredTraits[0].defaultTimeout: must be <= 900 (seconds)"]

@@ -1,4 +1,5 @@
 """HTTPS through the guard: the connection is pinned to the checked IP while SNI and certificate checks use the name."""
+
 import datetime as dt
 import socket
 import ssl
@@ -12,11 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from handlers.interlock import netguard
-from tests.handlers.outbound_http import allow_loopback  # noqa: F401
 
 
 def _certificate(common_name, issuer_key, issuer_name, key, *, ca):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
@@ -30,10 +30,20 @@ def _certificate(common_name, issuer_key, issuer_name, key, *, ca):
     if not ca:
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]), critical=False)
     else:
-        builder = builder.add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                                      content_commitment=False, key_encipherment=False,
-                                                      data_encipherment=False, key_agreement=False,
-                                                      encipher_only=False, decipher_only=False), critical=True)
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -45,9 +55,9 @@ def tls_server(tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     cert = _certificate("jobs.internal.test", ca_key, ca_name, key, ca=False)
     (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                         serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     seen = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -77,8 +87,11 @@ def tls_server(tmp_path):
 
 @pytest.fixture
 def resolve_to_loopback(monkeypatch):
-    monkeypatch.setattr(socket, "getaddrinfo",
-                        lambda host, port, **kw: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))])
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, **kw: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))],
+    )
 
 
 def test_https_uses_the_name_for_sni_and_verification(tls_server, allow_loopback, resolve_to_loopback, monkeypatch):

@@ -1,5 +1,6 @@
 """The Lambda settings: whole seconds from the stack, and a loud failure naming the variable when one is missing or
 invalid (a misconfigured function must not run on an invented default)."""
+
 import pytest
 
 from handlers.interlock.settings import SettingError, Settings
@@ -14,11 +15,13 @@ def test_durations_arrive_as_whole_seconds():
 def test_a_missing_or_invalid_duration_fails_naming_the_variable(value):
     env = Settings({} if value is None else {"READINESS_TTL_SECONDS": value})
     with pytest.raises(SettingError, match="READINESS_TTL_SECONDS"):
-        env.readiness_ttl_seconds
+        _ = env.readiness_ttl_seconds
 
 
-@pytest.mark.parametrize("name, attribute", [("TABLE_NAME", "table_name"), ("ARCHETYPE_DIR", "archetype_dir"),
-                                             ("STATE_MACHINE_ARN", "state_machine_arn")])
+@pytest.mark.parametrize(
+    "name, attribute",
+    [("TABLE_NAME", "table_name"), ("ARCHETYPE_DIR", "archetype_dir"), ("STATE_MACHINE_ARN", "state_machine_arn")],
+)
 def test_a_required_value_is_never_invented(name, attribute):
     with pytest.raises(SettingError, match=f"{name} environment variable required"):
         getattr(Settings({}), attribute)
@@ -26,5 +29,8 @@ def test_a_required_value_is_never_invented(name, attribute):
 
 def test_values_the_stack_may_send_empty_mean_not_configured():
     env = Settings({"EVALUATOR_BASE_URL": "https://eval.example/", "INTERLOCK_ALLOWED_NETWORKS": "10.0.0.0/8, ,"})
-    assert (env.evaluator_base_url, env.allowed_networks, env.data_bucket) == ("https://eval.example",
-                                                                                ("10.0.0.0/8",), "")
+    assert (env.evaluator_base_url, env.allowed_networks, env.data_bucket) == (
+        "https://eval.example",
+        ("10.0.0.0/8",),
+        "",
+    )

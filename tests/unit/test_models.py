@@ -1,4 +1,5 @@
 """Run-state transition table, statuses and ConfigError."""
+
 import pytest
 
 from handlers.interlock.models import (
@@ -13,10 +14,18 @@ from handlers.interlock.models import (
 )
 
 ALLOWED = {
-    ("PENDING", "TRIGGERING"), ("PENDING", "CANCELLED"),
-    ("TRIGGERING", "RUNNING"), ("TRIGGERING", "COMPLETED"), ("TRIGGERING", "FAILED"), ("TRIGGERING", "CANCELLED"),
-    ("RUNNING", "COMPLETED"), ("RUNNING", "COMPLETED_MONITORING"), ("RUNNING", "FAILED"), ("RUNNING", "CANCELLED"),
-    ("COMPLETED_MONITORING", "COMPLETED"), ("COMPLETED_MONITORING", "FAILED"),
+    ("PENDING", "TRIGGERING"),
+    ("PENDING", "CANCELLED"),
+    ("TRIGGERING", "RUNNING"),
+    ("TRIGGERING", "COMPLETED"),
+    ("TRIGGERING", "FAILED"),
+    ("TRIGGERING", "CANCELLED"),
+    ("RUNNING", "COMPLETED"),
+    ("RUNNING", "COMPLETED_MONITORING"),
+    ("RUNNING", "FAILED"),
+    ("RUNNING", "CANCELLED"),
+    ("COMPLETED_MONITORING", "COMPLETED"),
+    ("COMPLETED_MONITORING", "FAILED"),
 }
 
 
@@ -38,8 +47,7 @@ def test_terminal_statuses():
 
 
 def test_failure_categories():
-    assert list(FailureCategory) == [
-        "TRANSIENT", "TIMEOUT", "PERMANENT", "EVALUATOR_CRASH", "VALIDATION_TIMEOUT"]
+    assert list(FailureCategory) == ["TRANSIENT", "TIMEOUT", "PERMANENT", "EVALUATOR_CRASH", "VALIDATION_TIMEOUT"]
 
 
 def test_config_error_lists_every_problem():
@@ -48,11 +56,23 @@ def test_config_error_lists_every_problem():
     assert str(error) == "file.yaml: invalid configuration: a.b: required; c: bad"
 
 
-@pytest.mark.parametrize("name, ok", [
-    ("sales", True), ("sales-raw.v2_x", True), ("ab", True), ("a" * 64, True),
-    ("a", False), ("a" * 65, False), ("Sales", False), ("-sales", False), ("sales-", False),
-    ("sa les", False), ("sa#les", False), ("sa:les", False),
-])
+@pytest.mark.parametrize(
+    "name, ok",
+    [
+        ("sales", True),
+        ("sales-raw.v2_x", True),
+        ("ab", True),
+        ("a" * 64, True),
+        ("a", False),
+        ("a" * 65, False),
+        ("Sales", False),
+        ("-sales", False),
+        ("sales-", False),
+        ("sa les", False),
+        ("sa#les", False),
+        ("sa:les", False),
+    ],
+)
 def test_pipeline_name_pattern(name, ok):
     assert bool(PIPELINE_ID_PATTERN.fullmatch(name)) is ok
 
@@ -60,8 +80,11 @@ def test_pipeline_name_pattern(name, ok):
 def test_ids_match_completely_so_a_trailing_newline_is_refused():
     from handlers.interlock.models import SCHEDULE_ID_PATTERN, TRAIT_TYPE_PATTERN, matches
 
-    for pattern, good in ((PIPELINE_ID_PATTERN, "sales-raw"), (SCHEDULE_ID_PATTERN, "daily"),
-                          (TRAIT_TYPE_PATTERN, "source-freshness")):
+    for pattern, good in (
+        (PIPELINE_ID_PATTERN, "sales-raw"),
+        (SCHEDULE_ID_PATTERN, "daily"),
+        (TRAIT_TYPE_PATTERN, "source-freshness"),
+    ):
         assert matches(pattern, good)
         assert not matches(pattern, good + "\n") and not matches(pattern, "\n" + good)
         assert not matches(pattern, [good]) and not matches(pattern, None)

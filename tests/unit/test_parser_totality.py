@@ -1,6 +1,7 @@
 """The pipeline parser is total: whatever a file or a stored item holds, the result is a PipelineConfig or a
 ConfigError with field paths, never another exception. Generated inputs (Hypothesis, derandomized) plus crafted
 files: billion laughs, deep nesting, self-reference, duplicate and non-string keys, huge numbers, NaN."""
+
 from __future__ import annotations
 
 import copy
@@ -9,22 +10,32 @@ import math
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from handlers.interlock import archetypes, pipelines, yaml_input
 from handlers.interlock.models import ConfigError
 
 VALID = {
-    "name": "sales", "archetype": "batch-ingestion", "tier": 2,
-    "traits": {"source-freshness": {"evaluator": "builtin:s3-object", "config": {"key": "in/${date}.csv"},
-                                    "ttl": 60, "timeout": 5},
-               "upstream-dependency": {"evaluator": "builtin:upstream-job-log",
-                                       "config": {"upstreamPipeline": "raw"}}},
+    "name": "sales",
+    "archetype": "batch-ingestion",
+    "tier": 2,
+    "traits": {
+        "source-freshness": {
+            "evaluator": "builtin:s3-object",
+            "config": {"key": "in/${date}.csv"},
+            "ttl": 60,
+            "timeout": 5,
+        },
+        "upstream-dependency": {"evaluator": "builtin:upstream-job-log", "config": {"upstreamPipeline": "raw"}},
+    },
     "trigger": {"type": "glue", "jobName": "j", "arguments": {"--d": "${date}"}, "timeout": 30},
     "retry": {"maxAttempts": 4, "backoffSeconds": 10, "backoffMultiplier": 3.0, "retryableFailures": ["TRANSIENT"]},
-    "sla": {"evaluationDeadline": "06:00", "completionDeadline": "+8h", "timezone": "Europe/Paris",
-            "validationTimeout": "+45m"},
+    "sla": {
+        "evaluationDeadline": "06:00",
+        "completionDeadline": "+8h",
+        "timezone": "Europe/Paris",
+        "validationTimeout": "+45m",
+    },
     "watch": {"interval": "5m", "enabled": True, "monitoring": {"enabled": True, "duration": "2h"}},
     "schedules": [{"name": "daily", "after": "05:00", "deadline": "09:00", "timezone": "UTC"}],
     "exclusions": {"calendar": "weekends", "days": ["saturday"], "dates": ["2026-12-25"]},
@@ -33,8 +44,13 @@ TRIGGERS = [
     {"type": "http", "url": "https://x.example/run", "method": "POST", "headers": {"A": "b"}, "body": {"k": 1}},
     {"type": "airflow", "url": "https://airflow.example", "dagID": "d"},
     {"type": "emr", "clusterId": "j-ABC", "jobName": "step", "jar": "s3://b/x.jar", "args": ["a"]},
-    {"type": "emr-serverless", "applicationId": "a", "executionRoleArn": "arn:aws:iam::123456789012:role/r",
-     "jobName": "j", "entryPoint": "s3://b/x.py"},
+    {
+        "type": "emr-serverless",
+        "applicationId": "a",
+        "executionRoleArn": "arn:aws:iam::123456789012:role/r",
+        "jobName": "j",
+        "entryPoint": "s3://b/x.py",
+    },
     {"type": "step-function", "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:s"},
     {"type": "databricks", "workspaceUrl": "https://db.example", "jobId": "1"},
     {"type": "lambda", "functionName": "f", "body": {"a": 1}},
@@ -46,30 +62,60 @@ def paths(value, prefix=()):
     yield prefix
     if isinstance(value, dict):
         for key, child in value.items():
-            yield from paths(child, prefix + (key,))
+            yield from paths(child, (*prefix, key))
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            yield from paths(child, prefix + (index,))
+            yield from paths(child, (*prefix, index))
 
 
-KNOWN_PATHS = sorted({p for base in [VALID] + [dict(VALID, trigger=t) for t in TRIGGERS] for p in paths(base)
-                      if p}, key=str)
+KNOWN_PATHS = sorted(
+    {p for base in [VALID] + [dict(VALID, trigger=t) for t in TRIGGERS] for p in paths(base) if p}, key=str
+)
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=-(10 ** 400), max_value=10 ** 400),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1e308, -1e308, 5e-324, 10 ** 30]),
-    st.text(max_size=20), st.sampled_from(["", "sales\n", "100000000h", "1e308", "25:00", "builtin:s3-objects",
-                                           "builtin:", "http://", "PERMANENT", "daily\n", "2026-13-01", "0001-01-01",
-                                           "9999-12-31", "-5m", "+0s", "NaN", "\x00", "é", "${date}"]),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e308, -1e308, 5e-324, 10**30]),
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            "",
+            "sales\n",
+            "100000000h",
+            "1e308",
+            "25:00",
+            "builtin:s3-objects",
+            "builtin:",
+            "http://",
+            "PERMANENT",
+            "daily\n",
+            "2026-13-01",
+            "0001-01-01",
+            "9999-12-31",
+            "-5m",
+            "+0s",
+            "NaN",
+            "\x00",
+            "é",
+            "${date}",
+        ]
+    ),
 )
 values = st.recursive(
     scalars,
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),
-        st.dictionaries(st.one_of(st.text(max_size=12), st.sampled_from(list({str(k) for p in KNOWN_PATHS
-                                                                               for k in p}))), inner, max_size=4),
-        st.dictionaries(st.one_of(st.integers(), st.booleans(), st.none(), st.tuples(st.integers())), inner,
-                        max_size=2),
+        st.dictionaries(
+            st.one_of(st.text(max_size=12), st.sampled_from(list({str(k) for p in KNOWN_PATHS for k in p}))),
+            inner,
+            max_size=4,
+        ),
+        st.dictionaries(
+            st.one_of(st.integers(), st.booleans(), st.none(), st.tuples(st.integers())), inner, max_size=2
+        ),
     ),
     max_leaves=12,
 )
@@ -94,8 +140,11 @@ def parses_or_config_error(data, source="generated"):
 
 
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
-@given(base=st.sampled_from([VALID] + [dict(VALID, trigger=t) for t in TRIGGERS]),
-       path=st.sampled_from(KNOWN_PATHS), value=values)
+@given(
+    base=st.sampled_from([VALID] + [dict(VALID, trigger=t) for t in TRIGGERS]),
+    path=st.sampled_from(KNOWN_PATHS),
+    value=values,
+)
 def test_any_value_at_any_known_path_parses_or_is_a_config_error(base, path, value):
     try:
         data = replaced(base, path, value)
@@ -114,15 +163,47 @@ def test_any_document_parses_or_is_a_config_error(value):
     parses_or_config_error({"name": "sales", "archetype": "batch-ingestion", "traits": value, "trigger": value})
 
 
-yaml_fragments = st.sampled_from([
-    "name: sales\n", "archetype: batch-ingestion\n", "a: &a [1, 2]\n", "b: *a\n", "c: *nope\n", "? [1, 2]\n: x\n",
-    "1: one\n", "true: yes\n", "null: ~\n", "- item\n", "  nested: {x: [y, {z: 1}]}\n", "d: !!binary aGVsbG8=\n",
-    "e: !!set {a, b}\n", "f: 2026-01-01\n", "g: .nan\n", "h: -.inf\n", "i: 1e400\n", "j: 0x1F\n",
-    "k: !!python/tuple [1]\n",
-    "l: [[[[[[[[\n", "m: ]]]\n", "n: 'unclosed\n", "o: \"\\uD800\"\n", "<<: *a\n", "<<: {x: 1}\n", "p: &p {q: *p}\n",
-    "---\n", "...\n", "%YAML 1.1\n", "\t tab\n", "r: |\n  block\n", "s: >-\n  folded\n", "name: sales\n",
-    "t: 123456789012345678901234567890123456789\n", "u: !!int '9" + "9" * 5000 + "'\n", "\x00\n", "v: @x\n",
-])
+yaml_fragments = st.sampled_from(
+    [
+        "name: sales\n",
+        "archetype: batch-ingestion\n",
+        "a: &a [1, 2]\n",
+        "b: *a\n",
+        "c: *nope\n",
+        "? [1, 2]\n: x\n",
+        "1: one\n",
+        "true: yes\n",
+        "null: ~\n",
+        "- item\n",
+        "  nested: {x: [y, {z: 1}]}\n",
+        "d: !!binary aGVsbG8=\n",
+        "e: !!set {a, b}\n",
+        "f: 2026-01-01\n",
+        "g: .nan\n",
+        "h: -.inf\n",
+        "i: 1e400\n",
+        "j: 0x1F\n",
+        "k: !!python/tuple [1]\n",
+        "l: [[[[[[[[\n",
+        "m: ]]]\n",
+        "n: 'unclosed\n",
+        'o: "\\uD800"\n',
+        "<<: *a\n",
+        "<<: {x: 1}\n",
+        "p: &p {q: *p}\n",
+        "---\n",
+        "...\n",
+        "%YAML 1.1\n",
+        "\t tab\n",
+        "r: |\n  block\n",
+        "s: >-\n  folded\n",
+        "name: sales\n",
+        "t: 123456789012345678901234567890123456789\n",
+        "u: !!int '9" + "9" * 5000 + "'\n",
+        "\x00\n",
+        "v: @x\n",
+    ]
+)
 
 
 @settings(max_examples=400)
@@ -151,8 +232,7 @@ CRAFTED = {
     "many aliases": ("a: &a x\nb: [" + ", ".join(["*a"] * 200) + "]\n", "more than 100 aliases"),
     "deep block nesting": ("".join("  " * i + f"k{i}:\n" for i in range(60)) + "  " * 60 + "v\n", "nested deeper"),
     "deep flow nesting": ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper"),
-    "deep via aliases": ("a: &a " + "[" * 30 + "]" * 30 + "\nb: " + "[" * 20 + "*a" + "]" * 20 + "\n",
-                         "nested deeper"),
+    "deep via aliases": ("a: &a " + "[" * 30 + "]" * 30 + "\nb: " + "[" * 20 + "*a" + "]" * 20 + "\n", "nested deeper"),
     "self reference": ("a: &a [*a]\n", "refers to a collection that contains it"),
     "self reference in a mapping": ("a: &a {b: *a}\n", "refers to a collection that contains it"),
     "duplicate keys": ("name: a\nname: b\n", "duplicate key 'name'"),
@@ -207,31 +287,40 @@ def test_a_crafted_json_file_fails_naming_the_file(name, tmp_path):
     assert any(fragment in problem for problem in raised.value.problems), raised.value.problems
 
 
-@pytest.mark.parametrize("data, path, fragment", [
-    ({"retry": {"retryableFailures": [[1]]}}, "retry.retryableFailures[0]", "unknown failure category"),
-    ({"trigger": {"type": ["http"]}}, "trigger.type", "must be a string"),
-    ({"sla": {"completionDeadline": "100000000h"}}, "sla.completionDeadline", "longer than"),
-    ({"sla": {"completionDeadline": "800h"}}, "sla.completionDeadline", "at most 744h"),
-    ({"retry": {"backoffMultiplier": 1e308}}, "retry.backoffMultiplier", "<= 10"),
-    ({"retry": {"backoffMultiplier": math.nan}}, "retry.backoffMultiplier", "not a finite number"),
-    ({"retry": {"backoffSeconds": 10 ** 30}}, "retry.backoffSeconds", "beyond"),
-    ({"retry": {"backoffSeconds": 10 ** 12}}, "retry.backoffSeconds", "<= 3600"),
-    ({"watch": {"monitoring": {"enabled": True, "duration": "100000000h"}}}, "watch.monitoring.duration",
-     "longer than"),
-    ({"watch": {"monitoring": {"enabled": True, "duration": "200h"}}}, "watch.monitoring.duration", "at most 168h"),
-    ({"name": "sales\n"}, "name", "must match"),
-    ({"schedules": [{"name": "daily\n"}]}, "schedules[0].name", "must match"),
-    ({"traits": {"source-freshness\n": {}}}, "traits.source-freshness\n", "trait type must match"),
-    ({"traits": {"t": {"config": {"upstreamPipeline": "raw\n"}}}}, "traits.t.config.upstreamPipeline",
-     "pipeline name"),
-    ({"traits": {"t": {"ttl": 10 ** 12}}}, "traits.t.ttl", "must be <="),
-    ({"traits": {"t": {"timeout": 901}}}, "traits.t.timeout", "must be <= 900"),
-    ({"tier": 101}, "tier", "must be <= 100"),
-    ({"exclusions": {"dates": ["2026-02-30"]}}, "exclusions.dates[0]", "must be YYYY-MM-DD"),
-    ({"exclusions": {"dates": ["0001-01-01"]}}, "exclusions.dates[0]", "must be YYYY-MM-DD"),
-    ({"exclusions": {"days": "monday"}}, "exclusions.days", "must be a list"),
-    ({"tier": 2 ** 60}, "tier", "beyond"),
-])
+@pytest.mark.parametrize(
+    "data, path, fragment",
+    [
+        ({"retry": {"retryableFailures": [[1]]}}, "retry.retryableFailures[0]", "unknown failure category"),
+        ({"trigger": {"type": ["http"]}}, "trigger.type", "must be a string"),
+        ({"sla": {"completionDeadline": "100000000h"}}, "sla.completionDeadline", "longer than"),
+        ({"sla": {"completionDeadline": "800h"}}, "sla.completionDeadline", "at most 744h"),
+        ({"retry": {"backoffMultiplier": 1e308}}, "retry.backoffMultiplier", "<= 10"),
+        ({"retry": {"backoffMultiplier": math.nan}}, "retry.backoffMultiplier", "not a finite number"),
+        ({"retry": {"backoffSeconds": 10**30}}, "retry.backoffSeconds", "beyond"),
+        ({"retry": {"backoffSeconds": 10**12}}, "retry.backoffSeconds", "<= 3600"),
+        (
+            {"watch": {"monitoring": {"enabled": True, "duration": "100000000h"}}},
+            "watch.monitoring.duration",
+            "longer than",
+        ),
+        ({"watch": {"monitoring": {"enabled": True, "duration": "200h"}}}, "watch.monitoring.duration", "at most 168h"),
+        ({"name": "sales\n"}, "name", "must match"),
+        ({"schedules": [{"name": "daily\n"}]}, "schedules[0].name", "must match"),
+        ({"traits": {"source-freshness\n": {}}}, "traits.source-freshness\n", "trait type must match"),
+        (
+            {"traits": {"t": {"config": {"upstreamPipeline": "raw\n"}}}},
+            "traits.t.config.upstreamPipeline",
+            "pipeline name",
+        ),
+        ({"traits": {"t": {"ttl": 10**12}}}, "traits.t.ttl", "must be <="),
+        ({"traits": {"t": {"timeout": 901}}}, "traits.t.timeout", "must be <= 900"),
+        ({"tier": 101}, "tier", "must be <= 100"),
+        ({"exclusions": {"dates": ["2026-02-30"]}}, "exclusions.dates[0]", "must be YYYY-MM-DD"),
+        ({"exclusions": {"dates": ["0001-01-01"]}}, "exclusions.dates[0]", "must be YYYY-MM-DD"),
+        ({"exclusions": {"days": "monday"}}, "exclusions.days", "must be a list"),
+        ({"tier": 2**60}, "tier", "beyond"),
+    ],
+)
 def test_each_issue_example_is_a_config_error_at_its_path(data, path, fragment):
     merged = {**copy.deepcopy(VALID), **{k: v for k, v in data.items() if k not in ("retry", "sla", "watch")}}
     for section in ("retry", "sla", "watch"):

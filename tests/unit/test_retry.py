@@ -1,20 +1,27 @@
 """Retry policy: backoff vectors, retryable categories and attempt limits."""
+
 import pytest
 
 from handlers.interlock.models import RetryPolicy
 from handlers.interlock.retry import MAX_BACKOFF_SECONDS, calculate_backoff, is_retryable, should_retry
 
 
-@pytest.mark.parametrize("backoff, multiplier, attempt, expected", [
-    (30, 2.0, 1, 30), (30, 2.0, 2, 60), (30, 2.0, 3, 120), (30, 2.0, 4, 240),
-    (1800, 4.0, 3, 3600),   # capped
-    (10, 0, 2, 20),         # multiplier <= 0 counts as 2
-    (10, -1, 3, 40),
-    (5000, 2.0, 1, 3600),   # capped from the first attempt on
-    (30, 2.0, 0, 30),       # attempt < 1 behaves like 1
-    (30, 2.0, 500, MAX_BACKOFF_SECONDS),
-    (45, 1.5, 2, 67),       # truncated to whole seconds
-])
+@pytest.mark.parametrize(
+    "backoff, multiplier, attempt, expected",
+    [
+        (30, 2.0, 1, 30),
+        (30, 2.0, 2, 60),
+        (30, 2.0, 3, 120),
+        (30, 2.0, 4, 240),
+        (1800, 4.0, 3, 3600),  # capped
+        (10, 0, 2, 20),  # multiplier <= 0 counts as 2
+        (10, -1, 3, 40),
+        (5000, 2.0, 1, 3600),  # capped from the first attempt on
+        (30, 2.0, 0, 30),  # attempt < 1 behaves like 1
+        (30, 2.0, 500, MAX_BACKOFF_SECONDS),
+        (45, 1.5, 2, 67),  # truncated to whole seconds
+    ],
+)
 def test_backoff_vectors(backoff, multiplier, attempt, expected):
     policy = RetryPolicy(backoff_seconds=backoff, backoff_multiplier=multiplier)
     assert calculate_backoff(policy, attempt) == expected
@@ -26,10 +33,19 @@ def test_default_policy():
     assert policy.retryable_failures == ("TRANSIENT", "TIMEOUT")
 
 
-@pytest.mark.parametrize("category, expected", [
-    ("TRANSIENT", True), ("TIMEOUT", True), ("PERMANENT", False), ("EVALUATOR_CRASH", False),
-    ("VALIDATION_TIMEOUT", False), ("", False), (None, False), ("SOMETHING", False),
-])
+@pytest.mark.parametrize(
+    "category, expected",
+    [
+        ("TRANSIENT", True),
+        ("TIMEOUT", True),
+        ("PERMANENT", False),
+        ("EVALUATOR_CRASH", False),
+        ("VALIDATION_TIMEOUT", False),
+        ("", False),
+        (None, False),
+        ("SOMETHING", False),
+    ],
+)
 def test_default_retryability(category, expected):
     assert is_retryable(RetryPolicy(), category) is expected
 

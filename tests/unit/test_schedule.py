@@ -1,4 +1,5 @@
 """Durations, deadlines in the pipeline's time zone, schedules and exclusions (deterministic: anchored on dates)."""
+
 import datetime as dt
 
 import pytest
@@ -8,13 +9,24 @@ from handlers.interlock.durations import parse_duration
 from handlers.interlock.models import ExclusionConfig, PipelineConfig, ScheduleConfig, SLAConfig
 
 DAY = dt.date(2026, 11, 27)  # a Friday
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
-@pytest.mark.parametrize("text, seconds", [
-    ("90s", 90), ("15m", 900), ("1h", 3600), ("168h", 604800), ("1h30m", 5400), ("+45m", 2700),
-    ("500ms", 0.5), ("1.5h", 5400), ("0", 0), ("-2m", -120),
-])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("90s", 90),
+        ("15m", 900),
+        ("1h", 3600),
+        ("168h", 604800),
+        ("1h30m", 5400),
+        ("+45m", 2700),
+        ("500ms", 0.5),
+        ("1.5h", 5400),
+        ("0", 0),
+        ("-2m", -120),
+    ],
+)
 def test_durations(text, seconds):
     assert parse_duration(text, signed=True) == pytest.approx(seconds)
 
@@ -25,8 +37,9 @@ def test_bad_durations(text):
         parse_duration(text, signed=True)
 
 
-@pytest.mark.parametrize("text, expected", [("08:30", (8, 30)), ("00:00", (0, 0)), ("23:59", (23, 59)),
-                                            ("9:05", (9, 5))])
+@pytest.mark.parametrize(
+    "text, expected", [("08:30", (8, 30)), ("00:00", (0, 0)), ("23:59", (23, 59)), ("9:05", (9, 5))]
+)
 def test_time_of_day(text, expected):
     assert schedule.parse_time_of_day(text) == expected
 
@@ -67,9 +80,16 @@ def test_breach_is_strictly_after():
     assert schedule.is_breached(moment, moment + dt.timedelta(microseconds=1))
 
 
-@pytest.mark.parametrize("text", ["2026-11-28T21:07:31.137695+00:00", "2026-11-28T21:07:31.137Z",
-                                  "2026-11-28T21:07:31Z", "2026-11-28T22:07:31.1+01:00",
-                                  "2026-11-28T21:07:31.123456789Z"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-28T21:07:31.137695+00:00",
+        "2026-11-28T21:07:31.137Z",
+        "2026-11-28T21:07:31Z",
+        "2026-11-28T22:07:31.1+01:00",
+        "2026-11-28T21:07:31.123456789Z",
+    ],
+)
 def test_timestamps_from_aws_and_moto(text):
     parsed = schedule.parse_timestamp(text)
     assert parsed.astimezone(UTC).replace(microsecond=0) == dt.datetime(2026, 11, 28, 21, 7, 31, tzinfo=UTC)
@@ -96,15 +116,18 @@ def test_implicit_daily_schedule():
     assert [s.name for s in config().resolved_schedules()] == ["daily"]
 
 
-@pytest.mark.parametrize("exclusions, day, excluded", [
-    (ExclusionConfig(days=("Friday",)), DAY, True),
-    (ExclusionConfig(days=("SATURDAY", "sunday")), DAY, False),
-    (ExclusionConfig(days=("SATURDAY",)), DAY + dt.timedelta(days=1), True),
-    (ExclusionConfig(dates=("2026-11-27",)), DAY, True),
-    (ExclusionConfig(calendar="holidays"), dt.date(2026, 12, 25), True),
-    (ExclusionConfig(calendar="holidays", days=("monday",)), dt.date(2026, 11, 30), True),
-    (ExclusionConfig(calendar="holidays"), DAY, False),
-])
+@pytest.mark.parametrize(
+    "exclusions, day, excluded",
+    [
+        (ExclusionConfig(days=("Friday",)), DAY, True),
+        (ExclusionConfig(days=("SATURDAY", "sunday")), DAY, False),
+        (ExclusionConfig(days=("SATURDAY",)), DAY + dt.timedelta(days=1), True),
+        (ExclusionConfig(dates=("2026-11-27",)), DAY, True),
+        (ExclusionConfig(calendar="holidays"), dt.date(2026, 12, 25), True),
+        (ExclusionConfig(calendar="holidays", days=("monday",)), dt.date(2026, 11, 30), True),
+        (ExclusionConfig(calendar="holidays"), DAY, False),
+    ],
+)
 def test_exclusions(exclusions, day, excluded):
     calendars = {"holidays": {"days": [], "dates": ["2026-12-25"]}}
     assert (schedule.excluded_reason(config(exclusions=exclusions), day, calendars) is not None) is excluded
@@ -115,10 +138,18 @@ def test_unknown_calendar():
         schedule.excluded_reason(config(exclusions=ExclusionConfig(calendar="nope")), DAY, {})
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("0001-01-01", "outside"), ("9999-12-31", "outside"), ("1969-12-31", "outside"), ("3000-01-01", "outside"),
-    ("2026-02-30", "not a calendar date"), ("2026-11-27\n", "use YYYY-MM-DD"), ("\uff12\uff10\uff12\uff16-11-27", "use YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("0001-01-01", "outside"),
+        ("9999-12-31", "outside"),
+        ("1969-12-31", "outside"),
+        ("3000-01-01", "outside"),
+        ("2026-02-30", "not a calendar date"),
+        ("2026-11-27\n", "use YYYY-MM-DD"),
+        ("\uff12\uff10\uff12\uff16-11-27", "use YYYY-MM-DD"),
+    ],
+)
 def test_run_dates_are_real_and_far_from_datetime_limits(text, fragment):
     with pytest.raises(ValueError, match=fragment):
         schedule.parse_date(text)

@@ -1,4 +1,5 @@
 """Secrets Manager references in header values: resolution, caching, errors, redaction."""
+
 import json
 import re
 
@@ -24,14 +25,20 @@ def secretsmanager():
 
 def test_whole_secret_and_json_key_references_resolve(secretsmanager):
     arn = secretsmanager.describe_secret(SecretId="prod/airflow")["ARN"]
-    headers = secrets.resolve_headers({
-        "Authorization": "Bearer {{secret:prod/airflow}}",
-        "X-By-Arn": "{{secret:" + arn + "}}",
-        "X-Token": "{{secret:prod/db#token}}",
+    headers = secrets.resolve_headers(
+        {
+            "Authorization": "Bearer {{secret:prod/airflow}}",
+            "X-By-Arn": "{{secret:" + arn + "}}",
+            "X-Token": "{{secret:prod/db#token}}",
+            "X-Plain": "plain",
+        }
+    )
+    assert headers == {
+        "Authorization": "Bearer tok-12345",
+        "X-By-Arn": "tok-12345",
+        "X-Token": "json-tok-999",
         "X-Plain": "plain",
-    })
-    assert headers == {"Authorization": "Bearer tok-12345", "X-By-Arn": "tok-12345", "X-Token": "json-tok-999",
-                       "X-Plain": "plain"}
+    }
 
 
 def test_values_are_cached_for_a_while(secretsmanager, monkeypatch):

@@ -1,5 +1,7 @@
 """The test session's socket fence (tests/conftest.py): nothing but loopback can be reached, so a test against a
 broken SSRF guard fails instead of sending packets out. The targets are documentation ranges: never routed."""
+
+import contextlib
 import socket
 import threading
 
@@ -7,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from handlers.interlock import netguard
-from tests.handlers.outbound_http import LoopbackServer, allow_loopback  # noqa: F401
+from tests.handlers.outbound_http import LoopbackServer
 
 
 def _fenced(socket_fence, call):
@@ -21,9 +23,14 @@ def _fenced(socket_fence, call):
 
 @pytest.mark.parametrize(
     "family, address",
-    [(socket.AF_INET, ("192.0.2.1", 80)), (socket.AF_INET6, ("2001:db8::1", 443, 0, 0)),
-     (socket.AF_INET6, ("::ffff:192.0.2.1", 80, 0, 0)), (socket.AF_INET, ("10.0.0.1", 80)),
-     (socket.AF_INET, ("169.254.169.254", 80)), (socket.AF_INET, ("example.com", 80))],
+    [
+        (socket.AF_INET, ("192.0.2.1", 80)),
+        (socket.AF_INET6, ("2001:db8::1", 443, 0, 0)),
+        (socket.AF_INET6, ("::ffff:192.0.2.1", 80, 0, 0)),
+        (socket.AF_INET, ("10.0.0.1", 80)),
+        (socket.AF_INET, ("169.254.169.254", 80)),
+        (socket.AF_INET, ("example.com", 80)),
+    ],
 )
 def test_connect_and_connect_ex_outside_loopback_are_refused_before_any_packet(socket_fence, family, address):
     with socket.socket(family, socket.SOCK_STREAM) as sock:
@@ -53,8 +60,10 @@ def test_loopback_and_unix_sockets_pass():
             pass
     finally:
         server.close()
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver, \
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender,
+    ):
         receiver.bind(("127.0.0.1", 0))
         sender.sendto(b"ping", receiver.getsockname())
         assert receiver.recv(4) == b"ping"
@@ -68,10 +77,8 @@ def test_a_refusal_in_another_thread_is_still_recorded(socket_fence):
     before = len(socket_fence.refused)
 
     def reach_out():
-        try:
+        with contextlib.suppress(BaseException):  # the worker swallows it; the record stays
             socket.create_connection(("198.51.100.7", 80), timeout=0.1)
-        except BaseException:  # the worker swallows it; the record stays
-            pass
 
     worker = threading.Thread(target=reach_out)
     worker.start()
@@ -80,8 +87,11 @@ def test_a_refusal_in_another_thread_is_still_recorded(socket_fence):
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.ip_addresses().filter(lambda ip: not (ip.is_loopback or (ip.version == 6 and ip.ipv4_mapped
-                                                                   and ip.ipv4_mapped.is_loopback))))
+@given(
+    st.ip_addresses().filter(
+        lambda ip: not (ip.is_loopback or (ip.version == 6 and ip.ipv4_mapped and ip.ipv4_mapped.is_loopback))
+    )
+)
 def test_no_address_outside_loopback_gets_through(socket_fence, address):
     family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:

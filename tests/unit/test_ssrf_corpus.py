@@ -3,6 +3,7 @@
 The resolver is faked (socket.getaddrinfo, which the guard calls); every connect is recorded; the session's socket
 fence (tests/conftest.py) would stop anything that is not loopback even if the guard let it through, and such a
 refusal fails the test."""
+
 import ipaddress
 import socket
 
@@ -11,35 +12,131 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from handlers.interlock import netguard
 from handlers.interlock.netguard import OutboundError
-from tests.handlers.outbound_http import allow_loopback, no_allowlist, set_allowlist  # noqa: F401
 
-LOOPBACK_V4 = ["127.0.0.1", "127.1", "127.0.1", "2130706433", "0x7f000001", "0x7f.0.0.1", "0177.0.0.1",
-               "017700000001", "127.000.000.001", "127.0.0.1.", "127.255.255.254", "0x7f.1"]
-METADATA_V4 = ["169.254.169.254", "0xa9fea9fe", "2852039166", "0251.0376.0251.0376", "169.254.43518",
-               "0xa9.0xfe.0xa9.0xfe", "169.254.170.2", "169.254.169.253"]
-OTHER_V4 = ["10.0.0.1", "10.255.255.255", "172.16.0.1", "172.31.255.254", "192.168.0.1", "100.64.0.1",
-            "100.127.255.254", "0.0.0.0", "0", "0.1.2.3", "224.0.0.1", "239.255.255.250", "255.255.255.255",
-            "192.0.2.1", "198.51.100.1", "203.0.113.1", "198.18.0.1", "240.0.0.1", "192.0.0.170", "192.0.0.9",
-            "192.88.99.1"]
-V6 = ["::1", "::", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "::ffff:7f00:1", "::ffff:169.254.169.254",
-      "::ffff:a9fe:a9fe", "::7f00:1", "::127.0.0.1", "::a9fe:a9fe", "::ffff:0:a9fe:a9fe", "::ffff:0:127.0.0.1",
-      "64:ff9b::a9fe:a9fe", "64:ff9b::127.0.0.1", "64:ff9b::10.0.0.1", "64:ff9b:1::a9fe:a9fe", "64:ff9b:1::808:808",
-      "2002:7f00:1::", "2002:a9fe:a9fe::1", "2002:c0a8:1::1", "2001:0:a9fe:a9fe::1", "2001::1",
-      "2001:0:4136:e378:8000:63bf:5601:5601", "fe80::1", "fe80::a9fe:a9fe", "fec0::1", "fc00::1", "fd00::1",
-      "fd00:ec2::254", "fd00:ec2::23", "ff02::1", "ff05::2", "100::1", "2001:db8::1", "3fff::1", "5f00::1",
-      "::ffff:10.0.0.1", "::ffff:192.168.1.1", "::ffff:0.0.0.0", "1::", "4000::1", "e000::1"]
+LOOPBACK_V4 = [
+    "127.0.0.1",
+    "127.1",
+    "127.0.1",
+    "2130706433",
+    "0x7f000001",
+    "0x7f.0.0.1",
+    "0177.0.0.1",
+    "017700000001",
+    "127.000.000.001",
+    "127.0.0.1.",
+    "127.255.255.254",
+    "0x7f.1",
+]
+METADATA_V4 = [
+    "169.254.169.254",
+    "0xa9fea9fe",
+    "2852039166",
+    "0251.0376.0251.0376",
+    "169.254.43518",
+    "0xa9.0xfe.0xa9.0xfe",
+    "169.254.170.2",
+    "169.254.169.253",
+]
+OTHER_V4 = [
+    "10.0.0.1",
+    "10.255.255.255",
+    "172.16.0.1",
+    "172.31.255.254",
+    "192.168.0.1",
+    "100.64.0.1",
+    "100.127.255.254",
+    "0.0.0.0",
+    "0",
+    "0.1.2.3",
+    "224.0.0.1",
+    "239.255.255.250",
+    "255.255.255.255",
+    "192.0.2.1",
+    "198.51.100.1",
+    "203.0.113.1",
+    "198.18.0.1",
+    "240.0.0.1",
+    "192.0.0.170",
+    "192.0.0.9",
+    "192.88.99.1",
+]
+V6 = [
+    "::1",
+    "::",
+    "0:0:0:0:0:0:0:1",
+    "::ffff:127.0.0.1",
+    "::ffff:7f00:1",
+    "::ffff:169.254.169.254",
+    "::ffff:a9fe:a9fe",
+    "::7f00:1",
+    "::127.0.0.1",
+    "::a9fe:a9fe",
+    "::ffff:0:a9fe:a9fe",
+    "::ffff:0:127.0.0.1",
+    "64:ff9b::a9fe:a9fe",
+    "64:ff9b::127.0.0.1",
+    "64:ff9b::10.0.0.1",
+    "64:ff9b:1::a9fe:a9fe",
+    "64:ff9b:1::808:808",
+    "2002:7f00:1::",
+    "2002:a9fe:a9fe::1",
+    "2002:c0a8:1::1",
+    "2001:0:a9fe:a9fe::1",
+    "2001::1",
+    "2001:0:4136:e378:8000:63bf:5601:5601",
+    "fe80::1",
+    "fe80::a9fe:a9fe",
+    "fec0::1",
+    "fc00::1",
+    "fd00::1",
+    "fd00:ec2::254",
+    "fd00:ec2::23",
+    "ff02::1",
+    "ff05::2",
+    "100::1",
+    "2001:db8::1",
+    "3fff::1",
+    "5f00::1",
+    "::ffff:10.0.0.1",
+    "::ffff:192.168.1.1",
+    "::ffff:0.0.0.0",
+    "1::",
+    "4000::1",
+    "e000::1",
+]
 
 LITERAL_URLS = (
     [f"http://{host}/" for host in LOOPBACK_V4 + METADATA_V4 + OTHER_V4]
     + [f"http://[{host}]/" for host in V6]
-    + ["http://[fe80::1%25eth0]/", "https://169.254.169.254:443/latest/meta-data/iam/security-credentials/",
-       "http://127.0.0.1:22/", "http://[::ffff:127.0.0.1]:6379/", "HTTP://169.254.169.254/", "http://0x7f.1:8080/x"]
+    + [
+        "http://[fe80::1%25eth0]/",
+        "https://169.254.169.254:443/latest/meta-data/iam/security-credentials/",
+        "http://127.0.0.1:22/",
+        "http://[::ffff:127.0.0.1]:6379/",
+        "HTTP://169.254.169.254/",
+        "http://0x7f.1:8080/x",
+    ]
 )
-INVALID_URLS = ["file:///etc/passwd", "gopher://127.0.0.1:25/", "ftp://10.0.0.1/", "dict://localhost:11211/",
-                "http://user:pw@169.254.169.254/", "http://169.254.169.254\r\nX-Injected: 1/", "http://127.0.0.1 /",
-                "http://127.0.0.1:0/", "http://[::1]x/", "http://256.256.256.256/", "http://1.2.3.4.5/",
-                "http://localhost%00.evil.test/", "http://[::ffff:127.0.0.1/", "http://ｌｏｃａｌｈｏｓｔ/",
-                "http:///169.254.169.254", "http://evil.test\u200b/", "//169.254.169.254/", "javascript:alert(1)"]
+INVALID_URLS = [
+    "file:///etc/passwd",
+    "gopher://127.0.0.1:25/",
+    "ftp://10.0.0.1/",
+    "dict://localhost:11211/",
+    "http://user:pw@169.254.169.254/",
+    "http://169.254.169.254\r\nX-Injected: 1/",
+    "http://127.0.0.1 /",
+    "http://127.0.0.1:0/",
+    "http://[::1]x/",
+    "http://256.256.256.256/",
+    "http://1.2.3.4.5/",
+    "http://localhost%00.evil.test/",
+    "http://[::ffff:127.0.0.1/",
+    "http://ｌｏｃａｌｈｏｓｔ/",
+    "http:///169.254.169.254",
+    "http://evil.test\u200b/",
+    "//169.254.169.254/",
+    "javascript:alert(1)",
+]
 
 DNS = {
     "localhost": ["127.0.0.1", "::1"],
@@ -73,16 +170,27 @@ DNS = {
     "v4mapped-private.evil.test": ["::ffff:192.168.0.1"],
     "nat64-private.evil.test": ["64:ff9b::c0a8:1"],
 }
-NAME_URLS = [f"http://{name}/" for name in DNS] + ["http://localhost./", "http://LOCALHOST:8080/x",
-                                                   "https://metadata.evil.test:443/latest/api/token"]
+NAME_URLS = [f"http://{name}/" for name in DNS] + [
+    "http://localhost./",
+    "http://LOCALHOST:8080/x",
+    "https://metadata.evil.test:443/latest/api/token",
+]
 
 
 def fake_getaddrinfo(host, port, *args, **kwargs):
     answers = DNS.get(host.rstrip(".").lower()) if isinstance(host, str) else None
     if answers is None:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-    return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
-             (a, port, 0, 0) if ":" in a else (a, port)) for a in answers]
+    return [
+        (
+            socket.AF_INET6 if ":" in a else socket.AF_INET,
+            socket.SOCK_STREAM,
+            6,
+            "",
+            (a, port, 0, 0) if ":" in a else (a, port),
+        )
+        for a in answers
+    ]
 
 
 @pytest.fixture
@@ -127,8 +235,13 @@ def test_malformed_corpus_urls_are_refused_as_config_errors(url, no_allowlist, c
 def _in(networks, address):
     ip = ipaddress.ip_address(address[0].split("%", 1)[0])
     mapped = ip.ipv4_mapped if ip.version == 6 else None
-    return any(candidate in n for candidate in (ip, mapped) if candidate is not None for n in networks
-               if n.version == candidate.version)
+    return any(
+        candidate in n
+        for candidate in (ip, mapped)
+        if candidate is not None
+        for n in networks
+        if n.version == candidate.version
+    )
 
 
 @pytest.mark.parametrize("url", LITERAL_URLS + NAME_URLS)
@@ -141,18 +254,50 @@ def test_with_a_loopback_allowlist_only_loopback_is_ever_connected_to(url, allow
     assert all(_in(loopback, address) for address in connects), connects
 
 
-NON_GLOBAL = [ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
-    "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3",
-    "::/8", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10",
-    "ff00::/8", "3fff::/20", "4000::/2", "8000::/1")]
+NON_GLOBAL = [
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/3",
+        "::/8",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
+        "3fff::/20",
+        "4000::/2",
+        "8000::/1",
+    )
+]
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.sampled_from(NON_GLOBAL).flatmap(
-    lambda n: st.integers(int(n.network_address), int(n.broadcast_address)).map(type(n.network_address))),
-    min_size=1, max_size=3), st.lists(st.sampled_from(["8.8.8.8", "1.1.1.1", "2606:4700::1111"]), max_size=2),
-    st.randoms(use_true_random=False))
+@given(
+    st.lists(
+        st.sampled_from(NON_GLOBAL).flatmap(
+            lambda n: st.integers(int(n.network_address), int(n.broadcast_address)).map(type(n.network_address))
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    st.lists(st.sampled_from(["8.8.8.8", "1.1.1.1", "2606:4700::1111"]), max_size=2),
+    st.randoms(use_true_random=False),
+)
 def test_generated_dns_answers_with_any_non_global_address_are_refused(no_allowlist, connects, bad, good, rnd):
     answers = [str(a) for a in bad] + good
     rnd.shuffle(answers)

@@ -1,4 +1,5 @@
 """Trigger templating: four placeholders, never the environment."""
+
 import pytest
 
 from handlers.interlock.templating import TemplateContext, render, render_value
@@ -10,8 +11,10 @@ def test_the_four_placeholders_are_expanded():
     assert render("${pipelineID}/${date}/${hour}/${scheduleID}", CTX) == "sales-daily/2026-11-28/07/h07"
 
 
-@pytest.mark.parametrize("schedule, hour", [("h15", "15"), ("h7", "07"), ("h0", "00"), ("h23", "23"),
-                                            ("h24", ""), ("hourly", ""), ("daily", ""), ("h", "")])
+@pytest.mark.parametrize(
+    "schedule, hour",
+    [("h15", "15"), ("h7", "07"), ("h0", "00"), ("h23", "23"), ("h24", ""), ("hourly", ""), ("daily", ""), ("h", "")],
+)
 def test_hour_comes_only_from_an_hourly_schedule_id(schedule, hour):
     assert TemplateContext("p", schedule, "2026-11-28").hour == hour
 

@@ -1,4 +1,5 @@
 """Trigger config validation (run at pipeline load time) and the type registry."""
+
 import pytest
 
 from handlers.interlock import triggers
@@ -12,8 +13,13 @@ from handlers.interlock.triggers import TriggerError, validate
         {"type": "airflow", "url": "https://af", "dagID": "d", "apiVersion": "v2"},
         {"type": "glue", "jobName": "j", "arguments": {"--day": "${date}", "--n": 3}},
         {"type": "emr", "clusterId": "j-1", "jobName": "s", "args": ["spark-submit", "x.py"]},
-        {"type": "emr-serverless", "applicationId": "a", "executionRoleArn": "arn:aws:iam::1:role/r", "jobName": "n",
-         "entryPoint": "s3://b/x.py"},
+        {
+            "type": "emr-serverless",
+            "applicationId": "a",
+            "executionRoleArn": "arn:aws:iam::1:role/r",
+            "jobName": "n",
+            "entryPoint": "s3://b/x.py",
+        },
         {"type": "step-function", "stateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:m"},
         {"type": "databricks", "workspaceUrl": "https://w", "jobId": 42},
         {"type": "databricks", "workspaceUrl": "https://w", "body": {"tasks": [{"task_key": "t"}]}},
@@ -30,10 +36,14 @@ def test_valid_configs_have_no_problems(config):
         ({"type": "command", "command": "rm -rf /"}, "trigger.type: 'command' is not supported"),
         ({"type": "ftp"}, "trigger.type: must be one of"),
         ({"type": "glue"}, "trigger.jobName: required for type glue"),
-        ({"type": "emr-serverless", "applicationId": "a", "jobName": "n", "entryPoint": "s3://x"},
-         "trigger.executionRoleArn: required"),
-        ({"type": "emr-serverless", "applicationId": "a", "jobName": "n", "executionRoleArn": "r"},
-         "trigger.jobDriver: set jobDriver or entryPoint"),
+        (
+            {"type": "emr-serverless", "applicationId": "a", "jobName": "n", "entryPoint": "s3://x"},
+            "trigger.executionRoleArn: required",
+        ),
+        (
+            {"type": "emr-serverless", "applicationId": "a", "jobName": "n", "executionRoleArn": "r"},
+            "trigger.jobDriver: set jobDriver or entryPoint",
+        ),
         ({"type": "databricks", "workspaceUrl": "https://w"}, "trigger.jobId: set jobId"),
         ({"type": "http", "url": "https://x", "headers": {"A": {"secret": "x"}}}, "trigger.headers: must be a map"),
         ({"type": "http", "url": "https://x", "timeout": -1}, "timeout must be a positive number"),
@@ -62,13 +72,17 @@ def test_every_type_has_a_module_with_start_and_status():
 @pytest.mark.parametrize(
     "config, problem",
     [
-        ({"type": "airflow", "url": "https://af", "dagID": "d", "dagId": "d"},
-         "trigger.dagId: unknown field for type airflow (accepted: type, timeout, url, dagID, apiVersion, headers, "
-         "body); did you mean 'dagID'?"),
+        (
+            {"type": "airflow", "url": "https://af", "dagID": "d", "dagId": "d"},
+            "trigger.dagId: unknown field for type airflow (accepted: type, timeout, url, dagID, apiVersion, headers, "
+            "body); did you mean 'dagID'?",
+        ),
         ({"type": "glue", "jobName": "j", "argument": {"--a": "b"}}, "trigger.argument: unknown field for type glue"),
         ({"type": "glue", "jobName": "j", "headers": {"A": "b"}}, "trigger.headers: unknown field for type glue"),
-        ({"type": "http", "url": "https://x", "pollInterval": "1m"},
-         "trigger.pollInterval: unknown field for type http"),
+        (
+            {"type": "http", "url": "https://x", "pollInterval": "1m"},
+            "trigger.pollInterval: unknown field for type http",
+        ),
     ],
 )
 def test_unknown_fields_are_refused_with_their_path_and_a_close_name(config, problem):
@@ -82,8 +96,9 @@ def test_a_field_far_from_every_accepted_name_gets_no_guess():
 
 def test_emr_command_is_refused_with_a_hint_to_use_jar():
     problems = validate({"type": "emr", "clusterId": "j-1", "jobName": "s", "command": "s3://b/job.jar"})
-    assert problems == ["trigger.command: not a field of type emr; set the step's JAR with jar "
-                        "(default command-runner.jar)"]
+    assert problems == [
+        "trigger.command: not a field of type emr; set the step's JAR with jar (default command-runner.jar)"
+    ]
     assert validate({"type": "emr", "clusterId": "j-1", "jobName": "s", "jar": "s3://b/job.jar"}) == []
 
 

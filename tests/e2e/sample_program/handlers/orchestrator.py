@@ -1,4 +1,5 @@
 """Records a COMPLETED run log and answers with what it did; pipelines named `slow-*` take three seconds."""
+
 import time
 
 from .interlock import store

@@ -1,4 +1,5 @@
 """Starts one execution per MARKER insert; a marker without a date is reported as a failed item."""
+
 import json
 import os
 import re
@@ -18,9 +19,15 @@ def handler(event, context):
             failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
             continue
         key = record["dynamodb"]["Keys"]["SK"]["S"]
-        payload = {"pipelineID": record["dynamodb"]["Keys"]["PK"]["S"].split("#", 1)[1],
-                   "scheduleID": image["scheduleID"]["S"], "date": image["date"]["S"], "markerKey": key}
+        payload = {
+            "pipelineID": record["dynamodb"]["Keys"]["PK"]["S"].split("#", 1)[1],
+            "scheduleID": image["scheduleID"]["S"],
+            "date": image["date"]["S"],
+            "markerKey": key,
+        }
         boto3.client("stepfunctions").start_execution(
-            stateMachineArn=os.environ["STATE_MACHINE_ARN"], name=re.sub(r"[^\w-]", "_", key)[-80:],
-            input=json.dumps(payload))
+            stateMachineArn=os.environ["STATE_MACHINE_ARN"],
+            name=re.sub(r"[^\w-]", "_", key)[-80:],
+            input=json.dumps(payload),
+        )
     return {"batchItemFailures": failures}

@@ -1,4 +1,5 @@
 """Keeps every event EventBridge delivers to it."""
+
 from .interlock import store
 
 

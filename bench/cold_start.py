@@ -9,6 +9,7 @@ the baseline.
 
     .venv/bin/python bench/cold_start.py [--runs N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,14 +67,25 @@ for name in {first_use!r}:
 
 def _env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-               PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="")
+    env.update(
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        PYTHONPATH=ROOT,
+        PYTHONDONTWRITEBYTECODE="",
+    )
     return env
 
 
 def _sample(body: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", _PROBE.format(body=body)], cwd=ROOT, env=_env(),
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(body=body)],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -85,16 +97,18 @@ def _measure_all(bodies: dict[str, str], runs: int) -> dict[str, dict]:
     for _ in range(runs):
         for name, body in bodies.items():
             samples[name].append(_sample(body))
-    return {name: {key: statistics.median(s[key] for s in rows)
-                   for key in ("import_ms", "init_ms", "logger_ms", "peak_mb")}
-            for name, rows in samples.items()}
+    return {
+        name: {key: statistics.median(s[key] for s in rows) for key in ("import_ms", "init_ms", "logger_ms", "peak_mb")}
+        for name, rows in samples.items()
+    }
 
 
 def _eager_imports(module: str) -> list[str]:
-    code = ("import sys, handlers.%s; print(' '.join(m for m in ('boto3', 'yaml', 'aws_lambda_powertools') "
-            "if m in sys.modules))" % module)
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True,
-                         check=True)
+    code = (
+        f"import sys, handlers.{module}; print(' '.join(m for m in ('boto3', 'yaml', 'aws_lambda_powertools') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True, check=True)
     return out.stdout.split()
 
 
@@ -103,28 +117,45 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     bodies = {"baseline: import boto3 + 1 client": _BASELINE}
-    bodies.update({f"handlers.{module}": _HANDLER.format(module=module, services=services,
-                                                                 first_use=POWERTOOLS_FIRST_USE.get(module, ()))
-                   for module, services in HANDLERS.items()})
+    bodies.update(
+        {
+            f"handlers.{module}": _HANDLER.format(
+                module=module, services=services, first_use=POWERTOOLS_FIRST_USE.get(module, ())
+            )
+            for module, services in HANDLERS.items()
+        }
+    )
     figures = _measure_all(bodies, args.runs)
     baseline = figures["baseline: import boto3 + 1 client"]
-    rows = [(name, figures[name], "+".join(HANDLERS.get(name.removeprefix("handlers."), ())),
-             _eager_imports(name.removeprefix("handlers.")) if name.startswith("handlers.") else [])
-            for name in bodies]
+    rows = [
+        (
+            name,
+            figures[name],
+            "+".join(HANDLERS.get(name.removeprefix("handlers."), ())),
+            _eager_imports(name.removeprefix("handlers.")) if name.startswith("handlers.") else [],
+        )
+        for name in bodies
+    ]
 
-    print(f"{'module':36} {'import ms':>10} {'init ms':>9} {'x base':>7} {'+logger':>8} {'peak MB':>8}  "
-          f"{'clients':22}heavy imports at load")
+    print(
+        f"{'module':36} {'import ms':>10} {'init ms':>9} {'x base':>7} {'+logger':>8} {'peak MB':>8}  "
+        f"{'clients':22}heavy imports at load"
+    )
     failures = 0
     for name, figures, services, eager in rows:
         ratio = figures["init_ms"] / baseline["init_ms"]
         if name.startswith("handlers.") and ratio > TARGET_RATIO:
             failures += 1
         logger = f"{figures['logger_ms']:8.1f}" if name.startswith("handlers.") else f"{'-':>8}"
-        print(f"{name:36} {figures['import_ms']:10.1f} {figures['init_ms']:9.1f} {ratio:7.2f} {logger} "
-              f"{figures['peak_mb']:8.1f}  {services or 'dynamodb':22}{' '.join(eager) or 'none'}")
+        print(
+            f"{name:36} {figures['import_ms']:10.1f} {figures['init_ms']:9.1f} {ratio:7.2f} {logger} "
+            f"{figures['peak_mb']:8.1f}  {services or 'dynamodb':22}{' '.join(eager) or 'none'}"
+        )
     verdict = "within" if not failures else f"{failures} handler(s) above"
-    print(f"\n{args.runs} fresh interpreters per row, medians; target: init within {TARGET_RATIO}x of the "
-          f"baseline ({verdict}).")
+    print(
+        f"\n{args.runs} fresh interpreters per row, medians; target: init within {TARGET_RATIO}x of the "
+        f"baseline ({verdict})."
+    )
     return 1 if failures else 0
 
 

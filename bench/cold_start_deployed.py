@@ -22,6 +22,7 @@ with the runtime's boto3 alone; wall-clock and CPU medians over fresh interprete
 
     .venv/bin/python bench/cold_start_deployed.py [--runs N] [--python PATH]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,14 +83,20 @@ def _runtime_standin(destination: str, interpreter: str) -> None:
     for module in RUNTIME_MODULES:
         origin = importlib.util.find_spec(module).origin
         if os.path.basename(origin) == "__init__.py":
-            shutil.copytree(os.path.dirname(origin), os.path.join(destination, module),
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                os.path.dirname(origin),
+                os.path.join(destination, module),
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
         else:
             os.makedirs(destination, exist_ok=True)
             shutil.copy(origin, destination)
     for directory, _subdirs, files in os.walk(destination):
-        entries += [(os.path.join(directory, name), os.path.relpath(os.path.join(directory, name), destination))
-                    for name in files if name.endswith(".py")]
+        entries += [
+            (os.path.join(directory, name), os.path.relpath(os.path.join(directory, name), destination))
+            for name in files
+            if name.endswith(".py")
+        ]
     packaging.compile_bytecode(interpreter, entries, destination)
     _set_writable(destination, False)
 
@@ -100,9 +107,12 @@ def _boto3_into_layer(layer_dir: str, architecture: str, python_version: str, in
         handle.writelines(f"{name}=={importlib.metadata.version(name)}\n" for name in ("boto3", "botocore"))
     _set_writable(layer_dir, True)
     packaging.install_requirements(pins, architecture, python_version, layer_dir)
-    entries = [(os.path.join(directory, name), os.path.relpath(os.path.join(directory, name), layer_dir))
-               for directory, _subdirs, files in os.walk(layer_dir) for name in files
-               if name.endswith(".py") and "__pycache__" not in directory]
+    entries = [
+        (os.path.join(directory, name), os.path.relpath(os.path.join(directory, name), layer_dir))
+        for directory, _subdirs, files in os.walk(layer_dir)
+        for name in files
+        if name.endswith(".py") and "__pycache__" not in directory
+    ]
     packaging.compile_bytecode(interpreter, entries, layer_dir)
     _set_writable(layer_dir, False)
 
@@ -116,10 +126,16 @@ def build_layouts(scratch: str, interpreter: str, python_version: str, build_dir
     packaging.install_requirements(REQUIREMENTS, architecture, python_version, os.path.join(old_layer, "python"))
     sources = {
         "old": (packaging.build_code_archive(ROOT, build_dir), None, True),
-        "trimmed": (packaging.build_code_archive(ROOT, build_dir),
-                    packaging.build_dependency_layer(REQUIREMENTS, architecture, python_version, build_dir), False),
-        "new": (packaging.build_code_archive(ROOT, build_dir, python_version),
-                packaging.build_dependency_layer(REQUIREMENTS, architecture, python_version, build_dir), True),
+        "trimmed": (
+            packaging.build_code_archive(ROOT, build_dir),
+            packaging.build_dependency_layer(REQUIREMENTS, architecture, python_version, build_dir),
+            False,
+        ),
+        "new": (
+            packaging.build_code_archive(ROOT, build_dir, python_version),
+            packaging.build_dependency_layer(REQUIREMENTS, architecture, python_version, build_dir),
+            True,
+        ),
     }
     sources["boto3 in layer"] = sources["new"]
     layouts = {}
@@ -133,8 +149,9 @@ def build_layouts(scratch: str, interpreter: str, python_version: str, build_dir
             _set_writable(os.path.join(layout, "opt"), False)
         os.symlink(runtime, os.path.join(layout, "runtime"))
         layouts[name] = layout
-    _boto3_into_layer(os.path.join(layouts["boto3 in layer"], "opt", "python"), architecture, python_version,
-                      interpreter, scratch)
+    _boto3_into_layer(
+        os.path.join(layouts["boto3 in layer"], "opt", "python"), architecture, python_version, interpreter, scratch
+    )
     layouts[BASELINE] = os.path.join(scratch, "baseline")
     os.makedirs(layouts[BASELINE])
     os.symlink(runtime, os.path.join(layouts[BASELINE], "runtime"))
@@ -142,11 +159,22 @@ def build_layouts(scratch: str, interpreter: str, python_version: str, build_dir
 
 
 def _sample(interpreter: str, layout: str, body: str) -> dict:
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(lambda_path(layout)),
-           "PYTHONDONTWRITEBYTECODE": "1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
-           "AWS_SECRET_ACCESS_KEY": "bench"}
-    out = subprocess.run([interpreter, "-S", "-c", _PROBE.format(body=body)], cwd=layout, env=env,
-                         capture_output=True, text=True, check=True)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join(lambda_path(layout)),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+    }
+    out = subprocess.run(
+        [interpreter, "-S", "-c", _PROBE.format(body=body)],
+        cwd=layout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -154,17 +182,24 @@ def measure(interpreter: str, layouts: dict[str, str], runs: int) -> dict[tuple[
     """Median figures per (layout, module); rounds interleave every cell so load drifts hit all of them alike."""
     cells = {(BASELINE, "baseline"): _BASELINE}
     for layout in (name for name in layouts if name != BASELINE):
-        cells.update({(layout, module): _HANDLER.format(module=module, services=services,
-                                                        first_use=POWERTOOLS_FIRST_USE.get(module, ()))
-                      for module, services in HANDLERS.items()})
+        cells.update(
+            {
+                (layout, module): _HANDLER.format(
+                    module=module, services=services, first_use=POWERTOOLS_FIRST_USE.get(module, ())
+                )
+                for module, services in HANDLERS.items()
+            }
+        )
     for (layout, _module), body in cells.items():
         _sample(interpreter, layouts[layout], body)  # warm the OS file cache
     samples: dict[tuple[str, str], list[dict]] = {cell: [] for cell in cells}
     for _ in range(runs):
         for (layout, module), body in cells.items():
             samples[(layout, module)].append(_sample(interpreter, layouts[layout], body))
-    return {cell: {key: statistics.median(s[key] for s in rows) for key in ("logger_ms", "cpu_ms", "peak_mb")}
-            for cell, rows in samples.items()}
+    return {
+        cell: {key: statistics.median(s[key] for s in rows) for key in ("logger_ms", "cpu_ms", "peak_mb")}
+        for cell, rows in samples.items()
+    }
 
 
 def _layer_summary(layout: str) -> str:
@@ -180,8 +215,12 @@ def main() -> int:
     parser.add_argument("--python", help="target interpreter (default: a python3.12 on this machine, else this one)")
     args = parser.parse_args()
     interpreter = args.python or packaging.bytecode_compiler("3.12") or sys.executable
-    python_version = subprocess.run([interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                                    capture_output=True, text=True, check=True).stdout.strip()
+    python_version = subprocess.run(
+        [interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     scratch = tempfile.mkdtemp(prefix="cold-start-")
     try:
         layouts = build_layouts(scratch, interpreter, python_version, os.path.join(scratch, "build"))
@@ -203,8 +242,10 @@ def _worst(figures: dict, layout: str) -> float:
 def _report(figures: dict, layouts: dict, python_version: str, interpreter: str, runs: int, written: list) -> None:
     names = [name for name in layouts if name != BASELINE]
     base = figures[(BASELINE, "baseline")]
-    print(f"Python {python_version} ({interpreter}), {platform.machine()}; baseline {base['logger_ms']:.0f} ms wall, "
-          f"{base['cpu_ms']:.0f} ms CPU, {base['peak_mb']:.1f} MB peak RSS")
+    print(
+        f"Python {python_version} ({interpreter}), {platform.machine()}; baseline {base['logger_ms']:.0f} ms wall, "
+        f"{base['cpu_ms']:.0f} ms CPU, {base['peak_mb']:.1f} MB peak RSS"
+    )
     for name in names:
         print(f"  {name:15} layer: {_layer_summary(layouts[name])}")
     print("\ninit + Logger, wall ms (x baseline) / CPU ms (x baseline) / peak MB")
@@ -213,11 +254,15 @@ def _report(figures: dict, layouts: dict, python_version: str, interpreter: str,
         cells = []
         for name in names:
             cell = figures[(name, module)]
-            cells.append(f"{cell['logger_ms']:5.0f} ({cell['logger_ms'] / base['logger_ms']:.2f}) / "
-                         f"{cell['cpu_ms']:4.0f} ({cell['cpu_ms'] / base['cpu_ms']:.2f}) / {cell['peak_mb']:3.0f}")
+            cells.append(
+                f"{cell['logger_ms']:5.0f} ({cell['logger_ms'] / base['logger_ms']:.2f}) / "
+                f"{cell['cpu_ms']:4.0f} ({cell['cpu_ms'] / base['cpu_ms']:.2f}) / {cell['peak_mb']:3.0f}"
+            )
         print(f"{module:14}" + "".join(f"{text:>34}" for text in cells))
-    print(f"\n{runs} fresh interpreters per cell, medians; target: every handler within {TARGET_RATIO}x of the "
-          f"baseline in the new layout (worst wall {_worst(figures, 'new'):.2f}x).")
+    print(
+        f"\n{runs} fresh interpreters per cell, medians; target: every handler within {TARGET_RATIO}x of the "
+        f"baseline in the new layout (worst wall {_worst(figures, 'new'):.2f}x)."
+    )
     if written:
         print(f"bytecode was written during the runs in: {', '.join(written)} (the layout leaked a cache)")
 

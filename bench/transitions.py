@@ -7,6 +7,7 @@ execution.
 The same run with 3 running polls gives the transitions per extra poll iteration.
 Targets (DESIGN §10.0): at most 32 transitions on that path and at most 3 per poll iteration.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from emulator import Emulator  # noqa: E402
+from emulator import Emulator
 
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
 MAX_TRANSITIONS = 32
@@ -23,12 +24,14 @@ MAX_PER_POLL = 3
 
 def measure(emu: Emulator, pipeline_id: str, running_polls: int) -> dict:
     job = emu.http.job(pipeline_id, ["running"] * running_polls + ["succeeded"])
-    emu.register_pipeline({
-        "name": pipeline_id,
-        "archetype": "batch-ingestion",
-        "traits": {t: {"evaluator": emu.http.evaluator(f"/{pipeline_id}/{t}")} for t in TRAITS},
-        "trigger": job.trigger,
-    })
+    emu.register_pipeline(
+        {
+            "name": pipeline_id,
+            "archetype": "batch-ingestion",
+            "traits": {t: {"evaluator": emu.http.evaluator(f"/{pipeline_id}/{t}")} for t in TRAITS},
+            "trigger": job.trigger,
+        }
+    )
     emu.wait_for_streams()
     before = emu.server.counter.snapshot()
     result = emu.wait_for_execution(emu.write_marker(pipeline_id), timeout_s=120)
@@ -52,11 +55,15 @@ def main() -> int:
     print("Asynchronous happy path: 3 traits, 2 polls that find the job running, then success")
     print(f"  state transitions:      {two['transitions']} (target <= {MAX_TRANSITIONS})")
     print(f"  per extra poll:         {per_poll} (target <= {MAX_PER_POLL})")
-    print(f"  Lambda invocations:     {sum(two['lambda'].values())} "
-          f"({', '.join(f'{n.split(chr(45), 2)[-1]} {c}' for n, c in sorted(two['lambda'].items()))}"
-          f"; plus 1 stream-router per marker)")
-    print(f"  DynamoDB requests:      {sum(two['dynamodb'].values())} "
-          f"({', '.join(f'{op} {n}' for op, n in two['dynamodb'].items())})")
+    print(
+        f"  Lambda invocations:     {sum(two['lambda'].values())} "
+        f"({', '.join(f'{n.split(chr(45), 2)[-1]} {c}' for n, c in sorted(two['lambda'].items()))}"
+        f"; plus 1 stream-router per marker)"
+    )
+    print(
+        f"  DynamoDB requests:      {sum(two['dynamodb'].values())} "
+        f"({', '.join(f'{op} {n}' for op, n in two['dynamodb'].items())})"
+    )
     ok = two["transitions"] <= MAX_TRANSITIONS and per_poll <= MAX_PER_POLL
     print("  within targets" if ok else "  OVER TARGET")
     return 0 if ok else 1

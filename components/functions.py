@@ -4,11 +4,12 @@ Each function is described by its record (function_records.py). CoreFunctions bu
 calls; stream-router is built by components/marker_stream.py with the same `LambdaFunction` building block, after
 the state machine it starts.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -25,8 +26,8 @@ REQUIREMENTS = os.path.join(PROJECT_ROOT, "handlers", "requirements.txt")
 @dataclass
 class FunctionPackageArgs:
     layer_name: str
-    runtime: str         # e.g. "python3.12"
-    architecture: str    # "arm64" or "x86_64"
+    runtime: str  # e.g. "python3.12"
+    architecture: str  # "arm64" or "x86_64"
 
 
 class FunctionPackage(pulumi.ComponentResource):
@@ -36,7 +37,7 @@ class FunctionPackage(pulumi.ComponentResource):
     layer is cached under build/ (see packaging.py).
     """
 
-    def __init__(self, name: str, args: FunctionPackageArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: FunctionPackageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:FunctionPackage", name, None, opts)
         python_version = args.runtime.removeprefix("python")
         self.code_path = packaging.build_code_archive(PROJECT_ROOT, BUILD_DIR, python_version)
@@ -90,19 +91,23 @@ class LambdaFunctionArgs:
 class LambdaFunction(pulumi.ComponentResource):
     """One function with its own role (least-privilege inline policy) and its own log group."""
 
-    def __init__(self, name: str, args: LambdaFunctionArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:LambdaFunction", name, None, opts)
         runtime, record, inputs = args.functions.runtime, args.record, args.functions.inputs
         function_name = f"{args.functions.project_name}-{record.kind}"
-        access = service_role(name, ServiceRoleArgs(
-            role_name=function_name,
-            service="lambda.amazonaws.com",
-            account_id=runtime.account_id,
-            statements=record.policy_statements(inputs),
-            log_group_name=f"/aws/lambda/{function_name}",
-            log_retention_days=runtime.log_retention_days,
-            writes_own_logs=True,
-        ), parent=self)
+        access = service_role(
+            name,
+            ServiceRoleArgs(
+                role_name=function_name,
+                service="lambda.amazonaws.com",
+                account_id=runtime.account_id,
+                statements=record.policy_statements(inputs),
+                log_group_name=f"/aws/lambda/{function_name}",
+                log_retention_days=runtime.log_retention_days,
+                writes_own_logs=True,
+            ),
+            parent=self,
+        )
         self.log_group, self.role, self.policy = access.log_group, access.role, access.policy
         self.function = aws.lambda_.Function(
             f"{name}-function",
@@ -117,7 +122,8 @@ class LambdaFunction(pulumi.ComponentResource):
             source_code_hash=runtime.code_hash,
             layers=[runtime.layer_arn],
             environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={**runtime.environment, **record.environment(inputs)}),
+                variables={**runtime.environment, **record.environment(inputs)}
+            ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
         )
         self.name = self.function.name
@@ -128,12 +134,13 @@ class LambdaFunction(pulumi.ComponentResource):
 class CoreFunctions(pulumi.ComponentResource):
     """The functions the state machine calls (function_records.STATE_MACHINE_TASKS), each with its own role."""
 
-    def __init__(self, name: str, args: FunctionsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: FunctionsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:CoreFunctions", name, None, opts)
         self.functions: dict[str, LambdaFunction] = {}
         for record in STATE_MACHINE_TASKS:
             self.functions[record.kind] = LambdaFunction(
-                f"{name}-{record.kind}", LambdaFunctionArgs(record, args), opts=pulumi.ResourceOptions(parent=self))
+                f"{name}-{record.kind}", LambdaFunctionArgs(record, args), opts=pulumi.ResourceOptions(parent=self)
+            )
         self.register_outputs({kind: function.arn for kind, function in self.functions.items()})
 
     def arns_by_placeholder(self) -> dict[str, pulumi.Output[str]]:

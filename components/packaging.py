@@ -10,6 +10,7 @@ Bytecode: when an interpreter of the target runtime's version is found (`bytecod
 can neither write nor invalidate them), with a fixed hash seed; without one they are source-only. Either way the
 bytes depend only on the sources and on that choice.
 """
+
 from __future__ import annotations
 
 import base64
@@ -37,9 +38,21 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "jmespath", "s3transfer", "dateutil", "
 # The parts of Powertools the handlers reach: the Logger (with what the package __init__ imports: metrics, tracing,
 # shared) and the batch utility (with the event data classes its processors wrap, jmespath_utils, typing).
 POWERTOOLS_KEPT = (
-    "__init__.py", "package_logger.py", "py.typed", "exceptions/", "warnings/", "shared/", "logging/", "metrics/",
-    "tracing/", "middleware_factory/", "utilities/__init__.py", "utilities/batch/", "utilities/data_classes/",
-    "utilities/jmespath_utils/", "utilities/typing/",
+    "__init__.py",
+    "package_logger.py",
+    "py.typed",
+    "exceptions/",
+    "warnings/",
+    "shared/",
+    "logging/",
+    "metrics/",
+    "tracing/",
+    "middleware_factory/",
+    "utilities/__init__.py",
+    "utilities/batch/",
+    "utilities/data_classes/",
+    "utilities/jmespath_utils/",
+    "utilities/typing/",
 )
 DROPPED_TOP = ("bin",)  # console scripts: nothing runs them, and pip writes the build machine's path into them
 DIST_INFO_KEPT = ("METADATA", "licenses/", "LICENSE", "COPYING", "NOTICE")  # no RECORD: it lists dropped files
@@ -154,8 +167,14 @@ def compile_bytecode(interpreter: str, entries: list[tuple[str, str]], destinati
     (path, archive name) entries of the pycs. A file that does not compile for that version stays source-only."""
     sources = [[path, name] for path, name in entries if name.endswith(".py")]
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"}  # set constants marshal in hash order
-    result = subprocess.run([interpreter, "-s", "-c", _COMPILE, destination], input=json.dumps(sources), env=env,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [interpreter, "-s", "-c", _COMPILE, destination],
+        input=json.dumps(sources),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"compiling bytecode with {interpreter} failed:\n{result.stderr}")
     return [tuple(json.loads(line)) for line in result.stdout.splitlines()]
@@ -182,8 +201,7 @@ def layer_cache_key(requirements_path: str, architecture: str, python_version: s
     with open(requirements_path, "rb") as handle:
         digest = hashlib.sha256(handle.read())
     rules = (LAYER_FORMAT, RUNTIME_PROVIDED, POWERTOOLS_KEPT, DROPPED_TOP, DIST_INFO_KEPT)
-    digest.update(f"|{PIP_PLATFORMS[architecture]}|{python_version}|{rules!r}|{_bytecode_tag(python_version)}"
-                  .encode())
+    digest.update(f"|{PIP_PLATFORMS[architecture]}|{python_version}|{rules!r}|{_bytecode_tag(python_version)}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -197,9 +215,24 @@ def install_requirements(requirements_path: str, architecture: str, python_versi
 
     Raises RuntimeError with pip's output when the wheels cannot be fetched."""
     command = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-        "--target", target, "--platform", PIP_PLATFORMS[architecture], "--implementation", "cp",
-        "--python-version", python_version, "--only-binary=:all:", "--requirement", requirements_path,
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--target",
+        target,
+        "--platform",
+        PIP_PLATFORMS[architecture],
+        "--implementation",
+        "cp",
+        "--python-version",
+        python_version,
+        "--only-binary=:all:",
+        "--requirement",
+        requirements_path,
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -220,8 +253,11 @@ def build_dependency_layer(requirements_path: str, architecture: str, python_ver
     staging = tempfile.mkdtemp(prefix="layer-", dir=build_dir)
     try:
         install_requirements(requirements_path, architecture, python_version, os.path.join(staging, "python"))
-        entries = [(path, name) for path, name in _files_under(staging, "python")
-                   if layer_entry_kept(name.removeprefix("python/"))]
+        entries = [
+            (path, name)
+            for path, name in _files_under(staging, "python")
+            if layer_entry_kept(name.removeprefix("python/"))
+        ]
         compiler = bytecode_compiler(python_version)
         if compiler:
             entries += compile_bytecode(compiler, entries, os.path.join(staging, "bytecode"))

@@ -4,6 +4,7 @@ Input (one trait item of resolvePipeline) `{pipelineID, traitType, evaluator, co
 output `{traitType, status: PASS|FAIL|STALE, value, reason, failureCategory, required}`, every key present.
 A failure to store the result raises (a broken environment is reported as such, not disguised as a FAIL).
 """
+
 from __future__ import annotations
 
 from .interlock import invocation, schedule
@@ -34,8 +35,9 @@ def _parse(event: dict, budget: float | None) -> tuple[TraitRequest, str | None]
         date=str(config.get("date") or schedule.today_utc()),
         ttl_seconds=int(invocation.positive(event, "ttl") or 0),
     )
-    missing = [name for name, value in (("pipelineID", request.pipeline_id), ("traitType", request.trait_type))
-               if not value]
+    missing = [
+        name for name, value in (("pipelineID", request.pipeline_id), ("traitType", request.trait_type)) if not value
+    ]
     if missing:
         return request, f"{', '.join(missing)} required"
     if evaluator is not None and not isinstance(evaluator, str):
@@ -44,11 +46,15 @@ def _parse(event: dict, budget: float | None) -> tuple[TraitRequest, str | None]
 
 
 def _shape(trait_type: str, verdict: Verdict, required: bool) -> dict:
-    return invocation.bounded({
-        "traitType": trait_type,
-        "status": verdict.status,
-        "value": verdict.value,
-        "reason": verdict.reason,
-        "failureCategory": verdict.failure_category,
-        "required": required,
-    }, texts=("reason",), values=("value",))
+    return invocation.bounded(
+        {
+            "traitType": trait_type,
+            "status": verdict.status,
+            "value": verdict.value,
+            "reason": verdict.reason,
+            "failureCategory": verdict.failure_category,
+            "required": required,
+        },
+        texts=("reason",),
+        values=("value",),
+    )

@@ -2,6 +2,7 @@
 
 Thin: parse the request, bind the log context, run the action (handlers/interlock/actions), shape the answer.
 """
+
 from __future__ import annotations
 
 from .interlock import actions, invocation
@@ -10,8 +11,14 @@ from .interlock.log import bind
 
 def handler(event, context):
     request, problem = actions.parse_request(event)
-    bind(action=request.action, pipelineID=request.pipeline_id, scheduleID=request.schedule_id,
-         date=request.date, runID=request.run_id, execution=_execution_name(event, request.payload))
+    bind(
+        action=request.action,
+        pipelineID=request.pipeline_id,
+        scheduleID=request.schedule_id,
+        date=request.date,
+        runID=request.run_id,
+        execution=_execution_name(event, request.payload),
+    )
     outcome = actions.run(request, problem)
     payload = invocation.bounded(outcome.payload, texts=("error", "reason", "message"))
     return {"action": request.action, "result": outcome.result, "payload": payload}

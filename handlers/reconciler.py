@@ -3,6 +3,7 @@ this stack's state machine) -> `{execution, status, handled, runLogRecorded, loc
 
 Thin: parse the event, bind the log context, reconcile (handlers/interlock/actions/reconcile.py).
 """
+
 from __future__ import annotations
 
 from .interlock.actions import reconcile

@@ -3,6 +3,7 @@
 Input `{pipelineID, runID, triggerType, metadata, attempt, maxAttempts}`; output `{state: running|succeeded|failed,
 message, failureCategory, attempt}` with `attempt` = input attempt + 1 (DESIGN §10.0).
 """
+
 from __future__ import annotations
 
 from .interlock import invocation
@@ -21,5 +22,12 @@ def handler(event, context):
         invocation.count(event, "attempt") or 0,
         invocation.count(event, "maxAttempts"),
     )
-    return invocation.bounded({"state": poll.state, "message": poll.message, "failureCategory": poll.failure_category,
-                               "attempt": poll.attempt}, texts=("message",))
+    return invocation.bounded(
+        {
+            "state": poll.state,
+            "message": poll.message,
+            "failureCategory": poll.failure_category,
+            "attempt": poll.attempt,
+        },
+        texts=("message",),
+    )

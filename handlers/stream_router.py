@@ -6,6 +6,7 @@ sequence number while the rest of the batch proceeds (Powertools' BatchProcessor
 whose every record failed is reported the same way, not raised); ExecutionAlreadyExists means the marker was
 already routed (a redelivery) and counts as done.
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,8 +22,9 @@ def handler(event, context):
 
     state_machine_arn = settings.get().state_machine_arn
     processor = BatchProcessor(EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=event, record_handler=functools.partial(_route, state_machine_arn),
-                                    processor=processor)
+    return process_partial_response(
+        event=event, record_handler=functools.partial(_route, state_machine_arn), processor=processor
+    )
 
 
 def _route(state_machine_arn: str, record) -> None:
@@ -32,8 +34,12 @@ def _route(state_machine_arn: str, record) -> None:
         start = route(record.raw_event)
         if start is None:
             return
-        bind(pipelineID=start.input["pipelineID"], scheduleID=start.input["scheduleID"],
-             date=start.input["date"], execution=start.name)
+        bind(
+            pipelineID=start.input["pipelineID"],
+            scheduleID=start.input["scheduleID"],
+            date=start.input["date"],
+            execution=start.name,
+        )
         _start(state_machine_arn, start.name, start.input)
         logger().info("execution started", extra={"markerKey": start.input["markerKey"]})
     except MalformedRecord as exc:

@@ -4,6 +4,7 @@ Input `{pipelineID, scheduleID, date, trigger, runID, attempt, execution}`; outp
 running|completed|failed, metadata, error, failureCategory}` with every key present (DESIGN §10.0). The attempt is
 claimed in the date's run log before the job starts. Only a broken environment raises.
 """
+
 from __future__ import annotations
 
 from .interlock import invocation, schedule
@@ -36,10 +37,13 @@ def _parse(event: dict, budget: float | None) -> tuple[RunContext, str | None]:
 
 
 def _shape(run_id: str, outcome: TriggerOutcome) -> dict:
-    return invocation.bounded({
-        "runID": run_id,
-        "status": outcome.status,
-        "metadata": dict(outcome.metadata),
-        "error": outcome.error,
-        "failureCategory": outcome.failure_category,
-    }, texts=("error",))
+    return invocation.bounded(
+        {
+            "runID": run_id,
+            "status": outcome.status,
+            "metadata": dict(outcome.metadata),
+            "error": outcome.error,
+            "failureCategory": outcome.failure_category,
+        },
+        texts=("error",),
+    )

@@ -5,6 +5,7 @@ The message has the same shape as the state machine's BuildErrorAlert:
 Publishing is best effort: a failure is logged and reported as False, never raised. When the stack has a data
 bucket (DATA_BUCKET), every alert is also archived there as `alerts/<date>/<pipelineID>/<timestamp>-<type>-<id>.json`.
 """
+
 from __future__ import annotations
 
 import enum
@@ -24,23 +25,32 @@ class AlertLevel(enum.StrEnum):
 
 
 class AlertType(NamedEnum):
-    EXECUTION_ERROR = enum.auto()            # state machine: a task failed unexpectedly
-    PIPELINE_ERROR = enum.auto()             # orchestrator result "error" (config/business error)
-    RUN_FAILED = enum.auto()                 # a run failed and will not be retried
+    EXECUTION_ERROR = enum.auto()  # state machine: a task failed unexpectedly
+    PIPELINE_ERROR = enum.auto()  # orchestrator result "error" (config/business error)
+    RUN_FAILED = enum.auto()  # a run failed and will not be retried
     EVALUATION_SLA_BREACHED = enum.auto()
     COMPLETION_SLA_BREACHED = enum.auto()
     VALIDATION_TIMEOUT = enum.auto()
     TRAIT_DRIFT = enum.auto()
-    TRIGGER_FAILED = enum.auto()             # trigger Lambda
-    EXECUTION_ABORTED = enum.auto()          # reconciler: an execution was stopped
-    EXECUTION_TIMED_OUT = enum.auto()        # reconciler: an execution reached its TimeoutSeconds
-    EXECUTION_FAILED = enum.auto()           # reconciler: an execution failed with an error it could not catch
-    REQUEST_REFUSED = enum.auto()            # acquireLock: the lock stayed busy for as long as a marker may wait
-    RERUN_LIMIT_REACHED = enum.auto()        # a replay or drift rerun refused: retry.maxReruns reached
+    TRIGGER_FAILED = enum.auto()  # trigger Lambda
+    EXECUTION_ABORTED = enum.auto()  # reconciler: an execution was stopped
+    EXECUTION_TIMED_OUT = enum.auto()  # reconciler: an execution reached its TimeoutSeconds
+    EXECUTION_FAILED = enum.auto()  # reconciler: an execution failed with an error it could not catch
+    REQUEST_REFUSED = enum.auto()  # acquireLock: the lock stayed busy for as long as a marker may wait
+    RERUN_LIMIT_REACHED = enum.auto()  # a replay or drift rerun refused: retry.maxReruns reached
 
 
-def build(level: str, alert_type: str, message: str, *, pipeline_id: str, schedule_id: str | None = None,
-          date: str | None = None, run_id: str | None = None, details: dict | None = None) -> dict:
+def build(
+    level: str,
+    alert_type: str,
+    message: str,
+    *,
+    pipeline_id: str,
+    schedule_id: str | None = None,
+    date: str | None = None,
+    run_id: str | None = None,
+    details: dict | None = None,
+) -> dict:
     """The alert document (every key present; null when unknown), with the envelope of an AWS Chatbot custom
     notification (`version`, `source`, `content`, `metadata`) so Slack and Teams channels render it."""
     level = level if level in tuple(AlertLevel) else AlertLevel.ERROR
@@ -56,8 +66,11 @@ def build(level: str, alert_type: str, message: str, *, pipeline_id: str, schedu
         "timestamp": schedule.rfc3339(schedule.now_utc()),
         "version": "1.0",
         "source": "custom",
-        "content": {"textType": "client-markdown", "title": f"Interlock {level}: {alert_type} {pipeline_id}",
-                    "description": message},
+        "content": {
+            "textType": "client-markdown",
+            "title": f"Interlock {level}: {alert_type} {pipeline_id}",
+            "description": message,
+        },
         "metadata": {"threadId": f"{pipeline_id}/{schedule_id or '-'}/{date or '-'}", "eventType": alert_type},
     }
 
@@ -67,11 +80,28 @@ def _subject(alert: dict) -> str:
     return re.sub(r"[^\x20-\x7e]", "?", text)[:99]  # SNS: printable ASCII, < 100 characters
 
 
-def publish(level: str, alert_type: str, message: str, *, pipeline_id: str, schedule_id: str | None = None,
-            date: str | None = None, run_id: str | None = None, details: dict | None = None) -> bool:
+def publish(
+    level: str,
+    alert_type: str,
+    message: str,
+    *,
+    pipeline_id: str,
+    schedule_id: str | None = None,
+    date: str | None = None,
+    run_id: str | None = None,
+    details: dict | None = None,
+) -> bool:
     """Publish one alert to SNS_TOPIC_ARN. Returns whether it was published."""
-    alert = build(level, alert_type, message, pipeline_id=pipeline_id, schedule_id=schedule_id, date=date,
-                  run_id=run_id, details=details)
+    alert = build(
+        level,
+        alert_type,
+        message,
+        pipeline_id=pipeline_id,
+        schedule_id=schedule_id,
+        date=date,
+        run_id=run_id,
+        details=details,
+    )
     body = json.dumps(alert, default=str)
     _archive(alert, body)
     topic = settings.get().sns_topic_arn
@@ -101,8 +131,10 @@ def _archive(alert: dict, body: str) -> None:
     if not bucket:
         return
     stamp = alert["timestamp"].replace(":", "").replace("-", "")
-    key = (f"alerts/{alert['date'] or schedule.today_utc()}/{alert['pipelineID'] or '-'}/"
-           f"{stamp}-{alert['alertType']}-{uuid.uuid4().hex[:8]}.json")
+    key = (
+        f"alerts/{alert['date'] or schedule.today_utc()}/{alert['pipelineID'] or '-'}/"
+        f"{stamp}-{alert['alertType']}-{uuid.uuid4().hex[:8]}.json"
+    )
     try:
         clients.client("s3").put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json")
     except Exception as exc:  # best effort by contract, as for SNS

@@ -6,15 +6,16 @@ answered as invalid input (each handler's contract) instead of raising. Every en
 `bounded`, so no value from outside (a job state, a message, an evaluator's value or reason, an error text) can grow
 an execution's state towards Step Functions' 256 KiB limit.
 """
+
 from __future__ import annotations
 
 import json
 
 MIN_BUDGET_SECONDS = 1.0
-TEXT_LIMIT = 1024             # characters of one text from outside: message, reason, error, job state
-VALUE_LIMIT = 2048            # bytes of JSON of one structured value from outside (an evaluator's value)
-IDENTITY_LIMIT = 2048         # bytes of JSON of a started job's identity (never cut: an ID cut short is wrong)
-ANSWER_LIMIT = 96 * 1024      # bytes of JSON of a whole answer (resolvePipeline's carries the pipeline config)
+TEXT_LIMIT = 1024  # characters of one text from outside: message, reason, error, job state
+VALUE_LIMIT = 2048  # bytes of JSON of one structured value from outside (an evaluator's value)
+IDENTITY_LIMIT = 2048  # bytes of JSON of a started job's identity (never cut: an ID cut short is wrong)
+ANSWER_LIMIT = 96 * 1024  # bytes of JSON of a whole answer (resolvePipeline's carries the pipeline config)
 
 
 class AnswerTooLarge(ValueError):

@@ -3,13 +3,15 @@ pipeline configuration (parsed and validated by `pipelines.parse_pipeline`).
 
 Pure Python, no AWS: the handlers, the Pulumi program and the tests all import it.
 """
+
 from __future__ import annotations
 
 import difflib
 import enum
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterable
+from typing import Any
 
 DEFAULT_SCHEDULE = "daily"
 
@@ -42,9 +44,7 @@ TERMINAL_RUN_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunSta
 # Synchronous triggers finish inside the trigger Lambda, hence TRIGGERING -> COMPLETED.
 RUN_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
     RunStatus.PENDING: frozenset({RunStatus.TRIGGERING, RunStatus.CANCELLED}),
-    RunStatus.TRIGGERING: frozenset(
-        {RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED}
-    ),
+    RunStatus.TRIGGERING: frozenset({RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED}),
     RunStatus.RUNNING: frozenset(
         {RunStatus.COMPLETED, RunStatus.COMPLETED_MONITORING, RunStatus.FAILED, RunStatus.CANCELLED}
     ),
@@ -71,7 +71,7 @@ def matches(pattern: re.Pattern, value: object) -> bool:
 
 
 def did_you_mean(name: object, options: Iterable[str]) -> str:
-    """"; did you mean 'x'?" for the option closest to `name` (case-insensitive), or "" when none is close."""
+    """ "; did you mean 'x'?" for the option closest to `name` (case-insensitive), or "" when none is close."""
     by_lower = {option.lower(): option for option in options}
     close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1)
     return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
@@ -110,6 +110,7 @@ def check_transition(from_status: str, to_status: str) -> None:
 
 # --- pipeline configuration ------------------------------------------------------------------------------------
 
+
 def wire_name(field_name: str) -> str:
     """The wire (JSON/YAML) spelling of a Python field name: `max_attempts` -> `maxAttempts`."""
     head, *rest = field_name.split("_")
@@ -142,8 +143,11 @@ class WireRecord:
     ALWAYS: frozenset[str] = frozenset()
 
     def to_dict(self) -> dict:
-        return {wire_name(f.name): _wire_value(getattr(self, f.name)) for f in fields(self)
-                if f.name in self.ALWAYS or not _is_empty(getattr(self, f.name))}
+        return {
+            wire_name(f.name): _wire_value(getattr(self, f.name))
+            for f in fields(self)
+            if f.name in self.ALWAYS or not _is_empty(getattr(self, f.name))
+        }
 
 
 @dataclass

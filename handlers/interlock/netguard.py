@@ -12,8 +12,10 @@ Every URL Interlock calls comes from pipeline configuration, so every call goes 
 Everything it raises is an OutboundError with a failure category; server text in its messages is a masked excerpt
 (`redaction.safe_excerpt`). Standard library only: this runs in the Lambdas.
 """
+
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import json
@@ -22,9 +24,9 @@ import socket
 import ssl
 import time
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Mapping
 from urllib.parse import quote, urlsplit
 
 from . import settings
@@ -51,7 +53,8 @@ class OutboundError(Exception):
     def category(self) -> str:
         """TIMEOUT for a timeout, TRANSIENT for a connection error, else PERMANENT (a retry would meet it again)."""
         return {"timeout": FailureCategory.TIMEOUT, "connection": FailureCategory.TRANSIENT}.get(
-            self.kind, FailureCategory.PERMANENT)
+            self.kind, FailureCategory.PERMANENT
+        )
 
 
 def status_category(status: int) -> str:
@@ -79,6 +82,7 @@ class Response:
 # --- Address policy --------------------------------------------------------------------------------------------------
 # Decided by what an address is (IANA special-purpose registries), not by ipaddress.is_global alone: Python 3.11-3.13
 # call ::7f00:1, ::ffff:0:a9fe:a9fe, fec0::/10 and 64:ff9b:1::/48 global. First match wins.
+
 
 def _table(*rows: tuple[str, str]) -> tuple[tuple[IPNetwork, str], ...]:
     return tuple((ipaddress.ip_network(cidr), reason) for cidr, reason in rows)
@@ -165,8 +169,13 @@ def _special_reason(address: IPAddress) -> str | None:
     if address.version == 6 and address not in _GLOBAL_UNICAST_V6:
         return "not a global unicast address (outside 2000::/3), not publicly routable"
     # The standard library's view as a second opinion: it only ever adds refusals.
-    for flag, reason in (("is_loopback", "loopback"), ("is_link_local", "link-local"), ("is_multicast", "multicast"),
-                         ("is_private", "private"), ("is_reserved", "reserved, not publicly routable")):
+    for flag, reason in (
+        ("is_loopback", "loopback"),
+        ("is_link_local", "link-local"),
+        ("is_multicast", "multicast"),
+        ("is_private", "private"),
+        ("is_reserved", "reserved, not publicly routable"),
+    ):
         if getattr(address, flag):
             return reason
     if not address.is_global:
@@ -227,9 +236,12 @@ def _metadata_inside(network: IPNetwork) -> str | None:
         return None
     v4 = int(METADATA_ADDRESSES[0])
     for prefix, suffix, spelling in (
-        (_MAPPED, v4, "IPv4-mapped"), (_COMPATIBLE, v4, "IPv4-compatible"), (_TRANSLATED, v4, "IPv4-translated"),
-        (_NAT64, v4, "NAT64"), (_NAT64_LOCAL, v4, "NAT64 local-use"), (ipaddress.ip_network("2001::/32"),
-                                                                         v4 ^ 0xFFFFFFFF, "Teredo client"),
+        (_MAPPED, v4, "IPv4-mapped"),
+        (_COMPATIBLE, v4, "IPv4-compatible"),
+        (_TRANSLATED, v4, "IPv4-translated"),
+        (_NAT64, v4, "NAT64"),
+        (_NAT64_LOCAL, v4, "NAT64 local-use"),
+        (ipaddress.ip_network("2001::/32"), v4 ^ 0xFFFFFFFF, "Teredo client"),
     ):
         if _holds_suffix(network, prefix, suffix):
             return f"169.254.169.254 ({spelling} form)"
@@ -340,11 +352,14 @@ def parse_url(url: str) -> _Target:
     """The parts of `url` a request needs, or OutboundError(invalid) saying what is wrong with it."""
     if not isinstance(url, str):
         raise _refuse(f"URL must be a string, not {type(url).__name__}")
-    bad = next((ch for ch in url if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zs", "Zl", "Zp")),
-               None)
+    bad = next(
+        (ch for ch in url if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zs", "Zl", "Zp")), None
+    )
     if bad is not None:
-        raise _refuse(f"URL {url!r} contains whitespace or a control character ({ord(bad):#06x}); encode it or fix "
-                      "the configuration")
+        raise _refuse(
+            f"URL {url!r} contains whitespace or a control character ({ord(bad):#06x}); encode it or fix "
+            "the configuration"
+        )
     try:
         parts = urlsplit(url)
     except ValueError as exc:
@@ -378,8 +393,14 @@ def parse_url(url: str) -> _Target:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return _Target(scheme, ascii_host, literal, port or (443 if scheme == "https" else 80), _ascii_path(path),
-                   f"{scheme}://{parts.netloc}{parts.path}")
+    return _Target(
+        scheme,
+        ascii_host,
+        literal,
+        port or (443 if scheme == "https" else 80),
+        _ascii_path(path),
+        f"{scheme}://{parts.netloc}{parts.path}",
+    )
 
 
 def _checked_headers(headers: Mapping[str, str]) -> dict[str, bytes]:
@@ -400,14 +421,14 @@ def _checked_headers(headers: Mapping[str, str]) -> dict[str, bytes]:
 
 # --- Resolution and connection ---------------------------------------------------------------------------------------
 
-def resolve_checked(host: str, port: int, allowed: Iterable[IPNetwork],
-                    literal: IPAddress | None = None) -> list[IPAddress]:
-    """Resolve `host` once (unless it is an address) and return its addresses; refuse when any of them is not allowed."""
+
+def resolve_checked(
+    host: str, port: int, allowed: Iterable[IPNetwork], literal: IPAddress | None = None
+) -> list[IPAddress]:
+    """Resolve `host` once (unless it is an address) and return its addresses; refuse when any is not allowed."""
     if literal is None:
-        try:
+        with contextlib.suppress(ValueError):
             literal = ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            pass
     if literal is not None:
         addresses = [literal]
     else:
@@ -420,8 +441,9 @@ def resolve_checked(host: str, port: int, allowed: Iterable[IPNetwork],
             try:
                 address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
             except (ValueError, IndexError, TypeError):
-                raise OutboundError("refused", f"refused to call {host}: its DNS answer {info[4]!r} is not an IP "
-                                               "address") from None
+                raise OutboundError(
+                    "refused", f"refused to call {host}: its DNS answer {info[4]!r} is not an IP address"
+                ) from None
             if address not in addresses:
                 addresses.append(address)
     allowed = tuple(allowed)
@@ -516,11 +538,14 @@ def request(
         except TimeoutError:
             raise OutboundError("timeout", f"{method} {target.display} timed out after {timeout:g}s") from None
         except ssl.SSLError as exc:
-            raise OutboundError("connection", f"TLS error calling {target.display}: "
-                                              f"{safe_excerpt(str(exc), secrets)}") from None
+            raise OutboundError(
+                "connection", f"TLS error calling {target.display}: {safe_excerpt(str(exc), secrets)}"
+            ) from None
         except (OSError, http.client.HTTPException, ValueError, UnicodeError) as exc:
-            raise OutboundError("connection", f"{method} {target.display} failed: "
-                                              f"{safe_excerpt(f'{type(exc).__name__}: {exc}', secrets)}") from None
+            raise OutboundError(
+                "connection",
+                f"{method} {target.display} failed: {safe_excerpt(f'{type(exc).__name__}: {exc}', secrets)}",
+            ) from None
         finally:
             conn.close()
     raise OutboundError("connection", f"{method} {target.display} failed: {last_error}")
@@ -547,8 +572,9 @@ def _exchange(conn, method, target: _Target, headers, body, deadline, max_body, 
     response_headers = {name.lower(): value for name, value in resp.getheaders()}
     if 300 <= resp.status < 400:
         location = safe_excerpt(response_headers.get("location", "(none)"), secrets)
-        raise OutboundError("redirect", f"{where} answered {resp.status} redirect to {location}; redirects are not "
-                                        "followed")
+        raise OutboundError(
+            "redirect", f"{where} answered {resp.status} redirect to {location}; redirects are not followed"
+        )
     return Response(resp.status, b"".join(chunks), response_headers)
 
 

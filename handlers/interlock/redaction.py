@@ -5,6 +5,7 @@ may go into errors, events, alerts and the execution history: normalized first (
 log viewer would apply), masking every known spelling of every secret after each step, so the cleaning can never
 re-assemble a value that was masked in its split form. Standard library only: this runs in the Lambdas.
 """
+
 from __future__ import annotations
 
 import base64
@@ -150,7 +151,7 @@ def fragments(value: str) -> frozenset[str]:
     for view in {value, normalize_text(value)}:
         length = max(FRAGMENT_LENGTH, (len(view) + 1) // 2)
         if len(view) <= FRAGMENTED_UP_TO:
-            parts.update(view[start:start + length] for start in range(len(view) - length + 1))
+            parts.update(view[start : start + length] for start in range(len(view) - length + 1))
     return frozenset(parts)
 
 

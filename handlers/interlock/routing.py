@@ -1,6 +1,7 @@
 """From a DynamoDB stream record to a lifecycle execution: which records start one, with which input, under
 which execution name. No AWS call here (the keys come from `store`'s key helpers): the stream-router Lambda does the
 StartExecution."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -118,6 +119,12 @@ def route(record: dict) -> MarkerStart | None:
     sequence = change.get("SequenceNumber")
     return MarkerStart(
         name=execution_name(pipeline_id, schedule_id, date, sk, sequence if isinstance(sequence, str) else ""),
-        input={"pipelineID": pipeline_id, "scheduleID": schedule_id, "date": date, "source": source,
-               "markerKey": sk, "replay": replay},
+        input={
+            "pipelineID": pipeline_id,
+            "scheduleID": schedule_id,
+            "date": date,
+            "source": source,
+            "markerKey": sk,
+            "replay": replay,
+        },
     )

@@ -8,12 +8,13 @@ Step Functions history; the value is fetched inside the Lambda, cached for a few
 never returned, logged or stored. `known_values()` lists the values this container has resolved, for
 `redaction.safe_excerpt` / `netguard.request(secrets=...)`; `redact()` masks every echo form of them in a text.
 """
+
 from __future__ import annotations
 
 import json
 import re
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 from . import clients, redaction
 
@@ -47,7 +48,9 @@ def _secret_string(secret_id: str) -> str:
         response = clients.client("secretsmanager").get_secret_value(SecretId=secret_id)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "Unknown")
-        raise SecretError(f"secret {secret_id!r} could not be read ({code})", transient=code in _TRANSIENT_CODES) from None
+        raise SecretError(
+            f"secret {secret_id!r} could not be read ({code})", transient=code in _TRANSIENT_CODES
+        ) from None
     except BotoCoreError as exc:
         raise SecretError(f"secret {secret_id!r} could not be read ({type(exc).__name__})", transient=True) from None
     value = response.get("SecretString")

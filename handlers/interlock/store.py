@@ -19,6 +19,7 @@ Every item that may expire carries `expiresAt` (epoch seconds). DynamoDB deletes
 so every read here treats an item whose `expiresAt` has passed as absent, and the lock condition compares it too.
 A ClientError other than a failed condition means the environment is broken and propagates.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,7 +28,8 @@ import functools
 import json
 import secrets
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from . import clients, schema, settings
 from .models import DEFAULT_SCHEDULE, RunStatus, check_transition, is_terminal
@@ -53,6 +55,7 @@ class RunNotFound(LookupError):
 
 # --- keys ----------------------------------------------------------------------------------------------------------
 
+
 def pipeline_pk(pipeline_id: str) -> str:
     return f"PIPELINE#{pipeline_id}"
 
@@ -60,7 +63,7 @@ def pipeline_pk(pipeline_id: str) -> str:
 def pipeline_id_of(pk: str) -> str | None:
     """The pipeline ID of a `PIPELINE#{id}` partition key; None for any other key."""
     prefix = pipeline_pk("")
-    return pk[len(prefix):] if pk.startswith(prefix) else None
+    return pk[len(prefix) :] if pk.startswith(prefix) else None
 
 
 def lock_pk(pipeline_id: str, schedule_id: str) -> str:
@@ -84,11 +87,12 @@ def marker_key_fields(sk: str) -> tuple[str, str] | None:
     when `sk` is not a marker key."""
     if not sk.startswith(schema.MARKER_PREFIX):
         return None
-    source, _, rest = sk[len(schema.MARKER_PREFIX):].partition("#")
+    source, _, rest = sk[len(schema.MARKER_PREFIX) :].partition("#")
     return source, rest.partition("#")[0]
 
 
 # --- plumbing --------------------------------------------------------------------------------------------------
+
 
 def _table() -> str:
     name = settings.get().table_name
@@ -106,13 +110,13 @@ def _now() -> float:
 
 
 def _iso(epoch: float) -> str:
-    moment = dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+    moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _sortable(epoch: float) -> str:
     """Fixed-width UTC timestamp: lexicographic order is time order."""
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @functools.cache
@@ -239,16 +243,21 @@ def _conditional(operation: str, **request: Any) -> bool:
 
 # --- pipelines -------------------------------------------------------------------------------------------------
 
+
 def pipeline_item(config: dict) -> dict:
     """The table item (plain Python values) that stores a pipeline config; `data` holds the config as JSON."""
     name = config["name"]
-    return _item(pipeline_pk(name), "CONFIG", **{
-        schema.GSI1_PARTITION_KEY: PIPELINE_LIST_KEY,
-        schema.GSI1_SORT_KEY: name,
-        "name": name,
-        "archetype": config.get("archetype", ""),
-        "data": json.dumps(config, sort_keys=True, separators=(",", ":")),
-    })
+    return _item(
+        pipeline_pk(name),
+        "CONFIG",
+        **{
+            schema.GSI1_PARTITION_KEY: PIPELINE_LIST_KEY,
+            schema.GSI1_SORT_KEY: name,
+            "name": name,
+            "archetype": config.get("archetype", ""),
+            "data": json.dumps(config, sort_keys=True, separators=(",", ":")),
+        },
+    )
 
 
 def put_pipeline(config: dict) -> None:
@@ -286,6 +295,7 @@ def delete_pipeline(pipeline_id: str) -> None:
 
 # --- traits ----------------------------------------------------------------------------------------------------
 
+
 def put_trait_result(pipeline_id: str, trait_type: str, result: dict, ttl_seconds: int) -> None:
     """Store the latest result of one trait; it expires after `ttl_seconds` (READINESS_TTL when <= 0)."""
     ttl = ttl_seconds if ttl_seconds and ttl_seconds > 0 else settings.get().readiness_ttl_seconds
@@ -307,18 +317,38 @@ def list_trait_results(pipeline_id: str) -> list[dict]:
 
 # --- events ----------------------------------------------------------------------------------------------------
 
-def append_event(pipeline_id: str, kind: str, *, run_id: str | None = None, trait_type: str | None = None,
-                 status: str | None = None, message: str | None = None, details: dict | None = None) -> None:
+
+def append_event(
+    pipeline_id: str,
+    kind: str,
+    *,
+    run_id: str | None = None,
+    trait_type: str | None = None,
+    status: str | None = None,
+    message: str | None = None,
+    details: dict | None = None,
+) -> None:
     """Append one audit event (kept for RETENTION_TTL)."""
     now = _now()
     event = {"kind": kind, "pipelineID": pipeline_id, "timestamp": _iso(now)}
-    for key, value in (("runID", run_id), ("traitType", trait_type), ("status", status), ("message", message),
-                       ("details", details)):
+    for key, value in (
+        ("runID", run_id),
+        ("traitType", trait_type),
+        ("status", status),
+        ("message", message),
+        ("details", details),
+    ):
         if value not in (None, ""):
             event[key] = value
     sk = f"EVENT#{int(now * 1_000_000):016d}#{secrets.token_hex(4)}"
-    _put(_item(pipeline_pk(pipeline_id), sk, data=json.dumps(event, default=str),
-               expiresAt=int(now + settings.get().retention_ttl_seconds)))
+    _put(
+        _item(
+            pipeline_pk(pipeline_id),
+            sk,
+            data=json.dumps(event, default=str),
+            expiresAt=int(now + settings.get().retention_ttl_seconds),
+        )
+    )
 
 
 def list_events(pipeline_id: str, limit: int = 50) -> list[dict]:
@@ -329,10 +359,16 @@ def list_events(pipeline_id: str, limit: int = 50) -> list[dict]:
 
 # --- markers ---------------------------------------------------------------------------------------------------
 
+
 def marker_item(pipeline_id: str, *, source: str, timestamp: str, nonce: str, schedule_id: str, date: str) -> dict:
     """A marker's key and the attributes the stream-router reads (plain values)."""
-    return _item(pipeline_pk(pipeline_id), marker_sk(source, timestamp, nonce),
-                 scheduleID=schedule_id or DEFAULT_SCHEDULE, date=date, source=source)
+    return _item(
+        pipeline_pk(pipeline_id),
+        marker_sk(source, timestamp, nonce),
+        scheduleID=schedule_id or DEFAULT_SCHEDULE,
+        date=date,
+        source=source,
+    )
 
 
 def scheduled_marker_item(pipeline_id: str, schedule_name: str, *, schedule_id: str, timezone: str) -> dict:
@@ -343,19 +379,45 @@ def scheduled_marker_item(pipeline_id: str, schedule_name: str, *, schedule_id: 
     carries that timestamp and `timezone` the schedule's zone; the stream-router derives the run date as the
     timestamp's calendar date in that zone (DESIGN §10.1).
     """
-    item = marker_item(pipeline_id, source="schedule", timestamp=SCHEDULED_TIME, nonce=schedule_name,
-                       schedule_id=schedule_id, date=SCHEDULED_TIME)
+    item = marker_item(
+        pipeline_id,
+        source="schedule",
+        timestamp=SCHEDULED_TIME,
+        nonce=schedule_name,
+        schedule_id=schedule_id,
+        date=SCHEDULED_TIME,
+    )
     return typed_item(dict(item, timezone=timezone))
 
 
-def write_marker(pipeline_id: str, *, schedule_id: str, date: str, source: str, replay: bool = False,
-                 attributes: dict[str, str] | None = None) -> str:
+def write_marker(
+    pipeline_id: str,
+    *,
+    schedule_id: str,
+    date: str,
+    source: str,
+    replay: bool = False,
+    attributes: dict[str, str] | None = None,
+) -> str:
     """Write a MARKER item (the stream-router starts an execution for it) and return its SK."""
     now = _now()
-    item = marker_item(pipeline_id, source=(source or "manual").replace("#", "-"), timestamp=_sortable(now),
-                       nonce=secrets.token_hex(3), schedule_id=schedule_id, date=date)
-    _put({**(attributes or {}), **item, "replay": bool(replay), "createdAt": _iso(now),
-          "expiresAt": int(now + settings.get().retention_ttl_seconds)})
+    item = marker_item(
+        pipeline_id,
+        source=(source or "manual").replace("#", "-"),
+        timestamp=_sortable(now),
+        nonce=secrets.token_hex(3),
+        schedule_id=schedule_id,
+        date=date,
+    )
+    _put(
+        {
+            **(attributes or {}),
+            **item,
+            "replay": bool(replay),
+            "createdAt": _iso(now),
+            "expiresAt": int(now + settings.get().retention_ttl_seconds),
+        }
+    )
     return item[schema.SORT_KEY]
 
 
@@ -366,6 +428,7 @@ def list_markers(pipeline_id: str) -> list[dict]:
 
 # --- locks -----------------------------------------------------------------------------------------------------
 
+
 def acquire_lock(pipeline_id: str, schedule_id: str, owner: str, lease_seconds: int) -> tuple[bool, dict | None]:
     """Take the (pipeline, schedule) lock for `owner` for `lease_seconds`.
 
@@ -373,12 +436,22 @@ def acquire_lock(pipeline_id: str, schedule_id: str, owner: str, lease_seconds: 
     late) or when `owner` already holds it (a retried invocation). Returns (acquired, current holder if not).
     """
     now = _now()
-    item = _item(lock_pk(pipeline_id, schedule_id), "LOCK", owner=owner, pipelineID=pipeline_id,
-                 scheduleID=schedule_id or DEFAULT_SCHEDULE, acquiredAt=_iso(now), expiresAt=int(now + lease_seconds))
-    if _conditional("put_item", Item=typed_item(item),
-                    ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now OR #owner = :owner",
-                    ExpressionAttributeNames={"#owner": "owner"},
-                    ExpressionAttributeValues={":now": _typed(int(now)), ":owner": _typed(owner)}):
+    item = _item(
+        lock_pk(pipeline_id, schedule_id),
+        "LOCK",
+        owner=owner,
+        pipelineID=pipeline_id,
+        scheduleID=schedule_id or DEFAULT_SCHEDULE,
+        acquiredAt=_iso(now),
+        expiresAt=int(now + lease_seconds),
+    )
+    if _conditional(
+        "put_item",
+        Item=typed_item(item),
+        ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now OR #owner = :owner",
+        ExpressionAttributeNames={"#owner": "owner"},
+        ExpressionAttributeValues={":now": _typed(int(now)), ":owner": _typed(owner)},
+    ):
         return True, None
     return False, get_lock(pipeline_id, schedule_id)
 
@@ -390,21 +463,35 @@ def get_lock(pipeline_id: str, schedule_id: str) -> dict | None:
 
 def release_lock(pipeline_id: str, schedule_id: str, owner: str) -> bool:
     """Delete the lock only if `owner` holds it. False when it is missing or held by someone else."""
-    return _conditional("delete_item", Key=_key(lock_pk(pipeline_id, schedule_id), "LOCK"),
-                        ConditionExpression="#owner = :owner",
-                        ExpressionAttributeNames={"#owner": "owner"},
-                        ExpressionAttributeValues={":owner": _typed(owner)})
+    return _conditional(
+        "delete_item",
+        Key=_key(lock_pk(pipeline_id, schedule_id), "LOCK"),
+        ConditionExpression="#owner = :owner",
+        ExpressionAttributeNames={"#owner": "owner"},
+        ExpressionAttributeValues={":owner": _typed(owner)},
+    )
 
 
 def take_over_lock(pipeline_id: str, schedule_id: str, ended_owner: str, owner: str, lease_seconds: int) -> bool:
     """Give the lock held by `ended_owner` (an execution that is no longer running) to `owner` for
     `lease_seconds`. False when someone else changed the lock first."""
     now = _now()
-    item = _item(lock_pk(pipeline_id, schedule_id), "LOCK", owner=owner, pipelineID=pipeline_id,
-                 scheduleID=schedule_id or DEFAULT_SCHEDULE, acquiredAt=_iso(now), expiresAt=int(now + lease_seconds))
-    return _conditional("put_item", Item=typed_item(item), ConditionExpression="#owner = :ended",
-                        ExpressionAttributeNames={"#owner": "owner"},
-                        ExpressionAttributeValues={":ended": _typed(ended_owner)})
+    item = _item(
+        lock_pk(pipeline_id, schedule_id),
+        "LOCK",
+        owner=owner,
+        pipelineID=pipeline_id,
+        scheduleID=schedule_id or DEFAULT_SCHEDULE,
+        acquiredAt=_iso(now),
+        expiresAt=int(now + lease_seconds),
+    )
+    return _conditional(
+        "put_item",
+        Item=typed_item(item),
+        ConditionExpression="#owner = :ended",
+        ExpressionAttributeNames={"#owner": "owner"},
+        ExpressionAttributeValues={":ended": _typed(ended_owner)},
+    )
 
 
 # --- run state and run log records -----------------------------------------------------------------------------
@@ -412,9 +499,25 @@ def take_over_lock(pipeline_id: str, schedule_id: str, ended_owner: str, owner: 
 # Run state and run log `data` keys are read case-insensitively, so items written with other spellings
 # (`pipelineId`, `runId`: the original system's run log format and this table's items written before the wire keys
 # were unified) still read.
-_RUN_RECORD_FIELDS = ("runID", "pipelineID", "scheduleID", "date", "status", "version", "createdAt", "createdAtKey",
-                      "updatedAt", "metadata", "attemptNumber", "failureMessage", "failureCategory", "alertSent",
-                      "retryHistory", "startedAt", "completedAt")
+_RUN_RECORD_FIELDS = (
+    "runID",
+    "pipelineID",
+    "scheduleID",
+    "date",
+    "status",
+    "version",
+    "createdAt",
+    "createdAtKey",
+    "updatedAt",
+    "metadata",
+    "attemptNumber",
+    "failureMessage",
+    "failureCategory",
+    "alertSent",
+    "retryHistory",
+    "startedAt",
+    "completedAt",
+)
 _RUN_RECORD_SPELLING = {name.lower(): name for name in _RUN_RECORD_FIELDS}
 
 
@@ -428,24 +531,48 @@ def _run_records(items: Iterator[dict]) -> list[dict]:
 
 # --- run state -------------------------------------------------------------------------------------------------
 
+
 def _run_expiry(status: str, now: float) -> int:
     retention = settings.get().retention_ttl_seconds
     return int(now + retention + (0 if is_terminal(status) else NON_TERMINAL_RUN_GRACE_SECONDS))
 
 
 def _put_run_list_copy(run: dict, now: float) -> None:
-    _put(_item(pipeline_pk(run["pipelineID"]), f"RUN#{run['createdAtKey']}#{run['runID']}", data=json.dumps(run),
-               status=run["status"], expiresAt=_run_expiry(run["status"], now)))
+    _put(
+        _item(
+            pipeline_pk(run["pipelineID"]),
+            f"RUN#{run['createdAtKey']}#{run['runID']}",
+            data=json.dumps(run),
+            status=run["status"],
+            expiresAt=_run_expiry(run["status"], now),
+        )
+    )
 
 
 def create_run(run_id: str, pipeline_id: str, *, schedule_id: str, date: str) -> dict:
     """Create the run state PENDING, version 1. Raises ConcurrentUpdate if the run ID already exists."""
     now = _now()
-    run = {"runID": run_id, "pipelineID": pipeline_id, "scheduleID": schedule_id or DEFAULT_SCHEDULE,
-           "date": date, "status": RunStatus.PENDING, "version": 1, "createdAt": _iso(now),
-           "createdAtKey": _sortable(now), "updatedAt": _iso(now), "metadata": {}}
-    item = _item(run_pk(run_id), "STATE", data=json.dumps(run), status=run["status"], version=1,
-                 pipelineID=pipeline_id, expiresAt=_run_expiry(run["status"], now))
+    run = {
+        "runID": run_id,
+        "pipelineID": pipeline_id,
+        "scheduleID": schedule_id or DEFAULT_SCHEDULE,
+        "date": date,
+        "status": RunStatus.PENDING,
+        "version": 1,
+        "createdAt": _iso(now),
+        "createdAtKey": _sortable(now),
+        "updatedAt": _iso(now),
+        "metadata": {},
+    }
+    item = _item(
+        run_pk(run_id),
+        "STATE",
+        data=json.dumps(run),
+        status=run["status"],
+        version=1,
+        pipelineID=pipeline_id,
+        expiresAt=_run_expiry(run["status"], now),
+    )
     if not _conditional("put_item", Item=typed_item(item), ConditionExpression="attribute_not_exists(PK)"):
         raise ConcurrentUpdate(f"run {run_id} already exists")
     _put_run_list_copy(run, now)
@@ -461,8 +588,9 @@ def get_run(run_id: str) -> dict | None:
     return dict(_run_record(run), version=int(_plain(item["version"])))
 
 
-def transition_run(run_id: str, to_status: str, *, metadata: dict | None = None,
-                   expected_version: int | None = None) -> dict:
+def transition_run(
+    run_id: str, to_status: str, *, metadata: dict | None = None, expected_version: int | None = None
+) -> dict:
     """Move a run to `to_status` with compare-and-swap on `version` (merging `metadata`). Raises RunNotFound,
     models.InvalidTransition, or ConcurrentUpdate when the run changed since it was read (or since
     `expected_version`)."""
@@ -474,16 +602,27 @@ def transition_run(run_id: str, to_status: str, *, metadata: dict | None = None,
         raise ConcurrentUpdate(f"run {run_id} is at version {version}, expected {expected_version}")
     check_transition(current["status"], to_status)
     now = _now()
-    run = dict(current, status=to_status, version=version + 1, updatedAt=_iso(now),
-               metadata={**(current.get("metadata") or {}), **(metadata or {})})
+    run = dict(
+        current,
+        status=to_status,
+        version=version + 1,
+        updatedAt=_iso(now),
+        metadata={**(current.get("metadata") or {}), **(metadata or {})},
+    )
     if not _conditional(
-            "update_item", Key=_key(run_pk(run_id), "STATE"),
-            UpdateExpression="SET #data = :data, #status = :status, #version = :new, expiresAt = :exp",
-            ConditionExpression="#version = :expected",
-            ExpressionAttributeNames={"#data": "data", "#status": "status", "#version": "version"},
-            ExpressionAttributeValues={":data": _typed(json.dumps(run)), ":status": _typed(to_status),
-                                       ":new": _typed(version + 1), ":expected": _typed(version),
-                                       ":exp": _typed(_run_expiry(to_status, now))}):
+        "update_item",
+        Key=_key(run_pk(run_id), "STATE"),
+        UpdateExpression="SET #data = :data, #status = :status, #version = :new, expiresAt = :exp",
+        ConditionExpression="#version = :expected",
+        ExpressionAttributeNames={"#data": "data", "#status": "status", "#version": "version"},
+        ExpressionAttributeValues={
+            ":data": _typed(json.dumps(run)),
+            ":status": _typed(to_status),
+            ":new": _typed(version + 1),
+            ":expected": _typed(version),
+            ":exp": _typed(_run_expiry(to_status, now)),
+        },
+    ):
         raise ConcurrentUpdate(f"run {run_id} changed concurrently (expected version {version})")
     _put_run_list_copy(run, now)
     return run
@@ -495,6 +634,7 @@ def list_runs(pipeline_id: str, limit: int = 10) -> list[dict]:
 
 
 # --- run logs --------------------------------------------------------------------------------------------------
+
 
 def get_run_log(pipeline_id: str, date: str, schedule_id: str = DEFAULT_SCHEDULE) -> dict | None:
     """The run log of (pipeline, date, schedule) with its ledger fields (`inFlight`, `rerunCount`,
@@ -518,12 +658,17 @@ def put_run_log(entry: dict, *, close_claim: bool = False) -> None:
     entry = {k: v for k, v in _run_record(entry).items() if k not in RUN_LOG_LEDGER}
     entry["scheduleID"] = entry.get("scheduleID") or DEFAULT_SCHEDULE
     _ddb().update_item(
-        TableName=_table(), Key=_key(pipeline_pk(entry["pipelineID"]), run_log_sk(entry["date"], entry["scheduleID"])),
+        TableName=_table(),
+        Key=_key(pipeline_pk(entry["pipelineID"]), run_log_sk(entry["date"], entry["scheduleID"])),
         UpdateExpression="SET #data = :data, #status = :status, expiresAt = :exp"
-                         + (" REMOVE inFlight" if close_claim else ""),
+        + (" REMOVE inFlight" if close_claim else ""),
         ExpressionAttributeNames={"#data": "data", "#status": "status"},
-        ExpressionAttributeValues={":data": _typed(json.dumps(entry)), ":status": _typed(entry.get("status") or ""),
-                                   ":exp": _typed(int(_now() + RUN_LOG_TTL_SECONDS))})
+        ExpressionAttributeValues={
+            ":data": _typed(json.dumps(entry)),
+            ":status": _typed(entry.get("status") or ""),
+            ":exp": _typed(int(_now() + RUN_LOG_TTL_SECONDS)),
+        },
+    )
 
 
 def claim_attempt(pipeline_id: str, date: str, schedule_id: str, claim: dict) -> tuple[dict | None, bool]:
@@ -532,10 +677,13 @@ def claim_attempt(pipeline_id: str, date: str, schedule_id: str, claim: dict) ->
     now): the claim of the same `runID` is ours already (a retried or adopted start); another run's claim is
     returned with False and nothing changes."""
     key = _key(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id))
-    if _conditional("update_item", Key=key, UpdateExpression="SET inFlight = :claim, expiresAt = :exp",
-                    ConditionExpression="attribute_not_exists(inFlight)",
-                    ExpressionAttributeValues={":claim": _typed(claim),
-                                               ":exp": _typed(int(_now() + RUN_LOG_TTL_SECONDS))}):
+    if _conditional(
+        "update_item",
+        Key=key,
+        UpdateExpression="SET inFlight = :claim, expiresAt = :exp",
+        ConditionExpression="attribute_not_exists(inFlight)",
+        ExpressionAttributeValues={":claim": _typed(claim), ":exp": _typed(int(_now() + RUN_LOG_TTL_SECONDS))},
+    ):
         return claim, True
     held = (get_run_log(pipeline_id, date, schedule_id) or {}).get("inFlight") or {}
     return (held, False) if held.get("runID") == claim["runID"] else (None, False)
@@ -544,24 +692,34 @@ def claim_attempt(pipeline_id: str, date: str, schedule_id: str, claim: dict) ->
 def record_job(pipeline_id: str, date: str, schedule_id: str, run_id: str, metadata: dict) -> bool:
     """Record the identity of the job started for the open claim of `run_id` (False when the claim is not that
     run's)."""
-    return _conditional("update_item", Key=_key(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id)),
-                        UpdateExpression="SET inFlight.metadata = :metadata",
-                        ConditionExpression="inFlight.runID = :run",
-                        ExpressionAttributeValues={":metadata": _typed(metadata), ":run": _typed(run_id)})
+    return _conditional(
+        "update_item",
+        Key=_key(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id)),
+        UpdateExpression="SET inFlight.metadata = :metadata",
+        ConditionExpression="inFlight.runID = :run",
+        ExpressionAttributeValues={":metadata": _typed(metadata), ":run": _typed(run_id)},
+    )
 
 
 def count_rerun(pipeline_id: str, date: str, schedule_id: str, execution: str, limit: int) -> bool:
     """Count one replay or drift rerun of the date for `execution`, unless `limit` reruns were counted already."""
-    return _conditional("update_item", Key=_key(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id)),
-                        UpdateExpression="SET rerunCount = if_not_exists(rerunCount, :zero) + :one, "
-                                         "rerunExecution = :execution",
-                        ConditionExpression="attribute_not_exists(rerunCount) OR rerunCount < :limit",
-                        ExpressionAttributeValues={":zero": _typed(0), ":one": _typed(1),
-                                                   ":execution": _typed(execution), ":limit": _typed(limit)})
+    return _conditional(
+        "update_item",
+        Key=_key(pipeline_pk(pipeline_id), run_log_sk(date, schedule_id)),
+        UpdateExpression="SET rerunCount = if_not_exists(rerunCount, :zero) + :one, rerunExecution = :execution",
+        ConditionExpression="attribute_not_exists(rerunCount) OR rerunCount < :limit",
+        ExpressionAttributeValues={
+            ":zero": _typed(0),
+            ":one": _typed(1),
+            ":execution": _typed(execution),
+            ":limit": _typed(limit),
+        },
+    )
 
 
-def record_execution_end(pipeline_id: str, date: str, schedule_id: str,
-                         entry_for: Callable[[dict | None], dict | None]) -> dict | None:
+def record_execution_end(
+    pipeline_id: str, date: str, schedule_id: str, entry_for: Callable[[dict | None], dict | None]
+) -> dict | None:
     """Rewrite the run log of (pipeline, date, schedule) after an execution ended abnormally.
 
     `entry_for(current)` answers the new entry from the current one, ledger fields included (None: leave the run
@@ -577,18 +735,25 @@ def record_execution_end(pipeline_id: str, date: str, schedule_id: str,
         if entry is None:
             return None
         entry = {k: v for k, v in entry.items() if k not in RUN_LOG_LEDGER}
-        values = {":data": _typed(json.dumps(entry)), ":status": _typed(entry.get("status")),
-                  ":exp": _typed(int(_now() + RUN_LOG_TTL_SECONDS))}
+        values = {
+            ":data": _typed(json.dumps(entry)),
+            ":status": _typed(entry.get("status")),
+            ":exp": _typed(int(_now() + RUN_LOG_TTL_SECONDS)),
+        }
         if current is None:
             condition = "attribute_not_exists(#data) OR #expires <= :now"
             values[":now"] = _typed(int(_now()))
         else:
             condition = "#data = :current"
             values[":current"] = item["data"]
-        if _conditional("update_item", Key=key, UpdateExpression="SET #data = :data, #status = :status, "
-                        "#expires = :exp", ConditionExpression=condition,
-                        ExpressionAttributeNames={"#data": "data", "#status": "status", "#expires": "expiresAt"},
-                        ExpressionAttributeValues=values):
+        if _conditional(
+            "update_item",
+            Key=key,
+            UpdateExpression="SET #data = :data, #status = :status, #expires = :exp",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#data": "data", "#status": "status", "#expires": "expiresAt"},
+            ExpressionAttributeValues=values,
+        ):
             return entry
     raise ConcurrentUpdate(f"run log {run_log_sk(date, schedule_id)} of {pipeline_id} kept changing")
 
@@ -600,25 +765,45 @@ def list_run_logs(pipeline_id: str, limit: int = 20) -> list[dict]:
 
 # --- reruns, late arrivals, alert claims -----------------------------------------------------------------------
 
+
 def put_rerun(pipeline_id: str, record: dict) -> None:
     """Store a rerun request (`record["rerunID"]` is its key)."""
-    _put(_item(pipeline_pk(pipeline_id), f"RERUN#{record['rerunID']}",
-               data=json.dumps(dict(record, pipelineID=pipeline_id)), expiresAt=int(_now() + RECORD_TTL_SECONDS)))
+    _put(
+        _item(
+            pipeline_pk(pipeline_id),
+            f"RERUN#{record['rerunID']}",
+            data=json.dumps(dict(record, pipelineID=pipeline_id)),
+            expiresAt=int(_now() + RECORD_TTL_SECONDS),
+        )
+    )
 
 
 def list_reruns(pipeline_id: str) -> list[dict]:
     return [d for d in (_data(i) for i in _query(pipeline_pk(pipeline_id), "RERUN#")) if d is not None]
 
 
-def put_late_arrival(pipeline_id: str, *, date: str, schedule_id: str, trait_type: str,
-                     details: dict | None = None) -> None:
+def put_late_arrival(
+    pipeline_id: str, *, date: str, schedule_id: str, trait_type: str, details: dict | None = None
+) -> None:
     """Record that `trait_type` changed after the run of (date, schedule) was triggered."""
     now = _now()
     schedule_id = schedule_id or DEFAULT_SCHEDULE
-    record = {"pipelineID": pipeline_id, "date": date, "scheduleID": schedule_id, "traitType": trait_type,
-              "detectedAt": _iso(now), **(details or {})}
-    _put(_item(pipeline_pk(pipeline_id), f"LATEARRIVAL#{date}#{schedule_id}#{trait_type}#{int(now * 1000):013d}",
-               data=json.dumps(record), expiresAt=int(now + RECORD_TTL_SECONDS)))
+    record = {
+        "pipelineID": pipeline_id,
+        "date": date,
+        "scheduleID": schedule_id,
+        "traitType": trait_type,
+        "detectedAt": _iso(now),
+        **(details or {}),
+    }
+    _put(
+        _item(
+            pipeline_pk(pipeline_id),
+            f"LATEARRIVAL#{date}#{schedule_id}#{trait_type}#{int(now * 1000):013d}",
+            data=json.dumps(record),
+            expiresAt=int(now + RECORD_TTL_SECONDS),
+        )
+    )
 
 
 def list_late_arrivals(pipeline_id: str, date: str, schedule_id: str = DEFAULT_SCHEDULE) -> list[dict]:
@@ -629,11 +814,18 @@ def list_late_arrivals(pipeline_id: str, date: str, schedule_id: str = DEFAULT_S
 def claim_alert(pipeline_id: str, run_key: str, alert_type: str) -> bool:
     """True exactly once per (pipeline, run, alert type): lets SLA checks alert once per run, not per pass."""
     now = _now()
-    item = _item(pipeline_pk(pipeline_id), f"ALERT#{run_key}#{alert_type}", claimedAt=_iso(now),
-                 expiresAt=int(now + settings.get().retention_ttl_seconds))
-    return _conditional("put_item", Item=typed_item(item),
-                        ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now",
-                        ExpressionAttributeValues={":now": _typed(int(now))})
+    item = _item(
+        pipeline_pk(pipeline_id),
+        f"ALERT#{run_key}#{alert_type}",
+        claimedAt=_iso(now),
+        expiresAt=int(now + settings.get().retention_ttl_seconds),
+    )
+    return _conditional(
+        "put_item",
+        Item=typed_item(item),
+        ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now",
+        ExpressionAttributeValues={":now": _typed(int(now))},
+    )
 
 
 def alert_claimed(pipeline_id: str, run_key: str, alert_type: str) -> bool:
@@ -645,13 +837,20 @@ def list_alert_claims(pipeline_id: str) -> list[dict]:
     """The live alert claims of a pipeline as `{pipelineID, runKey, alertType, claimedAt}`, oldest key first."""
     claims = []
     for item in _query(pipeline_pk(pipeline_id), "ALERT#"):
-        run_key, _, alert_type = _plain(item[schema.SORT_KEY])[len("ALERT#"):].rpartition("#")
-        claims.append({"pipelineID": pipeline_id, "runKey": run_key, "alertType": alert_type,
-                       "claimedAt": _plain(item["claimedAt"]) if "claimedAt" in item else None})
+        run_key, _, alert_type = _plain(item[schema.SORT_KEY])[len("ALERT#") :].rpartition("#")
+        claims.append(
+            {
+                "pipelineID": pipeline_id,
+                "runKey": run_key,
+                "alertType": alert_type,
+                "claimedAt": _plain(item["claimedAt"]) if "claimedAt" in item else None,
+            }
+        )
     return claims
 
 
 # --- operator actions: pause -----------------------------------------------------------------------------------
+
 
 def pause_pipeline(pipeline_id: str, *, reason: str = "", by: str = "") -> dict:
     """Pause a pipeline: its markers still start executions, which skip at checkExclusion. Kept apart from the
@@ -671,5 +870,6 @@ def get_pause(pipeline_id: str) -> dict | None:
 
 def resume_pipeline(pipeline_id: str) -> bool:
     """Remove the pause. False when the pipeline was not paused."""
-    return _conditional("delete_item", Key=_key(pipeline_pk(pipeline_id), "PAUSED"),
-                        ConditionExpression="attribute_exists(PK)")
+    return _conditional(
+        "delete_item", Key=_key(pipeline_pk(pipeline_id), "PAUSED"), ConditionExpression="attribute_exists(PK)"
+    )

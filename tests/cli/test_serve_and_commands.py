@@ -1,5 +1,6 @@
 """`python -m emulator serve` in a subprocess, run from outside the repository with its own pipelines directory
 and stack file (region eu-west-1), driven by the AWS CLI, an HTTP call and every `interlock` subcommand."""
+
 import json
 import os
 import shutil
@@ -26,14 +27,21 @@ def served(tmp_path_factory):
     work = tmp_path_factory.mktemp("served")
     shutil.copytree(os.path.join(REPO, "pipelines"), work / "pipelines")
     (work / "Pulumi.local.yaml").write_text(
-        "config:\n  aws:region: eu-west-1\n  interlock:projectName: interlock-local\n  interlock:pipelinesDir: pipelines\n"
+        "config:\n  aws:region: eu-west-1\n  interlock:projectName: interlock-local\n"
+        "  interlock:pipelinesDir: pipelines\n"
         "  interlock:schedules:\n    - name: raw-nightly\n      pipeline: sales-raw-ingest\n"
-        "      expression: cron(0 6 * * ? *)\n")
+        "      expression: cron(0 6 * * ? *)\n"
+    )
     env = dict(os.environ, PYTHONPATH=_pythonpath(), PYTHONUNBUFFERED="1")
-    stderr = open(work / "serve.err", "w+")  # a file, not a pipe: nobody reads stderr while the server runs
-    process = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--stack-file", "Pulumi.local.yaml",
-                                "--port", "0"], cwd=work, env=env, stdout=subprocess.PIPE, stderr=stderr,
-                               text=True)
+    stderr = open(work / "serve.err", "w+")  # noqa: SIM115 (open for the server's lifetime: nobody reads a pipe)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "serve", "--stack-file", "Pulumi.local.yaml", "--port", "0"],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
     exports = {}
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
@@ -41,12 +49,13 @@ def served(tmp_path_factory):
         if not line:
             break
         if line.startswith("export "):
-            name, _, value = line[len("export "):].strip().partition("=")
+            name, _, value = line[len("export ") :].strip().partition("=")
             exports[name] = value
         if line.startswith("# serving"):
             break
-    assert "INTERLOCK_TABLE" in exports, (work / "serve.err").read_text() if process.poll() is not None else (
-        "no exports")
+    assert "INTERLOCK_TABLE" in exports, (
+        (work / "serve.err").read_text() if process.poll() is not None else ("no exports")
+    )
     # keep reading stdout so the server never blocks on a full pipe while the tests drive it
     drain = threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True)
     drain.start()
@@ -68,13 +77,25 @@ def _env(served, **overrides):
 
 
 def interlock(served, *args, **overrides):
-    return subprocess.run([sys.executable, "-m", "interlock_cli", *args], cwd=served["_cwd"],
-                          env=_env(served, **overrides), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "interlock_cli", *args],
+        cwd=served["_cwd"],
+        env=_env(served, **overrides),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def aws(served, *args):
-    result = subprocess.run([sys.executable, "-m", "awscli", *args, "--output", "json"], cwd=served["_cwd"],
-                            env=_env(served), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "awscli", *args, "--output", "json"],
+        cwd=served["_cwd"],
+        env=_env(served),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout) if result.stdout.strip() else None
 
@@ -82,8 +103,9 @@ def aws(served, *args):
 def _wait_for_execution(served, prefix, timeout_s=60):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        listed = aws(served, "stepfunctions", "list-executions", "--state-machine-arn",
-                     served["INTERLOCK_STATE_MACHINE_ARN"])
+        listed = aws(
+            served, "stepfunctions", "list-executions", "--state-machine-arn", served["INTERLOCK_STATE_MACHINE_ARN"]
+        )
         found = [e for e in listed["executions"] if e["name"].startswith(prefix)]
         if found and found[0]["status"] != "RUNNING":
             return found[0]
@@ -99,9 +121,14 @@ def test_exports_honour_the_stack_files_region_and_names(served):
 
 
 def test_the_aws_cli_puts_the_readmes_marker_and_reads_the_execution(served):
-    item = {"PK": {"S": f"PIPELINE#{PIPELINE}"}, "SK": {"S": "MARKER#replay#2026-11-20T00:00:00Z"},
-            "scheduleID": {"S": "daily"}, "date": {"S": "2026-11-20"}, "source": {"S": "replay"},
-            "replay": {"BOOL": True}}
+    item = {
+        "PK": {"S": f"PIPELINE#{PIPELINE}"},
+        "SK": {"S": "MARKER#replay#2026-11-20T00:00:00Z"},
+        "scheduleID": {"S": "daily"},
+        "date": {"S": "2026-11-20"},
+        "source": {"S": "replay"},
+        "replay": {"BOOL": True},
+    }
     aws(served, "dynamodb", "put-item", "--table-name", served["INTERLOCK_TABLE"], "--item", json.dumps(item))
     execution = _wait_for_execution(served, f"{PIPELINE}_daily_2026-11-20_")
     described = aws(served, "stepfunctions", "describe-execution", "--execution-arn", execution["executionArn"])
@@ -110,8 +137,9 @@ def test_the_aws_cli_puts_the_readmes_marker_and_reads_the_execution(served):
 
 
 def test_a_schedule_fires_over_http(served):
-    request = urllib.request.Request(served["AWS_ENDPOINT_URL"] + "/_interlock/schedules/raw-nightly/fire",
-                                     data=b"", method="POST")
+    request = urllib.request.Request(
+        served["AWS_ENDPOINT_URL"] + "/_interlock/schedules/raw-nightly/fire", data=b"", method="POST"
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         arn = json.loads(response.read())["executionArn"]
     assert f":execution:interlock-local-pipeline:{PIPELINE}_daily_" in arn
@@ -128,14 +156,16 @@ def test_status_finds_the_stack_from_the_endpoint_alone(served):
 
 
 def test_replay_writes_one_unique_marker_per_date_and_dry_run_none(served):
-    dry = interlock(served, "replay", "customer-features", "--date", "2026-03-01", "--to", "2026-03-03", "--dry-run",
-                    "--json")
+    dry = interlock(
+        served, "replay", "customer-features", "--date", "2026-03-01", "--to", "2026-03-03", "--dry-run", "--json"
+    )
     assert dry.returncode == 0 and [m["markerKey"] for m in json.loads(dry.stdout)] == [None, None, None]
     result = interlock(served, "replay", "customer-features", "--date", "2026-03-01", "--to", "2026-03-03", "--json")
     markers = json.loads(result.stdout)
     assert [m["date"] for m in markers] == ["2026-03-01", "2026-03-02", "2026-03-03"]
-    assert len({m["markerKey"] for m in markers}) == 3 and all(m["markerKey"].startswith("MARKER#replay#")
-                                                                for m in markers)
+    assert len({m["markerKey"] for m in markers}) == 3 and all(
+        m["markerKey"].startswith("MARKER#replay#") for m in markers
+    )
     backwards = interlock(served, "replay", "customer-features", "--date", "2026-03-03", "--to", "2026-03-01")
     assert backwards.returncode == 1 and "--to 2026-03-01 is before --date 2026-03-03" in backwards.stderr
 
@@ -154,8 +184,9 @@ def test_a_paused_pipelines_marker_is_recorded_and_skipped_with_an_event(served)
     assert "PAUSED since" in text and "MARKER_SKIPPED_PAUSED" in text
     resumed = interlock(served, "resume", "sales-daily-aggregate")
     assert resumed.returncode == 0 and resumed.stdout.strip() == "sales-daily-aggregate: resumed"
-    assert interlock(served, "resume", "sales-daily-aggregate").stdout.strip() == \
-        "sales-daily-aggregate: was not paused"
+    assert (
+        interlock(served, "resume", "sales-daily-aggregate").stdout.strip() == "sales-daily-aggregate: was not paused"
+    )
 
 
 def test_runs_and_explain_show_the_run_log_decoded(served):
@@ -170,43 +201,83 @@ def test_runs_and_explain_show_the_run_log_decoded(served):
 
 
 def test_unknown_pipelines_are_refused_with_exit_1(served):
-    for command in (["runs", "nope"], ["explain", "nope", "2026-01-01"], ["pause", "nope"],
-                    ["replay", "nope", "--date", "2026-01-01"]):
+    for command in (
+        ["runs", "nope"],
+        ["explain", "nope", "2026-01-01"],
+        ["pause", "nope"],
+        ["replay", "nope", "--date", "2026-01-01"],
+    ):
         result = interlock(served, *command)
         assert result.returncode == 1, command
         assert "pipeline 'nope' is not registered in the table" in result.stderr
 
 
 def test_unlock_refuses_while_the_owner_runs_unless_forced(served):
-    sfn = boto3.client("stepfunctions", endpoint_url=served["AWS_ENDPOINT_URL"], region_name="eu-west-1",
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    sfn = boto3.client(
+        "stepfunctions",
+        endpoint_url=served["AWS_ENDPOINT_URL"],
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     waiting = sfn.create_state_machine(
-        name="holds-a-lock", roleArn="arn:aws:iam::123456789012:role/any",
-        definition=json.dumps({"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 120, "End": True}}}))
+        name="holds-a-lock",
+        roleArn="arn:aws:iam::123456789012:role/any",
+        definition=json.dumps({"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 120, "End": True}}}),
+    )
     sfn.start_execution(stateMachineArn=waiting["stateMachineArn"], name="holder")
     ddb_env = _env(served)
-    script = ("import sys; sys.path.insert(0, %r); from handlers.interlock import store; "
-              "print(store.acquire_lock('customer-features', 'adhoc', 'holder', 600)[0])" % REPO)
-    held = subprocess.run([sys.executable, "-c", script], env=dict(ddb_env, TABLE_NAME=served["INTERLOCK_TABLE"]),
-                          capture_output=True, text=True, timeout=60)
+    script = (
+        f"import sys; sys.path.insert(0, {REPO!r}); from handlers.interlock import store; "
+        "print(store.acquire_lock('customer-features', 'adhoc', 'holder', 600)[0])"
+    )
+    held = subprocess.run(
+        [sys.executable, "-c", script],
+        env=dict(ddb_env, TABLE_NAME=served["INTERLOCK_TABLE"]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert held.stdout.strip() == "True", held.stderr
-    refused = interlock(served, "unlock", "customer-features", "--schedule", "adhoc", "--state-machine-arn",
-                        waiting["stateMachineArn"])
+    refused = interlock(
+        served, "unlock", "customer-features", "--schedule", "adhoc", "--state-machine-arn", waiting["stateMachineArn"]
+    )
     assert refused.returncode == 1
     assert "held by execution holder, which is still RUNNING; use --force" in refused.stderr
-    forced = interlock(served, "unlock", "customer-features", "--schedule", "adhoc", "--state-machine-arn",
-                       waiting["stateMachineArn"], "--force")
+    forced = interlock(
+        served,
+        "unlock",
+        "customer-features",
+        "--schedule",
+        "adhoc",
+        "--state-machine-arn",
+        waiting["stateMachineArn"],
+        "--force",
+    )
     assert forced.returncode == 0 and "released the lock of holder (execution RUNNING)" in forced.stdout
-    assert interlock(served, "unlock", "customer-features", "--schedule", "adhoc").stdout.strip() == \
-        "customer-features/adhoc: not locked"
-    check = ("import sys; sys.path.insert(0, %r); from handlers.interlock import store; import json; "
-             "print(json.dumps([e for e in store.list_events('customer-features') "
-             "if e['kind'] == 'LOCK_RELEASED_BY_OPERATOR']))" % REPO)
-    recorded = subprocess.run([sys.executable, "-c", check], env=dict(ddb_env, TABLE_NAME=served["INTERLOCK_TABLE"]),
-                              capture_output=True, text=True, timeout=60)
+    assert (
+        interlock(served, "unlock", "customer-features", "--schedule", "adhoc").stdout.strip()
+        == "customer-features/adhoc: not locked"
+    )
+    check = (
+        f"import sys; sys.path.insert(0, {REPO!r}); from handlers.interlock import store; import json; "
+        "print(json.dumps([e for e in store.list_events('customer-features') "
+        "if e['kind'] == 'LOCK_RELEASED_BY_OPERATOR']))"
+    )
+    recorded = subprocess.run(
+        [sys.executable, "-c", check],
+        env=dict(ddb_env, TABLE_NAME=served["INTERLOCK_TABLE"]),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     released = json.loads(recorded.stdout)
-    assert released and released[0]["details"] == {"scheduleID": "adhoc", "owner": "holder", "ownerStatus": "RUNNING",
-                                                   "forced": True}
+    assert released and released[0]["details"] == {
+        "scheduleID": "adhoc",
+        "owner": "holder",
+        "ownerStatus": "RUNNING",
+        "forced": True,
+    }
 
 
 def test_alerts_lists_what_was_sent(served):

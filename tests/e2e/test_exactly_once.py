@@ -3,10 +3,12 @@ ledger): faults injected into whole lifecycles on the emulator, then the invaria
 
 Job starts are counted on the emulator's Airflow-style job endpoint (every POST of a DAG run is a start).
 """
+
 import datetime
 import http.server
 import itertools
 import json
+import pathlib
 import re
 import threading
 
@@ -15,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from emulator import Emulator
 
-TODAY = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+TODAY = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
 STACK = {"evaluationWindow": "4s", "maxPollAttempts": 3, "monitoringInterval": "1s"}
 README = __file__.rsplit("/tests/", 1)[0] + "/README.md"
@@ -38,8 +40,7 @@ def no_faults_left(emu):
 def register(emu, pid, trigger, evaluators=None, **extra):
     evaluators = evaluators or {}
     traits = {t: {"evaluator": emu.http.evaluator(f"/{pid}/{t}", **evaluators.get(t, {}))} for t in TRAITS}
-    emu.register_pipeline({"name": pid, "archetype": "batch-ingestion", "traits": traits, "trigger": trigger,
-                           **extra})
+    emu.register_pipeline({"name": pid, "archetype": "batch-ingestion", "traits": traits, "trigger": trigger, **extra})
 
 
 def run(emu, pid, **marker):
@@ -69,23 +70,36 @@ def alert_types(emu, pid):
 
 def starts(emu, job):
     """The DAG run IDs of every start request the job endpoint received."""
-    return [r["body"]["dag_run_id"] for r in emu.http.requests() if r["method"] == "POST"
-            and r["path"] == f"/jobs/{job.name}/api/v1/dags/{job.name}/dagRuns"]
+    return [
+        r["body"]["dag_run_id"]
+        for r in emu.http.requests()
+        if r["method"] == "POST" and r["path"] == f"/jobs/{job.name}/api/v1/dags/{job.name}/dagRuns"
+    ]
 
 
 def run_log_write(pid, status):
     """Matches the orchestrator's write of a run log entry with `status` for pipeline `pid`."""
+
     def matching(params):
-        return (params["Key"]["PK"]["S"] == f"PIPELINE#{pid}" and params["Key"]["SK"]["S"].startswith("RUNLOG#")
-                and json.loads(params["ExpressionAttributeValues"][":data"]["S"])["status"] == status)
+        return (
+            params["Key"]["PK"]["S"] == f"PIPELINE#{pid}"
+            and params["Key"]["SK"]["S"].startswith("RUNLOG#")
+            and json.loads(params["ExpressionAttributeValues"][":data"]["S"])["status"] == status
+        )
+
     return matching
 
 
 def test_a_write_failing_after_the_job_started_never_starts_it_again(emu):
     job = emu.http.job("x-write", ["running", "succeeded"])
     register(emu, "x-write", job.trigger)
-    emu.faults.fail("dynamodb", "UpdateItem", function="orchestrator", code="ProvisionedThroughputExceededException",
-                    matching=run_log_write("x-write", "COMPLETED"))
+    emu.faults.fail(
+        "dynamodb",
+        "UpdateItem",
+        function="orchestrator",
+        code="ProvisionedThroughputExceededException",
+        matching=run_log_write("x-write", "COMPLETED"),
+    )
     first = run(emu, "x-write")
     assert (first["status"], first["error"]) == ("FAILED", "Interlock.LifecycleFailed")
     assert entered(first)[-4:] == ["AlertError", "LogExecutionError", "ReleaseLockAfterError", "Failed"]
@@ -106,8 +120,12 @@ def test_a_write_failing_after_the_job_started_never_starts_it_again(emu):
 def test_a_run_checker_raising_on_every_call_starts_the_job_at_most_max_attempts_times(emu):
     job = emu.http.job("x-checker", ["running"])
     register(emu, "x-checker", job.trigger, retry={"maxAttempts": 2, "backoffSeconds": 1})
-    emu.faults.raise_in("run-checker", times=None, error="Sandbox.Timedout",
-                        matching=lambda event: event.get("pipelineID") == "x-checker")
+    emu.faults.raise_in(
+        "run-checker",
+        times=None,
+        error="Sandbox.Timedout",
+        matching=lambda event: event.get("pipelineID") == "x-checker",
+    )
     results = [run(emu, "x-checker") for _ in range(3)]
     assert [r["status"] for r in results] == ["FAILED", "FAILED", "SUCCEEDED"]  # the third: attempts exhausted
     assert len(job.runs) <= 2 and len(job.runs) == 1
@@ -162,7 +180,7 @@ def test_a_300_kb_job_state_is_a_clean_permanent_failure(emu, huge_airflow):
 
 
 def test_the_readme_replay_example_run_twice_runs_twice(emu):
-    text = open(README, encoding="utf-8").read()
+    text = pathlib.Path(README).read_text(encoding="utf-8")
     command = re.search(r"aws dynamodb put-item --table-name <table> --item '(.*?)'", text, re.S).group(1)
     item = json.loads(command.replace("sales-raw-ingest", "x-readme").replace("2026-11-20", TODAY))
     job = emu.http.job("x-readme", ["succeeded"])
@@ -182,13 +200,18 @@ def test_the_readme_replay_example_run_twice_runs_twice(emu):
 
 def test_a_flapping_trait_reruns_a_bounded_number_of_times(emu):
     job = emu.http.job("x-flap", ["succeeded"])
-    register(emu, "x-flap", job.trigger, evaluators={"source-freshness": {"sequence": ["PASS", "FAIL"] * 10}},
-             watch={"monitoring": {"enabled": True, "duration": "30s"}}, retry={"maxReruns": 1})
+    register(
+        emu,
+        "x-flap",
+        job.trigger,
+        evaluators={"source-freshness": {"sequence": ["PASS", "FAIL"] * 10}},
+        watch={"monitoring": {"enabled": True, "duration": "30s"}},
+        retry={"maxReruns": 1},
+    )
     run(emu, "x-flap")
     results = settle(emu, "x-flap")
     assert [r["status"] for r in results] == ["SUCCEEDED"] * 3  # the run, one rerun, the refused second rerun
-    assert [r["output"]["checkRunLog"]["payload"].get("reason") for r in results] == [
-        None, None, "rerun limit reached"]
+    assert [r["output"]["checkRunLog"]["payload"].get("reason") for r in results] == [None, None, "rerun limit reached"]
     assert len(job.runs) == 2
     assert alert_types(emu, "x-flap") == ["RERUN_LIMIT_REACHED", "TRAIT_DRIFT", "TRAIT_DRIFT"]
     assert emu.run_log("x-flap", TODAY)["rerunCount"] == 1
@@ -198,24 +221,38 @@ def test_a_flapping_trait_reruns_a_bounded_number_of_times(emu):
 FAULTS = {
     "none": lambda emu, pid: None,
     "run log write fails once": lambda emu, pid: emu.faults.fail(
-        "dynamodb", "UpdateItem", function="orchestrator", code="ProvisionedThroughputExceededException",
-        matching=lambda p: p["Key"]["PK"]["S"] == f"PIPELINE#{pid}" and p["Key"]["SK"]["S"].startswith("RUNLOG#")),
+        "dynamodb",
+        "UpdateItem",
+        function="orchestrator",
+        code="ProvisionedThroughputExceededException",
+        matching=lambda p: p["Key"]["PK"]["S"] == f"PIPELINE#{pid}" and p["Key"]["SK"]["S"].startswith("RUNLOG#"),
+    ),
     "trigger times out after starting the job": lambda emu, pid: emu.faults.raise_in(
-        "trigger", error="Sandbox.Timedout", after=True, matching=lambda e: e.get("pipelineID") == pid),
+        "trigger", error="Sandbox.Timedout", after=True, matching=lambda e: e.get("pipelineID") == pid
+    ),
     "run-checker crashes once": lambda emu, pid: emu.faults.raise_in(
-        "run-checker", error="RuntimeError", matching=lambda e: e.get("pipelineID") == pid),
+        "run-checker", error="RuntimeError", matching=lambda e: e.get("pipelineID") == pid
+    ),
     "run-checker always crashes": lambda emu, pid: emu.faults.raise_in(
-        "run-checker", times=None, error="RuntimeError", matching=lambda e: e.get("pipelineID") == pid),
+        "run-checker", times=None, error="RuntimeError", matching=lambda e: e.get("pipelineID") == pid
+    ),
     "an evaluator crashes": lambda emu, pid: emu.faults.raise_in(
-        "evaluator", error="Sandbox.Timedout", matching=lambda e: e.get("pipelineID") == pid),
+        "evaluator", error="Sandbox.Timedout", matching=lambda e: e.get("pipelineID") == pid
+    ),
 }
 _pipelines = itertools.count()
 
 
-@settings(max_examples=5, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(schedule=st.lists(st.sampled_from(sorted(FAULTS)), min_size=1, max_size=2),
-       job_ends=st.sampled_from(["succeeded", "failed"]))
+@settings(
+    max_examples=5,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    schedule=st.lists(st.sampled_from(sorted(FAULTS)), min_size=1, max_size=2),
+    job_ends=st.sampled_from(["succeeded", "failed"]),
+)
 def test_invariants_hold_under_random_fault_schedules(emu, schedule, job_ends):
     pid = f"x-prop-{next(_pipelines)}"
     job = emu.http.job(pid, ["running", job_ends])

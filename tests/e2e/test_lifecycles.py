@@ -5,6 +5,7 @@ Every scenario asserts the execution status, the run log, the alerts and that no
 One emulator is shared by the module; each scenario uses its own pipeline ids. When the module is done, every AWS
 call the handlers made must have been allowed by their roles' deployed policies.
 """
+
 import datetime
 import json
 import time
@@ -13,7 +14,7 @@ import pytest
 
 from emulator import Emulator, PipelineConfigError
 
-TODAY = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+TODAY = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
 STACK = {
     "evaluationWindow": "8s",
@@ -75,8 +76,13 @@ def alert_types(emu, pid):
 def test_the_real_program_is_deployed_completely(emu):
     assert emu.deployment.skipped == []
     types = {r.type for r in emu.deployment.resources}
-    assert {"aws:s3/bucket:Bucket", "aws:sns/topicSubscription:TopicSubscription", "aws:scheduler/schedule:Schedule",
-            "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:dynamodb/tableItem:TableItem"} <= types
+    assert {
+        "aws:s3/bucket:Bucket",
+        "aws:sns/topicSubscription:TopicSubscription",
+        "aws:scheduler/schedule:Schedule",
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "aws:dynamodb/tableItem:TableItem",
+    } <= types
     definition = emu.client("stepfunctions").describe_state_machine(stateMachineArn=emu.state_machine_arn)["definition"]
     assert "${" not in definition and emu.function_name("orchestrator") in definition
     [config] = emu.stream_mappings
@@ -89,7 +95,10 @@ def test_the_real_program_is_deployed_completely(emu):
     subscriptions = emu.client("sns").list_subscriptions_by_topic(TopicArn=emu.topic_arn)["Subscriptions"]
     assert "oncall@example.com" in [s["Endpoint"] for s in subscriptions]
     assert sorted(p["name"] for p in emu.store.list_pipelines()) >= [
-        "customer-features", "sales-daily-aggregate", "sales-raw-ingest"]
+        "customer-features",
+        "sales-daily-aggregate",
+        "sales-raw-ingest",
+    ]
 
 
 def test_a_schedule_firing_starts_its_pipeline(emu):
@@ -111,7 +120,10 @@ def test_happy_path_with_a_synchronous_trigger(emu):
     assert (log["status"], log["attemptNumber"]) == ("COMPLETED", 1)
     assert len(emu.http.requests("/e2e-sync/trigger")) == 1
     assert result["lambda_invocations"] == {
-        "interlock-emu-orchestrator": 10, "interlock-emu-evaluator": 3, "interlock-emu-trigger": 1}
+        "interlock-emu-orchestrator": 10,
+        "interlock-emu-evaluator": 3,
+        "interlock-emu-trigger": 1,
+    }
     assert alert_types(emu, "e2e-sync") == []
     settle(emu, "e2e-sync")
 
@@ -235,8 +247,12 @@ def test_poll_limit_reached(emu):
 
 
 def test_drift_during_monitoring_alerts_and_records_a_rerun(emu):
-    register(emu, "e2e-drift", evaluators={"source-freshness": {"sequence": ["PASS", "FAIL", "PASS"]}},
-             watch={"monitoring": {"enabled": True, "duration": "5s"}})
+    register(
+        emu,
+        "e2e-drift",
+        evaluators={"source-freshness": {"sequence": ["PASS", "FAIL", "PASS"]}},
+        watch={"monitoring": {"enabled": True, "duration": "5s"}},
+    )
     result = run(emu, "e2e-drift")
     assert result["status"] == "SUCCEEDED"
     assert "HandleLateArrival" in entered(result)
@@ -252,8 +268,7 @@ def test_drift_during_monitoring_alerts_and_records_a_rerun(emu):
 
 def test_downstream_cascade(emu):
     register(emu, "e2e-upstream")
-    register(emu, "e2e-downstream", evaluators={
-        "upstream-dependency": "builtin:upstream-job-log"})
+    register(emu, "e2e-downstream", evaluators={"upstream-dependency": "builtin:upstream-job-log"})
     config = emu.store.get_pipeline("e2e-downstream")
     config["traits"]["upstream-dependency"]["config"] = {"upstreamPipeline": "e2e-upstream"}
     emu.register_pipeline(config)
@@ -291,7 +306,7 @@ def test_malformed_marker_goes_to_the_dead_letter_queue(emu):
     while not [d for d in emu.dead_letters() if any(r["dynamodb"]["Keys"]["SK"]["S"] == key for r in d["records"])]:
         assert time.monotonic() < deadline, "the malformed marker never reached the dead-letter queue"
         time.sleep(0.2)
-    letter = [d for d in emu.dead_letters() if any(r["dynamodb"]["Keys"]["SK"]["S"] == key for r in d["records"])][0]
+    letter = next(d for d in emu.dead_letters() if any(r["dynamodb"]["Keys"]["SK"]["S"] == key for r in d["records"]))
     assert letter["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert letter["requestContext"]["approximateInvokeCount"] == 4  # MaximumRetryAttempts 3
     assert emu.executions("e2e-malformed") == []
@@ -325,8 +340,12 @@ def test_pipeline_without_trigger_fails_clearly_and_frees_the_lock(emu):
 
 
 def test_sla_breaches_alert_once_per_run(emu):
-    register(emu, "e2e-sla", evaluators={"source-freshness": {"sequence": ["FAIL", "PASS"]}},
-             sla={"timezone": "UTC", "evaluationDeadline": "0m", "completionDeadline": "0m"})
+    register(
+        emu,
+        "e2e-sla",
+        evaluators={"source-freshness": {"sequence": ["FAIL", "PASS"]}},
+        sla={"timezone": "UTC", "evaluationDeadline": "0m", "completionDeadline": "0m"},
+    )
     result = run(emu, "e2e-sla")
     assert result["status"] == "SUCCEEDED"
     assert entered(result).count("CheckEvaluationSLA") == 2  # evaluated twice, alerted once
@@ -350,11 +369,15 @@ def test_retries_exhausted_alert_once(emu):
 def test_step_function_trigger_starts_and_polls_an_execution(emu):
     sfn = emu.client("stepfunctions")
     job_machine = sfn.create_state_machine(
-        name="e2e-job", roleArn="arn:aws:iam::123456789012:role/e2e-job",
+        name="e2e-job",
+        roleArn="arn:aws:iam::123456789012:role/e2e-job",
         definition='{"StartAt": "Work", "States": {"Work": {"Type": "Wait", "Seconds": 3, "End": true}}}',
     )["stateMachineArn"]
-    register(emu, "e2e-sfn-job", trigger={"type": "step-function", "stateMachineArn": job_machine,
-                                          "arguments": {"date": "${date}"}})
+    register(
+        emu,
+        "e2e-sfn-job",
+        trigger={"type": "step-function", "stateMachineArn": job_machine, "arguments": {"date": "${date}"}},
+    )
     result = run(emu, "e2e-sfn-job")
     assert result["status"] == "SUCCEEDED"
     [job] = sfn.list_executions(stateMachineArn=job_machine)["executions"]
@@ -381,11 +404,12 @@ def test_data_landing_in_s3_during_the_reevaluation_loop(emu):
     result = emu.wait_for_execution(arn, timeout_s=90)
     assert result["status"] == "SUCCEEDED"
     assert entered(result).count("EvaluateTraits") >= 2
-    trait = [t for t in result["output"]["traitResults"] if t["traitType"] == "source-freshness"][0]
+    trait = next(t for t in result["output"]["traitResults"] if t["traitType"] == "source-freshness")
     assert trait["status"] == "PASS" and trait["value"]["key"] == f"landing/{TODAY}/sales.csv"
     assert emu.run_log("e2e-landing", TODAY)["status"] == "COMPLETED"
     assert alert_types(emu, "e2e-landing") == []
     settle(emu, "e2e-landing")
+
 
 def test_register_pipeline_rejects_an_invalid_config_like_pulumi_up(emu):
     with pytest.raises(PipelineConfigError) as error:

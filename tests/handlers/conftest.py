@@ -1,5 +1,6 @@
 """Fixtures for handler tests: a moto account with the Interlock table, the alert topic and a queue that
 receives every alert, with the handler caches reset so each test sees a fresh container."""
+
 from __future__ import annotations
 
 import io
@@ -13,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from handlers.interlock import archetypes, clients, log, schema, settings
+from tests.handlers.outbound_http import allow_loopback, no_allowlist, server  # noqa: F401  (fixtures for every test here)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TABLE_NAME = "interlock-test"
@@ -29,8 +31,9 @@ class AwsEnv:
         """Every alert message delivered to the topic so far (parsed JSON, oldest first)."""
         sqs = boto3.client("sqs")
         while True:
-            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
-                                        MessageAttributeNames=["All"]).get("Messages", [])
+            batch = sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
             if not batch:
                 break
             for message in batch:
@@ -62,8 +65,7 @@ def aws_env(monkeypatch):
         topic_arn = sns.create_topic(Name="interlock-alerts")["TopicArn"]
         sqs = boto3.client("sqs")
         queue_url = sqs.create_queue(QueueName="interlock-alerts-inbox")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
         monkeypatch.setenv("SNS_TOPIC_ARN", topic_arn)
         _reset_caches()

@@ -1,8 +1,10 @@
 """A server that echoes a secret: the spellings it may use (written independently of the masking module), and a
 reader that finds a secret in recorded text however it is spelled there."""
+
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import json
 import re
@@ -37,7 +39,9 @@ def echoes(secret: str, user: str, split: int, zero_width: str) -> dict[str, str
         "line-split-lf": secret[:split] + "\n" + secret[split:],
         "line-split-crlf-indent": secret[:split] + "\r\n    " + secret[split:],
         "zero-width": zero_width.join(secret),
-        "zero-width-json": _json_u(zero_width).join(json.dumps(secret)[1:-1][i] for i in range(len(json.dumps(secret)) - 2)),
+        "zero-width-json": _json_u(zero_width).join(
+            json.dumps(secret)[1:-1][i] for i in range(len(json.dumps(secret)) - 2)
+        ),
         "zero-width-quoted": quote(zero_width.join(secret), safe=""),
         "json-of-quote": json.dumps(quote(secret, safe="")).replace("%", "\\u0025")[1:-1],
         "double-quote": quote(quote(secret, safe=""), safe=""),
@@ -73,8 +77,9 @@ def _surrogates_joined(text: str) -> str:
 
 def _json_unescaped(text: str) -> str:
     """JSON string escapes undone left to right, as a JSON parser reads them."""
-    return _surrogates_joined(_JSON_ESCAPE.sub(
-        lambda m: chr(int(m.group(1)[1:], 16)) if m.group(1)[0] == "u" else _SIMPLE[m.group(1)], text))
+    return _surrogates_joined(
+        _JSON_ESCAPE.sub(lambda m: chr(int(m.group(1)[1:], 16)) if m.group(1)[0] == "u" else _SIMPLE[m.group(1)], text)
+    )
 
 
 def _unicode_escapes_first(text: str) -> str:
@@ -117,10 +122,8 @@ def _base64_decodings(text: str) -> list[str]:
             chunk = run[start:].rstrip("=")
             chunk = chunk[: len(chunk) // 4 * 4]
             for decode in (base64.b64decode, base64.urlsafe_b64decode):
-                try:
+                with contextlib.suppress(ValueError):
                     decoded.append(decode(chunk).decode("utf-8", "replace"))
-                except ValueError:
-                    pass
     return decoded
 
 
@@ -148,7 +151,7 @@ def readable(secret: str, texts: list[str]) -> list[str]:
     """The texts from which `secret` can be read back: as is, after any chain of decodings, inside a base64 run, or
     a long part of it (half the value, at least 8 characters), e.g. cut at a truncation boundary."""
     part = max(8, len(secret) // 2)
-    parts = {secret[i:i + part] for i in range(len(secret) - part + 1)}
+    parts = {secret[i : i + part] for i in range(len(secret) - part + 1)}
     leaking = []
     for text in texts:
         views = _views(text)

@@ -1,12 +1,13 @@
 """Loopback HTTP servers for the outbound tests: scripted answers per (method, path), every request recorded."""
+
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 import pytest
 

@@ -1,4 +1,5 @@
 """alerts.publish against moto SNS -> SQS: message shape, filterable attributes, best-effort failures."""
+
 from __future__ import annotations
 
 import json
@@ -8,21 +9,51 @@ import boto3
 
 from handlers.interlock import alerts, schedule, settings
 
-SHAPE = {"level", "alertType", "pipelineID", "scheduleID", "date", "runID", "message", "details", "timestamp",
-         "version", "source", "content", "metadata"}  # the last four: the AWS Chatbot custom-notification envelope
+SHAPE = {
+    "level",
+    "alertType",
+    "pipelineID",
+    "scheduleID",
+    "date",
+    "runID",
+    "message",
+    "details",
+    "timestamp",
+    "version",
+    "source",
+    "content",
+    "metadata",
+}  # the last four: the AWS Chatbot custom-notification envelope
 
 
 def test_alert_message_and_attributes(aws_env):
-    assert alerts.publish("warning", alerts.AlertType.EVALUATION_SLA_BREACHED, "late", pipeline_id="sales",
-                          schedule_id="daily", date="2026-11-28", run_id="r1", details={"deadline": "x"}) is True
+    assert (
+        alerts.publish(
+            "warning",
+            alerts.AlertType.EVALUATION_SLA_BREACHED,
+            "late",
+            pipeline_id="sales",
+            schedule_id="daily",
+            date="2026-11-28",
+            run_id="r1",
+            details={"deadline": "x"},
+        )
+        is True
+    )
     (alert,) = aws_env.alerts()
     assert set(alert) - {"_attributes", "_subject"} == SHAPE
-    assert (alert["level"], alert["alertType"], alert["pipelineID"], alert["scheduleID"], alert["date"],
-            alert["runID"], alert["message"], alert["details"]) == (
-        "warning", "EVALUATION_SLA_BREACHED", "sales", "daily", "2026-11-28", "r1", "late", {"deadline": "x"})
+    assert (
+        alert["level"],
+        alert["alertType"],
+        alert["pipelineID"],
+        alert["scheduleID"],
+        alert["date"],
+        alert["runID"],
+        alert["message"],
+        alert["details"],
+    ) == ("warning", "EVALUATION_SLA_BREACHED", "sales", "daily", "2026-11-28", "r1", "late", {"deadline": "x"})
     schedule.parse_timestamp(alert["timestamp"])
-    assert alert["_attributes"] == {"level": "warning", "alertType": "EVALUATION_SLA_BREACHED",
-                                    "pipelineID": "sales"}
+    assert alert["_attributes"] == {"level": "warning", "alertType": "EVALUATION_SLA_BREACHED", "pipelineID": "sales"}
     assert alert["_subject"] == "[interlock] warning EVALUATION_SLA_BREACHED sales"
 
 
@@ -37,8 +68,12 @@ def test_subscription_filter_on_attributes(aws_env):
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
     url = sqs.create_queue(QueueName="errors-only")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=aws_env.topic_arn, Protocol="sqs", Endpoint=arn,
-                  Attributes={"FilterPolicy": '{"level": ["error"]}', "RawMessageDelivery": "true"})
+    sns.subscribe(
+        TopicArn=aws_env.topic_arn,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"FilterPolicy": '{"level": ["error"]}', "RawMessageDelivery": "true"},
+    )
     alerts.publish("info", "X", "info", pipeline_id="p")
     alerts.publish("error", "Y", "error", pipeline_id="p")
     bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
@@ -85,9 +120,13 @@ def test_an_archive_failure_still_publishes(aws_env, monkeypatch):
 
 
 def test_an_alert_is_also_an_aws_chatbot_custom_notification():
-    alert = alerts.build("error", "RUN_FAILED", "sales failed for good", pipeline_id="sales", schedule_id="daily",
-                         date="2026-11-27")
+    alert = alerts.build(
+        "error", "RUN_FAILED", "sales failed for good", pipeline_id="sales", schedule_id="daily", date="2026-11-27"
+    )
     assert (alert["version"], alert["source"]) == ("1.0", "custom")
-    assert alert["content"] == {"textType": "client-markdown", "title": "Interlock error: RUN_FAILED sales",
-                                "description": "sales failed for good"}
+    assert alert["content"] == {
+        "textType": "client-markdown",
+        "title": "Interlock error: RUN_FAILED sales",
+        "description": "sales failed for good",
+    }
     assert alert["metadata"] == {"threadId": "sales/daily/2026-11-27", "eventType": "RUN_FAILED"}

@@ -1,4 +1,5 @@
 """Evaluator Lambda against moto (table, S3) and loopback HTTP evaluators."""
+
 import socket
 import time
 
@@ -9,15 +10,20 @@ from hypothesis import HealthCheck, given, settings as settings_, strategies as 
 from handlers import evaluator
 from handlers.interlock import settings, store
 from handlers.interlock.evaluators import TraitStorageError, builtins
-from outbound_http import allow_loopback, no_allowlist, server  # noqa: F401
 
 KEYS = {"traitType", "status", "value", "reason", "failureCategory", "required"}
 
 
 def item(evaluator_path, **overrides):
-    event = {"pipelineID": "sales", "traitType": "freshness", "evaluator": evaluator_path,
-             "config": {"maxLagSeconds": 60, "date": "2026-11-28", "scheduleID": "daily"},
-             "timeout": 2, "ttl": 300, "required": True}
+    event = {
+        "pipelineID": "sales",
+        "traitType": "freshness",
+        "evaluator": evaluator_path,
+        "config": {"maxLagSeconds": 60, "date": "2026-11-28", "scheduleID": "daily"},
+        "timeout": 2,
+        "ttl": 300,
+        "required": True,
+    }
     event.update(overrides)
     return event
 
@@ -25,11 +31,20 @@ def item(evaluator_path, **overrides):
 def test_http_pass_is_returned_stored_and_audited(aws_env, server, allow_loopback):
     server.answer("POST", "/eval/freshness", 200, {"status": "PASS", "value": {"lagSeconds": 5}, "reason": "fresh"})
     out = evaluator.handler(item(server.url("/eval/freshness")), None)
-    assert out == {"traitType": "freshness", "status": "PASS", "value": {"lagSeconds": 5}, "reason": "fresh",
-                   "failureCategory": None, "required": True}
+    assert out == {
+        "traitType": "freshness",
+        "status": "PASS",
+        "value": {"lagSeconds": 5},
+        "reason": "fresh",
+        "failureCategory": None,
+        "required": True,
+    }
     sent = server.requests[0].json()
-    assert sent == {"pipelineId": "sales", "traitType": "freshness",
-                    "config": {"maxLagSeconds": 60, "date": "2026-11-28", "scheduleID": "daily"}}
+    assert sent == {
+        "pipelineId": "sales",
+        "traitType": "freshness",
+        "config": {"maxLagSeconds": 60, "date": "2026-11-28", "scheduleID": "daily"},
+    }
     stored = store.get_trait_result("sales", "freshness")
     assert stored["status"] == "PASS" and stored["value"] == {"lagSeconds": 5}
     events = [e for e in store.list_events("sales") if e["kind"] == "TRAIT_EVALUATED"]
@@ -58,8 +73,9 @@ def test_a_relative_path_is_joined_to_the_base_url(aws_env, server, allow_loopba
         (302, b"", "PERMANENT", "redirects are not followed"),
     ],
 )
-def test_http_outcomes_map_to_failure_categories(aws_env, server, allow_loopback, status, body,
-                                                 expected_category, reason_part):
+def test_http_outcomes_map_to_failure_categories(
+    aws_env, server, allow_loopback, status, body, expected_category, reason_part
+):
     headers = {"Location": "http://169.254.169.254/"} if status == 302 else {}
     server.answer("POST", "/e", status, body, headers)
     out = evaluator.handler(item(server.url("/e")), None)
@@ -96,7 +112,9 @@ def test_an_oversized_answer_is_refused(aws_env, server, allow_loopback):
 
 
 def test_an_evaluator_reason_is_cleaned_and_its_category_kept_only_when_valid(aws_env, server, allow_loopback):
-    server.answer("POST", "/e", 200, {"status": "FAIL", "reason": "late\r\n\x1b[31mdata", "failureCategory": "TRANSIENT"})
+    server.answer(
+        "POST", "/e", 200, {"status": "FAIL", "reason": "late\r\n\x1b[31mdata", "failureCategory": "TRANSIENT"}
+    )
     out = evaluator.handler(item(server.url("/e")), None)
     assert (out["reason"], out["failureCategory"]) == ("late  [31mdata", "TRANSIENT")
     server.answer("POST", "/e", 200, {"status": "FAIL", "failureCategory": "WHATEVER"})
@@ -138,13 +156,13 @@ def test_unusable_evaluators_fail_permanently(aws_env, monkeypatch, path, base, 
 
 # --- Unicode in an evaluator's URL: the trait fails (or the evaluator is called), the handler never raises ---------
 
+
 def test_a_non_ascii_path_is_sent_percent_encoded(aws_env, server, allow_loopback):
     server.answer("POST", "/checks/fr%C3%BChling/%E2%82%AC", 200, {"status": "PASS"})
     assert evaluator.handler(item(server.url("/checks/frühling/€")), None)["status"] == "PASS"
     out = evaluator.handler(item(server.url("/checks/frühling/nirgendwo")), None)
     assert (out["status"], out["failureCategory"]) == ("FAIL", "PERMANENT")  # the server's 404
-    assert [r.path for r in server.requests] == ["/checks/fr%C3%BChling/%E2%82%AC",
-                                                 "/checks/fr%C3%BChling/nirgendwo"]
+    assert [r.path for r in server.requests] == ["/checks/fr%C3%BChling/%E2%82%AC", "/checks/fr%C3%BChling/nirgendwo"]
 
 
 @pytest.mark.parametrize("host", ["faß.example", "ｅｘａｍｐｌｅ.com", "bad_ünïcode..example", "\ud800.example"])
@@ -164,8 +182,9 @@ def test_a_non_ascii_base_url_is_encoded_like_any_path(aws_env, server, allow_lo
 
 
 @pytest.mark.parametrize("path", ["/e\ud800", "/e\u2028x", "/e x", "/e\u200bx", "/e\r\nX-Injected: 1"])
-def test_a_path_with_a_surrogate_separator_or_control_character_fails_permanently(aws_env, server, allow_loopback,
-                                                                                   path):
+def test_a_path_with_a_surrogate_separator_or_control_character_fails_permanently(
+    aws_env, server, allow_loopback, path
+):
     out = evaluator.handler(item(server.url(path)), None)
     assert (out["status"], out["failureCategory"]) == ("FAIL", "PERMANENT")
     assert server.requests == []
@@ -182,8 +201,9 @@ def test_any_generated_path_gives_a_verdict_never_an_exception(aws_env, server, 
 
 @settings_(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(st.characters(min_codepoint=0x80, categories=("L", "N", "S", "M")), min_size=1, max_size=12))
-def test_any_generated_non_ascii_host_gives_a_verdict_never_an_exception(aws_env, server, allow_loopback, monkeypatch,
-                                                                          label):
+def test_any_generated_non_ascii_host_gives_a_verdict_never_an_exception(
+    aws_env, server, allow_loopback, monkeypatch, label
+):
     """A name that IDNA encodes losslessly is resolved (here: to the loopback server, which answers 404); one it
     would change, or cannot encode, is refused before any lookup."""
     looked_up = []
@@ -215,14 +235,26 @@ def test_a_storage_failure_is_reported_as_such(aws_env, server, allow_loopback):
 
 # --- builtin:upstream-job-log ---------------------------------------------------------------------------------
 
+
 def upstream_item(**config):
-    return item("builtin:upstream-job-log", traitType="upstream-dependency",
-                config={"date": "2026-11-28", "scheduleID": "daily", **config})
+    return item(
+        "builtin:upstream-job-log",
+        traitType="upstream-dependency",
+        config={"date": "2026-11-28", "scheduleID": "daily", **config},
+    )
 
 
 def test_upstream_completed_passes(aws_env):
-    store.put_run_log({"pipelineId": "raw", "date": "2026-11-28", "scheduleId": "daily", "status": "COMPLETED",
-                       "runId": "r-1", "updatedAt": "2026-11-28T05:00:00Z"})
+    store.put_run_log(
+        {
+            "pipelineId": "raw",
+            "date": "2026-11-28",
+            "scheduleId": "daily",
+            "status": "COMPLETED",
+            "runId": "r-1",
+            "updatedAt": "2026-11-28T05:00:00Z",
+        }
+    )
     out = evaluator.handler(upstream_item(upstreamPipeline="raw"), None)
     assert out["status"] == "PASS"
     assert out["value"] == {"upstreamRunID": "r-1", "completedAt": "2026-11-28T05:00:00Z"}
@@ -232,7 +264,10 @@ def test_upstream_not_completed_or_missing_fails_without_category(aws_env):
     store.put_run_log({"pipelineId": "raw", "date": "2026-11-28", "scheduleId": "h05", "status": "RUNNING"})
     out = evaluator.handler(upstream_item(upstreamPipeline="raw", upstreamSchedule="h05"), None)
     assert (out["status"], out["reason"], out["failureCategory"]) == (
-        "FAIL", "upstream raw status is RUNNING for 2026-11-28/h05", None)
+        "FAIL",
+        "upstream raw status is RUNNING for 2026-11-28/h05",
+        None,
+    )
     out = evaluator.handler(upstream_item(upstreamPipeline="raw"), None)
     assert out["reason"] == "upstream raw has no run log for 2026-11-28/daily"
 
@@ -243,6 +278,7 @@ def test_upstream_without_config_is_permanent(aws_env):
 
 
 # --- builtin:s3-object ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def landing(aws_env, monkeypatch):
@@ -256,8 +292,11 @@ def landing(aws_env, monkeypatch):
 
 
 def s3_item(**config):
-    return item("builtin:s3-object", traitType="source-freshness",
-                config={"date": "2026-11-28", "scheduleID": "daily", **config})
+    return item(
+        "builtin:s3-object",
+        traitType="source-freshness",
+        config={"date": "2026-11-28", "scheduleID": "daily", **config},
+    )
 
 
 def test_s3_key_with_todays_date_passes(landing):
@@ -294,7 +333,10 @@ def test_s3_max_age(landing, monkeypatch):
     "config, reason",
     [
         ({"bucket": "no-such-bucket", "key": "k"}, "S3 HeadObject on bucket no-such-bucket failed"),
-        ({"bucket": "no-such-bucket", "prefix": "p/"}, "S3 ListObjectsV2 on bucket no-such-bucket failed: NoSuchBucket"),
+        (
+            {"bucket": "no-such-bucket", "prefix": "p/"},
+            "S3 ListObjectsV2 on bucket no-such-bucket failed: NoSuchBucket",
+        ),
         ({"key": "a", "prefix": "b"}, "exactly one of key or prefix"),
         ({"key": "a", "maxAgeSeconds": "1h"}, "maxAgeSeconds must be a non-negative number"),
     ],

@@ -1,5 +1,6 @@
 """Hostile stored items and requests: one invalid pipeline item (written by hand or another tool) never breaks
 another pipeline's cascade, resolving it answers `error`, and malformed request values are request errors."""
+
 from __future__ import annotations
 
 import json
@@ -7,17 +8,22 @@ import math
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from handlers import orchestrator
 from handlers.interlock import store
 
 DATE = "2026-11-27"
-GOOD = {"name": "pipe-a", "archetype": "batch-ingestion",
-        "trigger": {"type": "http", "url": "https://jobs.example.com/run"}}
-DOWNSTREAM = dict(GOOD, name="pipe-b", traits={"upstream-dependency": {
-    "evaluator": "builtin:upstream-job-log", "config": {"upstreamPipeline": "pipe-a"}}})
+GOOD = {
+    "name": "pipe-a",
+    "archetype": "batch-ingestion",
+    "trigger": {"type": "http", "url": "https://jobs.example.com/run"},
+}
+DOWNSTREAM = dict(
+    GOOD,
+    name="pipe-b",
+    traits={"upstream-dependency": {"evaluator": "builtin:upstream-job-log", "config": {"upstreamPipeline": "pipe-a"}}},
+)
 
 
 def put_raw(table: str, name: str, data: str) -> None:
@@ -27,21 +33,40 @@ def put_raw(table: str, name: str, data: str) -> None:
 
 
 def orch(action: str, pipeline_id: str, payload: dict | None = None, date: str = DATE) -> dict:
-    return orchestrator.handler({"action": action, "pipelineID": pipeline_id, "scheduleID": "daily", "date": date,
-                                 "payload": payload or {}}, None)
+    return orchestrator.handler(
+        {"action": action, "pipelineID": pipeline_id, "scheduleID": "daily", "date": date, "payload": payload or {}},
+        None,
+    )
 
 
 INVALID = {
-    "wrong-types": json.dumps(dict(DOWNSTREAM, name="wrong-types", trigger={"type": ["http"]},
-                                   retry={"retryableFailures": [[1]]}, tier="x")),
+    "wrong-types": json.dumps(
+        dict(DOWNSTREAM, name="wrong-types", trigger={"type": ["http"]}, retry={"retryableFailures": [[1]]}, tier="x")
+    ),
     "nan": json.dumps(dict(DOWNSTREAM, name="nan", retry={"backoffMultiplier": math.nan})),
-    "huge": json.dumps(dict(DOWNSTREAM, name="huge", sla={"completionDeadline": "100000000h"},
-                            watch={"monitoring": {"enabled": True, "duration": "100000000h"}})),
+    "huge": json.dumps(
+        dict(
+            DOWNSTREAM,
+            name="huge",
+            sla={"completionDeadline": "100000000h"},
+            watch={"monitoring": {"enabled": True, "duration": "100000000h"}},
+        )
+    ),
     "deep": '{"name": "deep", "archetype": "batch-ingestion", "traits": ' + "[" * 50000 + "]" * 50000 + "}",
     "not-json": "{name: not-json",
     "a-list": "[1, 2]",
-    "unknown-builtin": json.dumps(dict(DOWNSTREAM, name="unknown-builtin", traits={"upstream-dependency": {
-        "evaluator": "builtin:upstream-job-logs", "config": {"upstreamPipeline": "pipe-a"}}})),
+    "unknown-builtin": json.dumps(
+        dict(
+            DOWNSTREAM,
+            name="unknown-builtin",
+            traits={
+                "upstream-dependency": {
+                    "evaluator": "builtin:upstream-job-logs",
+                    "config": {"upstreamPipeline": "pipe-a"},
+                }
+            },
+        )
+    ),
     "newline-name": json.dumps(dict(DOWNSTREAM, name="newline-name\n")),
 }
 
@@ -61,13 +86,37 @@ def test_invalid_items_are_skipped_by_the_cascade_and_resolve_to_error(aws_env, 
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8)),
-                         lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                 st.dictionaries(st.sampled_from(
-                                                     ["name", "archetype", "traits", "trigger", "retry", "sla",
-                                                      "watch", "schedules", "exclusions", "tier", "type", "config",
-                                                      "upstreamPipeline", "evaluator"]), inner, max_size=4)),
-                         max_leaves=10))
+@given(
+    data=st.recursive(
+        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8)),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3),
+            st.dictionaries(
+                st.sampled_from(
+                    [
+                        "name",
+                        "archetype",
+                        "traits",
+                        "trigger",
+                        "retry",
+                        "sla",
+                        "watch",
+                        "schedules",
+                        "exclusions",
+                        "tier",
+                        "type",
+                        "config",
+                        "upstreamPipeline",
+                        "evaluator",
+                    ]
+                ),
+                inner,
+                max_size=4,
+            ),
+        ),
+        max_leaves=10,
+    )
+)
 def test_any_stored_item_leaves_the_cascade_working(aws_env, data):
     store.put_pipeline(GOOD)
     store.put_pipeline(DOWNSTREAM)
@@ -76,13 +125,26 @@ def test_any_stored_item_leaves_the_cascade_working(aws_env, data):
     assert orch("resolvePipeline", "generated")["result"] in ("error", "proceed")
 
 
-@pytest.mark.parametrize("date", ["0001-01-01", "9999-12-31", "1969-12-31", "3000-01-01", "2026-02-30",
-                                  "2026-11-27\n", "\uff12\uff10\uff12\uff16-11-27"])
-@pytest.mark.parametrize("action", ["checkEvaluationSLA", "checkCompletionSLA", "checkValidationTimeout",
-                                    "resolvePipeline", "checkExclusion"])
+@pytest.mark.parametrize(
+    "date",
+    [
+        "0001-01-01",
+        "9999-12-31",
+        "1969-12-31",
+        "3000-01-01",
+        "2026-02-30",
+        "2026-11-27\n",
+        "\uff12\uff10\uff12\uff16-11-27",
+    ],
+)
+@pytest.mark.parametrize(
+    "action",
+    ["checkEvaluationSLA", "checkCompletionSLA", "checkValidationTimeout", "resolvePipeline", "checkExclusion"],
+)
 def test_out_of_range_dates_are_request_errors(aws_env, action, date):
-    store.put_pipeline(dict(GOOD, sla={"evaluationDeadline": "+8h", "completionDeadline": "744h",
-                                       "validationTimeout": "+1h"}))
+    store.put_pipeline(
+        dict(GOOD, sla={"evaluationDeadline": "+8h", "completionDeadline": "744h", "validationTimeout": "+1h"})
+    )
     out = orch(action, "pipe-a", {"executionStartedAt": "2026-11-27T00:00:00Z"}, date=date)
     assert out["result"] == "error" and "date" in out["payload"]["error"]
 

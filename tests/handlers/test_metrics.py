@@ -1,6 +1,7 @@
 """Run outcomes as CloudWatch embedded metric format lines: each captured line is checked against the EMF
 specification (the `_aws` envelope, every dimension a top-level string, every metric a top-level number) and for
 its namespace, dimensions and value."""
+
 from __future__ import annotations
 
 import json
@@ -46,17 +47,23 @@ def test_a_completed_run_counts_once_per_pipeline_and_schedule(aws_env, capsys):
     name, record = only_metric(emf_records(capsys.readouterr().out))
     assert name == "RunsCompleted" and record["RunsCompleted"] == 1
     assert record["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [
-        ["service", "pipeline"], ["service", "pipeline", "schedule"]]
+        ["service", "pipeline"],
+        ["service", "pipeline", "schedule"],
+    ]
     assert (record["service"], record["pipeline"], record["schedule"]) == (SERVICE, "pipe-a", "daily")
 
 
 def test_a_failure_counts_only_once_no_retry_is_left(aws_env, capsys):
     pipeline(retry={"maxAttempts": 2, "backoffSeconds": 30})
-    orch("logResult", {"status": "FAILED", "runID": new_run(status="RUNNING"), "message": "HTTP 503",
-                       "failureCategory": "TRANSIENT"})
+    orch(
+        "logResult",
+        {"status": "FAILED", "runID": new_run(status="RUNNING"), "message": "HTTP 503", "failureCategory": "TRANSIENT"},
+    )
     assert emf_records(capsys.readouterr().out) == []  # retried: not (yet) a failed run
-    orch("logResult", {"status": "FAILED", "runID": new_run(status="RUNNING"), "message": "HTTP 503",
-                       "failureCategory": "TRANSIENT"})
+    orch(
+        "logResult",
+        {"status": "FAILED", "runID": new_run(status="RUNNING"), "message": "HTTP 503", "failureCategory": "TRANSIENT"},
+    )
     name, record = only_metric(emf_records(capsys.readouterr().out))
     assert (name, record["RunsFailed"], record["pipeline"]) == ("RunsFailed", 1, "pipe-a")
     assert (record["category"], record["attempt"]) == ("TRANSIENT", 2)
@@ -68,7 +75,11 @@ def test_skips_that_end_the_execution_count_and_not_ready_does_not(aws_env, caps
     orch("checkRunLog", {"replay": False})
     name, record = only_metric(emf_records(capsys.readouterr().out))
     assert (name, record["RunsSkipped"], record["reason"], record["action"]) == (
-        "RunsSkipped", 1, "already completed", "checkRunLog")
+        "RunsSkipped",
+        1,
+        "already completed",
+        "checkRunLog",
+    )
     out = orch("checkReadiness", {"runID": "r1", "traitResults": results(source_freshness="FAIL")})
     assert out["result"] == "skip"
     assert emf_records(capsys.readouterr().out) == []
@@ -88,7 +99,10 @@ def test_a_trigger_failure_counts_by_category(aws_env, capsys):
     trigger.handler(trigger_event({"type": "glue", "jobName": "no-such-job"}), None)
     name, record = only_metric(emf_records(capsys.readouterr().out))
     assert (name, record["TriggerFailures"], record["category"], record["triggerType"]) == (
-        "TriggerFailures", 1, "PERMANENT", "glue")
+        "TriggerFailures",
+        1,
+        "PERMANENT",
+        "glue",
+    )
     assert (record["pipeline"], record["schedule"]) == ("sales", "h07")
     assert ["service", "category"] in record["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
-

@@ -1,5 +1,6 @@
 """Reconciler Lambda against moto: an abnormal execution end releases the lock it owned, records the run log and
 alerts once per execution; ends the state machine handled itself, and redeliveries, change nothing."""
+
 from __future__ import annotations
 
 import json
@@ -14,37 +15,84 @@ DATE = "2026-11-27"
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:team-a-pipeline"
 
 
-def status_change(name: str, status: str, *, pipeline_id: str = "pipe-a", date: str = DATE, error: str = "",
-                  cause: str = "", detail_type: str = "Step Functions Execution Status Change") -> dict:
-    detail = {"executionArn": f"{MACHINE.replace(':stateMachine:', ':execution:')}:{name}",
-              "stateMachineArn": MACHINE, "name": name, "status": status, "startDate": 1795737600000,
-              "stopDate": 1795737660000,
-              "input": json.dumps({"pipelineID": pipeline_id, "scheduleID": "daily", "date": date,
-                                   "source": "manual", "markerKey": "MARKER#manual#x#y", "replay": False})}
+def status_change(
+    name: str,
+    status: str,
+    *,
+    pipeline_id: str = "pipe-a",
+    date: str = DATE,
+    error: str = "",
+    cause: str = "",
+    detail_type: str = "Step Functions Execution Status Change",
+) -> dict:
+    detail = {
+        "executionArn": f"{MACHINE.replace(':stateMachine:', ':execution:')}:{name}",
+        "stateMachineArn": MACHINE,
+        "name": name,
+        "status": status,
+        "startDate": 1795737600000,
+        "stopDate": 1795737660000,
+        "input": json.dumps(
+            {
+                "pipelineID": pipeline_id,
+                "scheduleID": "daily",
+                "date": date,
+                "source": "manual",
+                "markerKey": "MARKER#manual#x#y",
+                "replay": False,
+            }
+        ),
+    }
     if error:
         detail.update(error=error, cause=cause)
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "aws.states",
-            "account": "123456789012", "region": "us-east-1", "resources": [detail["executionArn"]],
-            "detail": detail}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": "aws.states",
+        "account": "123456789012",
+        "region": "us-east-1",
+        "resources": [detail["executionArn"]],
+        "detail": detail,
+    }
 
 
 def events(kind: str) -> list[dict]:
     return [e for e in store.list_events("pipe-a") if e["kind"] == kind]
 
 
-@pytest.mark.parametrize("status, category, alert_type", [
-    ("ABORTED", "PERMANENT", "EXECUTION_ABORTED"),
-    ("TIMED_OUT", "TIMEOUT", "EXECUTION_TIMED_OUT"),
-    ("FAILED", "PERMANENT", "EXECUTION_FAILED"),
-])
+@pytest.mark.parametrize(
+    "status, category, alert_type",
+    [
+        ("ABORTED", "PERMANENT", "EXECUTION_ABORTED"),
+        ("TIMED_OUT", "TIMEOUT", "EXECUTION_TIMED_OUT"),
+        ("FAILED", "PERMANENT", "EXECUTION_FAILED"),
+    ],
+)
 def test_an_end_under_the_lock_releases_it_records_the_attempt_and_alerts(aws_env, status, category, alert_type):
-    store.put_run_log({"pipelineID": "pipe-a", "date": DATE, "scheduleID": "daily", "status": "FAILED",
-                       "attemptNumber": 1, "failureCategory": "TRANSIENT", "retryHistory": [{"attempt": 1}]})
+    store.put_run_log(
+        {
+            "pipelineID": "pipe-a",
+            "date": DATE,
+            "scheduleID": "daily",
+            "status": "FAILED",
+            "attemptNumber": 1,
+            "failureCategory": "TRANSIENT",
+            "retryHistory": [{"attempt": 1}],
+        }
+    )
     store.acquire_lock("pipe-a", "daily", "exec-one", 600)
     error = "States.DataLimitExceeded" if status == "FAILED" else ""
     out = reconciler.handler(status_change("exec-one", status, error=error, cause="too big"), None)
-    assert out == {"reconciled": True, "execution": "exec-one", "status": status, "handled": False,
-                   "runLogRecorded": True, "lockReleased": True, "alerted": True}
+    assert out == {
+        "reconciled": True,
+        "execution": "exec-one",
+        "status": status,
+        "handled": False,
+        "runLogRecorded": True,
+        "lockReleased": True,
+        "alerted": True,
+    }
     assert store.get_lock("pipe-a", "daily") is None
     entry = store.get_run_log("pipe-a", DATE)
     assert entry["status"] == "FAILED" and entry["failureCategory"] == category and entry["attemptNumber"] == 2
@@ -83,10 +131,24 @@ def test_the_claimed_attempt_of_this_execution_is_recorded_and_kept_for_reconcil
     store.create_run(run_id, "pipe-a", schedule_id="daily", date=DATE)
     store.transition_run(run_id, "TRIGGERING")
     store.transition_run(run_id, "RUNNING")
-    in_flight = {"attempt": 3, "runID": run_id, "execution": "exec-one", "claimedAt": "2026-11-28T00:00:30Z",
-                 "triggerType": "airflow", "metadata": {"dag_run_id": "interlock__x"}}
-    store.put_run_log({"pipelineID": "pipe-a", "date": DATE, "scheduleID": "daily", "status": "FAILED",
-                       "attemptNumber": 2, "failureCategory": "TRANSIENT"})
+    in_flight = {
+        "attempt": 3,
+        "runID": run_id,
+        "execution": "exec-one",
+        "claimedAt": "2026-11-28T00:00:30Z",
+        "triggerType": "airflow",
+        "metadata": {"dag_run_id": "interlock__x"},
+    }
+    store.put_run_log(
+        {
+            "pipelineID": "pipe-a",
+            "date": DATE,
+            "scheduleID": "daily",
+            "status": "FAILED",
+            "attemptNumber": 2,
+            "failureCategory": "TRANSIENT",
+        }
+    )
     store.claim_attempt("pipe-a", DATE, "daily", {k: v for k, v in in_flight.items() if k != "metadata"})
     store.record_job("pipe-a", DATE, "daily", run_id, in_flight["metadata"])
     store.acquire_lock("pipe-a", "daily", "exec-one", 600)
@@ -97,8 +159,9 @@ def test_the_claimed_attempt_of_this_execution_is_recorded_and_kept_for_reconcil
 
 
 def test_a_completed_date_is_not_rewritten(aws_env):
-    store.put_run_log({"pipelineID": "pipe-a", "date": DATE, "scheduleID": "daily", "status": "COMPLETED",
-                       "attemptNumber": 1})
+    store.put_run_log(
+        {"pipelineID": "pipe-a", "date": DATE, "scheduleID": "daily", "status": "COMPLETED", "attemptNumber": 1}
+    )
     store.acquire_lock("pipe-a", "daily", "exec-one", 600)
     out = reconciler.handler(status_change("exec-one", "ABORTED"), None)
     assert out["lockReleased"] is True and out["runLogRecorded"] is False
@@ -122,14 +185,17 @@ def test_a_failure_the_state_machine_handled_itself_is_left_alone(aws_env):
     assert aws_env.alerts() == [] and store.get_lock("pipe-a", "daily")["owner"] == "exec-other"
 
 
-@pytest.mark.parametrize("event", [
-    status_change("exec-one", "SUCCEEDED"),
-    status_change("exec-one", "ABORTED", detail_type="Glue Job State Change"),
-    status_change("exec-one", "ABORTED", pipeline_id="Not A Pipeline"),
-    status_change("exec-one", "ABORTED", date="2026-13-45"),
-    {"detail": "nonsense"},
-    None,
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        status_change("exec-one", "SUCCEEDED"),
+        status_change("exec-one", "ABORTED", detail_type="Glue Job State Change"),
+        status_change("exec-one", "ABORTED", pipeline_id="Not A Pipeline"),
+        status_change("exec-one", "ABORTED", date="2026-13-45"),
+        {"detail": "nonsense"},
+        None,
+    ],
+)
 def test_other_events_are_not_reconciled(aws_env, event):
     out = reconciler.handler(event, None)
     assert out["reconciled"] is False and out["reason"]
@@ -138,7 +204,7 @@ def test_other_events_are_not_reconciled(aws_env, event):
 
 def test_an_input_without_date_uses_the_execution_start_date(aws_env):
     event = status_change("exec-one", "ABORTED")
-    event["detail"]["input"] = json.dumps({"pipelineID": "pipe-a"})   # started 2026-11-27T00:00:00Z
+    event["detail"]["input"] = json.dumps({"pipelineID": "pipe-a"})  # started 2026-11-27T00:00:00Z
     store.acquire_lock("pipe-a", "daily", "exec-one", 600)
     reconciler.handler(event, None)
     assert store.get_run_log("pipe-a", "2026-11-27")["status"] == "FAILED"

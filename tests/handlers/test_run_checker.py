@@ -1,4 +1,5 @@
 """Run-checker Lambda: provider states mapped per type, transient errors keep running, the poll limit."""
+
 import json
 
 import boto3
@@ -8,14 +9,22 @@ from botocore.stub import Stubber
 from handlers import run_checker, trigger
 from handlers.interlock import clients, secrets, store
 from outbound_aws import emr_cluster, emr_serverless_app, glue_job, pending_run, role_arn, state_machine, trigger_event
-from outbound_http import allow_loopback, no_allowlist, server  # noqa: F401
 
 KEYS = {"state", "message", "failureCategory", "attempt"}
 
 
 def check(trigger_type, metadata, attempt=0, max_attempts=120, run_id="run-1"):
-    out = run_checker.handler({"pipelineID": "sales", "runID": run_id, "triggerType": trigger_type,
-                               "metadata": metadata, "attempt": attempt, "maxAttempts": max_attempts}, None)
+    out = run_checker.handler(
+        {
+            "pipelineID": "sales",
+            "runID": run_id,
+            "triggerType": trigger_type,
+            "metadata": metadata,
+            "attempt": attempt,
+            "maxAttempts": max_attempts,
+        },
+        None,
+    )
     assert set(out) == KEYS
     assert out["attempt"] == attempt + 1
     return out
@@ -29,6 +38,7 @@ def started(config):
 
 
 # --- the real services (moto) ---------------------------------------------------------------------------------
+
 
 def test_glue_run_is_polled_to_success(aws_env):
     metadata = started({"type": "glue", "jobName": glue_job()})
@@ -45,8 +55,15 @@ def test_emr_step_is_running(aws_env):
 
 
 def test_emr_serverless_job_run_succeeds(aws_env):
-    metadata = started({"type": "emr-serverless", "applicationId": emr_serverless_app(), "jobName": "f",
-                        "executionRoleArn": role_arn("emr-role"), "entryPoint": "s3://code/f.py"})
+    metadata = started(
+        {
+            "type": "emr-serverless",
+            "applicationId": emr_serverless_app(),
+            "jobName": "f",
+            "executionRoleArn": role_arn("emr-role"),
+            "entryPoint": "s3://code/f.py",
+        }
+    )
     assert check("emr-serverless", metadata)["state"] == "succeeded"
 
 
@@ -82,32 +99,72 @@ def emr_answer(state):
 
 
 def emr_sl_answer(state):
-    return "get_job_run", {"jobRun": {"applicationId": "a", "jobRunId": "r",
-                                      "arn": "arn:aws:emr-serverless:us-east-1:123456789012:/applications/a/jobruns/r",
-                                      "createdBy": "arn:aws:iam::123456789012:user/ops", "createdAt": 0, "updatedAt": 0,
-                                      "executionRole": "arn:aws:iam::123456789012:role/r",
-                                      "state": state, "stateDetails": "state details", "releaseLabel": "emr-7.0.0",
-                                      "jobDriver": {"sparkSubmit": {"entryPoint": "s3://x"}}}}
+    return "get_job_run", {
+        "jobRun": {
+            "applicationId": "a",
+            "jobRunId": "r",
+            "arn": "arn:aws:emr-serverless:us-east-1:123456789012:/applications/a/jobruns/r",
+            "createdBy": "arn:aws:iam::123456789012:user/ops",
+            "createdAt": 0,
+            "updatedAt": 0,
+            "executionRole": "arn:aws:iam::123456789012:role/r",
+            "state": state,
+            "stateDetails": "state details",
+            "releaseLabel": "emr-7.0.0",
+            "jobDriver": {"sparkSubmit": {"entryPoint": "s3://x"}},
+        }
+    }
 
 
 def sfn_answer(state):
-    return "describe_execution", {"executionArn": SFN["sfn_execution_arn"], "stateMachineArn": "arn:sm",
-                                  "status": state, "startDate": 0}
+    return "describe_execution", {
+        "executionArn": SFN["sfn_execution_arn"],
+        "stateMachineArn": "arn:sm",
+        "status": state,
+        "startDate": 0,
+    }
 
 
 OK, RUNNING = ("succeeded", None), ("running", None)
 FAILED, TIMED_OUT, STOPPED = ("failed", "TRANSIENT"), ("failed", "TIMEOUT"), ("failed", "PERMANENT")
 # every provider state the types map, per type: the service stubbed, the job's metadata and the answer builder
 PROVIDERS = {
-    "glue": ("glue", GLUE, glue_answer, dict(SUCCEEDED=OK, FAILED=FAILED, ERROR=FAILED, TIMEOUT=TIMED_OUT,
-                                             STOPPED=STOPPED, EXPIRED=STOPPED, STARTING=RUNNING, STOPPING=RUNNING,
-                                             WAITING=RUNNING)),
-    "emr": ("emr", EMR, emr_answer, dict(COMPLETED=OK, FAILED=FAILED, INTERRUPTED=FAILED, CANCELLED=STOPPED,
-                                         PENDING=RUNNING, CANCEL_PENDING=RUNNING)),
-    "emr-serverless": ("emr-serverless", EMR_SL, emr_sl_answer, dict(SUCCESS=OK, FAILED=FAILED, CANCELLED=STOPPED,
-                                                                     SCHEDULED=RUNNING, QUEUED=RUNNING)),
-    "step-function": ("stepfunctions", SFN, sfn_answer, dict(SUCCEEDED=OK, FAILED=FAILED, TIMED_OUT=TIMED_OUT,
-                                                             ABORTED=STOPPED, PENDING_REDRIVE=RUNNING)),
+    "glue": (
+        "glue",
+        GLUE,
+        glue_answer,
+        dict(
+            SUCCEEDED=OK,
+            FAILED=FAILED,
+            ERROR=FAILED,
+            TIMEOUT=TIMED_OUT,
+            STOPPED=STOPPED,
+            EXPIRED=STOPPED,
+            STARTING=RUNNING,
+            STOPPING=RUNNING,
+            WAITING=RUNNING,
+        ),
+    ),
+    "emr": (
+        "emr",
+        EMR,
+        emr_answer,
+        dict(
+            COMPLETED=OK, FAILED=FAILED, INTERRUPTED=FAILED, CANCELLED=STOPPED, PENDING=RUNNING, CANCEL_PENDING=RUNNING
+        ),
+    ),
+    "emr-serverless": (
+        "emr-serverless",
+        EMR_SL,
+        emr_sl_answer,
+        dict(SUCCESS=OK, FAILED=FAILED, CANCELLED=STOPPED, SCHEDULED=RUNNING, QUEUED=RUNNING),
+    ),
+    "step-function": (
+        "stepfunctions",
+        SFN,
+        sfn_answer,
+        dict(SUCCEEDED=OK, FAILED=FAILED, TIMED_OUT=TIMED_OUT, ABORTED=STOPPED, PENDING_REDRIVE=RUNNING),
+    ),
 }
 
 
@@ -144,8 +201,9 @@ def test_an_emr_serverless_run_that_timed_out_is_a_timeout(aws_env):
     assert out["message"] == "FAILED: Job run exceeded its executionTimeoutMinutes (Timeout)"
 
 
-@pytest.mark.parametrize("code, http_status", [("ThrottlingException", 400), ("InternalServiceException", 500),
-                                               ("ServiceUnavailable", 503)])
+@pytest.mark.parametrize(
+    "code, http_status", [("ThrottlingException", 400), ("InternalServiceException", 500), ("ServiceUnavailable", 503)]
+)
 def test_transient_status_api_errors_keep_the_run_running(aws_env, code, http_status):
     with Stubber(clients.client("glue")) as stub:
         stub.add_client_error("get_job_run", service_error_code=code, http_status_code=http_status)
@@ -167,7 +225,11 @@ def test_the_poll_limit_fails_a_job_that_is_still_running(aws_env):
         stub.add_response(*glue_answer("RUNNING"))
         stub.add_response(*glue_answer("SUCCEEDED"))
         assert check("glue", GLUE, attempt=8, max_attempts=10) == {
-            "state": "running", "message": "RUNNING", "failureCategory": None, "attempt": 9}
+            "state": "running",
+            "message": "RUNNING",
+            "failureCategory": None,
+            "attempt": 9,
+        }
         out = check("glue", GLUE, attempt=9, max_attempts=10)
         assert (out["state"], out["failureCategory"], out["attempt"]) == ("failed", "PERMANENT", 10)
         assert "poll limit reached" in out["message"] and "after 10 status checks" in out["message"]
@@ -204,8 +266,9 @@ def test_synchronous_and_unknown_types(aws_env):
 
 def test_a_request_without_max_attempts_is_refused(aws_env):
     """The state machine always sends maxAttempts: a request without one is invalid, not polled on a guess."""
-    out = run_checker.handler({"pipelineID": "sales", "runID": "r", "triggerType": "glue", "metadata": GLUE,
-                               "attempt": 0}, None)
+    out = run_checker.handler(
+        {"pipelineID": "sales", "runID": "r", "triggerType": "glue", "metadata": GLUE, "attempt": 0}, None
+    )
     assert (out["state"], out["failureCategory"], out["attempt"]) == ("failed", "PERMANENT", 1)
     assert out["message"] == "invalid run-checker input: maxAttempts required"
 
@@ -220,18 +283,40 @@ def airflow_pipeline(aws_env, server):
     """A registered pipeline whose airflow trigger authenticates with a secret reference."""
     secrets.clear_cache()
     boto3.client("secretsmanager").create_secret(Name="airflow/token", SecretString="af-token-123")
-    store.put_pipeline({"name": "sales", "archetype": "batch-ingestion",
-                        "trigger": {"type": "airflow", "url": server.url(""), "dagID": "daily_sales",
-                                    "apiVersion": "v2", "headers": {"Authorization": "Bearer {{secret:airflow/token}}"}}})
-    yield {"airflow_url": server.url(""), "airflow_dag_id": "daily_sales", "airflow_dag_run_id": "interlock__run-1",
-           "airflow_api_version": "v2"}
+    store.put_pipeline(
+        {
+            "name": "sales",
+            "archetype": "batch-ingestion",
+            "trigger": {
+                "type": "airflow",
+                "url": server.url(""),
+                "dagID": "daily_sales",
+                "apiVersion": "v2",
+                "headers": {"Authorization": "Bearer {{secret:airflow/token}}"},
+            },
+        }
+    )
+    yield {
+        "airflow_url": server.url(""),
+        "airflow_dag_id": "daily_sales",
+        "airflow_dag_run_id": "interlock__run-1",
+        "airflow_api_version": "v2",
+    }
     secrets.clear_cache()
 
 
-@pytest.mark.parametrize("state, expected, category", [("success", "succeeded", None), ("failed", "failed", "TRANSIENT"),
-                                                       ("running", "running", None), ("queued", "running", None)])
-def test_airflow_states_with_the_pipelines_secret_header(airflow_pipeline, server, allow_loopback, state, expected,
-                                                         category):
+@pytest.mark.parametrize(
+    "state, expected, category",
+    [
+        ("success", "succeeded", None),
+        ("failed", "failed", "TRANSIENT"),
+        ("running", "running", None),
+        ("queued", "running", None),
+    ],
+)
+def test_airflow_states_with_the_pipelines_secret_header(
+    airflow_pipeline, server, allow_loopback, state, expected, category
+):
     server.answer("GET", AIRFLOW_PATH, 200, {"dag_run_id": "interlock__run-1", "state": state})
     out = check("airflow", airflow_pipeline)
     assert (out["state"], out["failureCategory"]) == (expected, category)

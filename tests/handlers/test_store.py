@@ -1,4 +1,5 @@
 """store.py against moto: keys, pagination, expiry on read, locks, compare-and-swap, run logs."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,11 @@ def advance(monkeypatch, seconds: float) -> None:
 def test_pipeline_item_shape():
     item = store.pipeline_item({"name": "sales", "archetype": "batch-ingestion", "tier": 1})
     assert {k: item[k] for k in ("PK", "SK", "GSI1PK", "GSI1SK")} == {
-        "PK": "PIPELINE#sales", "SK": "CONFIG", "GSI1PK": "PIPELINES", "GSI1SK": "sales"}
+        "PK": "PIPELINE#sales",
+        "SK": "CONFIG",
+        "GSI1PK": "PIPELINES",
+        "GSI1SK": "sales",
+    }
     assert json.loads(item["data"]) == {"name": "sales", "archetype": "batch-ingestion", "tier": 1}
 
 
@@ -57,9 +62,16 @@ def test_list_pipelines_past_one_megabyte(aws_env):
 
 def test_corrupt_pipeline_data_is_skipped(aws_env):
     store.put_pipeline({"name": "ok", "archetype": "a"})
-    boto3.client("dynamodb").put_item(TableName=aws_env.table_name, Item={
-        "PK": {"S": "PIPELINE#bad"}, "SK": {"S": "CONFIG"}, "GSI1PK": {"S": "PIPELINES"},
-        "GSI1SK": {"S": "bad"}, "data": {"S": "{not json"}})
+    boto3.client("dynamodb").put_item(
+        TableName=aws_env.table_name,
+        Item={
+            "PK": {"S": "PIPELINE#bad"},
+            "SK": {"S": "CONFIG"},
+            "GSI1PK": {"S": "PIPELINES"},
+            "GSI1SK": {"S": "bad"},
+            "data": {"S": "{not json"},
+        },
+    )
     assert [c["name"] for c in store.list_pipelines()] == ["ok"]
     assert store.get_pipeline("bad") is None
 
@@ -158,23 +170,52 @@ def test_run_list_is_newest_first(aws_env, monkeypatch):
 
 
 def test_run_log_key_and_case_insensitive_read(aws_env):
-    store.put_run_log({"pipelineID": "sales", "date": "2026-11-28", "scheduleID": "", "status": "FAILED",
-                       "attemptNumber": 1})
+    store.put_run_log(
+        {"pipelineID": "sales", "date": "2026-11-28", "scheduleID": "", "status": "FAILED", "attemptNumber": 1}
+    )
     assert store.get_run_log("sales", "2026-11-28", "daily")["status"] == "FAILED"
-    boto3.client("dynamodb").put_item(TableName=aws_env.table_name, Item={
-        "PK": {"S": "PIPELINE#sales"}, "SK": {"S": "RUNLOG#2026-11-27#h14"},
-        "data": {"S": json.dumps({"pipelineId": "sales", "scheduleId": "h14", "runId": "x", "STATUS": "COMPLETED"})}})
+    boto3.client("dynamodb").put_item(
+        TableName=aws_env.table_name,
+        Item={
+            "PK": {"S": "PIPELINE#sales"},
+            "SK": {"S": "RUNLOG#2026-11-27#h14"},
+            "data": {
+                "S": json.dumps({"pipelineId": "sales", "scheduleId": "h14", "runId": "x", "STATUS": "COMPLETED"})
+            },
+        },
+    )
     entry = store.get_run_log("sales", "2026-11-27", "h14")
     assert (entry["pipelineID"], entry["scheduleID"], entry["runID"], entry["status"]) == (
-        "sales", "h14", "x", "COMPLETED")
+        "sales",
+        "h14",
+        "x",
+        "COMPLETED",
+    )
     assert [e["scheduleID"] for e in store.list_run_logs("sales")] == ["daily", "h14"]  # newest date first
 
 
 def test_run_state_written_with_other_key_spellings_still_reads_and_moves(aws_env):
-    boto3.client("dynamodb").put_item(TableName=aws_env.table_name, Item={
-        "PK": {"S": "RUN#old"}, "SK": {"S": "STATE"}, "version": {"N": "1"}, "status": {"S": "PENDING"},
-        "data": {"S": json.dumps({"runId": "old", "pipelineId": "sales", "scheduleId": "daily", "date": "2026-11-28",
-                                  "status": "PENDING", "createdAtKey": "2026-11-28T00:00:00.000000Z"})}})
+    boto3.client("dynamodb").put_item(
+        TableName=aws_env.table_name,
+        Item={
+            "PK": {"S": "RUN#old"},
+            "SK": {"S": "STATE"},
+            "version": {"N": "1"},
+            "status": {"S": "PENDING"},
+            "data": {
+                "S": json.dumps(
+                    {
+                        "runId": "old",
+                        "pipelineId": "sales",
+                        "scheduleId": "daily",
+                        "date": "2026-11-28",
+                        "status": "PENDING",
+                        "createdAtKey": "2026-11-28T00:00:00.000000Z",
+                    }
+                )
+            },
+        },
+    )
     assert (store.get_run("old")["runID"], store.get_run("old")["pipelineID"]) == ("old", "sales")
     store.transition_run("old", "TRIGGERING")
     assert [(r["runID"], r["status"]) for r in store.list_runs("sales")] == [("old", "TRIGGERING")]
@@ -212,13 +253,24 @@ def test_events_are_chronological_and_expire(aws_env, monkeypatch):
 
 
 def test_markers(aws_env):
-    sk = store.write_marker("sales", schedule_id="h14", date="2026-11-28", source="cas#cade", replay=True,
-                            attributes={"upstreamPipeline": "raw"})
+    sk = store.write_marker(
+        "sales",
+        schedule_id="h14",
+        date="2026-11-28",
+        source="cas#cade",
+        replay=True,
+        attributes={"upstreamPipeline": "raw"},
+    )
     assert sk.startswith("MARKER#cas-cade#")
     (marker,) = store.list_markers("sales")
     assert marker["SK"] == sk
     assert (marker["scheduleID"], marker["date"], marker["source"], marker["replay"], marker["upstreamPipeline"]) == (
-        "h14", "2026-11-28", "cas-cade", True, "raw")
+        "h14",
+        "2026-11-28",
+        "cas-cade",
+        True,
+        "raw",
+    )
     assert sk != store.write_marker("sales", schedule_id="h14", date="2026-11-28", source="cas#cade")
 
 
@@ -243,16 +295,22 @@ def test_keys_of_markers_and_pipelines():
     assert store.pipeline_id_of(store.pipeline_pk("sales")) == "sales"
     assert store.pipeline_id_of("LOCK#sales#daily") is None
     assert store.marker_key_fields(store.marker_sk("cascade", "2026-11-28T00:00:00Z", "ab12")) == (
-        "cascade", "2026-11-28T00:00:00Z")
+        "cascade",
+        "2026-11-28T00:00:00Z",
+    )
     assert store.marker_key_fields("MARKER#ext") == ("ext", "")
     assert store.marker_key_fields("TRAIT#freshness") is None
 
 
 def test_scheduled_marker_item_is_what_scheduler_writes():
     assert store.scheduled_marker_item("sales", "sales-daily", schedule_id="", timezone="Europe/London") == {
-        "PK": {"S": "PIPELINE#sales"}, "SK": {"S": "MARKER#schedule#<aws.scheduler.scheduled-time>#sales-daily"},
-        "scheduleID": {"S": "daily"}, "date": {"S": "<aws.scheduler.scheduled-time>"},
-        "timezone": {"S": "Europe/London"}, "source": {"S": "schedule"}}
+        "PK": {"S": "PIPELINE#sales"},
+        "SK": {"S": "MARKER#schedule#<aws.scheduler.scheduled-time>#sales-daily"},
+        "scheduleID": {"S": "daily"},
+        "date": {"S": "<aws.scheduler.scheduled-time>"},
+        "timezone": {"S": "Europe/London"},
+        "source": {"S": "schedule"},
+    }
 
 
 def test_missing_table_name_is_reported(monkeypatch):
@@ -266,8 +324,12 @@ def test_missing_table_name_is_reported(monkeypatch):
 def test_the_run_log_ledger_survives_the_entry_and_closes_with_it(aws_env):
     claim = {"attempt": 1, "runID": "r1", "execution": "e1", "claimedAt": "t", "triggerType": "http"}
     assert store.claim_attempt("sales", "2026-11-28", "daily", claim) == (claim, True)
-    assert store.get_run_log("sales", "2026-11-28") == {"pipelineID": "sales", "date": "2026-11-28",
-                                                        "scheduleID": "daily", "inFlight": claim}
+    assert store.get_run_log("sales", "2026-11-28") == {
+        "pipelineID": "sales",
+        "date": "2026-11-28",
+        "scheduleID": "daily",
+        "inFlight": claim,
+    }
     assert store.claim_attempt("sales", "2026-11-28", "daily", dict(claim, execution="e2")) == (claim, False)
     assert store.claim_attempt("sales", "2026-11-28", "daily", dict(claim, runID="r2")) == (None, False)
     assert store.record_job("sales", "2026-11-28", "daily", "r1", {"id": "j1"})
@@ -278,7 +340,11 @@ def test_the_run_log_ledger_survives_the_entry_and_closes_with_it(aws_env):
     store.put_run_log(entry)
     log = store.get_run_log("sales", "2026-11-28")
     assert (log["status"], log["inFlight"]["metadata"], log["rerunCount"], log["rerunExecution"]) == (
-        "FAILED", {"id": "j1"}, 1, "e1")
+        "FAILED",
+        {"id": "j1"},
+        1,
+        "e1",
+    )
     store.put_run_log(dict(entry, status="COMPLETED"), close_claim=True)
     log = store.get_run_log("sales", "2026-11-28")
     assert log["status"] == "COMPLETED" and "inFlight" not in log and log["rerunCount"] == 1
@@ -288,8 +354,15 @@ def test_an_execution_end_is_recorded_over_a_claim_only_item_keeping_the_claim(a
     claim = {"attempt": 1, "runID": "r1", "execution": "e1"}
     store.claim_attempt("sales", "2026-11-28", "daily", claim)
     seen = []
-    written = store.record_execution_end("sales", "2026-11-28", "daily", lambda current: seen.append(current) or {
-        **current, "pipelineID": "sales", "date": "2026-11-28", "scheduleID": "daily", "status": "FAILED"})
+    written = store.record_execution_end(
+        "sales",
+        "2026-11-28",
+        "daily",
+        lambda current: (
+            seen.append(current)
+            or {**current, "pipelineID": "sales", "date": "2026-11-28", "scheduleID": "daily", "status": "FAILED"}
+        ),
+    )
     assert seen == [{"inFlight": claim}] and "inFlight" not in written
     log = store.get_run_log("sales", "2026-11-28")
     assert (log["status"], log["inFlight"]) == ("FAILED", claim)

@@ -1,4 +1,5 @@
 """Trigger Lambda with the AWS job services (moto): requests sent, run state moves, retries start nothing twice."""
+
 import json
 
 import boto3
@@ -7,8 +8,18 @@ from moto.awslambda.models import LambdaFunction
 
 from handlers import trigger
 from handlers.interlock import store
-from outbound_aws import (DATE, OUTPUT_KEYS, emr_cluster, emr_serverless_app, glue_job, lambda_function, pending_run,
-                          role_arn, state_machine, trigger_event)
+from outbound_aws import (
+    DATE,
+    OUTPUT_KEYS,
+    emr_cluster,
+    emr_serverless_app,
+    glue_job,
+    lambda_function,
+    pending_run,
+    role_arn,
+    state_machine,
+    trigger_event,
+)
 
 
 def fire(config, **kwargs):
@@ -20,8 +31,13 @@ def fire(config, **kwargs):
 def test_glue_starts_a_job_run_with_templated_arguments(aws_env):
     pending_run()
     job = glue_job()
-    out = fire({"type": "glue", "jobName": job, "arguments": {"--day": "${date}", "--hour": "${hour}",
-                                                               "--pipeline": "${pipelineID}", "--raw": "$HOME"}})
+    out = fire(
+        {
+            "type": "glue",
+            "jobName": job,
+            "arguments": {"--day": "${date}", "--hour": "${hour}", "--pipeline": "${pipelineID}", "--raw": "$HOME"},
+        }
+    )
     assert (out["status"], out["error"], out["failureCategory"]) == ("running", None, None)
     run_id = out["metadata"]["glue_job_run_id"]
     assert out["metadata"] == {"glue_job_name": job, "glue_job_run_id": run_id}
@@ -78,7 +94,11 @@ def test_glue_api_errors_fail_the_run_with_a_category_and_an_alert(aws_env):
     assert state["status"] == "FAILED" and state["metadata"]["failureCategory"] == "PERMANENT"
     [alert] = aws_env.alerts()
     assert (alert["alertType"], alert["level"], alert["runID"], alert["pipelineID"]) == (
-        "TRIGGER_FAILED", "error", "run-1", "sales")
+        "TRIGGER_FAILED",
+        "error",
+        "run-1",
+        "sales",
+    )
     assert alert["details"]["failureCategory"] == "PERMANENT"
     # A retry of a failed run reports the failure again instead of starting anything.
     again = fire({"type": "glue", "jobName": "no-such-job"})
@@ -88,14 +108,28 @@ def test_glue_api_errors_fail_the_run_with_a_category_and_an_alert(aws_env):
 def test_emr_adds_a_step_with_deterministic_arguments(aws_env):
     pending_run()
     cluster = emr_cluster()
-    out = fire({"type": "emr", "clusterId": cluster, "jobName": "daily-agg",
-                "args": ["spark-submit", "s3://code/agg.py", "--date", "${date}"],
-                "arguments": {"zone": "eu", "alpha": "1", "hour": "${hour}"}})
+    out = fire(
+        {
+            "type": "emr",
+            "clusterId": cluster,
+            "jobName": "daily-agg",
+            "args": ["spark-submit", "s3://code/agg.py", "--date", "${date}"],
+            "arguments": {"zone": "eu", "alpha": "1", "hour": "${hour}"},
+        }
+    )
     assert out["status"] == "running"
     step = boto3.client("emr").describe_step(ClusterId=cluster, StepId=out["metadata"]["emr_step_id"])["Step"]
     assert step["Name"] == "daily-agg" and step["ActionOnFailure"] == "CONTINUE"
     assert step["Config"]["Jar"] == "command-runner.jar"
-    assert step["Config"]["Args"] == ["spark-submit", "s3://code/agg.py", "--date", DATE, "alpha=1", "hour=07", "zone=eu"]
+    assert step["Config"]["Args"] == [
+        "spark-submit",
+        "s3://code/agg.py",
+        "--date",
+        DATE,
+        "alpha=1",
+        "hour=07",
+        "zone=eu",
+    ]
     assert out["metadata"]["emr_cluster_id"] == cluster
 
 
@@ -103,16 +137,29 @@ def test_emr_serverless_sends_the_execution_role_and_job_driver(aws_env):
     pending_run()
     app = emr_serverless_app()
     role = role_arn("emr-job-role")
-    out = fire({"type": "emr-serverless", "applicationId": app, "executionRoleArn": role, "jobName": "features",
-                "entryPoint": "s3://code/features.py", "entryPointArguments": ["--date", "${date}"],
-                "sparkSubmitParameters": "--conf spark.executor.cores=2"})
+    out = fire(
+        {
+            "type": "emr-serverless",
+            "applicationId": app,
+            "executionRoleArn": role,
+            "jobName": "features",
+            "entryPoint": "s3://code/features.py",
+            "entryPointArguments": ["--date", "${date}"],
+            "sparkSubmitParameters": "--conf spark.executor.cores=2",
+        }
+    )
     assert out["status"] == "running"
     job_run = boto3.client("emr-serverless").get_job_run(
-        applicationId=app, jobRunId=out["metadata"]["emr_sl_job_run_id"])["jobRun"]
+        applicationId=app, jobRunId=out["metadata"]["emr_sl_job_run_id"]
+    )["jobRun"]
     assert job_run["executionRole"] == role and job_run["name"] == "features"
-    assert job_run["jobDriver"] == {"sparkSubmit": {"entryPoint": "s3://code/features.py",
-                                                    "entryPointArguments": ["--date", DATE],
-                                                    "sparkSubmitParameters": "--conf spark.executor.cores=2"}}
+    assert job_run["jobDriver"] == {
+        "sparkSubmit": {
+            "entryPoint": "s3://code/features.py",
+            "entryPointArguments": ["--date", DATE],
+            "sparkSubmitParameters": "--conf spark.executor.cores=2",
+        }
+    }
 
 
 def test_emr_serverless_without_a_role_is_a_config_error(aws_env):
@@ -168,7 +215,9 @@ def test_lambda_invokes_the_function_with_the_templated_payload(aws_env, monkeyp
     monkeypatch.setattr(LambdaFunction, "_invoke_lambda", run_in_process)
     pending_run()
     lambda_function()
-    out = fire({"type": "lambda", "functionName": "refresh-cache", "body": {"day": "${date}", "schedule": "${scheduleID}"}})
+    out = fire(
+        {"type": "lambda", "functionName": "refresh-cache", "body": {"day": "${date}", "schedule": "${scheduleID}"}}
+    )
     assert (out["status"], out["error"]) == ("completed", None)
     assert out["metadata"] == {"lambda_function_name": "refresh-cache", "lambda_status_code": 200}
     assert received == [{"day": DATE, "schedule": "h07"}]
@@ -215,13 +264,18 @@ def test_input_without_a_run_id_is_refused_without_touching_any_run(aws_env):
 
 # --- the run log ledger -------------------------------------------------------------------------------------------
 
+
 def test_the_attempt_is_claimed_before_the_start_and_the_job_recorded_after(aws_env):
     pending_run()
     job = glue_job()
     out = trigger.handler(dict(trigger_event({"type": "glue", "jobName": job}), attempt=2, execution="exec-1"), None)
     claim = store.get_run_log("sales", DATE, "h07")["inFlight"]
     assert {k: claim[k] for k in ("attempt", "runID", "execution", "triggerType")} == {
-        "attempt": 2, "runID": "run-1", "execution": "exec-1", "triggerType": "glue"}
+        "attempt": 2,
+        "runID": "run-1",
+        "execution": "exec-1",
+        "triggerType": "glue",
+    }
     assert claim["metadata"] == out["metadata"]
 
 

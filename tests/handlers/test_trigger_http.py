@@ -1,4 +1,5 @@
 """Trigger Lambda with HTTP job APIs (http, airflow, databricks) served on loopback, and the SSRF guard."""
+
 import json
 
 import boto3
@@ -7,7 +8,6 @@ import pytest
 from handlers import trigger
 from handlers.interlock import secrets, store
 from outbound_aws import DATE, OUTPUT_KEYS, pending_run, trigger_event
-from outbound_http import allow_loopback, no_allowlist, server  # noqa: F401
 
 TOKEN = "s3cr3t-token-value"
 
@@ -34,10 +34,21 @@ def everything_recorded(aws_env, out) -> str:
 def test_http_is_synchronous_with_a_templated_body_and_secret_header(aws_env, server, allow_loopback, api_token):
     pending_run()
     server.answer("POST", "/hooks/run", 202, b"accepted")
-    out = fire({"type": "http", "url": server.url("/hooks/run"), "headers": {"Authorization": api_token},
-                "body": {"date": "${date}", "hour": "${hour}", "env": "${AWS_SECRET_ACCESS_KEY}"}})
-    assert out == {"runID": "run-1", "status": "completed", "metadata": {"http_status": 202}, "error": None,
-                   "failureCategory": None}
+    out = fire(
+        {
+            "type": "http",
+            "url": server.url("/hooks/run"),
+            "headers": {"Authorization": api_token},
+            "body": {"date": "${date}", "hour": "${hour}", "env": "${AWS_SECRET_ACCESS_KEY}"},
+        }
+    )
+    assert out == {
+        "runID": "run-1",
+        "status": "completed",
+        "metadata": {"http_status": 202},
+        "error": None,
+        "failureCategory": None,
+    }
     [received] = server.requests
     assert received.headers["Authorization"] == f"Bearer {TOKEN}"
     assert received.json() == {"date": DATE, "hour": "07", "env": "${AWS_SECRET_ACCESS_KEY}"}
@@ -48,8 +59,15 @@ def test_http_is_synchronous_with_a_templated_body_and_secret_header(aws_env, se
 def test_configured_headers_replace_the_defaults_whatever_their_case(aws_env, server, allow_loopback):
     pending_run()
     server.answer("PUT", "/upload", 200, b"")
-    out = fire({"type": "http", "method": "put", "url": server.url("/upload"), "body": "day=${date}",
-                "headers": {"content-type": "application/x-www-form-urlencoded"}})
+    out = fire(
+        {
+            "type": "http",
+            "method": "put",
+            "url": server.url("/upload"),
+            "body": "day=${date}",
+            "headers": {"content-type": "application/x-www-form-urlencoded"},
+        }
+    )
     assert out["status"] == "completed"
     [received] = server.requests
     assert received.method == "PUT" and received.body == f"day={DATE}".encode()
@@ -92,8 +110,10 @@ def test_an_unknown_secret_fails_without_calling_the_endpoint(aws_env, server, a
     assert server.requests == []
 
 
-@pytest.mark.parametrize("status, category", [(400, "PERMANENT"), (404, "PERMANENT"), (429, "TRANSIENT"),
-                                              (500, "TRANSIENT"), (503, "TRANSIENT")])
+@pytest.mark.parametrize(
+    "status, category",
+    [(400, "PERMANENT"), (404, "PERMANENT"), (429, "TRANSIENT"), (500, "TRANSIENT"), (503, "TRANSIENT")],
+)
 def test_http_error_statuses_map_to_categories(aws_env, server, allow_loopback, status, category):
     pending_run()
     server.answer("POST", "/x", status, b"nope\r\nmore")
@@ -157,11 +177,23 @@ def test_airflow_triggers_a_dag_run_and_returns_its_id(aws_env, server, allow_lo
     pending_run()
     path = f"/airflow/api/{version}/dags/daily_sales/dagRuns"
     server.answer("POST", path, 200, {"dag_run_id": "interlock__run-1", "state": "queued"})
-    out = fire({"type": "airflow", "url": server.url("/airflow/"), "dagID": "daily_sales", "apiVersion": version,
-                "headers": {"Authorization": api_token}, "body": '{"day": "${date}"}'})
+    out = fire(
+        {
+            "type": "airflow",
+            "url": server.url("/airflow/"),
+            "dagID": "daily_sales",
+            "apiVersion": version,
+            "headers": {"Authorization": api_token},
+            "body": '{"day": "${date}"}',
+        }
+    )
     assert out["status"] == "running"
-    assert out["metadata"] == {"airflow_url": server.url("/airflow"), "airflow_dag_id": "daily_sales",
-                               "airflow_api_version": version, "airflow_dag_run_id": "interlock__run-1"}
+    assert out["metadata"] == {
+        "airflow_url": server.url("/airflow"),
+        "airflow_dag_id": "daily_sales",
+        "airflow_api_version": version,
+        "airflow_dag_run_id": "interlock__run-1",
+    }
     sent = server.requests[0].json()
     assert sent["dag_run_id"] == "interlock__run-1" and sent["conf"] == {"day": DATE}
     assert ("logical_date" in sent) == (version == "v2")
@@ -181,14 +213,24 @@ def test_airflow_answer_without_a_dag_run_id_fails(aws_env, server, allow_loopba
     server.answer("POST", "/api/v1/dags/d/dagRuns", 200, {"state": "queued"})
     out = fire({"type": "airflow", "url": server.url(""), "dagID": "d"})
     assert (out["status"], out["failureCategory"], out["error"]) == (
-        "failed", "PERMANENT", "airflow trigger: response missing dag_run_id")
+        "failed",
+        "PERMANENT",
+        "airflow trigger: response missing dag_run_id",
+    )
 
 
 def test_databricks_run_now_with_job_parameters(aws_env, server, allow_loopback, api_token):
     pending_run()
     server.answer("POST", "/api/2.1/jobs/run-now", 200, {"run_id": 4242, "number_in_job": 1})
-    out = fire({"type": "databricks", "workspaceUrl": server.url("/"), "jobId": 77,
-                "headers": {"Authorization": api_token}, "arguments": {"day": "${date}"}})
+    out = fire(
+        {
+            "type": "databricks",
+            "workspaceUrl": server.url("/"),
+            "jobId": 77,
+            "headers": {"Authorization": api_token},
+            "arguments": {"day": "${date}"},
+        }
+    )
     assert out["status"] == "running"
     assert out["metadata"] == {"databricks_workspace_url": server.url(""), "databricks_run_id": "4242"}
     assert server.requests[0].json() == {"job_id": 77, "job_parameters": {"day": DATE}, "idempotency_token": "run-1"}
@@ -198,9 +240,15 @@ def test_databricks_run_now_with_job_parameters(aws_env, server, allow_loopback,
 def test_databricks_runs_submit_sends_the_tasks(aws_env, server, allow_loopback):
     pending_run()
     server.answer("POST", "/api/2.1/jobs/runs/submit", 200, {"run_id": 7})
-    body = {"tasks": [{"task_key": "load", "notebook_task": {"notebook_path": "/etl/load",
-                                                             "base_parameters": {"day": "${date}"}},
-                       "existing_cluster_id": "c-1"}]}
+    body = {
+        "tasks": [
+            {
+                "task_key": "load",
+                "notebook_task": {"notebook_path": "/etl/load", "base_parameters": {"day": "${date}"}},
+                "existing_cluster_id": "c-1",
+            }
+        ]
+    }
     out = fire({"type": "databricks", "workspaceUrl": server.url(""), "jobName": "nightly-load", "body": body})
     assert out["metadata"]["databricks_run_id"] == "7"
     sent = server.requests[0].json()
@@ -216,8 +264,10 @@ def test_databricks_without_job_id_or_tasks_is_a_config_error(aws_env, server, a
     assert server.requests == []
 
 
-@pytest.mark.parametrize("value, sendable", [("Bearer tök/Ωmega", True), ("Bearer \ud800", False),
-                                             ("a\r\nX-Injected: 1", False), ("a\x00b", False)])
+@pytest.mark.parametrize(
+    "value, sendable",
+    [("Bearer tök/Ωmega", True), ("Bearer \ud800", False), ("a\r\nX-Injected: 1", False), ("a\x00b", False)],
+)
 def test_a_non_ascii_header_is_sent_as_utf8_or_refused_permanently(aws_env, server, allow_loopback, value, sendable):
     pending_run()
     server.answer("POST", "/run", 200, b"ok")

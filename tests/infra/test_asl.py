@@ -1,4 +1,5 @@
 """The rendered state machine: valid for statelint, fully rendered, structurally sound (DESIGN §10.0)."""
+
 from __future__ import annotations
 
 import json
@@ -18,15 +19,28 @@ ARNS = {
     "RunCheckerFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:team-a-run-checker",
     "AlertTopicArn": "arn:aws:sns:us-east-1:123456789012:team-a-alerts",
 }
-LOCK_RELEASES = {"ReleaseLock", "ReleaseLockAfterError", "ReleaseLockAfterRunFailed", "ReleaseLockAfterValidationTimeout"}
+LOCK_RELEASES = {
+    "ReleaseLock",
+    "ReleaseLockAfterError",
+    "ReleaseLockAfterRunFailed",
+    "ReleaseLockAfterValidationTimeout",
+}
 STATELINT = os.path.join(os.path.dirname(sys.executable), "statelint")
 
 
 @pytest.fixture(scope="module")
 def settings():
-    return load_settings({"projectName": "team-a", "pollInterval": "7s", "maxPollAttempts": 9,
-                          "evaluationInterval": "11s", "evaluationWindow": "13m", "monitoringInterval": "17s",
-                          "executionTimeout": "2h"})
+    return load_settings(
+        {
+            "projectName": "team-a",
+            "pollInterval": "7s",
+            "maxPollAttempts": 9,
+            "evaluationInterval": "11s",
+            "evaluationWindow": "13m",
+            "monitoringInterval": "17s",
+            "executionTimeout": "2h",
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +106,10 @@ def test_nothing_left_unrendered_and_context_paths_intact(rendered_text):
 def test_integer_placeholders_become_numbers(definition, settings):
     assert definition["TimeoutSeconds"] == settings.execution_timeout_seconds == 7200
     merge = definition["States"]["InitDefaults"]["Parameters"]["merged.$"]
-    assert ('{"pollIntervalSeconds":7,"maxPollAttempts":9,"evaluationIntervalSeconds":11,'
-            '"evaluationWindowSeconds":780,"monitoringIntervalSeconds":17,"lockLeaseSeconds":7500}') in merge
+    assert (
+        '{"pollIntervalSeconds":7,"maxPollAttempts":9,"evaluationIntervalSeconds":11,'
+        '"evaluationWindowSeconds":780,"monitoringIntervalSeconds":17,"lockLeaseSeconds":7500}'
+    ) in merge
 
 
 def test_state_names_are_unique_across_nested_bodies(definition):
@@ -159,8 +175,12 @@ def test_failed_runs_end_in_fail_states_naming_the_cause(definition):
     assert states["LogValidationTimeout"]["Next"] == "ReleaseLockAfterValidationTimeout"
     assert states["ReleaseLockAfterValidationTimeout"]["Next"] == "ValidationTimedOut"
     errors = {name: s["Error"] for name, s in states.items() if s["Type"] == "Fail"}
-    assert errors == {"Failed": "Interlock.LifecycleFailed", "RunFailed": "Interlock.RunFailed",
-                      "ValidationTimedOut": "Interlock.ValidationTimeout", "LockBusy": "Interlock.LockBusy"}
+    assert errors == {
+        "Failed": "Interlock.LifecycleFailed",
+        "RunFailed": "Interlock.RunFailed",
+        "ValidationTimedOut": "Interlock.ValidationTimeout",
+        "LockBusy": "Interlock.LockBusy",
+    }
 
 
 def test_the_error_path_records_the_failure_before_releasing_the_lock(definition):
@@ -181,8 +201,10 @@ def test_an_open_claim_is_adopted_through_the_trigger(definition):
     assert states["AdoptRun"]["Next"] == "TriggerPipeline"
     assert states["AdoptRun"]["ResultPath"] == "$.resolvePipeline"
     trigger = states["TriggerPipeline"]["Parameters"]
-    assert (trigger["attempt.$"], trigger["execution.$"]) == ("$.checkRunLog.payload.attemptNumber",
-                                                              "$$.Execution.Name")
+    assert (trigger["attempt.$"], trigger["execution.$"]) == (
+        "$.checkRunLog.payload.attemptNumber",
+        "$$.Execution.Name",
+    )
 
 
 def test_render_refuses_unknown_or_missing_values(settings):
@@ -203,8 +225,11 @@ def test_the_program_deploys_exactly_this_rendering(default_run):
 
 
 def test_every_orchestrator_request_names_the_execution(definition):
-    calls = [state for _name, state, _scope in walk(definition["States"])
-             if state.get("Resource") == ARNS["OrchestratorFunctionArn"]]
+    calls = [
+        state
+        for _name, state, _scope in walk(definition["States"])
+        if state.get("Resource") == ARNS["OrchestratorFunctionArn"]
+    ]
     assert len(calls) >= 14
     for state in calls:
         assert state["Parameters"]["execution.$"] == "$$.Execution.Name"

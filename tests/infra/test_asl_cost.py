@@ -1,9 +1,11 @@
 """What a lifecycle costs: walk the rendered definition with scripted task results and count state transitions
 (every state entered, Map iterations included). DESIGN §10.0: 23 + n + 3k on the asynchronous happy path."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -34,7 +36,7 @@ def matches(rule: dict, document: Any) -> bool:
     if "IsPresent" in rule:
         return (value is not MISSING) == rule["IsPresent"]
     if value is MISSING:
-        raise AssertionError(f"States.Runtime: {rule['Variable']} is missing")   # uncatchable in AWS
+        raise AssertionError(f"States.Runtime: {rule['Variable']} is missing")  # uncatchable in AWS
     if "StringEquals" in rule:
         return value == rule["StringEquals"]
     if "BooleanEquals" in rule:
@@ -70,8 +72,7 @@ def parameters(template: dict, document: dict) -> dict:
 def run(definition: dict, execution_input: dict, task: Callable[[str, dict], Any]) -> tuple[list[str], str]:
     """Follow the machine; `task(state_name, document)` answers each Task. Returns (states entered, end)."""
     states, entered = definition["States"], []
-    document = dict(execution_input, settings={"pollIntervalSeconds": 1}, pollResult={"state": "pending",
-                                                                                        "attempt": 0})
+    document = dict(execution_input, settings={"pollIntervalSeconds": 1}, pollResult={"state": "pending", "attempt": 0})
     name = definition["StartAt"]
     while True:
         entered.append(name)
@@ -80,8 +81,9 @@ def run(definition: dict, execution_input: dict, task: Callable[[str, dict], Any
         if kind in ("Succeed", "Fail"):
             return entered, kind
         if kind == "Choice":
-            name = next((choice["Next"] for choice in state["Choices"] if matches(choice, document)),
-                        state.get("Default"))
+            name = next(
+                (choice["Next"] for choice in state["Choices"] if matches(choice, document)), state.get("Default")
+            )
             continue
         if kind == "Task":
             try:
@@ -113,16 +115,26 @@ def happy_path(traits: int, running_polls: int, trigger_status: str = "running")
 
     def task(name: str, document: dict) -> Any:
         if name in ("EvaluateTrait", "MonitorTrait"):
-            return {"traitType": document["traitType"], "status": "PASS", "value": None, "reason": None,
-                    "failureCategory": None, "required": True}
+            return {
+                "traitType": document["traitType"],
+                "status": "PASS",
+                "value": None,
+                "reason": None,
+                "failureCategory": None,
+                "required": True,
+            }
         if name == "TriggerPipeline":
             return {"runID": "r1", "status": trigger_status, "metadata": {}, "error": None, "failureCategory": None}
         if name == "PollRunStatus":
             return {"state": next(polls), "message": "", "failureCategory": None, "attempt": 1}
         payload = {}
         if name == "ResolvePipeline":
-            payload = {"traits": [{"traitType": f"t{i}"} for i in range(traits)], "runID": "r1",
-                       "trigger": {"type": "glue"}, "monitoring": False}
+            payload = {
+                "traits": [{"traitType": f"t{i}"} for i in range(traits)],
+                "runID": "r1",
+                "trigger": {"type": "glue"},
+                "monitoring": False,
+            }
         if name == "LogCompleted":
             payload = {"attemptNumber": 1, "retryable": False, "retryBackoffSeconds": 0, "loggedAt": "x"}
         return {"action": name, "result": "proceed", "payload": payload}
@@ -170,12 +182,20 @@ def scripted(overrides: dict[str, Any], traits: int = 2):
 
 def test_not_ready_re_evaluates_then_times_out_and_releases_the_lock(definition):
     not_ready = {"action": "checkReadiness", "result": "skip", "payload": {"blocking": ["t0"]}}
-    entered, end = run(definition, {"pipelineID": "p"}, scripted({
-        "CheckReadiness": [not_ready, not_ready],
-        "CheckValidationTimeout": [{"result": "proceed", "payload": {"validationTimedOut": False}},
-                                   {"result": "proceed", "payload": {"validationTimedOut": True}}],
-        "LogValidationTimeout": {"result": "proceed", "payload": {"retryable": False}},
-    }))
+    entered, end = run(
+        definition,
+        {"pipelineID": "p"},
+        scripted(
+            {
+                "CheckReadiness": [not_ready, not_ready],
+                "CheckValidationTimeout": [
+                    {"result": "proceed", "payload": {"validationTimedOut": False}},
+                    {"result": "proceed", "payload": {"validationTimedOut": True}},
+                ],
+                "LogValidationTimeout": {"result": "proceed", "payload": {"retryable": False}},
+            }
+        ),
+    )
     assert entered.count("EvaluateTraits") == 2 and "WaitBeforeReevaluation" in entered
     assert entered[-3:] == ["LogValidationTimeout", "ReleaseLockAfterValidationTimeout", "ValidationTimedOut"]
     assert end == "Fail"
@@ -183,19 +203,32 @@ def test_not_ready_re_evaluates_then_times_out_and_releases_the_lock(definition)
 
 def test_a_failure_without_a_retry_releases_the_lock_and_fails(definition):
     failed = {"runID": "r1", "status": "failed", "metadata": {}, "error": "400", "failureCategory": "PERMANENT"}
-    entered, end = run(definition, {"pipelineID": "p"}, scripted({
-        "TriggerPipeline": failed,
-        "LogTriggerFailed": {"result": "proceed", "payload": {"retryable": False, "retryBackoffSeconds": 0}},
-    }))
+    entered, end = run(
+        definition,
+        {"pipelineID": "p"},
+        scripted(
+            {
+                "TriggerPipeline": failed,
+                "LogTriggerFailed": {"result": "proceed", "payload": {"retryable": False, "retryBackoffSeconds": 0}},
+            }
+        ),
+    )
     assert entered[-4:] == ["LogTriggerFailed", "ShouldRetry", "ReleaseLockAfterRunFailed", "RunFailed"]
     assert end == "Fail"
 
 
 def test_an_adopted_run_goes_to_the_trigger_and_polls_its_job(definition):
-    adopt = {"result": "proceed", "payload": {"attemptNumber": 1, "adopt": {"runID": "r0", "trigger": {"type": "glue"}}}}
+    adopt = {
+        "result": "proceed",
+        "payload": {"attemptNumber": 1, "adopt": {"runID": "r0", "trigger": {"type": "glue"}}},
+    }
     entered, end = run(definition, {"pipelineID": "p"}, scripted({"CheckRunLog": adopt}))
-    assert entered[entered.index("CheckRunLog"):][:4] == ["CheckRunLog", "ShouldProceedAfterRunLog", "AdoptRun",
-                                                           "TriggerPipeline"]
+    assert entered[entered.index("CheckRunLog") :][:4] == [
+        "CheckRunLog",
+        "ShouldProceedAfterRunLog",
+        "AdoptRun",
+        "TriggerPipeline",
+    ]
     assert "ResolvePipeline" not in entered and "EvaluateTraits" not in entered
     assert entered[-1] == "ReleaseLock" and end == "End"
 
@@ -207,21 +240,40 @@ def test_an_exception_under_the_lock_is_logged_then_the_lock_released(definition
         return happy_path(2, 0)(name, document)
 
     entered, end = run(definition, {"pipelineID": "p", "scheduleID": "daily", "date": "2026-11-28"}, crash)
-    assert entered[-6:] == ["PollRunStatus", "BuildErrorAlert", "AlertError", "LogExecutionError",
-                            "ReleaseLockAfterError", "Failed"]
+    assert entered[-6:] == [
+        "PollRunStatus",
+        "BuildErrorAlert",
+        "AlertError",
+        "LogExecutionError",
+        "ReleaseLockAfterError",
+        "Failed",
+    ]
     assert end == "Fail"
 
 
 def test_a_retryable_failure_waits_and_starts_over_holding_the_lock(definition):
     failed = {"runID": "r1", "status": "failed", "metadata": {}, "error": "503", "failureCategory": "TRANSIENT"}
-    entered, end = run(definition, {"pipelineID": "p"}, scripted({
-        "TriggerPipeline": [failed, {"runID": "r1", "status": "completed", "metadata": {}, "error": None,
-                                     "failureCategory": None}],
-        "LogTriggerFailed": {"result": "proceed", "payload": {"retryable": True, "retryBackoffSeconds": 5}},
-    }))
-    after_failure = entered[entered.index("LogTriggerFailed"):]
-    assert after_failure[:5] == ["LogTriggerFailed", "ShouldRetry", "RetryBackoffWait", "ResetPollCounter",
-                                 "CheckRunLog"]
+    entered, end = run(
+        definition,
+        {"pipelineID": "p"},
+        scripted(
+            {
+                "TriggerPipeline": [
+                    failed,
+                    {"runID": "r1", "status": "completed", "metadata": {}, "error": None, "failureCategory": None},
+                ],
+                "LogTriggerFailed": {"result": "proceed", "payload": {"retryable": True, "retryBackoffSeconds": 5}},
+            }
+        ),
+    )
+    after_failure = entered[entered.index("LogTriggerFailed") :]
+    assert after_failure[:5] == [
+        "LogTriggerFailed",
+        "ShouldRetry",
+        "RetryBackoffWait",
+        "ResetPollCounter",
+        "CheckRunLog",
+    ]
     assert entered.count("AcquireLock") == 1 and entered[-1] == "ReleaseLock" and end == "End"
 
 
@@ -233,18 +285,38 @@ def test_a_business_error_after_the_lock_releases_it_and_fails(definition, state
 
 def test_a_busy_lock_is_waited_for_then_taken(definition):
     deferred = {"result": "skip", "payload": {"deferred": True, "waits": 1}}
-    entered, end = run(definition, {"pipelineID": "p"}, scripted({
-        "AcquireLock": [deferred, dict(deferred, payload={"deferred": True, "waits": 2}),
-                        {"result": "proceed", "payload": {}}]}))
-    assert entered[3:10] == ["AcquireLock", "IsLockAcquired", "WaitForLock", "AcquireLock", "IsLockAcquired",
-                            "WaitForLock", "AcquireLock"]
+    entered, end = run(
+        definition,
+        {"pipelineID": "p"},
+        scripted(
+            {
+                "AcquireLock": [
+                    deferred,
+                    dict(deferred, payload={"deferred": True, "waits": 2}),
+                    {"result": "proceed", "payload": {}},
+                ]
+            }
+        ),
+    )
+    assert entered[3:10] == [
+        "AcquireLock",
+        "IsLockAcquired",
+        "WaitForLock",
+        "AcquireLock",
+        "IsLockAcquired",
+        "WaitForLock",
+        "AcquireLock",
+    ]
     baseline, _ = run(definition, {"pipelineID": "p"}, scripted({}))
     assert len(entered) == len(baseline) + 2 * 3 and end == "End"
 
 
 def test_a_request_refused_after_waiting_ends_failed_without_taking_the_lock(definition):
-    entered, end = run(definition, {"pipelineID": "p"}, scripted({
-        "AcquireLock": {"result": "skip", "payload": {"refused": True, "waits": 8}}}))
+    entered, end = run(
+        definition,
+        {"pipelineID": "p"},
+        scripted({"AcquireLock": {"result": "skip", "payload": {"refused": True, "waits": 8}}}),
+    )
     assert entered == ["InitDefaults", "CheckExclusion", "IsExcluded", "AcquireLock", "IsLockAcquired", "LockBusy"]
     assert end == "Fail" and definition["States"]["LockBusy"]["Error"] == "Interlock.LockBusy"
 

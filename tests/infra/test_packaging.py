@@ -1,9 +1,11 @@
 """The code zip is byte-identical for identical sources; the dependency layer is built for the target and cached."""
+
 from __future__ import annotations
 
 import importlib.util
 import json
 import os
+import pathlib
 import platform
 import shutil
 import subprocess
@@ -22,8 +24,9 @@ from components.stack_settings import PROJECT_ROOT
 def source_tree(tmp_path):
     """A copy of handlers/ and archetypes/ we may modify."""
     for top in ("handlers", "archetypes"):
-        shutil.copytree(os.path.join(PROJECT_ROOT, top), tmp_path / top,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            os.path.join(PROJECT_ROOT, top), tmp_path / top, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
     return tmp_path
 
 
@@ -36,7 +39,7 @@ def test_same_sources_same_bytes_even_with_new_timestamps_and_caches(source_tree
     (source_tree / "handlers" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"cache")
     (source_tree / "handlers" / "stray.pyc").write_bytes(b"cache")
     second = packaging.build_code_archive(str(source_tree), str(tmp_path / "two"))
-    assert open(first, "rb").read() == open(second, "rb").read()
+    assert pathlib.Path(first).read_bytes() == pathlib.Path(second).read_bytes()
     assert packaging.source_code_hash(first) == packaging.source_code_hash(second)
     assert os.path.basename(first) == os.path.basename(second)
 
@@ -51,8 +54,9 @@ def test_changed_source_changes_the_archive(source_tree, tmp_path):
 
 
 def test_archive_layout_and_metadata(default_run):
-    (function,) = [f for f in default_run.of_type("aws:lambda/function:Function")
-                   if f.inputs["name"] == "team-a-orchestrator"]
+    (function,) = [
+        f for f in default_run.of_type("aws:lambda/function:Function") if f.inputs["name"] == "team-a-orchestrator"
+    ]
     with zipfile.ZipFile(function.inputs["code"].path) as archive:
         infos = archive.infolist()
     names = [info.filename for info in infos]
@@ -63,7 +67,8 @@ def test_archive_layout_and_metadata(default_run):
     sources = [name for name in names if name.startswith("handlers/") and name.endswith(".py")]
     compiled = {importlib.util.cache_from_source(name).replace("cpython-311", "cpython-312") for name in sources}
     assert [name for name in names if "__pycache__" in name or name.endswith(".pyc")] == (
-        sorted(compiled) if packaging.bytecode_compiler("3.12") else [])  # only the runtime's, of shipped sources
+        sorted(compiled) if packaging.bytecode_compiler("3.12") else []
+    )  # only the runtime's, of shipped sources
     assert {name.split("/")[0] for name in names} == {"handlers", "archetypes"}
     for info in infos:
         assert info.date_time == packaging.FIXED_TIMESTAMP and info.external_attr >> 16 == 0o644
@@ -91,11 +96,13 @@ def test_layer_is_cached_by_requirements_architecture_and_python(default_run, mo
     monkeypatch.setattr(subprocess, "run", no_pip)
     assert packaging.build_dependency_layer(REQUIREMENTS, "arm64", "3.12", BUILD_DIR) == cached
     monkeypatch.undo()
-    keys = {packaging.layer_cache_key(REQUIREMENTS, arch, version)
-            for arch, version in (("arm64", "3.12"), ("x86_64", "3.12"), ("arm64", "3.13"))}
+    keys = {
+        packaging.layer_cache_key(REQUIREMENTS, arch, version)
+        for arch, version in (("arm64", "3.12"), ("x86_64", "3.12"), ("arm64", "3.13"))
+    }
     assert len(keys) == 3
     changed = tmp_path / "requirements.txt"
-    changed.write_text(open(REQUIREMENTS, encoding="utf-8").read() + "\n# pinned differently\n")
+    changed.write_text(pathlib.Path(REQUIREMENTS).read_text(encoding="utf-8") + "\n# pinned differently\n")
     assert packaging.layer_cache_key(str(changed), "arm64", "3.12") not in keys
 
 
@@ -115,25 +122,28 @@ def test_layer_is_trimmed_to_what_the_handlers_import(default_run):
     assert "python/aws_lambda_powertools-3.37.0.dist-info/METADATA" in names
 
 
-@pytest.mark.parametrize("name, kept", [
-    ("aws_lambda_powertools/logging/logger.py", True),
-    ("aws_lambda_powertools/utilities/batch/base.py", True),
-    ("aws_lambda_powertools/utilities/__init__.py", True),
-    ("aws_lambda_powertools/event_handler/api_gateway.py", False),
-    ("aws_lambda_powertools/utilities/parser/models/sqs.py", False),
-    ("aws_lambda_powertools/utilities/serialization.py", False),
-    ("jmespath/parser.py", False),
-    ("jmespath-1.1.0.dist-info/METADATA", False),
-    ("python_dateutil-2.9.0.post0.dist-info/METADATA", False),
-    ("six.py", False),
-    ("bin/jp.py", False),
-    ("pyyaml-6.0.3.dist-info/RECORD", False),
-    ("pyyaml-6.0.3.dist-info/METADATA", True),
-    ("pyyaml-6.0.3.dist-info/licenses/LICENSE", True),
-    ("yaml/__init__.py", True),
-    ("typing_extensions.py", True),
-    ("tzdata/zoneinfo/Europe/Berlin", True),
-])
+@pytest.mark.parametrize(
+    "name, kept",
+    [
+        ("aws_lambda_powertools/logging/logger.py", True),
+        ("aws_lambda_powertools/utilities/batch/base.py", True),
+        ("aws_lambda_powertools/utilities/__init__.py", True),
+        ("aws_lambda_powertools/event_handler/api_gateway.py", False),
+        ("aws_lambda_powertools/utilities/parser/models/sqs.py", False),
+        ("aws_lambda_powertools/utilities/serialization.py", False),
+        ("jmespath/parser.py", False),
+        ("jmespath-1.1.0.dist-info/METADATA", False),
+        ("python_dateutil-2.9.0.post0.dist-info/METADATA", False),
+        ("six.py", False),
+        ("bin/jp.py", False),
+        ("pyyaml-6.0.3.dist-info/RECORD", False),
+        ("pyyaml-6.0.3.dist-info/METADATA", True),
+        ("pyyaml-6.0.3.dist-info/licenses/LICENSE", True),
+        ("yaml/__init__.py", True),
+        ("typing_extensions.py", True),
+        ("tzdata/zoneinfo/Europe/Berlin", True),
+    ],
+)
 def test_layer_trimming_rules(name, kept):
     assert packaging.layer_entry_kept(name) is kept
 
@@ -203,18 +213,37 @@ def test_every_handler_runs_from_the_built_zips_alone(tmp_path):
         source = os.path.dirname(origin) if origin.endswith("__init__.py") else origin
         os.symlink(source, tmp_path / "runtime" / os.path.basename(source))
     path = [str(tmp_path / "task"), str(tmp_path / "opt" / "python"), str(tmp_path / "runtime")]
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join(path), "PYTHONDONTWRITEBYTECODE": "1",
-           "AWS_DEFAULT_REGION": "us-east-1", "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:x",
-           "TABLE_NAME": "t", "POWERTOOLS_SERVICE_NAME": "test"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": os.pathsep.join(path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:1:stateMachine:x",
+        "TABLE_NAME": "t",
+        "POWERTOOLS_SERVICE_NAME": "test",
+    }
     modules = sorted({record.module for record in FUNCTIONS})
-    result = subprocess.run([sys.executable, "-S", "-c", _IN_THE_LAMBDA_LAYOUT, *modules], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", _IN_THE_LAMBDA_LAYOUT, *modules],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["answer"] == {"batchItemFailures": [{"itemIdentifier": "7"}]}
     assert report["kept"] > 50
-    where = {"handlers": path[0], "aws_lambda_powertools": path[1], "yaml": path[1], "typing_extensions": path[1],
-             "jmespath": path[2], "boto3": path[2], "botocore": path[2]}
+    where = {
+        "handlers": path[0],
+        "aws_lambda_powertools": path[1],
+        "yaml": path[1],
+        "typing_extensions": path[1],
+        "jmespath": path[2],
+        "boto3": path[2],
+        "botocore": path[2],
+    }
     for name, origin in report["origins"].items():
         assert origin is None or origin.startswith(where[name.split(".")[0]] + os.sep), (name, origin)
     assert {"aws_lambda_powertools.utilities.batch", "yaml", "jmespath", "handlers.trigger"} <= set(report["origins"])
@@ -224,7 +253,8 @@ def test_every_handler_runs_from_the_built_zips_alone(tmp_path):
 def test_bench_unpacks_read_only_in_the_lambda_order(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "path", list(sys.path))  # the bench script puts its own directory first
     spec = importlib.util.spec_from_file_location(
-        "cold_start_deployed", os.path.join(PROJECT_ROOT, "bench", "cold_start_deployed.py"))
+        "cold_start_deployed", os.path.join(PROJECT_ROOT, "bench", "cold_start_deployed.py")
+    )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     archive = tmp_path / "code.zip"

@@ -1,4 +1,5 @@
 """Pipeline config parsing and validation, file loading and the shipped example pipelines."""
+
 import json
 import os
 
@@ -26,14 +27,31 @@ def test_minimal_config_round_trips():
 
 def test_full_config_round_trips_with_original_field_names():
     data = {
-        "name": "sales", "archetype": "batch-ingestion", "tier": 2,
-        "traits": {"source-freshness": {"evaluator": "builtin:upstream-job-log",
-                                        "config": {"upstreamPipeline": "raw"}, "ttl": 60, "timeout": 5}},
+        "name": "sales",
+        "archetype": "batch-ingestion",
+        "tier": 2,
+        "traits": {
+            "source-freshness": {
+                "evaluator": "builtin:upstream-job-log",
+                "config": {"upstreamPipeline": "raw"},
+                "ttl": 60,
+                "timeout": 5,
+            }
+        },
         "trigger": {"type": "glue", "jobName": "j", "arguments": {"--d": "${date}"}, "timeout": 30},
-        "retry": {"maxAttempts": 4, "backoffSeconds": 10, "backoffMultiplier": 3.0,
-                  "retryableFailures": ["TRANSIENT"], "maxReruns": 0},
-        "sla": {"evaluationDeadline": "06:00", "completionDeadline": "+8h", "timezone": "Europe/Paris",
-                "validationTimeout": "+45m"},
+        "retry": {
+            "maxAttempts": 4,
+            "backoffSeconds": 10,
+            "backoffMultiplier": 3.0,
+            "retryableFailures": ["TRANSIENT"],
+            "maxReruns": 0,
+        },
+        "sla": {
+            "evaluationDeadline": "06:00",
+            "completionDeadline": "+8h",
+            "timezone": "Europe/Paris",
+            "validationTimeout": "+45m",
+        },
         "watch": {"interval": "5m", "enabled": True, "monitoring": {"enabled": True, "duration": "2h"}},
         "schedules": [{"name": "daily", "after": "05:00", "deadline": "09:00", "timezone": "UTC"}],
         "exclusions": {"calendar": "weekends", "days": ["saturday"], "dates": ["2026-12-25"]},
@@ -44,16 +62,21 @@ def test_full_config_round_trips_with_original_field_names():
 
 
 def test_every_problem_is_reported_with_its_field_path():
-    problems = problems_of({
-        "name": "Bad Name", "archetype": "", "tier": "x", "surprise": 1,
-        "traits": {"t": {"evaluator": 5, "ttl": -1, "config": {"upstreamPipeline": "Not Valid"}}, "BAD": {}},
-        "trigger": {"type": "glue"},
-        "retry": {"maxAttempts": 0, "backoffMultiplier": 0, "retryableFailures": ["PERMANENT", "NOPE"]},
-        "sla": {"evaluationDeadline": "25:00", "timezone": "Mars/Base", "validationTimeout": "soon"},
-        "watch": {"monitoring": {"enabled": True}},
-        "schedules": [{"name": "daily", "deadline": "7pm"}, {"name": "daily"}, {"when": "0 5 * * *"}],
-        "exclusions": {"days": ["funday"], "dates": ["tomorrow"]},
-    })
+    problems = problems_of(
+        {
+            "name": "Bad Name",
+            "archetype": "",
+            "tier": "x",
+            "surprise": 1,
+            "traits": {"t": {"evaluator": 5, "ttl": -1, "config": {"upstreamPipeline": "Not Valid"}}, "BAD": {}},
+            "trigger": {"type": "glue"},
+            "retry": {"maxAttempts": 0, "backoffMultiplier": 0, "retryableFailures": ["PERMANENT", "NOPE"]},
+            "sla": {"evaluationDeadline": "25:00", "timezone": "Mars/Base", "validationTimeout": "soon"},
+            "watch": {"monitoring": {"enabled": True}},
+            "schedules": [{"name": "daily", "deadline": "7pm"}, {"name": "daily"}, {"when": "0 5 * * *"}],
+            "exclusions": {"days": ["funday"], "dates": ["tomorrow"]},
+        }
+    )
     expected = [
         "surprise: unknown field",
         "name: 'Bad Name' must match",
@@ -80,7 +103,7 @@ def test_every_problem_is_reported_with_its_field_path():
         "exclusions.dates[0]: must be YYYY-MM-DD",
     ]
     assert len(problems) == len(expected)
-    for problem, prefix in zip(problems, expected):
+    for problem, prefix in zip(problems, expected, strict=False):
         assert problem.startswith(prefix), (problem, prefix)
 
 
@@ -94,8 +117,12 @@ def test_retry_fields_default_individually():
 
 
 def test_trigger_fields_pass_through_verbatim():
-    trigger = {"type": "http", "url": "https://x.example", "body": {"k": [1, 2]},
-               "headers": {"Authorization": "Bearer {{secret:prod/api#token}}"}}
+    trigger = {
+        "type": "http",
+        "url": "https://x.example",
+        "body": {"k": [1, 2]},
+        "headers": {"Authorization": "Bearer {{secret:prod/api#token}}"},
+    }
     assert pipelines.parse_pipeline(dict(MINIMAL, trigger=trigger)).to_dict()["trigger"] == trigger
 
 
@@ -111,7 +138,7 @@ def test_load_file_names_the_file(tmp_path):
     assert str(bad) in str(raised.value) and raised.value.problems == ["trigger.jobName: required for type glue"]
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: [unclosed\n")
-    with pytest.raises(ConfigError, match="broken.yaml"):
+    with pytest.raises(ConfigError, match=r"broken\.yaml"):
         pipelines.load_pipeline_file(str(broken))
     as_json = tmp_path / "ok.json"
     as_json.write_text(json.dumps(MINIMAL))
@@ -120,11 +147,13 @@ def test_load_file_names_the_file(tmp_path):
 
 def test_references_are_checked_against_the_archetype_dir():
     archetypes.clear_cache()
-    config = pipelines.parse_pipeline(dict(MINIMAL, traits={"model-registry": {}, "schema-contract": {}},
-                                           exclusions={"calendar": "unknown-cal"}))
+    config = pipelines.parse_pipeline(
+        dict(MINIMAL, traits={"model-registry": {}, "schema-contract": {}}, exclusions={"calendar": "unknown-cal"})
+    )
     assert pipelines.check_references(config, ARCHETYPES) == [
         "traits.model-registry: not a trait of archetype 'batch-ingestion'",
-        "exclusions.calendar: unknown calendar 'unknown-cal'"]
+        "exclusions.calendar: unknown calendar 'unknown-cal'",
+    ]
     other = pipelines.parse_pipeline(dict(MINIMAL, archetype="nope"))
     assert pipelines.check_references(other, ARCHETYPES)[0].startswith("archetype: unknown archetype 'nope'")
 
@@ -138,7 +167,7 @@ def test_a_pipeline_as_code_without_trigger_is_refused(tmp_path):
         pipelines.validate_pipeline(config, ARCHETYPES)
     assert raised.value.problems == ["trigger: required (without one every run fails)"]
     (tmp_path / "sales.yaml").write_text(json.dumps(no_trigger))
-    with pytest.raises(ConfigError, match="sales.yaml: trigger: required"):
+    with pytest.raises(ConfigError, match=r"sales\.yaml: trigger: required"):
         pipelines.load_pipeline_dir(str(tmp_path), ARCHETYPES)
     pipelines.validate_pipeline(pipelines.parse_pipeline(MINIMAL), ARCHETYPES)
 

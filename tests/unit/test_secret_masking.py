@@ -1,5 +1,6 @@
 """Masking: a server that echoes a secret in any spelling never gets it into an excerpt (error text, events, alerts,
 execution history). The secrets and the text around them are generated."""
+
 import base64
 import json
 import re
@@ -15,14 +16,16 @@ from moto import mock_aws
 from handlers.interlock import clients, redaction, secrets
 from handlers.interlock.triggers import TriggerError, webcall
 from tests.handlers.outbound_echo import ZERO_WIDTH, echoes
-from tests.handlers.outbound_http import allow_loopback, server  # noqa: F401
 
 
 def leaks(excerpt: str, secret: str, user: str) -> list[str]:
     """What of `secret` can still be read from `excerpt`: a listed spelling as is, the secret after normalizing the
     excerpt once more, or the secret inside any base64 run of it (at any alignment)."""
-    found = [name for name, form in echoes(secret, user, 0, "\u200b").items()
-             if name not in ("line-split-lf", "line-split-crlf-indent", "zero-width") and form in excerpt]
+    found = [
+        name
+        for name, form in echoes(secret, user, 0, "\u200b").items()
+        if name not in ("line-split-lf", "line-split-crlf-indent", "zero-width") and form in excerpt
+    ]
     if secret in redaction.normalize_text(excerpt):
         found.append("normalized")
     target = secret.encode()
@@ -46,8 +49,15 @@ user_name = st.text(st.characters(categories=("L", "N"), max_codepoint=0x2FF), m
 
 
 @settings(max_examples=300)
-@given(st.one_of(ascii_secret, secret_text), user_name, surrounding, surrounding, st.integers(0, 100),
-       st.sampled_from(ZERO_WIDTH), st.sampled_from(sorted(echoes("placeholder-secret", "u", 0, "\u200b"))))
+@given(
+    st.one_of(ascii_secret, secret_text),
+    user_name,
+    surrounding,
+    surrounding,
+    st.integers(0, 100),
+    st.sampled_from(ZERO_WIDTH),
+    st.sampled_from(sorted(echoes("placeholder-secret", "u", 0, "\u200b"))),
+)
 def test_no_listed_echo_of_a_secret_survives_the_excerpt(secret, user, before, after, split, zero_width, form):
     assume(secret.strip() == secret)
     echoed = echoes(secret, user, split, zero_width)[form]
@@ -56,8 +66,12 @@ def test_no_listed_echo_of_a_secret_survives_the_excerpt(secret, user, before, a
 
 
 @settings(max_examples=150)
-@given(ascii_secret, st.lists(st.sampled_from(sorted(echoes("placeholder-secret", "u", 0, "\u200b"))), min_size=2,
-                              max_size=6), surrounding, st.integers(0, 100))
+@given(
+    ascii_secret,
+    st.lists(st.sampled_from(sorted(echoes("placeholder-secret", "u", 0, "\u200b"))), min_size=2, max_size=6),
+    surrounding,
+    st.integers(0, 100),
+)
 def test_many_echoes_at_once_and_the_truncation_leave_nothing(secret, forms, noise, split):
     text = noise.join(echoes(secret, "svc", split, "\u200b")[form] for form in forms)
     for limit in (20, 80, 300):
@@ -93,7 +107,9 @@ def test_text_encoded_too_many_times_over_is_withheld():
 
 
 def test_ordinary_text_is_kept_readable():
-    excerpt = redaction.safe_excerpt('{"error": "job \\"daily\\" not found at \\/api\\/v1", "code": 404}', ["unrelated-1"])
+    excerpt = redaction.safe_excerpt(
+        '{"error": "job \\"daily\\" not found at \\/api\\/v1", "code": 404}', ["unrelated-1"]
+    )
     assert excerpt == '{"error": "job "daily" not found at /api/v1", "code": 404}'
 
 

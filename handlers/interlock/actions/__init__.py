@@ -5,9 +5,10 @@ unparseable SLA, malformed payload) becomes `result: error`: it is logged, alert
 log key is known), recorded as a FAILED run with category PERMANENT. Anything else (DynamoDB or SNS unreachable, missing
 permissions) propagates: the environment is broken and the state machine's Catch takes over.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .. import alerts, metrics, schedule, store
 from ..log import logger
@@ -48,8 +49,14 @@ def parse_request(event: object) -> tuple[Request, str | None]:
     date = event.get("date") if isinstance(event.get("date"), str) else ""
     payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
     execution = event.get("execution") if isinstance(event.get("execution"), str) else ""
-    request = Request(action=action, pipeline_id=pipeline_id, schedule_id=schedule_id or DEFAULT_SCHEDULE,
-                      date=date or schedule.today_utc(), payload=payload, execution=execution)
+    request = Request(
+        action=action,
+        pipeline_id=pipeline_id,
+        schedule_id=schedule_id or DEFAULT_SCHEDULE,
+        date=date or schedule.today_utc(),
+        payload=payload,
+        execution=execution,
+    )
     problem = None
     if action not in ACTIONS:
         problem = f"unknown action: {action!r}"
@@ -69,25 +76,41 @@ def _error(req: Request, message: str, *, keyed: bool) -> ActionOutcome:
     """Log, alert and (under the lock, unless the date already completed) record the error as a PERMANENT
     failure; answer `error`."""
     logger().error("orchestrator action failed", extra={"error": message})
-    alerts.publish(alerts.AlertLevel.ERROR, alerts.AlertType.PIPELINE_ERROR, message, pipeline_id=req.pipeline_id,
-                   schedule_id=req.schedule_id, date=req.date, run_id=req.run_id,
-                   details={"action": req.action})
+    alerts.publish(
+        alerts.AlertLevel.ERROR,
+        alerts.AlertType.PIPELINE_ERROR,
+        message,
+        pipeline_id=req.pipeline_id,
+        schedule_id=req.schedule_id,
+        date=req.date,
+        run_id=req.run_id,
+        details={"action": req.action},
+    )
     payload: dict = {"error": message}
     if req.action == "logResult":
         payload.update(LOG_RESULT_DEFAULTS, loggedAt=schedule.rfc3339(schedule.now_utc()))
     if keyed and req.action in UNDER_LOCK:
         existing = store.get_run_log(req.pipeline_id, req.date, req.schedule_id) or {}
         if existing.get("status") == RunStatus.COMPLETED:
-            store.append_event(req.pipeline_id, "ACTION_ERROR", run_id=req.run_id, message=message,
-                               details={"action": req.action})
+            store.append_event(
+                req.pipeline_id, "ACTION_ERROR", run_id=req.run_id, message=message, details={"action": req.action}
+            )
         else:
             try:
                 config = load_pipeline(req)
             except Problem:
                 config = None
-            logged = record_result(req, status=RunStatus.FAILED, run_id=req.run_id, message=message,
-                                   category=FailureCategory.PERMANENT, config=config, alert=False,
-                                   keep_claim=True, existing=existing)
+            logged = record_result(
+                req,
+                status=RunStatus.FAILED,
+                run_id=req.run_id,
+                message=message,
+                category=FailureCategory.PERMANENT,
+                config=config,
+                alert=False,
+                keep_claim=True,
+                existing=existing,
+            )
             if req.action == "logResult":
                 payload.update(logged)
     return ActionOutcome(Result.ERROR, payload)
@@ -102,6 +125,11 @@ def run(req: Request, problem: str | None = None) -> ActionOutcome:
     except Problem as exc:
         return _error(req, str(exc), keyed=True)
     if outcome.result == Result.SKIP and req.action in SKIPS_THE_RUN:
-        metrics.emit(metrics.RUNS_SKIPPED, pipeline_id=req.pipeline_id, schedule_id=req.schedule_id,
-                     reason=outcome.payload.get("reason"), action=req.action)
+        metrics.emit(
+            metrics.RUNS_SKIPPED,
+            pipeline_id=req.pipeline_id,
+            schedule_id=req.schedule_id,
+            reason=outcome.payload.get("reason"),
+            action=req.action,
+        )
     return outcome

@@ -1,5 +1,6 @@
 """What the orchestrator actions share: the request, the outcome, loading a pipeline, alerting once per run,
 moving run state tolerantly, and recording a result in the run log."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -96,18 +97,28 @@ def alert_run_key(req: Request) -> str:
     return req.run_id or f"{req.date}#{req.schedule_id}"
 
 
-def alert_once(req: Request, alert_type: alerts.AlertType, level: alerts.AlertLevel, message: str,
-               details: dict | None = None) -> bool:
+def alert_once(
+    req: Request, alert_type: alerts.AlertType, level: alerts.AlertLevel, message: str, details: dict | None = None
+) -> bool:
     """Publish an alert unless this run (or, without a run ID, this date and schedule) already had one of this
     type. Returns whether it was published now."""
     if not store.claim_alert(req.pipeline_id, alert_run_key(req), alert_type):
         return False
-    return alerts.publish(level, alert_type, message, pipeline_id=req.pipeline_id, schedule_id=req.schedule_id,
-                          date=req.date, run_id=req.run_id, details=details)
+    return alerts.publish(
+        level,
+        alert_type,
+        message,
+        pipeline_id=req.pipeline_id,
+        schedule_id=req.schedule_id,
+        date=req.date,
+        run_id=req.run_id,
+        details=details,
+    )
 
 
-def sla_outcome(req: Request, deadline: dt.datetime, stage: str, alert_type: alerts.AlertType,
-                message: str) -> ActionOutcome:
+def sla_outcome(
+    req: Request, deadline: dt.datetime, stage: str, alert_type: alerts.AlertType, message: str
+) -> ActionOutcome:
     """`breached` against an SLA deadline; a breach alerts (warning) and records an SLA_BREACHED event for `stage`
     once per run."""
     when = schedule.rfc3339(deadline)
@@ -115,10 +126,16 @@ def sla_outcome(req: Request, deadline: dt.datetime, stage: str, alert_type: ale
         return proceed(breached=False, deadline=when)
     alerted = alert_once(req, alert_type, alerts.AlertLevel.WARNING, message, {"deadline": when})
     if alerted:
-        store.append_event(req.pipeline_id, "SLA_BREACHED", run_id=req.run_id, message=stage,
-                           details={"deadline": when})
-        metrics.emit(metrics.SLA_BREACHES, pipeline_id=req.pipeline_id, schedule_id=req.schedule_id, stage=stage,
-                     runID=req.run_id)
+        store.append_event(
+            req.pipeline_id, "SLA_BREACHED", run_id=req.run_id, message=stage, details={"deadline": when}
+        )
+        metrics.emit(
+            metrics.SLA_BREACHES,
+            pipeline_id=req.pipeline_id,
+            schedule_id=req.schedule_id,
+            stage=stage,
+            runID=req.run_id,
+        )
     return proceed(breached=True, deadline=when, alerted=alerted)
 
 
@@ -140,8 +157,9 @@ def move_run(run_id: str | None, preferred: list[str], metadata: dict | None = N
             return current
         target = next((s for s in preferred if can_transition(current, s)), None)
         if target is None:
-            logger().warning("run state left unchanged", extra={"runID": run_id, "status": current,
-                                                                  "wanted": preferred})
+            logger().warning(
+                "run state left unchanged", extra={"runID": run_id, "status": current, "wanted": preferred}
+            )
             return current
         try:
             store.transition_run(run_id, target, metadata=metadata, expected_version=run["version"])
@@ -151,9 +169,18 @@ def move_run(run_id: str | None, preferred: list[str], metadata: dict | None = N
     raise store.ConcurrentUpdate(f"run {run_id} kept changing while being finalized")
 
 
-def record_result(req: Request, *, status: str, run_id: str | None, message: str, category: str | None,
-                  config: PipelineConfig | None, alert: bool = True, keep_claim: bool = False,
-                  existing: dict | None = None) -> dict:
+def record_result(
+    req: Request,
+    *,
+    status: str,
+    run_id: str | None,
+    message: str,
+    category: str | None,
+    config: PipelineConfig | None,
+    alert: bool = True,
+    keep_claim: bool = False,
+    existing: dict | None = None,
+) -> dict:
     """Write the run log entry for (pipeline, date, schedule), decide on a retry, then finalize the run state.
 
     The run log is written before the run state moves: it is what the next checkRunLog decides on. The write
@@ -169,60 +196,107 @@ def record_result(req: Request, *, status: str, run_id: str | None, message: str
     message = (message or "")[:MAX_MESSAGE_CHARS]
     run = store.get_run(run_id) if run_id else None
     entry: dict[str, Any] = {
-        "pipelineID": req.pipeline_id, "date": req.date, "scheduleID": req.schedule_id or DEFAULT_SCHEDULE,
-        "status": status, "attemptNumber": attempt, "runID": run_id or "",
+        "pipelineID": req.pipeline_id,
+        "date": req.date,
+        "scheduleID": req.schedule_id or DEFAULT_SCHEDULE,
+        "status": status,
+        "attemptNumber": attempt,
+        "runID": run_id or "",
         "retryHistory": list(existing.get("retryHistory") or []),
-        "startedAt": (run or {}).get("createdAt") or logged_at, "updatedAt": logged_at, "alertSent": False,
+        "startedAt": (run or {}).get("createdAt") or logged_at,
+        "updatedAt": logged_at,
+        "alertSent": False,
         "execution": req.execution,
     }
     retryable, backoff = False, 0
     if status == RunStatus.FAILED:
         category = category or FailureCategory.TRANSIENT
         entry.update(failureMessage=message, failureCategory=category)
-        entry["retryHistory"] = (entry["retryHistory"] + [{
-            "attempt": attempt, "status": status, "runID": run_id or "", "failureMessage": message,
-            "failureCategory": category, "startedAt": entry["startedAt"], "completedAt": logged_at,
-        }])[-MAX_RETRY_HISTORY:]
+        entry["retryHistory"] = (
+            entry["retryHistory"]
+            + [
+                {
+                    "attempt": attempt,
+                    "status": status,
+                    "runID": run_id or "",
+                    "failureMessage": message,
+                    "failureCategory": category,
+                    "startedAt": entry["startedAt"],
+                    "completedAt": logged_at,
+                }
+            ]
+        )[-MAX_RETRY_HISTORY:]
         retryable = retry.should_retry(policy, category, attempt)
         backoff = retry.calculate_backoff(policy, attempt) if retryable else 0
         if alert and not retryable and category != FailureCategory.VALIDATION_TIMEOUT:
             entry["alertSent"] = alerts.publish(
-                alerts.AlertLevel.ERROR, alerts.AlertType.RUN_FAILED,
+                alerts.AlertLevel.ERROR,
+                alerts.AlertType.RUN_FAILED,
                 f"Run failed for {req.pipeline_id} (attempt {attempt} of {policy.max_attempts}, {category}): "
                 f"{message or 'no message'}",
-                pipeline_id=req.pipeline_id, schedule_id=req.schedule_id, date=req.date, run_id=run_id,
-                details={"failureCategory": category, "attemptNumber": attempt})
+                pipeline_id=req.pipeline_id,
+                schedule_id=req.schedule_id,
+                date=req.date,
+                run_id=run_id,
+                details={"failureCategory": category, "attemptNumber": attempt},
+            )
         if category == FailureCategory.VALIDATION_TIMEOUT:  # checkValidationTimeout alerted (once per run)
-            entry["alertSent"] = store.alert_claimed(req.pipeline_id, alert_run_key(req),
-                                                     alerts.AlertType.VALIDATION_TIMEOUT)
+            entry["alertSent"] = store.alert_claimed(
+                req.pipeline_id, alert_run_key(req), alerts.AlertType.VALIDATION_TIMEOUT
+            )
     elif status == RunStatus.COMPLETED:
         entry["completedAt"] = logged_at
     claimed = bool(run_id) and (existing.get("inFlight") or {}).get("runID") == run_id
     store.put_run_log(entry, close_claim=claimed and not keep_claim)
     if status == RunStatus.FAILED and not (claimed and keep_claim):
-        move_run(run_id, [RunStatus.FAILED, RunStatus.CANCELLED],
-                 {"failureMessage": message, "failureCategory": category})
+        move_run(
+            run_id, [RunStatus.FAILED, RunStatus.CANCELLED], {"failureMessage": message, "failureCategory": category}
+        )
     elif status == RunStatus.COMPLETED:
         monitored = [RunStatus.COMPLETED_MONITORING] if config and config.monitoring_enabled else []
-        move_run(run_id, monitored + [RunStatus.COMPLETED])
+        move_run(run_id, [*monitored, RunStatus.COMPLETED])
     _record_events(req, run_id, entry, retryable, backoff, policy)
     if status == RunStatus.COMPLETED or not retryable:  # a failure counts once no retry is left
-        metrics.emit(metrics.RUNS_COMPLETED if status == RunStatus.COMPLETED else metrics.RUNS_FAILED,
-                     pipeline_id=req.pipeline_id, schedule_id=entry["scheduleID"], runID=run_id,
-                     attempt=attempt, category=entry.get("failureCategory"))
-    return {"attemptNumber": attempt, "retryable": retryable, "retryBackoffSeconds": backoff,
-            "loggedAt": logged_at, "status": status}
+        metrics.emit(
+            metrics.RUNS_COMPLETED if status == RunStatus.COMPLETED else metrics.RUNS_FAILED,
+            pipeline_id=req.pipeline_id,
+            schedule_id=entry["scheduleID"],
+            runID=run_id,
+            attempt=attempt,
+            category=entry.get("failureCategory"),
+        )
+    return {
+        "attemptNumber": attempt,
+        "retryable": retryable,
+        "retryBackoffSeconds": backoff,
+        "loggedAt": logged_at,
+        "status": status,
+    }
 
 
-def _record_events(req: Request, run_id: str | None, entry: dict, retryable: bool, backoff: int,
-                   policy: RetryPolicy) -> None:
+def _record_events(
+    req: Request, run_id: str | None, entry: dict, retryable: bool, backoff: int, policy: RetryPolicy
+) -> None:
     attempt, category = entry["attemptNumber"], entry.get("failureCategory")
-    store.append_event(req.pipeline_id, "RUN_STATE_CHANGED", run_id=run_id, status=entry["status"],
-                       message=entry.get("failureMessage") or None,
-                       details={"attemptNumber": attempt, "failureCategory": category, "retryable": retryable})
+    store.append_event(
+        req.pipeline_id,
+        "RUN_STATE_CHANGED",
+        run_id=run_id,
+        status=entry["status"],
+        message=entry.get("failureMessage") or None,
+        details={"attemptNumber": attempt, "failureCategory": category, "retryable": retryable},
+    )
     if retryable:
-        store.append_event(req.pipeline_id, "RETRY_SCHEDULED", run_id=run_id,
-                           details={"attemptNumber": attempt, "backoffSeconds": backoff})
+        store.append_event(
+            req.pipeline_id,
+            "RETRY_SCHEDULED",
+            run_id=run_id,
+            details={"attemptNumber": attempt, "backoffSeconds": backoff},
+        )
     elif category and retry.is_retryable(policy, category):
-        store.append_event(req.pipeline_id, "RETRY_EXHAUSTED", run_id=run_id,
-                           details={"attemptNumber": attempt, "maxAttempts": policy.max_attempts})
+        store.append_event(
+            req.pipeline_id,
+            "RETRY_EXHAUSTED",
+            run_id=run_id,
+            details={"attemptNumber": attempt, "maxAttempts": policy.max_attempts},
+        )

@@ -1,4 +1,5 @@
 """After the trigger: recording results, the completion SLA and cascading to downstream pipelines."""
+
 from __future__ import annotations
 
 from .. import schedule, store
@@ -6,8 +7,16 @@ from ..alerts import AlertType
 from ..log import logger
 from ..models import ConfigError, RunStatus
 from ..pipelines import parse_pipeline
-from .common import (MAX_MESSAGE_CHARS, ActionOutcome, Problem, Request, load_pipeline, proceed, record_result,
-                     sla_outcome)
+from .common import (
+    MAX_MESSAGE_CHARS,
+    ActionOutcome,
+    Problem,
+    Request,
+    load_pipeline,
+    proceed,
+    record_result,
+    sla_outcome,
+)
 
 LOGGABLE_STATUSES = (RunStatus.COMPLETED, RunStatus.FAILED)
 
@@ -20,8 +29,16 @@ def log_result(req: Request) -> ActionOutcome:
         raise Problem(f"payload.status must be one of {', '.join(LOGGABLE_STATUSES)}, got {status!r}")
     if req.payload.get("afterError") is True:
         return _log_error(req)
-    return proceed(**record_result(req, status=status, run_id=req.run_id, message=_text(req, "message"),
-                                   category=_text(req, "failureCategory") or None, config=_config(req)))
+    return proceed(
+        **record_result(
+            req,
+            status=status,
+            run_id=req.run_id,
+            message=_text(req, "message"),
+            category=_text(req, "failureCategory") or None,
+            config=_config(req),
+        )
+    )
 
 
 def _log_error(req: Request) -> ActionOutcome:
@@ -32,16 +49,31 @@ def _log_error(req: Request) -> ActionOutcome:
     lock = store.get_lock(req.pipeline_id, req.schedule_id) or {}
     existing = store.get_run_log(req.pipeline_id, req.date, req.schedule_id) or {}
     claim = existing.get("inFlight") or {}
-    not_logged = {"attemptNumber": int(existing.get("attemptNumber") or 0), "retryable": False,
-                  "retryBackoffSeconds": 0, "loggedAt": schedule.rfc3339(schedule.now_utc()), "logged": False}
+    not_logged = {
+        "attemptNumber": int(existing.get("attemptNumber") or 0),
+        "retryable": False,
+        "retryBackoffSeconds": 0,
+        "loggedAt": schedule.rfc3339(schedule.now_utc()),
+        "logged": False,
+    }
     if not isinstance(owner, str) or not owner or lock.get("owner") != owner:
         return proceed(**not_logged, reason="the lock is not held by this execution")
     if existing.get("status") == RunStatus.COMPLETED and not claim:
         store.append_event(req.pipeline_id, "ACTION_ERROR", message=_text(req, "message")[:MAX_MESSAGE_CHARS])
         return proceed(**not_logged, reason="the date is already completed")
-    return proceed(logged=True, **record_result(
-        req, status=RunStatus.FAILED, run_id=req.run_id or claim.get("runID"), message=_text(req, "message"),
-        category=_text(req, "failureCategory") or None, config=_config(req), keep_claim=True, existing=existing))
+    return proceed(
+        logged=True,
+        **record_result(
+            req,
+            status=RunStatus.FAILED,
+            run_id=req.run_id or claim.get("runID"),
+            message=_text(req, "message"),
+            category=_text(req, "failureCategory") or None,
+            config=_config(req),
+            keep_claim=True,
+            existing=existing,
+        ),
+    )
 
 
 def _text(req: Request, key: str) -> str:
@@ -65,9 +97,14 @@ def check_completion_sla(req: Request) -> ActionOutcome:
         raise Problem(f"completion deadline: {exc}") from exc
     if deadline is None:
         return proceed(breached=False)
-    return sla_outcome(req, deadline, "completion", AlertType.COMPLETION_SLA_BREACHED,
-                       f"Completion SLA breached for {req.pipeline_id} schedule {req.schedule_id} "
-                       f"(deadline: {schedule.rfc3339(deadline)})")
+    return sla_outcome(
+        req,
+        deadline,
+        "completion",
+        AlertType.COMPLETION_SLA_BREACHED,
+        f"Completion SLA breached for {req.pipeline_id} schedule {req.schedule_id} "
+        f"(deadline: {schedule.rfc3339(deadline)})",
+    )
 
 
 def _downstream_of(pipeline_id: str, schedule_id: str, raw: dict) -> str | None:
@@ -93,10 +130,18 @@ def notify_downstream(req: Request) -> ActionOutcome:
         name = _downstream_of(req.pipeline_id, req.schedule_id, raw)
         if name is None:
             continue
-        marker = store.write_marker(name, schedule_id=req.schedule_id, date=req.date, source="cascade",
-                                    attributes={"upstreamPipeline": req.pipeline_id,
-                                                "upstreamRunID": req.run_id or ""})
-        store.append_event(name, "CASCADE_MARKER_WRITTEN", run_id=req.run_id,
-                           details={"upstreamPipeline": req.pipeline_id, "markerKey": marker})
+        marker = store.write_marker(
+            name,
+            schedule_id=req.schedule_id,
+            date=req.date,
+            source="cascade",
+            attributes={"upstreamPipeline": req.pipeline_id, "upstreamRunID": req.run_id or ""},
+        )
+        store.append_event(
+            name,
+            "CASCADE_MARKER_WRITTEN",
+            run_id=req.run_id,
+            details={"upstreamPipeline": req.pipeline_id, "markerKey": marker},
+        )
         notified.append(f"{name}/{req.schedule_id}")
     return proceed(notified=sorted(notified))

@@ -1,4 +1,5 @@
 """During evaluation: the evaluation SLA, readiness and the validation timeout."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,13 @@ def check_evaluation_sla(req: Request) -> ActionOutcome:
         deadline = schedule.deadline_on(config.sla.evaluation_deadline, req.run_date, config.sla.timezone)
     except ValueError as exc:
         raise Problem(f"sla.evaluationDeadline: {exc}") from exc
-    return sla_outcome(req, deadline, "evaluation", AlertType.EVALUATION_SLA_BREACHED,
-                       f"Evaluation SLA breached for {req.pipeline_id} (deadline: {config.sla.evaluation_deadline})")
+    return sla_outcome(
+        req,
+        deadline,
+        "evaluation",
+        AlertType.EVALUATION_SLA_BREACHED,
+        f"Evaluation SLA breached for {req.pipeline_id} (deadline: {config.sla.evaluation_deadline})",
+    )
 
 
 def check_readiness(req: Request) -> ActionOutcome:
@@ -39,9 +45,13 @@ def check_readiness(req: Request) -> ActionOutcome:
     config = load_pipeline(req)
     arch = load_archetype(config)
     verdict = readiness.evaluate(arch.readiness_rule, arch.required_types(), results)
-    store.append_event(req.pipeline_id, "READINESS_CHECKED", run_id=req.run_id,
-                       status="READY" if verdict.ready else "NOT_READY",
-                       details={"blocking": verdict.blocking, "statuses": verdict.statuses})
+    store.append_event(
+        req.pipeline_id,
+        "READINESS_CHECKED",
+        run_id=req.run_id,
+        status="READY" if verdict.ready else "NOT_READY",
+        details={"blocking": verdict.blocking, "statuses": verdict.statuses},
+    )
     if verdict.ready:
         return proceed(ready=True, statuses=verdict.statuses)
     return skip("not ready", blocking=verdict.blocking, statuses=verdict.statuses)
@@ -70,8 +80,12 @@ def check_validation_timeout(req: Request) -> ActionOutcome:
         if spec.strip().startswith("+") and started is None:
             raise Problem("sla.validationTimeout: a relative timeout needs payload.executionStartedAt")
         try:
-            deadlines.append(("validation timeout", schedule.deadline_on(
-                spec, req.run_date, config.sla.timezone, relative_to=started)))
+            deadlines.append(
+                (
+                    "validation timeout",
+                    schedule.deadline_on(spec, req.run_date, config.sla.timezone, relative_to=started),
+                )
+            )
         except ValueError as exc:
             raise Problem(f"sla.validationTimeout: {exc}") from exc
     blocking = req.payload.get("blocking") if isinstance(req.payload.get("blocking"), list) else []
@@ -82,9 +96,13 @@ def check_validation_timeout(req: Request) -> ActionOutcome:
         return proceed(validationTimedOut=False, deadline=schedule.rfc3339(earliest) if earliest else None)
     deadline, why = passed[0]
     alerted = alert_once(
-        req, AlertType.VALIDATION_TIMEOUT, AlertLevel.ERROR,
+        req,
+        AlertType.VALIDATION_TIMEOUT,
+        AlertLevel.ERROR,
         f"Validation timeout for {req.pipeline_id} ({why} at {schedule.rfc3339(deadline)}); "
         f"blocking: {', '.join(map(str, blocking)) or 'none reported'}",
-        {"reason": why, "deadline": schedule.rfc3339(deadline), "blocking": blocking})
-    return proceed(validationTimedOut=True, reason=why, deadline=schedule.rfc3339(deadline), blocking=blocking,
-                   alerted=alerted)
+        {"reason": why, "deadline": schedule.rfc3339(deadline), "blocking": blocking},
+    )
+    return proceed(
+        validationTimedOut=True, reason=why, deadline=schedule.rfc3339(deadline), blocking=blocking, alerted=alerted
+    )

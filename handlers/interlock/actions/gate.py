@@ -1,4 +1,5 @@
 """Before evaluation: exclusion, the lock, the run-log gate and resolving the pipeline; and the lock release."""
+
 from __future__ import annotations
 
 import uuid
@@ -15,8 +16,12 @@ def check_exclusion(req: Request) -> ActionOutcome:
     config = load_pipeline(req)
     pause = store.get_pause(req.pipeline_id)
     if pause is not None:
-        store.append_event(req.pipeline_id, "MARKER_SKIPPED_PAUSED", message="pipeline paused",
-                           details={"date": req.date, "scheduleID": req.schedule_id, "pausedAt": pause.get("pausedAt")})
+        store.append_event(
+            req.pipeline_id,
+            "MARKER_SKIPPED_PAUSED",
+            message="pipeline paused",
+            details={"date": req.date, "scheduleID": req.schedule_id, "pausedAt": pause.get("pausedAt")},
+        )
         return skip("pipeline paused", pausedAt=pause.get("pausedAt"))
     calendars = {}
     if config.exclusions and config.exclusions.calendar:
@@ -53,9 +58,17 @@ def acquire_lock(req: Request) -> ActionOutcome:
         if not ended or not _has_ended(req, ended):
             break
         if store.take_over_lock(req.pipeline_id, req.schedule_id, ended, owner, lease):
-            store.append_event(req.pipeline_id, "LOCK_TAKEN_OVER", message=f"execution {ended} no longer runs",
-                               details={"owner": owner, "previousOwner": ended,
-                                        "heldSince": holder.get("acquiredAt"), "scheduleID": req.schedule_id})
+            store.append_event(
+                req.pipeline_id,
+                "LOCK_TAKEN_OVER",
+                message=f"execution {ended} no longer runs",
+                details={
+                    "owner": owner,
+                    "previousOwner": ended,
+                    "heldSince": holder.get("acquiredAt"),
+                    "scheduleID": req.schedule_id,
+                },
+            )
             return proceed(owner=owner, leaseSeconds=lease, takenOverFrom=ended)
     return _wait_or_refuse(req, owner, holder)
 
@@ -81,17 +94,28 @@ def _wait_or_refuse(req: Request, owner: str, holder: dict) -> ActionOutcome:
     waits = req.payload.get("waits")
     waits = waits if isinstance(waits, int) and not isinstance(waits, bool) and waits >= 0 else 0
     interval, window = req.payload.get("waitSeconds"), req.payload.get("waitWindowSeconds")
-    limit = window // interval if all(
-        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (interval, window)) else 0
+    limit = (
+        window // interval
+        if all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (interval, window))
+        else 0
+    )
     held = {"heldBy": holder.get("owner"), "heldSince": holder.get("acquiredAt")}
     if waits < limit:
         return skip("lock held by another execution: waiting for it", deferred=True, waits=waits + 1, **held)
-    message = (f"Request refused for {req.pipeline_id} ({req.schedule_id}, {req.date}): the lock stayed held by "
-               f"{held['heldBy']} since {held['heldSince']} while this execution waited {waits} times")
+    message = (
+        f"Request refused for {req.pipeline_id} ({req.schedule_id}, {req.date}): the lock stayed held by "
+        f"{held['heldBy']} since {held['heldSince']} while this execution waited {waits} times"
+    )
     store.append_event(req.pipeline_id, "LOCK_BUSY", message=message, details={"owner": owner, "waits": waits, **held})
-    alerts.publish(alerts.AlertLevel.WARNING, alerts.AlertType.REQUEST_REFUSED, message,
-                   pipeline_id=req.pipeline_id, schedule_id=req.schedule_id, date=req.date,
-                   details={"execution": owner, "waits": waits, **held})
+    alerts.publish(
+        alerts.AlertLevel.WARNING,
+        alerts.AlertType.REQUEST_REFUSED,
+        message,
+        pipeline_id=req.pipeline_id,
+        schedule_id=req.schedule_id,
+        date=req.date,
+        details={"execution": owner, "waits": waits, **held},
+    )
     return skip("lock held by another execution", refused=True, waits=waits, **held)
 
 
@@ -143,28 +167,44 @@ def _adopt(req: Request, config, claim: dict) -> ActionOutcome:
     idempotent, starts it again under the same run ID) and never starts a second one."""
     if config.trigger is None:
         raise Problem(f'pipeline "{req.pipeline_id}" has no trigger configured')
-    store.append_event(req.pipeline_id, "RUN_ADOPTED", run_id=claim["runID"],
-                       details={"attempt": claim.get("attempt"), "claimedBy": claim.get("execution"),
-                                "jobKnown": bool(claim.get("metadata"))})
-    return proceed(attemptNumber=int(claim.get("attempt") or 1),
-                   adopt={"runID": claim["runID"], "trigger": config.trigger.to_dict()})
+    store.append_event(
+        req.pipeline_id,
+        "RUN_ADOPTED",
+        run_id=claim["runID"],
+        details={
+            "attempt": claim.get("attempt"),
+            "claimedBy": claim.get("execution"),
+            "jobKnown": bool(claim.get("metadata")),
+        },
+    )
+    return proceed(
+        attemptNumber=int(claim.get("attempt") or 1),
+        adopt={"runID": claim["runID"], "trigger": config.trigger.to_dict()},
+    )
 
 
 def _rerun(req: Request, entry: dict, attempt: int) -> ActionOutcome:
     """A replay: due again unless the date has had `retry.maxReruns` replays and drift reruns already (each
     execution counts once, however often its retry loop passes here)."""
     if entry.get("status") not in (RunStatus.COMPLETED, RunStatus.FAILED) or (
-            req.execution and entry.get("rerunExecution") == req.execution):
+        req.execution and entry.get("rerunExecution") == req.execution
+    ):
         return proceed(attemptNumber=attempt + 1, replay=True)
     limit = load_pipeline(req).retry_policy.max_reruns
     if store.count_rerun(req.pipeline_id, req.date, req.schedule_id, req.execution, limit):
         return proceed(attemptNumber=attempt + 1, replay=True)
     details = {"maxReruns": limit, "rerunCount": entry.get("rerunCount") or 0}
     store.append_event(req.pipeline_id, "RERUN_LIMIT_REACHED", details=details)
-    alerts.publish(alerts.AlertLevel.ERROR, alerts.AlertType.RERUN_LIMIT_REACHED,
-                   f"Rerun of {req.pipeline_id} for {req.date} refused: the date was re-run {limit} times "
-                   "(retry.maxReruns); replay it by hand after checking why it keeps being re-run",
-                   pipeline_id=req.pipeline_id, schedule_id=req.schedule_id, date=req.date, details=details)
+    alerts.publish(
+        alerts.AlertLevel.ERROR,
+        alerts.AlertType.RERUN_LIMIT_REACHED,
+        f"Rerun of {req.pipeline_id} for {req.date} refused: the date was re-run {limit} times "
+        "(retry.maxReruns); replay it by hand after checking why it keeps being re-run",
+        pipeline_id=req.pipeline_id,
+        schedule_id=req.schedule_id,
+        date=req.date,
+        details=details,
+    )
     return skip("rerun limit reached", **details)
 
 
@@ -177,5 +217,4 @@ def resolve_pipeline(req: Request) -> ActionOutcome:
     traits = archetypes.resolve_traits(arch, config, schedule_id=req.schedule_id, date=req.date)
     run_id = str(uuid.uuid4())
     store.create_run(run_id, req.pipeline_id, schedule_id=req.schedule_id, date=req.date)
-    return proceed(traits=traits, runID=run_id, trigger=config.trigger.to_dict(),
-                   monitoring=config.monitoring_enabled)
+    return proceed(traits=traits, runID=run_id, trigger=config.trigger.to_dict(), monitoring=config.monitoring_enabled)

@@ -8,6 +8,7 @@ A FAILED execution whose error is one of the state machine's own Fail states (`I
 released what it had before failing: nothing is left to do. Every step is safe to repeat: EventBridge may deliver
 an event again, and a failed invocation is retried.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,7 +26,7 @@ ENDS = {
     "TIMED_OUT": (FailureCategory.TIMEOUT, alerts.AlertType.EXECUTION_TIMED_OUT, alerts.AlertLevel.ERROR),
     "FAILED": (FailureCategory.PERMANENT, alerts.AlertType.EXECUTION_FAILED, alerts.AlertLevel.ERROR),
 }
-HANDLED_ERROR_PREFIX = "Interlock."   # the Error of the state machine's own Fail states
+HANDLED_ERROR_PREFIX = "Interlock."  # the Error of the state machine's own Fail states
 MAX_CAUSE_CHARS = 500
 
 
@@ -64,23 +65,39 @@ def parse_execution_end(event: object) -> tuple[ExecutionEnd | None, str]:
     if not PIPELINE_ID_PATTERN.match(pipeline_id) or not SCHEDULE_ID_PATTERN.match(schedule_id):
         return None, f"execution input names no valid pipeline and schedule: {pipeline_id!r} {schedule_id!r}"
     started = detail.get("startDate")
-    started_at = (dt.datetime.fromtimestamp(started / 1000, dt.timezone.utc)
-                  if isinstance(started, (int, float)) and not isinstance(started, bool) else schedule.now_utc())
+    started_at = (
+        dt.datetime.fromtimestamp(started / 1000, dt.UTC)
+        if isinstance(started, (int, float)) and not isinstance(started, bool)
+        else schedule.now_utc()
+    )
     date = invocation.text(execution_input, "date") or started_at.date().isoformat()
     try:
         schedule.parse_date(date)
     except ValueError:
         return None, f"execution input has an invalid date: {date!r}"
     return ExecutionEnd(
-        name=invocation.text(detail, "name"), arn=invocation.text(detail, "executionArn"), status=status,
-        pipeline_id=pipeline_id, schedule_id=schedule_id, date=date, started_at=schedule.rfc3339(started_at),
-        error=invocation.text(detail, "error"), cause=invocation.text(detail, "cause")[:MAX_CAUSE_CHARS]), ""
+        name=invocation.text(detail, "name"),
+        arn=invocation.text(detail, "executionArn"),
+        status=status,
+        pipeline_id=pipeline_id,
+        schedule_id=schedule_id,
+        date=date,
+        started_at=schedule.rfc3339(started_at),
+        error=invocation.text(detail, "error"),
+        cause=invocation.text(detail, "cause")[:MAX_CAUSE_CHARS],
+    ), ""
 
 
 def reconcile(end: ExecutionEnd) -> dict:
     """Record, release and alert for one abnormal end (see the module docstring). Returns what was done."""
-    outcome: dict[str, Any] = {"execution": end.name, "status": end.status, "handled": end.handled,
-                               "runLogRecorded": False, "lockReleased": False, "alerted": False}
+    outcome: dict[str, Any] = {
+        "execution": end.name,
+        "status": end.status,
+        "handled": end.handled,
+        "runLogRecorded": False,
+        "lockReleased": False,
+        "alerted": False,
+    }
     if end.handled or not end.name:
         return outcome
     category, alert_type, level = ENDS[end.status]
@@ -90,12 +107,25 @@ def reconcile(end: ExecutionEnd) -> dict:
         outcome["lockReleased"] = store.release_lock(end.pipeline_id, end.schedule_id, end.name)
     if store.claim_alert(end.pipeline_id, end.name, alert_type):
         message = _message(end, outcome)
-        details = {"execution": end.name, "executionArn": end.arn, "status": end.status, "error": end.error or None,
-                   "cause": end.cause or None, "lockReleased": outcome["lockReleased"],
-                   "runLogRecorded": outcome["runLogRecorded"]}
+        details = {
+            "execution": end.name,
+            "executionArn": end.arn,
+            "status": end.status,
+            "error": end.error or None,
+            "cause": end.cause or None,
+            "lockReleased": outcome["lockReleased"],
+            "runLogRecorded": outcome["runLogRecorded"],
+        }
         store.append_event(end.pipeline_id, str(alert_type), status=end.status, message=message, details=details)
-        outcome["alerted"] = alerts.publish(level, alert_type, message, pipeline_id=end.pipeline_id,
-                                            schedule_id=end.schedule_id, date=end.date, details=details)
+        outcome["alerted"] = alerts.publish(
+            level,
+            alert_type,
+            message,
+            pipeline_id=end.pipeline_id,
+            schedule_id=end.schedule_id,
+            date=end.date,
+            details=details,
+        )
     return outcome
 
 
@@ -135,22 +165,49 @@ def _record_failure(end: ExecutionEnd, category: str) -> bool:
         run_id = in_flight.get("runID") if isinstance(in_flight.get("runID"), str) else ""
         recorded.update(runID=run_id, attempt=attempt, claimed=bool(in_flight))
         return {
-            **current, "pipelineID": end.pipeline_id, "date": end.date, "scheduleID": end.schedule_id,
-            "status": RunStatus.FAILED, "attemptNumber": attempt, "runID": run_id, "failureMessage": message,
-            "failureCategory": category, "startedAt": end.started_at, "updatedAt": logged_at, "alertSent": True,
-            "retryHistory": (history + [{
-                "attempt": attempt, "status": RunStatus.FAILED, "runID": run_id, "failureMessage": message,
-                "failureCategory": category, "startedAt": end.started_at, "completedAt": logged_at,
-                "execution": end.name}])[-MAX_RETRY_HISTORY:],
+            **current,
+            "pipelineID": end.pipeline_id,
+            "date": end.date,
+            "scheduleID": end.schedule_id,
+            "status": RunStatus.FAILED,
+            "attemptNumber": attempt,
+            "runID": run_id,
+            "failureMessage": message,
+            "failureCategory": category,
+            "startedAt": end.started_at,
+            "updatedAt": logged_at,
+            "alertSent": True,
+            "retryHistory": (
+                [
+                    *history,
+                    {
+                        "attempt": attempt,
+                        "status": RunStatus.FAILED,
+                        "runID": run_id,
+                        "failureMessage": message,
+                        "failureCategory": category,
+                        "startedAt": end.started_at,
+                        "completedAt": logged_at,
+                        "execution": end.name,
+                    },
+                ]
+            )[-MAX_RETRY_HISTORY:],
         }
 
     if store.record_execution_end(end.pipeline_id, end.date, end.schedule_id, entry_for) is None:
         return False
     if not recorded["claimed"]:  # a claimed run's job may still run: the next execution adopts it (DESIGN §10.0)
-        move_run(recorded["runID"] or None, [RunStatus.FAILED, RunStatus.CANCELLED],
-                 {"failureMessage": message, "failureCategory": category})
-    store.append_event(end.pipeline_id, "RUN_STATE_CHANGED", run_id=recorded["runID"] or None,
-                       status=RunStatus.FAILED, message=message,
-                       details={"attemptNumber": recorded["attempt"], "failureCategory": category,
-                                "execution": end.name})
+        move_run(
+            recorded["runID"] or None,
+            [RunStatus.FAILED, RunStatus.CANCELLED],
+            {"failureMessage": message, "failureCategory": category},
+        )
+    store.append_event(
+        end.pipeline_id,
+        "RUN_STATE_CHANGED",
+        run_id=recorded["runID"] or None,
+        status=RunStatus.FAILED,
+        message=message,
+        details={"attemptNumber": recorded["attempt"], "failureCategory": category, "execution": end.name},
+    )
     return True

@@ -1,6 +1,7 @@
 """Trait evaluation: an HTTP evaluator endpoint or a builtin, always answered as a `Verdict` (never an exception
 for a business outcome), then stored with its TTL and an audit event (`evaluate_and_record`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,13 +57,23 @@ class TraitStorageError(RuntimeError):
 def evaluate_and_record(request: TraitRequest) -> Verdict:
     """Evaluate the trait and store its verdict; TraitStorageError when storing fails."""
     verdict = evaluate(request)
-    result = {"status": verdict.status, "value": verdict.value, "reason": verdict.reason,
-              "failureCategory": verdict.failure_category, "evaluator": request.evaluator}
+    result = {
+        "status": verdict.status,
+        "value": verdict.value,
+        "reason": verdict.reason,
+        "failureCategory": verdict.failure_category,
+        "evaluator": request.evaluator,
+    }
     try:
         store.put_trait_result(request.pipeline_id, request.trait_type, result, request.ttl_seconds)
-        store.append_event(request.pipeline_id, "TRAIT_EVALUATED", trait_type=request.trait_type,
-                           status=verdict.status, message=verdict.reason,
-                           details={"failureCategory": verdict.failure_category} if verdict.failure_category else None)
+        store.append_event(
+            request.pipeline_id,
+            "TRAIT_EVALUATED",
+            trait_type=request.trait_type,
+            status=verdict.status,
+            message=verdict.reason,
+            details={"failureCategory": verdict.failure_category} if verdict.failure_category else None,
+        )
     except Exception as exc:
         raise TraitStorageError(
             f"storing the {verdict.status} result of trait {request.trait_type} of {request.pipeline_id} failed: {exc}"
@@ -78,7 +89,7 @@ def evaluate(request: TraitRequest) -> Verdict:
     if evaluator.startswith(BUILTIN_PREFIX):
         from . import builtins
 
-        return builtins.run(evaluator[len(BUILTIN_PREFIX):], request)
+        return builtins.run(evaluator[len(BUILTIN_PREFIX) :], request)
     from . import remote
 
     return remote.run(evaluator, request)

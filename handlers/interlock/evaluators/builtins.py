@@ -7,10 +7,11 @@
   for a prefix, at least one object under it) exists and meets both limits: "has today's file landed".
 A FAIL whose check ran cleanly has no failure category; a FAIL because the check itself could not run has one.
 """
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .. import clients, settings
 from ..redaction import clean_text
@@ -23,7 +24,14 @@ BUILTIN_FIELDS = {
     "upstream-job-log": ("upstreamPipeline", "upstreamSchedule", "date"),
     "s3-object": ("bucket", "key", "prefix", "maxAgeSeconds", "minSizeBytes"),
 }
-_TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "ServiceUnavailable"}
+_TRANSIENT_CODES = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "InternalError",
+    "ServiceUnavailable",
+}
 
 
 def run(name: str, request: TraitRequest) -> Verdict:
@@ -99,7 +107,13 @@ def s3_object(request: TraitRequest) -> Verdict:
     problems = []
     for obj_key, size, modified in sorted(candidates, key=lambda c: c[2], reverse=True):
         age = max(0.0, now - modified.timestamp())
-        value = {"bucket": bucket, "key": obj_key, "size": size, "lastModified": modified.astimezone(timezone.utc).isoformat(), "ageSeconds": int(age)}
+        value = {
+            "bucket": bucket,
+            "key": obj_key,
+            "size": size,
+            "lastModified": modified.astimezone(UTC).isoformat(),
+            "ageSeconds": int(age),
+        }
         if max_age is not None and age > max_age:
             problems.append(f"s3://{bucket}/{obj_key} is {int(age)}s old (max {int(max_age)}s)")
         elif min_size is not None and size < min_size:

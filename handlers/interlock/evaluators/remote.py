@@ -6,6 +6,7 @@ timeout → FAIL/TIMEOUT, invalid JSON or a status outside PASS/FAIL/STALE → F
 that cannot be sent (e.g. a host IDNA would change) → FAIL/PERMANENT. Text from the answer (an error excerpt, `reason`,
 the strings of `value`) never carries a secret value this container resolved, in any spelling.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,10 @@ def run(evaluator: str, request: TraitRequest) -> Verdict:
             return fail(f"EVALUATOR_TIMEOUT: {exc}", TIMEOUT)
         return fail(f"EVALUATOR_REQUEST_FAILED: {exc}", exc.category)
     if response.status >= 400:
-        return fail(f"EVALUATOR_HTTP_ERROR: status {response.status}: {response.snippet(secrets=known)}",
-                    netguard.status_category(response.status))
+        return fail(
+            f"EVALUATOR_HTTP_ERROR: status {response.status}: {response.snippet(secrets=known)}",
+            netguard.status_category(response.status),
+        )
     return parse_output(response, known)
 
 
@@ -64,8 +67,10 @@ def parse_output(response: netguard.Response, known: Sequence[str] = ()) -> Verd
     try:
         document = response.json()
     except (ValueError, UnicodeDecodeError) as exc:
-        return fail(f"EVALUATOR_OUTPUT_INVALID: not JSON ({redaction.clean_text(exc, 80)}): "
-                    f"{response.snippet(200, known)}", PERMANENT)
+        return fail(
+            f"EVALUATOR_OUTPUT_INVALID: not JSON ({redaction.clean_text(exc, 80)}): {response.snippet(200, known)}",
+            PERMANENT,
+        )
     if not isinstance(document, dict):
         return fail("EVALUATOR_OUTPUT_INVALID: expected a JSON object", PERMANENT)
     status = document.get("status")

@@ -7,14 +7,15 @@ run-checker handlers turn it into their output. Its message never holds a secret
 spelling (`secrets.redact`): the last line of defence before the run state, events, alerts and the history. Modules
 are imported on first use so a cold start loads only the type it needs.
 """
+
 from __future__ import annotations
 
 import difflib
 import importlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Callable
 
 from .. import secrets
 from ..models import FailureCategory
@@ -113,7 +114,7 @@ class JobState:
     failure_category: str | None = None
 
     @classmethod
-    def of(cls, state: str, success: str, failures: dict[str, str], detail: str | None = None) -> "JobState":
+    def of(cls, state: str, success: str, failures: dict[str, str], detail: str | None = None) -> JobState:
         """A job service's state as ours: `success` succeeded, a key of `failures` failed with its category (the
         message adds the service's `detail`, cut short), anything else still running."""
         if state == success:
@@ -144,9 +145,7 @@ def validate(config: object) -> list[str]:
         if not isinstance(config.get(name), str) or not config[name].strip()
     ]
     headers = config.get("headers")
-    if headers is not None and (
-        not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values())
-    ):
+    if headers is not None and (not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values())):
         problems.append("trigger.headers: must be a map of strings (values may hold {{secret:...}} references)")
     body = config.get("body")
     if body is not None and not isinstance(body, (str, dict, list)):
@@ -173,7 +172,9 @@ def _unknown(name: str, trigger_type: str, spec: TriggerSpec) -> str:
 def module_for(trigger_type: str) -> ModuleType:
     """The module implementing `trigger_type`; TriggerError (PERMANENT) for `command` or an unknown type."""
     if trigger_type == "command":
-        raise TriggerError("trigger type 'command' is not supported: the Lambda has no shell; use http, lambda or a job service")
+        raise TriggerError(
+            "trigger type 'command' is not supported: the Lambda has no shell; use http, lambda or a job service"
+        )
     name = _MODULES.get(trigger_type)
     if name is None:
         raise TriggerError(f"unknown trigger type {trigger_type!r}; expected one of {', '.join(TRIGGER_TYPES)}")

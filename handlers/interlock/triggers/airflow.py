@@ -5,6 +5,7 @@ Config: `url` (the webserver base URL), `dagID`, `apiVersion` (`v1`, Airflow 2, 
 `timeout` (seconds, 30). The DAG run ID is derived from Interlock's run ID, so a retried trigger finds the run it
 already created (HTTP 409) instead of starting a second one; it is the ID Interlock stores, never the server's echo.
 """
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -58,8 +59,14 @@ def start(config: dict, run: RunContext) -> Started:
     }
     started = Started("running", {**metadata, "airflow_dag_run_id": run_id})
     try:
-        answer = webcall.json_call("airflow trigger", "POST", f"{api}/dags/{quote(dag_id, safe='')}/dagRuns",
-                                   config, body=payload, budget=run.budget_seconds)
+        answer = webcall.json_call(
+            "airflow trigger",
+            "POST",
+            f"{api}/dags/{quote(dag_id, safe='')}/dagRuns",
+            config,
+            body=payload,
+            budget=run.budget_seconds,
+        )
     except webcall.StatusError as exc:
         if exc.status == 409:  # this run's DAG run already exists: a retried trigger
             return started

@@ -4,6 +4,7 @@ Config: `functionName` (name or ARN), `body` (a JSON object, or a string holding
 payload, templated; `invocationType`: `RequestResponse` (default: waits, the run is completed when the function
 returns and failed when it raises) or `Event` (fire and forget: completed once Lambda accepted it).
 """
+
 from __future__ import annotations
 
 import json

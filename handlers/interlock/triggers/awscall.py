@@ -1,4 +1,5 @@
 """AWS API calls for the job-service types: errors become TriggerError with a failure category."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

@@ -6,21 +6,53 @@ Config: `workspaceUrl`, `headers` (e.g. `Authorization: "Bearer {{secret:databri
   `jobName`.
 Both send an `idempotency_token` derived from the run ID, so a retried trigger returns the run already started.
 """
+
 from __future__ import annotations
 
 from urllib.parse import quote
 
 from ..templating import render_value
-from . import (PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata,
-               string_map, webcall)
+from . import (
+    PERMANENT,
+    TIMEOUT,
+    TRANSIENT,
+    JobState,
+    RunContext,
+    Started,
+    TriggerError,
+    TriggerSpec,
+    job_metadata,
+    string_map,
+    webcall,
+)
 
 _RESULT_FAILURES = {"TIMEDOUT": TIMEOUT, "CANCELED": PERMANENT, "CANCELLED": PERMANENT}
 _LIFE_CYCLE_FAILURES = {"INTERNAL_ERROR": TRANSIENT, "SKIPPED": PERMANENT}
 # The Jobs API 2.1 state names, shown as they are; anything else the server says is shown as a masked excerpt.
-_LIFE_CYCLE_STATES = ("QUEUED", "PENDING", "RUNNING", "TERMINATING", "TERMINATED", "SKIPPED", "INTERNAL_ERROR",
-                      "BLOCKED", "WAITING_FOR_RETRY")
-_RESULT_STATES = ("SUCCESS", "FAILED", "TIMEDOUT", "CANCELED", "CANCELLED", "MAXIMUM_CONCURRENT_RUNS_REACHED",
-                  "EXCLUDED", "SUCCESS_WITH_FAILURES", "UPSTREAM_FAILED", "UPSTREAM_CANCELED", "DISABLED")
+_LIFE_CYCLE_STATES = (
+    "QUEUED",
+    "PENDING",
+    "RUNNING",
+    "TERMINATING",
+    "TERMINATED",
+    "SKIPPED",
+    "INTERNAL_ERROR",
+    "BLOCKED",
+    "WAITING_FOR_RETRY",
+)
+_RESULT_STATES = (
+    "SUCCESS",
+    "FAILED",
+    "TIMEDOUT",
+    "CANCELED",
+    "CANCELLED",
+    "MAXIMUM_CONCURRENT_RUNS_REACHED",
+    "EXCLUDED",
+    "SUCCESS_WITH_FAILURES",
+    "UPSTREAM_FAILED",
+    "UPSTREAM_CANCELED",
+    "DISABLED",
+)
 
 
 def _problems(config: dict) -> list[str]:
@@ -64,8 +96,14 @@ def start(config: dict, run: RunContext) -> Started:
     workspace = config["workspaceUrl"].rstrip("/")
     endpoint, payload = _payload(config, run)
     payload["idempotency_token"] = run.run_id[:64]
-    run_id = webcall.json_call("databricks trigger", "POST", f"{workspace}/api/2.1/jobs/{endpoint}", config,
-                               body=payload, budget=run.budget_seconds).get("run_id")
+    run_id = webcall.json_call(
+        "databricks trigger",
+        "POST",
+        f"{workspace}/api/2.1/jobs/{endpoint}",
+        config,
+        body=payload,
+        budget=run.budget_seconds,
+    ).get("run_id")
     if isinstance(run_id, bool) or not isinstance(run_id, int) or run_id <= 0:
         raise TriggerError("databricks trigger: response missing run_id")
     return Started("running", {"databricks_workspace_url": workspace, "databricks_run_id": str(run_id)})
@@ -73,9 +111,12 @@ def start(config: dict, run: RunContext) -> Started:
 
 def status(metadata: dict, config: dict) -> JobState:
     workspace, run_id = job_metadata(metadata, "databricks", "databricks_workspace_url", "databricks_run_id")
-    state = webcall.json_call("databricks status", "GET",
-                              f"{workspace.rstrip('/')}/api/2.1/jobs/runs/get?run_id={quote(str(run_id), safe='')}",
-                              config).get("state")
+    state = webcall.json_call(
+        "databricks status",
+        "GET",
+        f"{workspace.rstrip('/')}/api/2.1/jobs/runs/get?run_id={quote(str(run_id), safe='')}",
+        config,
+    ).get("state")
     if not isinstance(state, dict) or not isinstance(state.get("life_cycle_state"), str):
         raise TriggerError("databricks status: response missing state.life_cycle_state")
     life_cycle, result = state["life_cycle_state"], state.get("result_state")

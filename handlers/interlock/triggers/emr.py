@@ -4,6 +4,7 @@ Config: `clusterId`, `jobName` (the step name), `jar` (default `command-runner.j
 templated), `arguments` (map appended after `args` as `key=value`, sorted by key so the step is deterministic),
 `actionOnFailure` (default CONTINUE).
 """
+
 from __future__ import annotations
 
 from ..templating import render_value
@@ -52,5 +53,6 @@ def status(metadata: dict, config: dict) -> JobState:
     cluster_id, step_id = job_metadata(metadata, "emr", "emr_cluster_id", "emr_step_id")
     step = call("emr status", "emr", "describe_step", ClusterId=cluster_id, StepId=step_id)["Step"]
     step_status = step.get("Status", {})
-    return JobState.of(step_status.get("State", ""), "COMPLETED", _FAILED,
-                       step_status.get("StateChangeReason", {}).get("Message"))
+    return JobState.of(
+        step_status.get("State", ""), "COMPLETED", _FAILED, step_status.get("StateChangeReason", {}).get("Message")
+    )

@@ -5,11 +5,22 @@ API's object, e.g. `{"sparkSubmit": {...}}`, templated) or the Spark shorthand `
 `entryPointArguments` (list, templated) and `sparkSubmitParameters` (string). The run ID is the client token, so a
 retried trigger returns the job run already started.
 """
+
 from __future__ import annotations
 
 from ..templating import render_value
-from . import (PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata,
-               require)
+from . import (
+    PERMANENT,
+    TIMEOUT,
+    TRANSIENT,
+    JobState,
+    RunContext,
+    Started,
+    TriggerError,
+    TriggerSpec,
+    job_metadata,
+    require,
+)
 from .awscall import call
 
 _FAILED = {"FAILED": TRANSIENT, "CANCELLED": PERMANENT}
@@ -35,7 +46,9 @@ def job_driver(config: dict, run: RunContext) -> dict:
     driver = config.get("jobDriver")
     if driver is not None:
         if not isinstance(driver, dict) or not driver:
-            raise TriggerError("emr-serverless trigger: jobDriver must be an object such as {sparkSubmit: {entryPoint: ...}}")
+            raise TriggerError(
+                "emr-serverless trigger: jobDriver must be an object such as {sparkSubmit: {entryPoint: ...}}"
+            )
         return render_value(driver, run.template)
     entry_point = require(config, "entryPoint", "emr-serverless", " (or jobDriver)")
     arguments = config.get("entryPointArguments") or []
@@ -63,11 +76,12 @@ def start(config: dict, run: RunContext) -> Started:
 
 
 def status(metadata: dict, config: dict) -> JobState:
-    application_id, job_run_id = job_metadata(metadata, "emr-serverless", "emr_sl_application_id",
-                                              "emr_sl_job_run_id")
-    job_run = call("emr-serverless status", "emr-serverless", "get_job_run", applicationId=application_id,
-                   jobRunId=job_run_id)["jobRun"]
+    application_id, job_run_id = job_metadata(metadata, "emr-serverless", "emr_sl_application_id", "emr_sl_job_run_id")
+    job_run = call(
+        "emr-serverless status", "emr-serverless", "get_job_run", applicationId=application_id, jobRunId=job_run_id
+    )["jobRun"]
     detail = job_run.get("stateDetails")
     timed_out = bool(detail) and "timeout" in detail.lower()
-    return JobState.of(job_run.get("state", ""), "SUCCESS", dict.fromkeys(_FAILED, TIMEOUT) if timed_out else _FAILED,
-                       detail)
+    return JobState.of(
+        job_run.get("state", ""), "SUCCESS", dict.fromkeys(_FAILED, TIMEOUT) if timed_out else _FAILED, detail
+    )

@@ -6,8 +6,10 @@ whose start is idempotent (their API deduplicates on the run ID), and otherwise 
 Before the start the attempt is claimed in the date's run log, and the job's identity is recorded there right
 after it (DESIGN §10.0, the run log ledger): a later execution adopts that job instead of starting another.
 """
+
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 
 from .. import alerts, invocation, metrics, schedule, store
@@ -50,8 +52,9 @@ def fire(run: RunContext, config: object, attempt: Attempt = Attempt()) -> Trigg
         return TriggerOutcome("completed", _job_metadata(state))
     if status == RunStatus.FAILED:
         meta = state.get("metadata") or {}
-        return TriggerOutcome("failed", {}, meta.get("triggerError") or "run already failed",
-                       meta.get("failureCategory") or PERMANENT)
+        return TriggerOutcome(
+            "failed", {}, meta.get("triggerError") or "run already failed", meta.get("failureCategory") or PERMANENT
+        )
     if status not in (RunStatus.PENDING, RunStatus.TRIGGERING):
         return _fail(run, trigger_type, TriggerError(f"run {run.run_id} is {status}; not triggering"), transition=False)
 
@@ -67,12 +70,23 @@ def fire(run: RunContext, config: object, attempt: Attempt = Attempt()) -> Trigg
     try:
         if not isinstance(config, dict) or not config.get("type"):
             raise TriggerError("no trigger configuration provided")
-        claim, fresh = store.claim_attempt(run.pipeline_id, run.date, run.schedule_id, {
-            "attempt": attempt.number, "runID": run.run_id, "execution": attempt.execution,
-            "claimedAt": schedule.rfc3339(schedule.now_utc()), "triggerType": trigger_type})
+        claim, fresh = store.claim_attempt(
+            run.pipeline_id,
+            run.date,
+            run.schedule_id,
+            {
+                "attempt": attempt.number,
+                "runID": run.run_id,
+                "execution": attempt.execution,
+                "claimedAt": schedule.rfc3339(schedule.now_utc()),
+                "triggerType": trigger_type,
+            },
+        )
         if claim is None:
-            raise TriggerError(f"attempt {attempt.number} of {run.date} is claimed by another run whose job may "
-                               f"have started; not starting a second {trigger_type} (check it, then replay the date)")
+            raise TriggerError(
+                f"attempt {attempt.number} of {run.date} is claimed by another run whose job may "
+                f"have started; not starting a second {trigger_type} (check it, then replay the date)"
+            )
         if claim.get("metadata"):
             return _resume(run, claim["metadata"])
         if (status == RunStatus.TRIGGERING or not fresh) and not spec_of(str(config["type"])).idempotent:
@@ -80,9 +94,11 @@ def fire(run: RunContext, config: object, attempt: Attempt = Attempt()) -> Trigg
         started = start(config, run)
         oversized = invocation.oversized(started.metadata, invocation.IDENTITY_LIMIT)
         if oversized:
-            raise TriggerError(f"{trigger_type} answered a job identity of {oversized} bytes (limit "
-                               f"{invocation.IDENTITY_LIMIT}); the job may have started but cannot be tracked: "
-                               "check it")
+            raise TriggerError(
+                f"{trigger_type} answered a job identity of {oversized} bytes (limit "
+                f"{invocation.IDENTITY_LIMIT}); the job may have started but cannot be tracked: "
+                "check it"
+            )
     except TriggerError as exc:
         return _fail(run, trigger_type, exc)
     return _succeed(run, trigger_type, started)
@@ -98,10 +114,8 @@ def invalid_input(run: RunContext, problem: str) -> TriggerOutcome:
 
 
 def _create(run: RunContext) -> dict:
-    try:
+    with contextlib.suppress(store.ConcurrentUpdate):
         store.create_run(run.run_id, run.pipeline_id, schedule_id=run.schedule_id, date=run.date)
-    except store.ConcurrentUpdate:
-        pass
     return store.get_run(run.run_id)
 
 
@@ -127,31 +141,69 @@ def _resume(run: RunContext, metadata: dict) -> TriggerOutcome:
 def _succeed(run: RunContext, trigger_type: str | None, started: Started) -> TriggerOutcome:
     target = RunStatus.COMPLETED if started.status == "completed" else RunStatus.RUNNING
     # The job has started: a bookkeeping failure from here on must not turn it into a failed (and retried) run.
-    _record(lambda: store.record_job(run.pipeline_id, run.date, run.schedule_id, run.run_id, started.metadata),
-            run, "job identity")
+    _record(
+        lambda: store.record_job(run.pipeline_id, run.date, run.schedule_id, run.run_id, started.metadata),
+        run,
+        "job identity",
+    )
     _record(lambda: store.transition_run(run.run_id, target, metadata=started.metadata), run, "run state")
-    _record(lambda: store.append_event(run.pipeline_id, "TRIGGER_FIRED", run_id=run.run_id, status=started.status,
-                                       details={"type": trigger_type, **started.metadata}), run, "event")
+    _record(
+        lambda: store.append_event(
+            run.pipeline_id,
+            "TRIGGER_FIRED",
+            run_id=run.run_id,
+            status=started.status,
+            details={"type": trigger_type, **started.metadata},
+        ),
+        run,
+        "event",
+    )
     return TriggerOutcome(started.status, dict(started.metadata))
 
 
 def _fail(run: RunContext, trigger_type: str | None, exc: TriggerError, *, transition: bool = True) -> TriggerOutcome:
     message = str(exc)
     if transition:
-        _record(lambda: store.transition_run(run.run_id, RunStatus.FAILED,
-                                             metadata={"triggerError": message, "failureCategory": exc.category}),
-                run, "run state")
-    _record(lambda: store.append_event(run.pipeline_id, "TRIGGER_FAILED", run_id=run.run_id, status="failed",
-                                       message=message, details={"type": trigger_type,
-                                                                 "failureCategory": exc.category}), run, "event")
+        _record(
+            lambda: store.transition_run(
+                run.run_id, RunStatus.FAILED, metadata={"triggerError": message, "failureCategory": exc.category}
+            ),
+            run,
+            "run state",
+        )
+    _record(
+        lambda: store.append_event(
+            run.pipeline_id,
+            "TRIGGER_FAILED",
+            run_id=run.run_id,
+            status="failed",
+            message=message,
+            details={"type": trigger_type, "failureCategory": exc.category},
+        ),
+        run,
+        "event",
+    )
     # Every trigger failure alerts; a retryable category is only a warning because logResult raises RUN_FAILED
     # (error) once no retry is left.
     level = "warning" if exc.category in (TRANSIENT, TIMEOUT) else "error"
-    alerts.publish(level, alerts.AlertType.TRIGGER_FAILED, f"Trigger failed for {run.pipeline_id}: {message}",
-                   pipeline_id=run.pipeline_id, schedule_id=run.schedule_id, date=run.date, run_id=run.run_id,
-                   details={"triggerType": trigger_type, "failureCategory": exc.category})
-    metrics.emit(metrics.TRIGGER_FAILURES, pipeline_id=run.pipeline_id, schedule_id=run.schedule_id,
-                 category=exc.category, triggerType=trigger_type, runID=run.run_id)
+    alerts.publish(
+        level,
+        alerts.AlertType.TRIGGER_FAILED,
+        f"Trigger failed for {run.pipeline_id}: {message}",
+        pipeline_id=run.pipeline_id,
+        schedule_id=run.schedule_id,
+        date=run.date,
+        run_id=run.run_id,
+        details={"triggerType": trigger_type, "failureCategory": exc.category},
+    )
+    metrics.emit(
+        metrics.TRIGGER_FAILURES,
+        pipeline_id=run.pipeline_id,
+        schedule_id=run.schedule_id,
+        category=exc.category,
+        triggerType=trigger_type,
+        runID=run.run_id,
+    )
     return TriggerOutcome("failed", {}, message, exc.category)
 
 

@@ -3,6 +3,7 @@
 Config: `jobName` (required), `arguments` (map passed as the run's Arguments, values templated; Glue expects keys
 such as `--day`).
 """
+
 from __future__ import annotations
 
 from ..templating import render_value

@@ -3,6 +3,7 @@
 Config: `url` (required), `method` (POST), `headers` (values may hold secret references), `body` (string or JSON
 object; templated), `timeout` (seconds, 30).
 """
+
 from __future__ import annotations
 
 from ..templating import render_value

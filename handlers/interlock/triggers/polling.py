@@ -5,13 +5,13 @@ fine and the poll limit bounds how long we keep asking. A permanent one (not fou
 fails it. The run-checker only reads: the orchestrator's logResult finalizes the run state. The message it answers
 never holds a resolved secret (`secrets.redact`, after the types kept server text to known names or masked excerpts).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .. import secrets, store
 from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, TriggerError, module_for
-
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ Config: `stateMachineArn`, and the execution input: `body` (a JSON object, or a 
 `arguments` (map); templated. The execution name is derived from the run ID, so a retried trigger cannot start a
 second execution: Step Functions refuses the duplicate name and the existing execution is reported instead.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,19 @@ import re
 
 from .. import clients
 from ..templating import render_value
-from . import (PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata,
-               json_body, string_map)
+from . import (
+    PERMANENT,
+    TIMEOUT,
+    TRANSIENT,
+    JobState,
+    RunContext,
+    Started,
+    TriggerError,
+    TriggerSpec,
+    job_metadata,
+    json_body,
+    string_map,
+)
 from .awscall import aws_errors, call
 
 SPEC = TriggerSpec(
@@ -40,7 +52,7 @@ def _execution_arn(state_machine_arn: str, name: str) -> str:
     parts = state_machine_arn.split(":")
     if len(parts) < 7 or parts[5] != "stateMachine":
         raise TriggerError(f"step-function trigger: {state_machine_arn!r} is not a state machine ARN")
-    return ":".join(parts[:5] + ["execution", parts[6], name])
+    return ":".join([*parts[:5], "execution", parts[6], name])
 
 
 def start(config: dict, run: RunContext) -> Started:
@@ -52,7 +64,9 @@ def start(config: dict, run: RunContext) -> Started:
     sfn = clients.client("stepfunctions")
     with aws_errors("step-function trigger: StartExecution failed"):
         try:
-            arn = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=execution_input)["executionArn"]
+            arn = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=execution_input)[
+                "executionArn"
+            ]
         except ClientError as exc:
             if clients.error_code(exc) != "ExecutionAlreadyExists":
                 raise
@@ -63,5 +77,6 @@ def start(config: dict, run: RunContext) -> Started:
 def status(metadata: dict, config: dict) -> JobState:
     (arn,) = job_metadata(metadata, "step-function", "sfn_execution_arn")
     execution = call("step-function status", "stepfunctions", "describe_execution", executionArn=arn)
-    return JobState.of(execution.get("status", ""), "SUCCEEDED", _FAILED,
-                       execution.get("error") or execution.get("cause"))
+    return JobState.of(
+        execution.get("status", ""), "SUCCEEDED", _FAILED, execution.get("error") or execution.get("cause")
+    )

@@ -1,4 +1,5 @@
 """The HTTP call shared by the http, airflow and databricks types: secrets resolved, SSRF-guarded, classified."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,11 @@ def call(
     except secrets.SecretError as exc:
         raise TriggerError(f"{prefix}: {exc}", TRANSIENT if exc.transient else PERMANENT) from None
     configured = {name.lower() for name in resolved}
-    send_headers = {k: v for k, v in (("Content-Type", "application/json"), ("Accept", "application/json"))
-                    if k.lower() not in configured}
+    send_headers = {
+        k: v
+        for k, v in (("Content-Type", "application/json"), ("Accept", "application/json"))
+        if k.lower() not in configured
+    }
     send_headers.update(resolved)
     if isinstance(body, (dict, list)):
         payload = json.dumps(body).encode()
@@ -47,8 +51,9 @@ def call(
     else:
         payload = body
     try:
-        response = netguard.request(method, url, headers=send_headers, body=payload, timeout=timeout,
-                                    secrets=secrets.known_values())
+        response = netguard.request(
+            method, url, headers=send_headers, body=payload, timeout=timeout, secrets=secrets.known_values()
+        )
     except netguard.OutboundError as exc:
         raise TriggerError(f"{prefix}: {secrets.redact(str(exc))}", exc.category) from None
     if response.status >= 400:
@@ -81,10 +86,12 @@ def json_object(prefix: str, response: netguard.Response) -> dict:
     return document
 
 
-def json_call(prefix: str, method: str, url: str, config: dict, *, body: dict | None = None,
-              budget: float | None = None) -> dict:
+def json_call(
+    prefix: str, method: str, url: str, config: dict, *, body: dict | None = None, budget: float | None = None
+) -> dict:
     """A call of a job service's JSON API with the trigger's headers and `timeout` (capped by `budget`); the answer
     as a JSON object."""
-    response = call(prefix, method, url, headers=config.get("headers"), body=body,
-                    timeout=timeout_seconds(config, budget))
+    response = call(
+        prefix, method, url, headers=config.get("headers"), body=body, timeout=timeout_seconds(config, budget)
+    )
     return json_object(prefix, response)

@@ -174,8 +174,9 @@ def token(request, aws_env):
 
 def _run(site: Site, server, run_id: str) -> dict:
     if site.call == "trigger":
-        pending_run(run_id)
-        return trigger.handler(trigger_event(site.config(server), run_id=run_id), None)
+        schedule_id = f"s-{run_id}"  # one schedule per call: each start claims a date's attempt of its own
+        pending_run(run_id, schedule_id=schedule_id)
+        return trigger.handler(trigger_event(site.config(server), run_id=run_id, schedule_id=schedule_id), None)
     if site.call == "run-checker":
         store.put_pipeline({"name": "sales", "archetype": "batch-ingestion", "trigger": site.config(server)})
         metadata = {

@@ -61,25 +61,20 @@ def test_the_emulator_runs_pipelines_with_a_calendar_of_ones_own(own, monkeypatc
         assert f"excluded date ({SHUTDOWN})" in exclusion["stateExitedEventDetails"]["output"]
         assert emu.run_log("warehouse-export", SHUTDOWN) is None
         # the shipped archetypes and calendars are still there beside one's own
-        emu.register_pipeline(
-            {
-                "name": "with-shipped-calendar",
-                "archetype": "batch-ingestion",
-                "traits": {},
-                "trigger": {"type": "http", "method": "POST", "url": "http://127.0.0.1:9/x"},
-                "exclusions": {"calendar": "weekends"},
-            }
-        )
+        emu.register_pipeline(config("with-shipped-calendar", "batch-ingestion", "weekends"))
         with pytest.raises(PipelineConfigError, match="unknown calendar 'nobody-has-it'"):
-            emu.register_pipeline(
-                {
-                    "name": "unknown-calendar",
-                    "archetype": "nightly-export",
-                    "traits": {},
-                    "trigger": {"type": "http", "method": "POST", "url": "http://127.0.0.1:9/x"},
-                    "exclusions": {"calendar": "nobody-has-it"},
-                }
-            )
+            emu.register_pipeline(config("unknown-calendar", "nightly-export", "nobody-has-it"))
+
+
+def config(name, archetype, calendar):
+    trigger = {"type": "http", "method": "POST", "url": "http://127.0.0.1:9/x"}
+    return {
+        "name": name,
+        "archetype": archetype,
+        "traits": {},
+        "trigger": trigger,
+        "exclusions": {"calendar": calendar},
+    }
 
 
 def interlock(*args, cwd):

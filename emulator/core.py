@@ -18,6 +18,8 @@ import contextlib
 import datetime
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
 import types
@@ -26,6 +28,7 @@ from typing import Any
 import moto.awslambda.models as lambda_models
 
 from components.pipeline_registry import PipelineConfigurationError
+from interlock_cli.archetype_dirs import merge_archetype_dirs
 
 from .events import EventBridge, ExecutionStatusEvents, abort_stopped_executions_at_once, make_event, time_out
 from .faults import Faults
@@ -72,15 +75,22 @@ class Emulator:
         program_dir: str = REPO_ROOT,
         port: int = 0,
         pipelines_dir: str | None = None,
+        archetypes_dir: str | None = None,
     ) -> None:
         """`stack_config`: `interlock:` keys (bare) over EMULATOR_STACK_DEFAULTS, and optionally `aws:region`
         (default us-east-1). `port`: moto's loopback port (0: a free one). `pipelines_dir`: pipelines as code from
-        any directory (the program itself reads only directories inside the project)."""
+        any directory (the program itself reads only directories inside the project). `archetypes_dir`: archetypes
+        and exclusion calendars (in its `calendars/`) of one's own, from any directory, merged over the shipped
+        ones: `pipelines_dir` and `register_pipeline` are validated against them and the functions read them."""
         self.stack_config = {**EMULATOR_STACK_DEFAULTS, **(stack_config or {})}
         self.pipelines_dir = os.path.abspath(pipelines_dir) if pipelines_dir else None
+        self.archetypes_dir = os.path.abspath(archetypes_dir) if archetypes_dir else None
         if self.pipelines_dir:
             inside = os.path.relpath(self.pipelines_dir, program_dir)
-            self.stack_config["pipelinesDir"] = OUTSIDE_PIPELINES if inside.startswith("..") else inside
+            # the program validates against the shipped archetypes only: with one's own, the emulator registers
+            self.stack_config["pipelinesDir"] = (
+                OUTSIDE_PIPELINES if inside.startswith("..") or self.archetypes_dir else inside
+            )
         self.region = self.stack_config.get("aws:region") or DEFAULT_REGION
         self.program_dir = program_dir
         self.server = MotoServer(port)
@@ -101,6 +111,7 @@ class Emulator:
         self._status_events: ExecutionStatusEvents | None = None
         self._restore_stop: Any = None
         self._execution_inputs: dict[str, dict] = {}  # ARN -> parsed input; an execution's input never changes
+        self._merged_archetypes = ""  # the directory the functions' ARCHETYPE_DIR names when archetypes_dir is given
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
     def __enter__(self) -> Emulator:
@@ -126,6 +137,11 @@ class Emulator:
         self.http.start()
         try:
             config = {"evaluatorBaseUrl": self.http.base_url, **self.stack_config}
+            if self.archetypes_dir:
+                self._merged_archetypes = tempfile.mkdtemp(prefix="interlock-emulator-archetypes-")
+                shipped = os.path.join(self.program_dir, "archetypes")
+                merge_archetype_dirs(shipped, self.archetypes_dir, self._merged_archetypes)
+                config["archetypeDir"] = self._merged_archetypes
             self.deployment = deploy_program(self.program_dir, config, self.client)
             self._discover()
             if self.stack_config.get("pipelinesDir") == OUTSIDE_PIPELINES:
@@ -165,6 +181,9 @@ class Emulator:
         if self.runtime is not None:
             self.runtime.uninstall()
         self.http.stop()
+        if self._merged_archetypes:
+            shutil.rmtree(self._merged_archetypes, ignore_errors=True)
+            self._merged_archetypes = ""
         with contextlib.suppress(Exception):
             self.server.stop()
         os.environ.pop("MOTO_PORT", None)
@@ -211,7 +230,7 @@ class Emulator:
         written as the program's registry would write them."""
         pipelines = self._deployed_module("handlers.interlock.pipelines")
         try:
-            configs = pipelines.load_pipeline_dir(self.pipelines_dir, os.path.join(self._code_dir(), "archetypes"))
+            configs = pipelines.load_pipeline_dir(self.pipelines_dir, self._archetype_dir())
         except pipelines.ConfigError as error:
             raise PipelineConfigError(error.problems) from None
         for config in configs:
@@ -254,6 +273,13 @@ class Emulator:
         """Invocations per function name since the emulator started."""
         return dict(self.runtime.invocations) if self.runtime else {}
 
+    def _archetype_dir(self) -> str:
+        """The directory the deployed functions read archetypes and calendars from (their ARCHETYPE_DIR)."""
+        configured = self._environment().get("ARCHETYPE_DIR") or "/var/task/archetypes"
+        if configured == "/var/task" or configured.startswith("/var/task/"):
+            return self._code_dir() + configured[len("/var/task") :]
+        return configured
+
     def _code_dir(self) -> str:
         backend = lambda_models.lambda_backends[ACCOUNT_ID][region()]
         return self.runtime.code_dir(backend.get_function(self.function_name("orchestrator")))
@@ -273,9 +299,8 @@ class Emulator:
         which stores it as a hand-written item would be. Raises PipelineConfigError."""
         if validate:
             pipelines = self._deployed_module("handlers.interlock.pipelines")
-            archetype_dir = os.environ.get("ARCHETYPE_DIR") or os.path.join(self._code_dir(), "archetypes")
             try:
-                pipelines.validate_pipeline(pipelines.parse_pipeline(config), archetype_dir)
+                pipelines.validate_pipeline(pipelines.parse_pipeline(config), self._archetype_dir())
             except pipelines.ConfigError as error:
                 raise PipelineConfigError(error.problems) from None
         self.store.put_pipeline(config)

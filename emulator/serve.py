@@ -2,8 +2,9 @@
 `interlock` command, a notebook), until Ctrl-C or SIGTERM.
 
 It deploys the program with a stack file's `interlock:` keys (over the emulator's defaults) and its `aws:region`,
-and a pipelines directory, on a fixed or given loopback port; prints the lines to `export`; and keeps the stream
-pollers, event delivery and the Step Functions interpreter running. Besides the AWS APIs, the port answers:
+a pipelines directory and, optionally, archetypes and calendars of one's own, on a fixed or given loopback port;
+prints the lines to `export`; and keeps the stream pollers, event delivery and the Step Functions interpreter
+running. Besides the AWS APIs, the port answers:
 
     GET  /_interlock/stack                    the stack: table, state machine, topic, schedule group, region
     POST /_interlock/schedules/<name>/fire    do what EventBridge Scheduler does when the schedule fires
@@ -69,6 +70,8 @@ def control_route(emu: Emulator):
                 result = emu.fire_schedule(fire.group(1))
             except LookupError as error:
                 return 404, {"error": str(error)}
+            except (RuntimeError, TimeoutError) as error:  # the target wrote a marker no execution followed
+                return 502, {"error": str(error)}
             return 200, {"executionArn": result} if isinstance(result, str) else {"response": result}
         return 404, {"error": f"no route {method} {CONTROL_PREFIX}{path}"}
 
@@ -98,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         help="pipelines directory, anywhere (default: the stack file's pipelinesDir, relative to the stack file)",
     )
     parser.add_argument(
+        "--archetypes",
+        metavar="DIR",
+        help="archetypes (and exclusion calendars in DIR/calendars) of your own, merged over the shipped ones",
+    )
+    parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"loopback port (default {DEFAULT_PORT}; 0 picks a free one)"
     )
     args = parser.parse_args(argv)
@@ -113,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
-    emu = Emulator(config, port=args.port, pipelines_dir=pipelines)
+    emu = Emulator(config, port=args.port, pipelines_dir=pipelines, archetypes_dir=args.archetypes)
     emu.server.set_control(control_route(emu))
     emu.start()
     try:

@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: the stack file's pipelinesDir, else ./pipelines",
     )
     validate.add_argument("--stack-file", help="a Pulumi.<stack>.yaml to check as the program would")
+    validate.add_argument(
+        "--archetypes",
+        metavar="DIR",
+        help="archetypes (and calendars in DIR/calendars) of your own, merged over the shipped ones",
+    )
     validate.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     _stack_options(commands.add_parser("status", help="every pipeline: last run per schedule, lock, paused, schedules"))
@@ -89,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("pipeline")
     _stack_options(resume)
 
+    fire = commands.add_parser("fire", help="fire a schedule now, as EventBridge Scheduler would (emulator only)")
+    fire.add_argument("schedule", metavar="SCHEDULE", help="the schedule's name (interlock:schedules[].name)")
+    _stack_options(fire)
+
     alerts = commands.add_parser("alerts", help="alerts sent (archived alerts, else the table's alert claims)")
     alerts.add_argument("--since", help="a date, an RFC 3339 timestamp or a duration back from now (24h)")
     alerts.add_argument("--pipeline")
@@ -101,7 +110,7 @@ def _run(args: argparse.Namespace) -> tuple[int, Any, str]:
     if args.command == "validate":
         from .validate import validate
 
-        report = validate(args.pipelines_dir, args.stack_file)
+        report = validate(args.pipelines_dir, args.stack_file, args.archetypes)
         return (
             (EXIT_INVALID if report.problems else EXIT_OK),
             render.validation_document(report),
@@ -148,6 +157,10 @@ def _run(args: argparse.Namespace) -> tuple[int, Any, str]:
     if args.command == "resume":
         result = operate.resume(args.pipeline)
         return EXIT_OK, result, f"{args.pipeline}: " + ("resumed" if result["resumed"] else "was not paused")
+    if args.command == "fire":
+        fired = operate.fire(ref, args.schedule)
+        started = f"execution {fired['executionArn']}" if "executionArn" in fired else "its target answered"
+        return EXIT_OK, fired, f"{args.schedule}: fired; {started}"
     found = operate.alerts(ref, args.since, args.pipeline)
     return EXIT_OK, found, render.alerts_text(found)
 

@@ -1,5 +1,5 @@
 """The subcommands that read and steer a deployed stack: status, runs, explain, replay, unlock, pause, resume,
-alerts. Each returns the document it shows (printed as text, or as JSON with --json); a refusal raises Refused.
+fire, alerts. Each returns the document it shows (printed as text, or as JSON with --json); a refusal raises Refused.
 
 Every table read and write goes through handlers/interlock/store.py; what it stores as JSON text comes back
 decoded. Step Functions (execution status and names) and Scheduler (schedules) are read with boto3 directly.
@@ -15,7 +15,8 @@ from handlers.interlock import clients, routing, store
 from handlers.interlock.durations import parse_duration
 from handlers.interlock.models import DEFAULT_SCHEDULE
 
-from .stack import StackRef
+from .next_fire import next_fire_time
+from .stack import StackRef, UsageError, fire_in_emulator
 
 MAX_REPLAY_DATES = 366
 
@@ -57,11 +58,25 @@ def _scheduled_markers(ref: StackRef) -> dict[str, list[dict]]:
                 {
                     "schedule": schedule["Name"],
                     "expression": schedule["ScheduleExpression"],
-                    "timezone": schedule.get("ScheduleExpressionTimezone", "UTC"),
+                    "timezone": schedule.get("ScheduleExpressionTimezone") or "UTC",
                     "state": schedule.get("State"),
+                    "nextFireTime": _next_fire(schedule),
                 }
             )
     return found
+
+
+def _next_fire(schedule: dict) -> str | None:
+    """When the schedule writes its next marker (RFC 3339 UTC); None when disabled or never again."""
+    if schedule.get("State") == "DISABLED":
+        return None
+    moment = next_fire_time(
+        schedule["ScheduleExpression"],
+        schedule.get("ScheduleExpressionTimezone") or "UTC",
+        start=schedule.get("StartDate") or schedule.get("CreationDate"),
+        end=schedule.get("EndDate"),
+    )
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 def status(ref: StackRef) -> list[dict]:
@@ -260,6 +275,19 @@ def resume(pipeline_id: str) -> dict:
     if resumed:
         store.append_event(pipeline_id, "PIPELINE_RESUMED", details={"by": _operator()})
     return {"pipeline": pipeline_id, "resumed": resumed, **({} if resumed else {"reason": "not paused"})}
+
+
+def fire(ref: StackRef, name: str) -> dict:
+    """Fire a schedule now in a running emulator, as EventBridge Scheduler does when it is due."""
+    if not ref.emulated:
+        raise UsageError(
+            "fire works against a running `python -m emulator serve` (AWS_ENDPOINT_URL or --endpoint-url); on AWS, "
+            "EventBridge Scheduler fires the schedules itself: to run a date now, use `interlock replay`"
+        )
+    status, answer = fire_in_emulator(ref.endpoint_url, name)
+    if status != 200:
+        raise Refused(answer.get("error") or f"the emulator answered {status}")
+    return {"schedule": name, **answer}
 
 
 def since_moment(text: str | None) -> str | None:

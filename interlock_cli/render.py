@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import zoneinfo
 from typing import Any
 
 
@@ -50,7 +52,7 @@ def status_text(rows: list[dict]) -> str:
         for schedule in row["schedules"]:
             last = schedule["lastRun"] or {}
             lock = schedule["lockHolder"] or {}
-            markers = [m for m in row["scheduledMarkers"]]
+            markers = row["scheduledMarkers"]
             out.append(
                 [
                     row["pipeline"],
@@ -60,12 +62,23 @@ def status_text(rows: list[dict]) -> str:
                     last.get("status"),
                     last.get("attemptNumber"),
                     lock.get("owner") or "-",
-                    "; ".join(f"{m['expression']} {m['timezone']}" for m in markers) or "-",
+                    "; ".join(next_marker(m) for m in markers) or "-",
                 ]
             )
     return table(
-        ["PIPELINE", "SCHEDULE", "PAUSED", "LAST DATE", "STATUS", "ATTEMPT", "LOCK HOLDER", "SCHEDULED MARKERS"], out
+        ["PIPELINE", "SCHEDULE", "PAUSED", "LAST DATE", "STATUS", "ATTEMPT", "LOCK HOLDER", "NEXT MARKER"], out
     )
+
+
+def next_marker(marker: dict) -> str:
+    """`2026-05-02 08:00 CEST (cron(0 8 * * ? *) Europe/Paris)`: the next fire time in the schedule's zone."""
+    source = f"({marker['expression']} {marker['timezone']})"
+    if marker.get("state") == "DISABLED":
+        return f"disabled {source}"
+    if not marker.get("nextFireTime"):
+        return f"none {source}"
+    moment = dt.datetime.fromisoformat(marker["nextFireTime"].replace("Z", "+00:00"))
+    return f"{moment.astimezone(zoneinfo.ZoneInfo(marker['timezone'])):%Y-%m-%d %H:%M %Z} {source}"
 
 
 def runs_text(entries: list[dict]) -> str:

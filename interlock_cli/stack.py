@@ -11,11 +11,13 @@ import json
 import os
 import shutil
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
 DEFAULT_RETENTION_SECONDS = 168 * 3600  # Pulumi.yaml's retentionTtl default: events and markers the command writes
 STACK_PATH = "/_interlock/stack"  # what `python -m emulator serve` answers with its stack (emulator/serve.py)
+FIRE_PATH = "/_interlock/schedules/{name}/fire"  # where it fires a schedule
 
 ENVIRONMENT = {  # StackRef field -> environment variable (the names `python -m emulator serve` prints)
     "table": "INTERLOCK_TABLE",
@@ -62,6 +64,20 @@ def from_emulator(endpoint_url: str) -> dict:
             return json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         return {}
+
+
+def fire_in_emulator(endpoint_url: str, name: str) -> tuple[int, dict]:
+    """Ask a running emulator to fire schedule `name`: (HTTP status, its JSON answer)."""
+    url = endpoint_url.rstrip("/") + FIRE_PATH.format(name=urllib.parse.quote(name, safe=""))
+    request = urllib.request.Request(url, data=b"", method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        try:
+            return error.code, json.loads(error.read())
+        except ValueError:
+            return error.code, {"error": f"{url} answered {error.code} {error.reason}"}
 
 
 def from_pulumi_stack(name: str, work_dir: str) -> dict:

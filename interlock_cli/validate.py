@@ -1,6 +1,7 @@
 """`interlock validate`: everything the Pulumi program checks at preview, without Pulumi.
 
-Pipelines (the domain's rules, against the shipped archetypes), the archetypes and exclusion calendars, the stack
+Pipelines (the domain's rules, against the shipped archetypes and, with `--archetypes DIR`, one's own: see
+archetype_dirs.py), the archetypes and exclusion calendars, the stack
 file (through the stack settings loader the program uses), and the cross-checks: every schedule names a pipeline
 of the directory, every `upstreamPipeline` exists. Each problem names its file, field and YAML line.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 
 from components.pipeline_registry import ARCHETYPE_DIR
@@ -16,6 +18,7 @@ from components.stack_settings import PROJECT, PROJECT_ROOT, load_settings
 from handlers.interlock import archetypes, pipelines
 from handlers.interlock.models import ConfigError
 
+from .archetype_dirs import merge_archetype_dirs
 from .yaml_lines import field_tokens, line_of
 
 
@@ -53,7 +56,12 @@ def _split(problem: str) -> tuple[str, str]:
     return ("" if field == "(file)" else field), message
 
 
-def check_archetypes(directory: str) -> tuple[list[Problem], list[str], list[str]]:
+def check_archetypes(
+    directory: str, origins: dict[str, str] | None = None
+) -> tuple[list[Problem], list[str], list[str]]:
+    """Problems of the archetypes and calendars in `directory`, each naming its file (through `origins` when the
+    directory holds copies), and the names of the archetypes and calendars."""
+    origins = origins or {}
     problems: list[Problem] = []
     names: list[str] = []
     calendars: list[str] = []
@@ -64,7 +72,8 @@ def check_archetypes(directory: str) -> tuple[list[Problem], list[str], list[str
         except ConfigError as error:
             for item in error.problems:
                 field, message = _split(item)
-                problems.append(_located(error.source or directory, field, message))
+                source = error.source or directory
+                problems.append(_located(origins.get(source, source), field, message))
     return problems, names, calendars
 
 
@@ -168,9 +177,10 @@ def cross_check(parsed: dict[str, tuple[str, object]], stack_values: dict, stack
     return problems
 
 
-def validate(pipelines_dir: str | None, stack_file: str | None) -> Report:
+def validate(pipelines_dir: str | None, stack_file: str | None, archetypes_dir: str | None = None) -> Report:
     """Check everything; `pipelines_dir` defaults to the stack's `pipelinesDir` (relative to the project root,
-    as the program reads it), else `pipelines` in the current directory."""
+    as the program reads it), else `pipelines` in the current directory. `archetypes_dir`: archetypes and
+    calendars of one's own, merged over the shipped ones."""
     problems: list[Problem] = []
     stack_values: dict = {}
     if stack_file:
@@ -179,7 +189,14 @@ def validate(pipelines_dir: str | None, stack_file: str | None) -> Report:
     if pipelines_dir is None:
         configured = stack_values.get("pipelinesDir")
         pipelines_dir = os.path.join(PROJECT_ROOT, configured) if isinstance(configured, str) else "pipelines"
-    arch_problems, archetype_names, calendar_names = check_archetypes(ARCHETYPE_DIR)
-    pipeline_problems, parsed = check_pipelines(pipelines_dir, ARCHETYPE_DIR)
+    if archetypes_dir is not None and not os.path.isdir(archetypes_dir):
+        problems.append(Problem(archetypes_dir, "", "not a directory"))
+        archetypes_dir = None
+    with tempfile.TemporaryDirectory(prefix="interlock-archetypes-") as merged:
+        origins = merge_archetype_dirs(ARCHETYPE_DIR, archetypes_dir, merged) if archetypes_dir else {}
+        archetype_dir = merged if archetypes_dir else ARCHETYPE_DIR
+        arch_problems, archetype_names, calendar_names = check_archetypes(archetype_dir, origins)
+        pipeline_problems, parsed = check_pipelines(pipelines_dir, archetype_dir)
+        archetypes.clear_cache()  # the domain caches by directory name, and this one is about to go
     problems += arch_problems + pipeline_problems + cross_check(parsed, stack_values, stack_file)
     return Report(problems, sorted(parsed), archetype_names, calendar_names, stack_file)

@@ -104,6 +104,13 @@ def alert_once(
     type. Returns whether it was published now."""
     if not store.claim_alert(req.pipeline_id, alert_run_key(req), alert_type):
         return False
+    return publish_alert(req, alert_type, level, message, details)
+
+
+def publish_alert(
+    req: Request, alert_type: alerts.AlertType, level: alerts.AlertLevel, message: str, details: dict | None = None
+) -> bool:
+    """Publish an alert about the request's pipeline, schedule, date and run. Returns whether it was published."""
     return alerts.publish(
         level,
         alert_type,

@@ -12,7 +12,7 @@ import enum
 import json
 import re
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from . import clients, schedule, settings
 from .log import logger
@@ -106,6 +106,39 @@ def publish(level: str, alert_type: str, message: str, **about: Any) -> bool:
         logger().error("alert publish failed", extra={"alertType": alert_type, "error": str(exc)})
         return False
     return True
+
+
+class Subject(Protocol):
+    """What an alert is about: a record that names a pipeline's run (a request, an execution end, a run)."""
+
+    @property
+    def pipeline_id(self) -> str: ...
+    @property
+    def schedule_id(self) -> str: ...
+    @property
+    def date(self) -> str: ...
+
+
+def publish_about(
+    subject: Subject,
+    level: str,
+    alert_type: str,
+    message: str,
+    details: dict | None = None,
+    *,
+    run_id: str | None = None,
+) -> bool:
+    """`publish` an alert about `subject`'s pipeline, schedule and date (and `run_id`, when the run has one)."""
+    return publish(
+        level,
+        alert_type,
+        message,
+        pipeline_id=subject.pipeline_id,
+        schedule_id=subject.schedule_id,
+        date=subject.date,
+        run_id=run_id,
+        details=details,
+    )
 
 
 def _archive(alert: dict, body: str) -> None:

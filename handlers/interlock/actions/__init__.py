@@ -14,7 +14,7 @@ from .. import alerts, metrics, schedule, store
 from ..log import logger
 from ..models import DEFAULT_SCHEDULE, PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, FailureCategory, Result, RunStatus
 from . import completion, evaluation, gate, monitoring
-from .common import ActionOutcome, Problem, Request, load_pipeline, publish_alert, record_result
+from .common import ActionOutcome, Problem, Request, load_pipeline, record_result
 
 ACTIONS: dict[str, Callable[[Request], ActionOutcome]] = {
     "checkExclusion": gate.check_exclusion,
@@ -76,7 +76,10 @@ def _error(req: Request, message: str, *, keyed: bool) -> ActionOutcome:
     """Log, alert and (under the lock, unless the date already completed) record the error as a PERMANENT
     failure; answer `error`."""
     logger().error("orchestrator action failed", extra={"error": message})
-    publish_alert(req, alerts.AlertType.PIPELINE_ERROR, alerts.AlertLevel.ERROR, message, {"action": req.action})
+    details = {"action": req.action}
+    alerts.publish_about(
+        req, alerts.AlertLevel.ERROR, alerts.AlertType.PIPELINE_ERROR, message, details, run_id=req.run_id
+    )
     payload: dict = {"error": message}
     if req.action == "logResult":
         payload.update(LOG_RESULT_DEFAULTS, loggedAt=schedule.rfc3339(schedule.now_utc()))

@@ -7,17 +7,7 @@ import uuid
 from .. import alerts, archetypes, clients, retry, schedule, settings, store
 from ..log import logger
 from ..models import RunStatus
-from .common import (
-    ActionOutcome,
-    Problem,
-    Request,
-    load_archetype,
-    load_pipeline,
-    parse_moment,
-    proceed,
-    publish_alert,
-    skip,
-)
+from .common import ActionOutcome, Problem, Request, load_archetype, load_pipeline, parse_moment, proceed, skip
 
 BACKOFF_SLACK_SECONDS = 2  # the state machine's Wait ends a moment before "now - updatedAt" reaches the backoff
 
@@ -118,7 +108,7 @@ def _wait_or_refuse(req: Request, owner: str, holder: dict) -> ActionOutcome:
     )
     store.append_event(req.pipeline_id, "LOCK_BUSY", message=message, details={"owner": owner, "waits": waits, **held})
     details = {"execution": owner, "waits": waits, **held}
-    publish_alert(req, alerts.AlertType.REQUEST_REFUSED, alerts.AlertLevel.WARNING, message, details)
+    alerts.publish_about(req, alerts.AlertLevel.WARNING, alerts.AlertType.REQUEST_REFUSED, message, details)
     return skip("lock held by another execution", refused=True, waits=waits, **held)
 
 
@@ -198,10 +188,10 @@ def _rerun(req: Request, entry: dict, attempt: int) -> ActionOutcome:
         return proceed(attemptNumber=attempt + 1, replay=True)
     details = {"maxReruns": limit, "rerunCount": entry.get("rerunCount") or 0}
     store.append_event(req.pipeline_id, "RERUN_LIMIT_REACHED", details=details)
-    publish_alert(
+    alerts.publish_about(
         req,
-        alerts.AlertType.RERUN_LIMIT_REACHED,
         alerts.AlertLevel.ERROR,
+        alerts.AlertType.RERUN_LIMIT_REACHED,
         f"Rerun of {req.pipeline_id} for {req.date} refused: the date was re-run {limit} times "
         "(retry.maxReruns); replay it by hand after checking why it keeps being re-run",
         details,

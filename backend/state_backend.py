@@ -16,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.data_bucket import block_public_access
 from components.pulumi_project import read_project
 
 PROJECT_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -115,15 +116,7 @@ class StateBackend(pulumi.ComponentResource):
         self.ownership = aws.s3.BucketOwnershipControls(
             f"{name}-ownership", bucket=self.bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
         )
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
+        self.public_access_block = block_public_access(f"{name}-public-access-block", self.bucket, child)
         self.versioning = aws.s3.BucketVersioning(
             f"{name}-versioning", bucket=self.bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
         )

@@ -10,6 +10,21 @@ import pulumi_aws as aws
 from . import iam
 
 
+def block_public_access(
+    resource_name: str, bucket: aws.s3.Bucket, opts: pulumi.ResourceOptions
+) -> aws.s3.BucketPublicAccessBlock:
+    """Block every form of public access to `bucket` (ACLs and policies)."""
+    return aws.s3.BucketPublicAccessBlock(
+        resource_name,
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+
+
 @dataclass
 class DataBucketArgs:
     bucket_name: str
@@ -44,15 +59,7 @@ class DataBucket(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
+        public_access = block_public_access(f"{name}-public-access", self.bucket, child)
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=self.bucket.id,

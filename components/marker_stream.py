@@ -39,19 +39,17 @@ class StreamRouter(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: StreamRouterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:StreamRouter", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
         self.dead_letter_queue = aws.sqs.Queue(
             f"{name}-dlq",
             name=f"{args.functions.project_name}-stream-dlq",
             sqs_managed_sse_enabled=True,
             message_retention_seconds=DLQ_RETENTION_SECONDS,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
         inputs = dataclasses.replace(args.functions.inputs, dead_letter_queue_arn=self.dead_letter_queue.arn)
-        self.function = LambdaFunction(
-            f"{name}-function",
-            LambdaFunctionArgs(STREAM_ROUTER, dataclasses.replace(args.functions, inputs=inputs)),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        functions = dataclasses.replace(args.functions, inputs=inputs)
+        self.function = LambdaFunction(f"{name}-function", LambdaFunctionArgs(STREAM_ROUTER, functions), child)
         self.mapping = aws.lambda_.EventSourceMapping(
             f"{name}-mapping",
             event_source_arn=args.stream_arn,

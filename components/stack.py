@@ -146,19 +146,11 @@ class InterlockStack(pulumi.ComponentResource):
             functions, inputs=dataclasses.replace(inputs, state_machine_arn=self.state_machine.arn)
         )
         self.stream_router = StreamRouter(
-            f"{name}-stream",
-            StreamRouterArgs(
-                functions=after_machine,
-                stream_arn=self.table.stream_arn,
-            ),
-            child,
+            f"{name}-stream", StreamRouterArgs(functions=after_machine, stream_arn=self.table.stream_arn), child
         )
         self.execution_events = ExecutionEvents(
             f"{name}-execution-events",
-            ExecutionEventsArgs(
-                functions=after_machine,
-                state_machine_arn=self.state_machine.arn,
-            ),
+            ExecutionEventsArgs(functions=after_machine, state_machine_arn=self.state_machine.arn),
             child,
         )
         self.schedules = Schedules(
@@ -181,27 +173,24 @@ class InterlockStack(pulumi.ComponentResource):
             ),
             child,
         )
+        names_by_kind = {
+            **{kind: fn.name for kind, fn in self.functions.functions.items()},
+            "stream-router": self.stream_router.function.name,
+            "reconciler": self.execution_events.function.name,
+        }
         self.alarms = Alarms(
             f"{name}-alarms",
             AlarmsArgs(
                 project_name=settings.project_name,
                 topic_arn=self.alerts.arn,
-                function_names={
-                    **{kind: fn.name for kind, fn in self.functions.functions.items()},
-                    "reconciler": self.execution_events.function.name,
-                },
+                # the stream-router's failures show as iterator age and dead-letter queue depth instead of errors
+                function_names={kind: fn for kind, fn in names_by_kind.items() if kind != "stream-router"},
                 stream_router_name=self.stream_router.function.name,
                 state_machine_arn=self.state_machine.arn,
                 dead_letter_queue_name=self.stream_router.dead_letter_queue.name,
             ),
             child,
         )
-
-        names_by_kind = {
-            **{kind: fn.name for kind, fn in self.functions.functions.items()},
-            "stream-router": self.stream_router.function.name,
-            "reconciler": self.execution_events.function.name,
-        }
         self.dashboard = Dashboard(
             f"{name}-dashboard",
             DashboardArgs(

@@ -12,6 +12,7 @@ import enum
 import json
 import re
 import uuid
+from typing import Any, Protocol
 
 from . import clients, schedule, settings
 from .log import logger
@@ -80,28 +81,10 @@ def _subject(alert: dict) -> str:
     return re.sub(r"[^\x20-\x7e]", "?", text)[:99]  # SNS: printable ASCII, < 100 characters
 
 
-def publish(
-    level: str,
-    alert_type: str,
-    message: str,
-    *,
-    pipeline_id: str,
-    schedule_id: str | None = None,
-    date: str | None = None,
-    run_id: str | None = None,
-    details: dict | None = None,
-) -> bool:
-    """Publish one alert to SNS_TOPIC_ARN. Returns whether it was published."""
-    alert = build(
-        level,
-        alert_type,
-        message,
-        pipeline_id=pipeline_id,
-        schedule_id=schedule_id,
-        date=date,
-        run_id=run_id,
-        details=details,
-    )
+def publish(level: str, alert_type: str, message: str, **about: Any) -> bool:
+    """Publish one alert to SNS_TOPIC_ARN (`about`: what it is about, as `build` takes it: `pipeline_id`, ...).
+    Returns whether it was published."""
+    alert = build(level, alert_type, message, **about)
     body = json.dumps(alert, default=str)
     _archive(alert, body)
     topic = settings.get().sns_topic_arn
@@ -116,13 +99,46 @@ def publish(
             MessageAttributes={
                 "level": {"DataType": "String", "StringValue": alert["level"]},
                 "alertType": {"DataType": "String", "StringValue": alert_type},
-                "pipelineID": {"DataType": "String", "StringValue": pipeline_id or "-"},
+                "pipelineID": {"DataType": "String", "StringValue": alert["pipelineID"] or "-"},
             },
         )
     except Exception as exc:  # best effort by contract: an alert must never break the lifecycle
         logger().error("alert publish failed", extra={"alertType": alert_type, "error": str(exc)})
         return False
     return True
+
+
+class Subject(Protocol):
+    """What an alert is about: a record that names a pipeline's run (a request, an execution end, a run)."""
+
+    @property
+    def pipeline_id(self) -> str: ...
+    @property
+    def schedule_id(self) -> str: ...
+    @property
+    def date(self) -> str: ...
+
+
+def publish_about(
+    subject: Subject,
+    level: str,
+    alert_type: str,
+    message: str,
+    details: dict | None = None,
+    *,
+    run_id: str | None = None,
+) -> bool:
+    """`publish` an alert about `subject`'s pipeline, schedule and date (and `run_id`, when the run has one)."""
+    return publish(
+        level,
+        alert_type,
+        message,
+        pipeline_id=subject.pipeline_id,
+        schedule_id=subject.schedule_id,
+        date=subject.date,
+        run_id=run_id,
+        details=details,
+    )
 
 
 def _archive(alert: dict, body: str) -> None:

@@ -436,22 +436,8 @@ def acquire_lock(pipeline_id: str, schedule_id: str, owner: str, lease_seconds: 
     late) or when `owner` already holds it (a retried invocation). Returns (acquired, current holder if not).
     """
     now = _now()
-    item = _item(
-        lock_pk(pipeline_id, schedule_id),
-        "LOCK",
-        owner=owner,
-        pipelineID=pipeline_id,
-        scheduleID=schedule_id or DEFAULT_SCHEDULE,
-        acquiredAt=_iso(now),
-        expiresAt=int(now + lease_seconds),
-    )
-    if _conditional(
-        "put_item",
-        Item=typed_item(item),
-        ConditionExpression="attribute_not_exists(PK) OR expiresAt <= :now OR #owner = :owner",
-        ExpressionAttributeNames={"#owner": "owner"},
-        ExpressionAttributeValues={":now": _typed(int(now)), ":owner": _typed(owner)},
-    ):
+    condition = "attribute_not_exists(PK) OR expiresAt <= :now OR #owner = :owner"
+    if _put_lock(pipeline_id, schedule_id, owner, lease_seconds, now, condition, {":now": int(now), ":owner": owner}):
         return True, None
     return False, get_lock(pipeline_id, schedule_id)
 
@@ -475,7 +461,14 @@ def release_lock(pipeline_id: str, schedule_id: str, owner: str) -> bool:
 def take_over_lock(pipeline_id: str, schedule_id: str, ended_owner: str, owner: str, lease_seconds: int) -> bool:
     """Give the lock held by `ended_owner` (an execution that is no longer running) to `owner` for
     `lease_seconds`. False when someone else changed the lock first."""
-    now = _now()
+    return _put_lock(pipeline_id, schedule_id, owner, lease_seconds, _now(), "#owner = :ended", {":ended": ended_owner})
+
+
+def _put_lock(
+    pipeline_id: str, schedule_id: str, owner: str, lease_seconds: int, now: float, condition: str, values: dict
+) -> bool:
+    """Write `owner`'s lock, leased from `now` for `lease_seconds`, if `condition` holds (`#owner` names the
+    holder attribute; `values` are the condition's placeholders). False when it does not."""
     item = _item(
         lock_pk(pipeline_id, schedule_id),
         "LOCK",
@@ -488,9 +481,9 @@ def take_over_lock(pipeline_id: str, schedule_id: str, ended_owner: str, owner: 
     return _conditional(
         "put_item",
         Item=typed_item(item),
-        ConditionExpression="#owner = :ended",
+        ConditionExpression=condition,
         ExpressionAttributeNames={"#owner": "owner"},
-        ExpressionAttributeValues={":ended": _typed(ended_owner)},
+        ExpressionAttributeValues={name: _typed(value) for name, value in values.items()},
     )
 
 

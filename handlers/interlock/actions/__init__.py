@@ -76,15 +76,9 @@ def _error(req: Request, message: str, *, keyed: bool) -> ActionOutcome:
     """Log, alert and (under the lock, unless the date already completed) record the error as a PERMANENT
     failure; answer `error`."""
     logger().error("orchestrator action failed", extra={"error": message})
-    alerts.publish(
-        alerts.AlertLevel.ERROR,
-        alerts.AlertType.PIPELINE_ERROR,
-        message,
-        pipeline_id=req.pipeline_id,
-        schedule_id=req.schedule_id,
-        date=req.date,
-        run_id=req.run_id,
-        details={"action": req.action},
+    details = {"action": req.action}
+    alerts.publish_about(
+        req, alerts.AlertLevel.ERROR, alerts.AlertType.PIPELINE_ERROR, message, details, run_id=req.run_id
     )
     payload: dict = {"error": message}
     if req.action == "logResult":

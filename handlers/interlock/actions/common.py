@@ -104,16 +104,7 @@ def alert_once(
     type. Returns whether it was published now."""
     if not store.claim_alert(req.pipeline_id, alert_run_key(req), alert_type):
         return False
-    return alerts.publish(
-        level,
-        alert_type,
-        message,
-        pipeline_id=req.pipeline_id,
-        schedule_id=req.schedule_id,
-        date=req.date,
-        run_id=req.run_id,
-        details=details,
-    )
+    return alerts.publish_about(req, level, alert_type, message, details, run_id=req.run_id)
 
 
 def sla_outcome(
@@ -229,16 +220,14 @@ def record_result(
         retryable = retry.should_retry(policy, category, attempt)
         backoff = retry.calculate_backoff(policy, attempt) if retryable else 0
         if alert and not retryable and category != FailureCategory.VALIDATION_TIMEOUT:
-            entry["alertSent"] = alerts.publish(
+            entry["alertSent"] = alerts.publish_about(
+                req,
                 alerts.AlertLevel.ERROR,
                 alerts.AlertType.RUN_FAILED,
                 f"Run failed for {req.pipeline_id} (attempt {attempt} of {policy.max_attempts}, {category}): "
                 f"{message or 'no message'}",
-                pipeline_id=req.pipeline_id,
-                schedule_id=req.schedule_id,
-                date=req.date,
+                {"failureCategory": category, "attemptNumber": attempt},
                 run_id=run_id,
-                details={"failureCategory": category, "attemptNumber": attempt},
             )
         if category == FailureCategory.VALIDATION_TIMEOUT:  # checkValidationTimeout alerted (once per run)
             entry["alertSent"] = store.alert_claimed(

@@ -107,15 +107,8 @@ def _wait_or_refuse(req: Request, owner: str, holder: dict) -> ActionOutcome:
         f"{held['heldBy']} since {held['heldSince']} while this execution waited {waits} times"
     )
     store.append_event(req.pipeline_id, "LOCK_BUSY", message=message, details={"owner": owner, "waits": waits, **held})
-    alerts.publish(
-        alerts.AlertLevel.WARNING,
-        alerts.AlertType.REQUEST_REFUSED,
-        message,
-        pipeline_id=req.pipeline_id,
-        schedule_id=req.schedule_id,
-        date=req.date,
-        details={"execution": owner, "waits": waits, **held},
-    )
+    details = {"execution": owner, "waits": waits, **held}
+    alerts.publish_about(req, alerts.AlertLevel.WARNING, alerts.AlertType.REQUEST_REFUSED, message, details)
     return skip("lock held by another execution", refused=True, waits=waits, **held)
 
 
@@ -195,15 +188,13 @@ def _rerun(req: Request, entry: dict, attempt: int) -> ActionOutcome:
         return proceed(attemptNumber=attempt + 1, replay=True)
     details = {"maxReruns": limit, "rerunCount": entry.get("rerunCount") or 0}
     store.append_event(req.pipeline_id, "RERUN_LIMIT_REACHED", details=details)
-    alerts.publish(
+    alerts.publish_about(
+        req,
         alerts.AlertLevel.ERROR,
         alerts.AlertType.RERUN_LIMIT_REACHED,
         f"Rerun of {req.pipeline_id} for {req.date} refused: the date was re-run {limit} times "
         "(retry.maxReruns); replay it by hand after checking why it keeps being re-run",
-        pipeline_id=req.pipeline_id,
-        schedule_id=req.schedule_id,
-        date=req.date,
-        details=details,
+        details,
     )
     return skip("rerun limit reached", **details)
 

@@ -117,15 +117,7 @@ def reconcile(end: ExecutionEnd) -> dict:
             "runLogRecorded": outcome["runLogRecorded"],
         }
         store.append_event(end.pipeline_id, str(alert_type), status=end.status, message=message, details=details)
-        outcome["alerted"] = alerts.publish(
-            level,
-            alert_type,
-            message,
-            pipeline_id=end.pipeline_id,
-            schedule_id=end.schedule_id,
-            date=end.date,
-            details=details,
-        )
+        outcome["alerted"] = alerts.publish_about(end, level, alert_type, message, details)
     return outcome
 
 

@@ -11,23 +11,16 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from ..models import FailureCategory
 from ..templating import render_value
-from . import (
-    PERMANENT,
-    TIMEOUT,
-    TRANSIENT,
-    JobState,
-    RunContext,
-    Started,
-    TriggerError,
-    TriggerSpec,
-    job_metadata,
-    string_map,
-    webcall,
-)
+from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, string_map, webcall
 
-_RESULT_FAILURES = {"TIMEDOUT": TIMEOUT, "CANCELED": PERMANENT, "CANCELLED": PERMANENT}
-_LIFE_CYCLE_FAILURES = {"INTERNAL_ERROR": TRANSIENT, "SKIPPED": PERMANENT}
+_RESULT_FAILURES = {
+    "TIMEDOUT": FailureCategory.TIMEOUT,
+    "CANCELED": FailureCategory.PERMANENT,
+    "CANCELLED": FailureCategory.PERMANENT,
+}
+_LIFE_CYCLE_FAILURES = {"INTERNAL_ERROR": FailureCategory.TRANSIENT, "SKIPPED": FailureCategory.PERMANENT}
 # The Jobs API 2.1 state names, shown as they are; anything else the server says is shown as a masked excerpt.
 _LIFE_CYCLE_STATES = (
     "QUEUED",
@@ -126,7 +119,7 @@ def status(metadata: dict, config: dict) -> JobState:
     if life_cycle == "TERMINATED":
         if result == "SUCCESS":
             return JobState("succeeded", message)
-        return JobState("failed", message, _RESULT_FAILURES.get(str(result), TRANSIENT))
+        return JobState("failed", message, _RESULT_FAILURES.get(str(result), FailureCategory.TRANSIENT))
     if life_cycle in _LIFE_CYCLE_FAILURES:
         return JobState("failed", message, _LIFE_CYCLE_FAILURES[life_cycle])
     return JobState("running", message)

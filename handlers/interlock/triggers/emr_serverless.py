@@ -8,22 +8,12 @@ retried trigger returns the job run already started.
 
 from __future__ import annotations
 
+from ..models import FailureCategory
 from ..templating import render_value
-from . import (
-    PERMANENT,
-    TIMEOUT,
-    TRANSIENT,
-    JobState,
-    RunContext,
-    Started,
-    TriggerError,
-    TriggerSpec,
-    job_metadata,
-    require,
-)
+from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, require
 from .awscall import call
 
-_FAILED = {"FAILED": TRANSIENT, "CANCELLED": PERMANENT}
+_FAILED = {"FAILED": FailureCategory.TRANSIENT, "CANCELLED": FailureCategory.PERMANENT}
 
 
 def _problems(config: dict) -> list[str]:
@@ -83,5 +73,8 @@ def status(metadata: dict, config: dict) -> JobState:
     detail = job_run.get("stateDetails")
     timed_out = bool(detail) and "timeout" in detail.lower()
     return JobState.of(
-        job_run.get("state", ""), "SUCCESS", dict.fromkeys(_FAILED, TIMEOUT) if timed_out else _FAILED, detail
+        job_run.get("state", ""),
+        "SUCCESS",
+        dict.fromkeys(_FAILED, FailureCategory.TIMEOUT) if timed_out else _FAILED,
+        detail,
     )

@@ -186,15 +186,13 @@ def _fail(run: RunContext, trigger_type: str | None, exc: TriggerError, *, trans
     # Every trigger failure alerts; a retryable category is only a warning because logResult raises RUN_FAILED
     # (error) once no retry is left.
     level = "warning" if exc.category in (TRANSIENT, TIMEOUT) else "error"
-    alerts.publish(
+    alerts.publish_about(
+        run,
         level,
         alerts.AlertType.TRIGGER_FAILED,
         f"Trigger failed for {run.pipeline_id}: {message}",
-        pipeline_id=run.pipeline_id,
-        schedule_id=run.schedule_id,
-        date=run.date,
+        {"triggerType": trigger_type, "failureCategory": exc.category},
         run_id=run.run_id,
-        details={"triggerType": trigger_type, "failureCategory": exc.category},
     )
     metrics.emit(
         metrics.TRIGGER_FAILURES,

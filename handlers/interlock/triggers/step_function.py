@@ -11,20 +11,9 @@ import json
 import re
 
 from .. import clients
+from ..models import FailureCategory
 from ..templating import render_value
-from . import (
-    PERMANENT,
-    TIMEOUT,
-    TRANSIENT,
-    JobState,
-    RunContext,
-    Started,
-    TriggerError,
-    TriggerSpec,
-    job_metadata,
-    json_body,
-    string_map,
-)
+from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, json_body, string_map
 from .awscall import aws_errors, call
 
 SPEC = TriggerSpec(
@@ -33,7 +22,11 @@ SPEC = TriggerSpec(
     idempotent=True,  # the execution is named after the run
     permission="stepFunctions",
 )
-_FAILED = {"FAILED": TRANSIENT, "TIMED_OUT": TIMEOUT, "ABORTED": PERMANENT}
+_FAILED = {
+    "FAILED": FailureCategory.TRANSIENT,
+    "TIMED_OUT": FailureCategory.TIMEOUT,
+    "ABORTED": FailureCategory.PERMANENT,
+}
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 

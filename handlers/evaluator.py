@@ -8,8 +8,9 @@ A failure to store the result raises (a broken environment is reported as such, 
 from __future__ import annotations
 
 from .interlock import invocation, schedule
-from .interlock.evaluators import DEFAULT_TIMEOUT_SECONDS, PERMANENT, TraitRequest, Verdict, evaluate_and_record, fail
+from .interlock.evaluators import DEFAULT_TIMEOUT_SECONDS, TraitRequest, Verdict, evaluate_and_record, fail
 from .interlock.log import bind
+from .interlock.models import FailureCategory
 
 STORE_MARGIN_SECONDS = 3.0
 
@@ -18,7 +19,11 @@ def handler(event, context):
     event = invocation.fields(event)
     request, problem = _parse(event, invocation.budget(context, STORE_MARGIN_SECONDS))
     bind(pipelineID=request.pipeline_id, scheduleID=request.schedule_id, date=request.date)
-    verdict = fail(f"invalid evaluator input: {problem}", PERMANENT) if problem else evaluate_and_record(request)
+    verdict = (
+        fail(f"invalid evaluator input: {problem}", FailureCategory.PERMANENT)
+        if problem
+        else evaluate_and_record(request)
+    )
     return _shape(request.trait_type, verdict, event.get("required") is not False)
 
 

@@ -15,9 +15,6 @@ BUILTIN_PREFIX = "builtin:"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 STATUSES = tuple(TraitStatus)
 CATEGORIES = tuple(FailureCategory)
-PERMANENT = FailureCategory.PERMANENT
-TRANSIENT = FailureCategory.TRANSIENT
-TIMEOUT = FailureCategory.TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -85,7 +82,7 @@ def evaluate(request: TraitRequest) -> Verdict:
     """Run the trait's evaluator and return its verdict."""
     evaluator = request.evaluator.strip()
     if not evaluator:
-        return fail("no evaluator configured", PERMANENT)
+        return fail("no evaluator configured", FailureCategory.PERMANENT)
     if evaluator.startswith(BUILTIN_PREFIX):
         from . import builtins
 

@@ -14,9 +14,10 @@ import time
 from datetime import UTC, datetime
 
 from .. import clients, settings
+from ..models import FailureCategory
 from ..redaction import clean_text
 from ..templating import render
-from . import PERMANENT, TRANSIENT, TraitRequest, Verdict, fail
+from . import TraitRequest, Verdict, fail
 
 MAX_LISTED_OBJECTS = 10_000
 # The builtins and the config fields each reads (pipeline configs are checked against this when loaded).
@@ -37,7 +38,9 @@ _TRANSIENT_CODES = {
 def run(name: str, request: TraitRequest) -> Verdict:
     builtin = _BUILTINS.get(name)
     if builtin is None:
-        return fail(f"unknown builtin evaluator: {name} (known: {', '.join(sorted(_BUILTINS))})", PERMANENT)
+        return fail(
+            f"unknown builtin evaluator: {name} (known: {', '.join(sorted(_BUILTINS))})", FailureCategory.PERMANENT
+        )
     return builtin(request)
 
 
@@ -56,13 +59,13 @@ def upstream_job_log(request: TraitRequest) -> Verdict:
     config = request.config
     upstream = config.get("upstreamPipeline")
     if not isinstance(upstream, str) or not upstream:
-        return fail("config missing: upstreamPipeline", PERMANENT)
+        return fail("config missing: upstreamPipeline", FailureCategory.PERMANENT)
     schedule_id = str(config.get("upstreamSchedule") or "daily")
     date = str(config.get("date") or request.date)
     try:
         entry = store.get_run_log(upstream, date, schedule_id)
     except (ClientError, BotoCoreError) as exc:  # the check could not run: not a clean FAIL
-        return fail(f"reading the run log of {upstream} failed: {clean_text(exc)}", TRANSIENT)
+        return fail(f"reading the run log of {upstream} failed: {clean_text(exc)}", FailureCategory.TRANSIENT)
     where = f"{date}/{schedule_id}"
     if not entry:
         return fail(f"upstream {upstream} has no run log for {where}")
@@ -87,14 +90,14 @@ def s3_object(request: TraitRequest) -> Verdict:
     bucket = config.get("bucket") or settings.get().data_bucket
     key, prefix = config.get("key"), config.get("prefix")
     if not isinstance(bucket, str) or not bucket:
-        return fail("config missing: bucket (and the stack has no data bucket)", PERMANENT)
+        return fail("config missing: bucket (and the stack has no data bucket)", FailureCategory.PERMANENT)
     if bool(key) == bool(prefix) or not isinstance(key or prefix, str):
-        return fail("config needs exactly one of key or prefix", PERMANENT)
+        return fail("config needs exactly one of key or prefix", FailureCategory.PERMANENT)
     try:
         max_age = _positive_number(config, "maxAgeSeconds")
         min_size = _positive_number(config, "minSizeBytes")
     except ValueError as exc:
-        return fail(str(exc), PERMANENT)
+        return fail(str(exc), FailureCategory.PERMANENT)
     target = render(key or prefix, request.template)
     try:
         candidates = _head(bucket, target) if key else _list(bucket, target)
@@ -134,7 +137,10 @@ def _s3_error(action: str, bucket: str, exc: Exception) -> _S3Failure:
     code = clients.error_code(exc) or type(exc).__name__
     status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
     transient = code in _TRANSIENT_CODES or status >= 500 or not hasattr(exc, "response")
-    return _S3Failure(f"S3 {action} on bucket {bucket} failed: {code}", TRANSIENT if transient else PERMANENT)
+    return _S3Failure(
+        f"S3 {action} on bucket {bucket} failed: {code}",
+        FailureCategory.TRANSIENT if transient else FailureCategory.PERMANENT,
+    )
 
 
 def _head(bucket: str, key: str) -> list[tuple[str, int, datetime]]:

@@ -13,7 +13,8 @@ import json
 from collections.abc import Sequence
 
 from .. import netguard, redaction, secrets, settings
-from . import CATEGORIES, PERMANENT, STATUSES, TIMEOUT, TraitRequest, Verdict, fail
+from ..models import FailureCategory
+from . import CATEGORIES, STATUSES, TraitRequest, Verdict, fail
 
 REASON_LIMIT = 1000
 VALUE_LIMIT_BYTES = 8 * 1024  # results travel through the Step Functions history (256 KiB for all traits)
@@ -37,7 +38,7 @@ def run(evaluator: str, request: TraitRequest) -> Verdict:
     try:
         url = evaluator_url(evaluator, settings.get().evaluator_base_url)
     except ValueError as exc:
-        return fail(str(exc), PERMANENT)
+        return fail(str(exc), FailureCategory.PERMANENT)
     body = json.dumps({"pipelineId": request.pipeline_id, "traitType": request.trait_type, "config": request.config})
     known = secrets.known_values()
     try:
@@ -51,7 +52,7 @@ def run(evaluator: str, request: TraitRequest) -> Verdict:
         )
     except netguard.OutboundError as exc:
         if exc.kind == "timeout":
-            return fail(f"EVALUATOR_TIMEOUT: {exc}", TIMEOUT)
+            return fail(f"EVALUATOR_TIMEOUT: {exc}", FailureCategory.TIMEOUT)
         return fail(f"EVALUATOR_REQUEST_FAILED: {exc}", exc.category)
     if response.status >= 400:
         return fail(
@@ -69,20 +70,22 @@ def parse_output(response: netguard.Response, known: Sequence[str] = ()) -> Verd
     except (ValueError, UnicodeDecodeError) as exc:
         return fail(
             f"EVALUATOR_OUTPUT_INVALID: not JSON ({redaction.clean_text(exc, 80)}): {response.snippet(200, known)}",
-            PERMANENT,
+            FailureCategory.PERMANENT,
         )
     if not isinstance(document, dict):
-        return fail("EVALUATOR_OUTPUT_INVALID: expected a JSON object", PERMANENT)
+        return fail("EVALUATOR_OUTPUT_INVALID: expected a JSON object", FailureCategory.PERMANENT)
     status = document.get("status")
     if status not in STATUSES:
         return fail(
             f"EVALUATOR_OUTPUT_INVALID: status {redaction.safe_excerpt(repr(status), known, 60)} is not one of "
             f"{', '.join(STATUSES)}",
-            PERMANENT,
+            FailureCategory.PERMANENT,
         )
     value = document.get("value")
     if len(json.dumps(value)) > VALUE_LIMIT_BYTES:
-        return fail(f"EVALUATOR_OUTPUT_INVALID: value is larger than {VALUE_LIMIT_BYTES} bytes", PERMANENT)
+        return fail(
+            f"EVALUATOR_OUTPUT_INVALID: value is larger than {VALUE_LIMIT_BYTES} bytes", FailureCategory.PERMANENT
+        )
     reason = document.get("reason")
     category = document.get("failureCategory")
     return Verdict(

@@ -35,10 +35,6 @@ _MODULES = {
 }
 TRIGGER_TYPES = tuple(_MODULES)
 
-TRANSIENT = FailureCategory.TRANSIENT
-TIMEOUT = FailureCategory.TIMEOUT
-PERMANENT = FailureCategory.PERMANENT
-
 
 # Every type accepts these. `timeout` (seconds, > 0) bounds an HTTP call; the AWS types accept it too because the
 # original system's trigger format allowed it on every type (it changes nothing for them).
@@ -73,7 +69,7 @@ class TriggerSpec:
 class TriggerError(Exception):
     """Starting or checking a job failed; `category` is TRANSIENT, TIMEOUT or PERMANENT."""
 
-    def __init__(self, message: str, category: str = PERMANENT):
+    def __init__(self, message: str, category: str = FailureCategory.PERMANENT):
         super().__init__(secrets.redact(message))
         self.category = category
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from ..models import FailureCategory
 from ..templating import render_value
-from . import TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, json_body, webcall
+from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, json_body, webcall
 
 SPEC = TriggerSpec(
     required=("url", "dagID"),
@@ -88,5 +89,5 @@ def status(metadata: dict, config: dict) -> JobState:
     if state == "success":
         return JobState("succeeded", state)
     if state == "failed":
-        return JobState("failed", f"airflow DAG run {run_id} failed", TRANSIENT)
+        return JobState("failed", f"airflow DAG run {run_id} failed", FailureCategory.TRANSIENT)
     return JobState("running", webcall.answer_text(state, _RUNNING_STATES))

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 
 from .. import clients, secrets
+from ..models import FailureCategory
 from ..redaction import ERROR_TEXT_LIMIT, safe_excerpt
 from ..templating import render_value
-from . import TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, json_body, string_map
+from . import JobState, RunContext, Started, TriggerError, TriggerSpec, json_body, string_map
 from .awscall import aws_errors
 
 _INVOCATION_TYPES = ("RequestResponse", "Event")
@@ -41,7 +42,7 @@ def start(config: dict, run: RunContext) -> Started:
     metadata = {"lambda_function_name": function_name, "lambda_status_code": response.get("StatusCode")}
     if response.get("FunctionError"):
         text = safe_excerpt(_error_text(result), secrets.known_values(), ERROR_TEXT_LIMIT)
-        category = TIMEOUT if "Task timed out" in text else TRANSIENT
+        category = FailureCategory.TIMEOUT if "Task timed out" in text else FailureCategory.TRANSIENT
         raise TriggerError(f"lambda trigger: {function_name} failed: {text}", category)
     return Started("completed", metadata)
 

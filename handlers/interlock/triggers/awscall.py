@@ -5,8 +5,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from .. import clients
+from ..models import FailureCategory
 from ..redaction import clean_text
-from . import PERMANENT, TIMEOUT, TRANSIENT, TriggerError
+from . import TriggerError
 
 _TRANSIENT_CODES = {
     "Throttling",
@@ -33,11 +34,15 @@ def classify(exc: Exception) -> str:
     from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
     if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError)):
-        return TIMEOUT
+        return FailureCategory.TIMEOUT
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        return TRANSIENT if clients.error_code(exc) in _TRANSIENT_CODES or status >= 500 else PERMANENT
-    return TRANSIENT  # BotoCoreError: endpoint unreachable, connection closed, ...
+        return (
+            FailureCategory.TRANSIENT
+            if clients.error_code(exc) in _TRANSIENT_CODES or status >= 500
+            else FailureCategory.PERMANENT
+        )
+    return FailureCategory.TRANSIENT  # BotoCoreError: endpoint unreachable, connection closed, ...
 
 
 @contextmanager

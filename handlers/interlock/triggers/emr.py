@@ -7,11 +7,16 @@ templated), `arguments` (map appended after `args` as `key=value`, sorted by key
 
 from __future__ import annotations
 
+from ..models import FailureCategory
 from ..templating import render_value
-from . import PERMANENT, TRANSIENT, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, string_map
+from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, string_map
 from .awscall import call
 
-_FAILED = {"FAILED": TRANSIENT, "CANCELLED": PERMANENT, "INTERRUPTED": TRANSIENT}
+_FAILED = {
+    "FAILED": FailureCategory.TRANSIENT,
+    "CANCELLED": FailureCategory.PERMANENT,
+    "INTERRUPTED": FailureCategory.TRANSIENT,
+}
 _ACTIONS = ("CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW")
 
 SPEC = TriggerSpec(
@@ -45,7 +50,7 @@ def start(config: dict, run: RunContext) -> Started:
     }
     step_ids = call("emr trigger", "emr", "add_job_flow_steps", JobFlowId=cluster_id, Steps=[step]).get("StepIds") or []
     if not step_ids:
-        raise TriggerError("emr trigger: AddJobFlowSteps returned no step ID", TRANSIENT)
+        raise TriggerError("emr trigger: AddJobFlowSteps returned no step ID", FailureCategory.TRANSIENT)
     return Started("running", {"emr_cluster_id": cluster_id, "emr_step_id": step_ids[0]})
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 
 from .. import alerts, invocation, metrics, schedule, store
 from ..log import logger
-from ..models import InvalidTransition, RunStatus
-from . import PERMANENT, TIMEOUT, TRANSIENT, RunContext, Started, TriggerError, spec_of, start
+from ..models import FailureCategory, InvalidTransition, RunStatus
+from . import RunContext, Started, TriggerError, spec_of, start
 
 _ERROR_KEYS = ("triggerError", "failureCategory")
 
@@ -53,7 +53,10 @@ def fire(run: RunContext, config: object, attempt: Attempt = Attempt()) -> Trigg
     if status == RunStatus.FAILED:
         meta = state.get("metadata") or {}
         return TriggerOutcome(
-            "failed", {}, meta.get("triggerError") or "run already failed", meta.get("failureCategory") or PERMANENT
+            "failed",
+            {},
+            meta.get("triggerError") or "run already failed",
+            meta.get("failureCategory") or FailureCategory.PERMANENT,
         )
     if status not in (RunStatus.PENDING, RunStatus.TRIGGERING):
         return _fail(run, trigger_type, TriggerError(f"run {run.run_id} is {status}; not triggering"), transition=False)
@@ -110,7 +113,7 @@ def invalid_input(run: RunContext, problem: str) -> TriggerOutcome:
     if run.pipeline_id:
         return _fail(run, None, error, transition=False)
     logger().error(problem)
-    return TriggerOutcome("failed", {}, problem, PERMANENT)
+    return TriggerOutcome("failed", {}, problem, FailureCategory.PERMANENT)
 
 
 def _create(run: RunContext) -> dict:
@@ -185,7 +188,7 @@ def _fail(run: RunContext, trigger_type: str | None, exc: TriggerError, *, trans
     )
     # Every trigger failure alerts; a retryable category is only a warning because logResult raises RUN_FAILED
     # (error) once no retry is left.
-    level = "warning" if exc.category in (TRANSIENT, TIMEOUT) else "error"
+    level = "warning" if exc.category in (FailureCategory.TRANSIENT, FailureCategory.TIMEOUT) else "error"
     alerts.publish_about(
         run,
         level,

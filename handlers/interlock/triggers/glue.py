@@ -6,11 +6,18 @@ such as `--day`).
 
 from __future__ import annotations
 
+from ..models import FailureCategory
 from ..templating import render_value
-from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, RunContext, Started, TriggerSpec, job_metadata, string_map
+from . import JobState, RunContext, Started, TriggerSpec, job_metadata, string_map
 from .awscall import call
 
-_FAILED = {"FAILED": TRANSIENT, "ERROR": TRANSIENT, "TIMEOUT": TIMEOUT, "STOPPED": PERMANENT, "EXPIRED": PERMANENT}
+_FAILED = {
+    "FAILED": FailureCategory.TRANSIENT,
+    "ERROR": FailureCategory.TRANSIENT,
+    "TIMEOUT": FailureCategory.TIMEOUT,
+    "STOPPED": FailureCategory.PERMANENT,
+    "EXPIRED": FailureCategory.PERMANENT,
+}
 
 SPEC = TriggerSpec(required=("jobName",), optional=("arguments",), permission="glue")
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import secrets, store
-from . import PERMANENT, TIMEOUT, TRANSIENT, JobState, TriggerError, module_for
+from ..models import FailureCategory
+from . import JobState, TriggerError, module_for
 
 
 @dataclass(frozen=True)
@@ -34,16 +35,16 @@ def check(pipeline_id: str, trigger_type: str, metadata: dict, attempt: int, max
         config = _trigger_config(pipeline_id, trigger_type) if module.SPEC.status_needs_headers else {}
         job = module.status(metadata, config)
     except TriggerError as exc:
-        if exc.category in (TRANSIENT, TIMEOUT):
+        if exc.category in (FailureCategory.TRANSIENT, FailureCategory.TIMEOUT):
             job = JobState("running", f"status check failed, will retry: {exc}")
         else:
-            job = JobState("failed", str(exc), PERMANENT)
+            job = JobState("failed", str(exc), FailureCategory.PERMANENT)
     if job.state == "running" and attempt >= max_attempts:
         job = JobState(
             "failed",
             f"poll limit reached: still running after {attempt} status checks (last: {job.message}); "
             "the job may still be running and is not re-triggered",
-            PERMANENT,
+            FailureCategory.PERMANENT,
         )
     category = job.failure_category if job.state == "failed" else None
     return Poll(job.state, secrets.redact(job.message), category, attempt)
@@ -56,6 +57,6 @@ def _trigger_config(pipeline_id: str, trigger_type: str) -> dict:
     try:
         pipeline = store.get_pipeline(pipeline_id) or {}
     except Exception as exc:
-        raise TriggerError(f"reading the pipeline config failed: {exc}", TRANSIENT) from None
+        raise TriggerError(f"reading the pipeline config failed: {exc}", FailureCategory.TRANSIENT) from None
     trigger = pipeline.get("trigger") or {}
     return trigger if trigger.get("type") == trigger_type else {}

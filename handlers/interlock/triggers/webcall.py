@@ -6,7 +6,8 @@ import json
 from collections.abc import Collection, Mapping
 
 from .. import netguard, redaction, secrets
-from . import PERMANENT, STATE_TEXT_LIMIT, TRANSIENT, TriggerError, timeout_seconds
+from ..models import FailureCategory
+from . import STATE_TEXT_LIMIT, TriggerError, timeout_seconds
 
 
 class StatusError(TriggerError):
@@ -36,7 +37,9 @@ def call(
     try:
         resolved = secrets.resolve_headers(headers)
     except secrets.SecretError as exc:
-        raise TriggerError(f"{prefix}: {exc}", TRANSIENT if exc.transient else PERMANENT) from None
+        raise TriggerError(
+            f"{prefix}: {exc}", FailureCategory.TRANSIENT if exc.transient else FailureCategory.PERMANENT
+        ) from None
     configured = {name.lower() for name in resolved}
     send_headers = {
         k: v

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from handlers import orchestrator
 from handlers.interlock import clients, schedule, store
+from tests.state_machines import waiting_machine
 
 DATE = "2026-11-27"  # a Friday, one day before "today" in this project's calendar
 OWNER = "exec-one"
@@ -225,11 +226,7 @@ def test_a_missing_or_invalid_lease_is_a_request_error(aws_env, lease):
 def machine_with_execution(name: str = "exec-one") -> tuple[str, str]:
     """A state machine of this stack (moto) with one RUNNING execution; returns (machine ARN, execution ARN)."""
     sfn = boto3.client("stepfunctions")
-    machine = sfn.create_state_machine(
-        name="team-a-pipeline",
-        roleArn="arn:aws:iam::123456789012:role/team-a-states",
-        definition='{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":600,"End":true}}}',
-    )["stateMachineArn"]
+    machine = waiting_machine(sfn, "team-a-pipeline", seconds=600, role="team-a-states")
     return machine, sfn.start_execution(stateMachineArn=machine, name=name)["executionArn"]
 
 

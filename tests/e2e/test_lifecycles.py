@@ -65,12 +65,12 @@ def run(emu, pid, **marker):
 
 def run_failed(emu, pid, category, attempts):
     """Runs the pipeline to Interlock.RunFailed with a FAILED run log of `category` after `attempts` attempts;
-    returns the execution's result and the run log."""
+    returns the execution's result."""
     result = run(emu, pid)
     assert (result["status"], result["error"]) == ("FAILED", "Interlock.RunFailed")
     log = emu.run_log(pid, TODAY)
     assert (log["status"], log["failureCategory"], log["attemptNumber"]) == ("FAILED", category, attempts)
-    return result, log
+    return result
 
 
 def entered(result):
@@ -215,13 +215,19 @@ def test_two_markers_at_the_same_moment_trigger_exactly_once(emu):
     settle(emu, "e2e-twice")
 
 
-def test_trigger_failure_alerts(emu):
-    trigger = http_trigger(emu, "e2e-trigger-fails", 500)
-    register(emu, "e2e-trigger-fails", trigger=trigger, retry={"maxAttempts": 1, "backoffSeconds": 1})
-    result, _log = run_failed(emu, "e2e-trigger-fails", "TRANSIENT", attempts=1)
-    assert "LogTriggerFailed" in entered(result)
-    assert "RUN_FAILED" in alert_types(emu, "e2e-trigger-fails")
-    settle(emu, "e2e-trigger-fails")
+@pytest.mark.parametrize(
+    "pid, status, max_attempts, category",
+    [("e2e-trigger-fails", 500, 1, "TRANSIENT"), ("e2e-permanent", 400, 3, "PERMANENT")],
+)
+def test_a_failing_trigger_fails_the_run_and_alerts_without_a_retry(emu, pid, status, max_attempts, category):
+    """A transient failure with no attempt left, and a permanent one with attempts left: neither is retried."""
+    register(emu, pid, trigger=http_trigger(emu, pid, status), retry={"maxAttempts": max_attempts, "backoffSeconds": 1})
+    states = entered(run_failed(emu, pid, category, attempts=1))
+    assert "LogTriggerFailed" in states
+    assert states.count("TriggerPipeline") == 1 and "RetryBackoffWait" not in states
+    assert len(emu.http.requests(f"/{pid}/trigger")) == 1
+    assert "RUN_FAILED" in alert_types(emu, pid)
+    settle(emu, pid)
 
 
 def test_retryable_job_failure_is_retried_to_success(emu):
@@ -237,16 +243,6 @@ def test_retryable_job_failure_is_retried_to_success(emu):
     assert [(h["status"], h["failureCategory"]) for h in log["retryHistory"]] == [("FAILED", "TRANSIENT")]
     assert alert_types(emu, "e2e-retry") == []
     settle(emu, "e2e-retry")
-
-
-def test_non_retryable_failure_is_not_retried(emu):
-    trigger = http_trigger(emu, "e2e-permanent", 400)
-    register(emu, "e2e-permanent", trigger=trigger, retry={"maxAttempts": 3, "backoffSeconds": 1})
-    result, _log = run_failed(emu, "e2e-permanent", "PERMANENT", attempts=1)
-    assert entered(result).count("TriggerPipeline") == 1 and "RetryBackoffWait" not in entered(result)
-    assert len(emu.http.requests("/e2e-permanent/trigger")) == 1
-    assert "RUN_FAILED" in alert_types(emu, "e2e-permanent")
-    settle(emu, "e2e-permanent")
 
 
 def test_poll_limit_reached(emu):

@@ -14,6 +14,8 @@ import urllib.request
 import boto3
 import pytest
 
+from tests.state_machines import waiting_machine
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PIPELINE = "sales-raw-ingest"
 
@@ -77,9 +79,9 @@ def _env(served, **overrides):
     return env
 
 
-def interlock(served, *args, **overrides):
+def _run(served, *argv, **overrides):
     return subprocess.run(
-        [sys.executable, "-m", "interlock_cli", *args],
+        [sys.executable, *argv],
         cwd=served["_cwd"],
         env=_env(served, **overrides),
         capture_output=True,
@@ -88,15 +90,18 @@ def interlock(served, *args, **overrides):
     )
 
 
+def interlock(served, *args, **overrides):
+    return _run(served, "-m", "interlock_cli", *args, **overrides)
+
+
+def with_the_store(served, code: str):
+    """Runs `code` in a separate process with `json` and the store module imported, against the served table."""
+    script = f"import json, sys; sys.path.insert(0, {REPO!r}); from handlers.interlock import store; {code}"
+    return _run(served, "-c", script, TABLE_NAME=served["INTERLOCK_TABLE"])
+
+
 def aws(served, *args):
-    result = subprocess.run(
-        [sys.executable, "-m", "awscli", *args, "--output", "json"],
-        cwd=served["_cwd"],
-        env=_env(served),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _run(served, "-m", "awscli", *args, "--output", "json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout) if result.stdout.strip() else None
 
@@ -241,28 +246,11 @@ def test_unlock_refuses_while_the_owner_runs_unless_forced(served):
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    waiting = sfn.create_state_machine(
-        name="holds-a-lock",
-        roleArn="arn:aws:iam::123456789012:role/any",
-        definition=json.dumps({"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 120, "End": True}}}),
-    )
-    sfn.start_execution(stateMachineArn=waiting["stateMachineArn"], name="holder")
-    ddb_env = _env(served)
-    script = (
-        f"import sys; sys.path.insert(0, {REPO!r}); from handlers.interlock import store; "
-        "print(store.acquire_lock('customer-features', 'adhoc', 'holder', 600)[0])"
-    )
-    held = subprocess.run(
-        [sys.executable, "-c", script],
-        env=dict(ddb_env, TABLE_NAME=served["INTERLOCK_TABLE"]),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    waiting = waiting_machine(sfn, "holds-a-lock", seconds=120)
+    sfn.start_execution(stateMachineArn=waiting, name="holder")
+    held = with_the_store(served, "print(store.acquire_lock('customer-features', 'adhoc', 'holder', 600)[0])")
     assert held.stdout.strip() == "True", held.stderr
-    refused = interlock(
-        served, "unlock", "customer-features", "--schedule", "adhoc", "--state-machine-arn", waiting["stateMachineArn"]
-    )
+    refused = interlock(served, "unlock", "customer-features", "--schedule", "adhoc", "--state-machine-arn", waiting)
     assert refused.returncode == 1
     assert "held by execution holder, which is still RUNNING; use --force" in refused.stderr
     forced = interlock(
@@ -272,7 +260,7 @@ def test_unlock_refuses_while_the_owner_runs_unless_forced(served):
         "--schedule",
         "adhoc",
         "--state-machine-arn",
-        waiting["stateMachineArn"],
+        waiting,
         "--force",
     )
     assert forced.returncode == 0 and "released the lock of holder (execution RUNNING)" in forced.stdout
@@ -280,17 +268,10 @@ def test_unlock_refuses_while_the_owner_runs_unless_forced(served):
         interlock(served, "unlock", "customer-features", "--schedule", "adhoc").stdout.strip()
         == "customer-features/adhoc: not locked"
     )
-    check = (
-        f"import sys; sys.path.insert(0, {REPO!r}); from handlers.interlock import store; import json; "
+    recorded = with_the_store(
+        served,
         "print(json.dumps([e for e in store.list_events('customer-features') "
-        "if e['kind'] == 'LOCK_RELEASED_BY_OPERATOR']))"
-    )
-    recorded = subprocess.run(
-        [sys.executable, "-c", check],
-        env=dict(ddb_env, TABLE_NAME=served["INTERLOCK_TABLE"]),
-        capture_output=True,
-        text=True,
-        timeout=60,
+        "if e['kind'] == 'LOCK_RELEASED_BY_OPERATOR']))",
     )
     released = json.loads(recorded.stdout)
     assert released and released[0]["details"] == {

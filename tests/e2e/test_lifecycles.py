@@ -13,6 +13,7 @@ import time
 import pytest
 
 from emulator import Emulator, PipelineConfigError
+from tests.state_machines import waiting_machine
 
 TODAY = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
@@ -44,7 +45,7 @@ def register(emu, pid, *, trigger=None, evaluators=None, validate=True, **extra)
         url = spec if isinstance(spec, str) else emu.http.evaluator(f"/{pid}/{trait}", **spec)
         traits[trait] = {"evaluator": url}
     if trigger is None:
-        trigger = {"type": "http", "method": "POST", "url": emu.http.trigger(f"/{pid}/trigger", 200)}
+        trigger = http_trigger(emu, pid, 200)
     config = {"name": pid, "archetype": "batch-ingestion", "traits": traits, **extra}
     if trigger:
         config["trigger"] = trigger
@@ -52,9 +53,24 @@ def register(emu, pid, *, trigger=None, evaluators=None, validate=True, **extra)
     return config
 
 
+def http_trigger(emu, pid, status):
+    """A synchronous HTTP trigger whose endpoint answers `status`."""
+    return {"type": "http", "method": "POST", "url": emu.http.trigger(f"/{pid}/trigger", status)}
+
+
 def run(emu, pid, **marker):
     marker.setdefault("date", TODAY)
     return emu.wait_for_execution(emu.write_marker(pid, **marker), timeout_s=90)
+
+
+def run_failed(emu, pid, category, attempts):
+    """Runs the pipeline to Interlock.RunFailed with a FAILED run log of `category` after `attempts` attempts;
+    returns the execution's result."""
+    result = run(emu, pid)
+    assert (result["status"], result["error"]) == ("FAILED", "Interlock.RunFailed")
+    log = emu.run_log(pid, TODAY)
+    assert (log["status"], log["failureCategory"], log["attemptNumber"]) == ("FAILED", category, attempts)
+    return result
 
 
 def entered(result):
@@ -73,16 +89,22 @@ def alert_types(emu, pid):
     return sorted(a.get("alertType") for a in emu.alerts(pid))
 
 
-def test_the_real_program_is_deployed_completely(emu):
-    assert emu.deployment.skipped == []
-    types = {r.type for r in emu.deployment.resources}
-    assert {
+@pytest.mark.parametrize(
+    "resource_type",
+    [
         "aws:s3/bucket:Bucket",
         "aws:sns/topicSubscription:TopicSubscription",
         "aws:scheduler/schedule:Schedule",
         "aws:cloudwatch/metricAlarm:MetricAlarm",
         "aws:dynamodb/tableItem:TableItem",
-    } <= types
+    ],
+)
+def test_the_real_program_deploys_each_kind_of_resource(emu, resource_type):
+    assert emu.deployment.of_type(resource_type)
+
+
+def test_the_real_program_is_deployed_completely(emu):
+    assert emu.deployment.skipped == []
     definition = emu.client("stepfunctions").describe_state_machine(stateMachineArn=emu.state_machine_arn)["definition"]
     assert "${" not in definition and emu.function_name("orchestrator") in definition
     [config] = emu.stream_mappings
@@ -193,16 +215,19 @@ def test_two_markers_at_the_same_moment_trigger_exactly_once(emu):
     settle(emu, "e2e-twice")
 
 
-def test_trigger_failure_alerts(emu):
-    trigger = {"type": "http", "method": "POST", "url": emu.http.trigger("/e2e-trigger-fails/trigger", 500)}
-    register(emu, "e2e-trigger-fails", trigger=trigger, retry={"maxAttempts": 1, "backoffSeconds": 1})
-    result = run(emu, "e2e-trigger-fails")
-    assert (result["status"], result["error"]) == ("FAILED", "Interlock.RunFailed")
-    assert "LogTriggerFailed" in entered(result)
-    log = emu.run_log("e2e-trigger-fails", TODAY)
-    assert (log["status"], log["failureCategory"], log["attemptNumber"]) == ("FAILED", "TRANSIENT", 1)
-    assert "RUN_FAILED" in alert_types(emu, "e2e-trigger-fails")
-    settle(emu, "e2e-trigger-fails")
+@pytest.mark.parametrize(
+    "pid, status, max_attempts, category",
+    [("e2e-trigger-fails", 500, 1, "TRANSIENT"), ("e2e-permanent", 400, 3, "PERMANENT")],
+)
+def test_a_failing_trigger_fails_the_run_and_alerts_without_a_retry(emu, pid, status, max_attempts, category):
+    """A transient failure with no attempt left, and a permanent one with attempts left: neither is retried."""
+    register(emu, pid, trigger=http_trigger(emu, pid, status), retry={"maxAttempts": max_attempts, "backoffSeconds": 1})
+    states = entered(run_failed(emu, pid, category, attempts=1))
+    assert "LogTriggerFailed" in states
+    assert states.count("TriggerPipeline") == 1 and "RetryBackoffWait" not in states
+    assert len(emu.http.requests(f"/{pid}/trigger")) == 1
+    assert "RUN_FAILED" in alert_types(emu, pid)
+    settle(emu, pid)
 
 
 def test_retryable_job_failure_is_retried_to_success(emu):
@@ -218,19 +243,6 @@ def test_retryable_job_failure_is_retried_to_success(emu):
     assert [(h["status"], h["failureCategory"]) for h in log["retryHistory"]] == [("FAILED", "TRANSIENT")]
     assert alert_types(emu, "e2e-retry") == []
     settle(emu, "e2e-retry")
-
-
-def test_non_retryable_failure_is_not_retried(emu):
-    trigger = {"type": "http", "method": "POST", "url": emu.http.trigger("/e2e-permanent/trigger", 400)}
-    register(emu, "e2e-permanent", trigger=trigger, retry={"maxAttempts": 3, "backoffSeconds": 1})
-    result = run(emu, "e2e-permanent")
-    assert (result["status"], result["error"]) == ("FAILED", "Interlock.RunFailed")
-    assert entered(result).count("TriggerPipeline") == 1 and "RetryBackoffWait" not in entered(result)
-    log = emu.run_log("e2e-permanent", TODAY)
-    assert (log["status"], log["failureCategory"], log["attemptNumber"]) == ("FAILED", "PERMANENT", 1)
-    assert len(emu.http.requests("/e2e-permanent/trigger")) == 1
-    assert "RUN_FAILED" in alert_types(emu, "e2e-permanent")
-    settle(emu, "e2e-permanent")
 
 
 def test_poll_limit_reached(emu):
@@ -357,22 +369,15 @@ def test_sla_breaches_alert_once_per_run(emu):
 def test_retries_exhausted_alert_once(emu):
     job = emu.http.job("e2e-exhausted", ["failed"])
     register(emu, "e2e-exhausted", trigger=job.trigger, retry={"maxAttempts": 2, "backoffSeconds": 1})
-    result = run(emu, "e2e-exhausted")
-    assert (result["status"], result["error"]) == ("FAILED", "Interlock.RunFailed")
+    run_failed(emu, "e2e-exhausted", "TRANSIENT", attempts=2)
     assert len(job.runs) == 2
-    log = emu.run_log("e2e-exhausted", TODAY)
-    assert (log["status"], log["failureCategory"], log["attemptNumber"]) == ("FAILED", "TRANSIENT", 2)
     assert alert_types(emu, "e2e-exhausted").count("RUN_FAILED") == 1
     settle(emu, "e2e-exhausted")
 
 
 def test_step_function_trigger_starts_and_polls_an_execution(emu):
     sfn = emu.client("stepfunctions")
-    job_machine = sfn.create_state_machine(
-        name="e2e-job",
-        roleArn="arn:aws:iam::123456789012:role/e2e-job",
-        definition='{"StartAt": "Work", "States": {"Work": {"Type": "Wait", "Seconds": 3, "End": true}}}',
-    )["stateMachineArn"]
+    job_machine = waiting_machine(sfn, "e2e-job", seconds=3)
     register(
         emu,
         "e2e-sfn-job",

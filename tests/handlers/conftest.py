@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import boto3
 import pytest
+from boto3.dynamodb.types import TypeSerializer
 from moto import mock_aws
 
 from handlers.interlock import archetypes, clients, log, schema, settings
@@ -26,6 +27,12 @@ class AwsEnv:
     topic_arn: str
     queue_url: str
     _seen: list = field(default_factory=list)
+
+    def put_raw_item(self, item: dict) -> None:
+        """Writes `item` (plain values) straight into the table, past the store: what another writer left there."""
+        serializer = TypeSerializer()
+        typed = {name: serializer.serialize(value) for name, value in item.items()}
+        boto3.client("dynamodb").put_item(TableName=self.table_name, Item=typed)
 
     def alerts(self) -> list[dict]:
         """Every alert message delivered to the topic so far (parsed JSON, oldest first)."""

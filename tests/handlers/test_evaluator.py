@@ -139,11 +139,11 @@ def test_metadata_and_private_evaluator_urls_are_refused(aws_env, no_allowlist, 
 @pytest.mark.parametrize(
     "path, base, reason",
     [
-        ("", "http://x", "no evaluator configured"),
-        ("checks/x", "", "is not a URL and no evaluatorBaseUrl is configured"),
-        ("../admin", "http://127.0.0.1:9/api", "must not contain . or .. segments"),
-        ("file:///etc/passwd", "http://x", "neither an http(s) URL nor a path"),
-        ("builtin:nope", "", "unknown builtin evaluator: nope"),
+        pytest.param("", "http://x", "no evaluator configured", id="none"),
+        pytest.param("checks/x", "", "is not a URL and no evaluatorBaseUrl is configured", id="path-without-base"),
+        pytest.param("../admin", "http://127.0.0.1:9/api", "must not contain . or .. segments", id="dot-segments"),
+        pytest.param("file:///etc/passwd", "http://x", "neither an http(s) URL nor a path", id="file-url"),
+        pytest.param("builtin:nope", "", "unknown builtin evaluator: nope", id="unknown-builtin"),
     ],
 )
 def test_unusable_evaluators_fail_permanently(aws_env, monkeypatch, path, base, reason):
@@ -236,12 +236,13 @@ def test_a_storage_failure_is_reported_as_such(aws_env, server, allow_loopback):
 # --- builtin:upstream-job-log ---------------------------------------------------------------------------------
 
 
+def builtin_item(evaluator: str, trait_type: str, config: dict) -> dict:
+    """A request to a builtin evaluator for the daily schedule of 2026-11-28, with `config`."""
+    return item(evaluator, traitType=trait_type, config={"date": "2026-11-28", "scheduleID": "daily", **config})
+
+
 def upstream_item(**config):
-    return item(
-        "builtin:upstream-job-log",
-        traitType="upstream-dependency",
-        config={"date": "2026-11-28", "scheduleID": "daily", **config},
-    )
+    return builtin_item("builtin:upstream-job-log", "upstream-dependency", config)
 
 
 def test_upstream_completed_passes(aws_env):
@@ -292,11 +293,7 @@ def landing(aws_env, monkeypatch):
 
 
 def s3_item(**config):
-    return item(
-        "builtin:s3-object",
-        traitType="source-freshness",
-        config={"date": "2026-11-28", "scheduleID": "daily", **config},
-    )
+    return builtin_item("builtin:s3-object", "source-freshness", config)
 
 
 def test_s3_key_with_todays_date_passes(landing):

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from handlers import orchestrator
 from handlers.interlock import clients, schedule, store
+from tests.state_machines import waiting_machine
 
 DATE = "2026-11-27"  # a Friday, one day before "today" in this project's calendar
 OWNER = "exec-one"
@@ -108,15 +109,18 @@ def test_unknown_action_is_an_alerted_error_without_run_log(aws_env):
     assert store.get_run_log("pipe-a", DATE) is None
 
 
+INVALID_IDENTIFIER = {
+    "pipelineID": "not a valid pipeline name",
+    "scheduleID": "not a valid schedule name",
+    "date": "date",
+}
+
+
 @pytest.mark.parametrize(
-    "field, value, fragment",
-    [
-        ("pipelineID", "Bad#Name", "not a valid pipeline name"),
-        ("scheduleID", "daily#x", "not a valid schedule name"),
-        ("date", "27-11-2026", "date"),
-    ],
+    "field, value",
+    [("pipelineID", "Bad#Name"), ("scheduleID", "daily#x"), ("date", "27-11-2026"), ("date", "2026-02-30")],
 )
-def test_invalid_identifiers_are_errors(aws_env, field, value, fragment):
+def test_invalid_identifiers_are_errors(aws_env, field, value):
     event = {
         "action": "checkExclusion",
         "pipelineID": "pipe-a",
@@ -126,7 +130,7 @@ def test_invalid_identifiers_are_errors(aws_env, field, value, fragment):
         field: value,
     }
     out = orchestrator.handler(event, None)
-    assert out["result"] == "error" and fragment in out["payload"]["error"]
+    assert out["result"] == "error" and INVALID_IDENTIFIER[field] in out["payload"]["error"]
 
 
 def test_missing_fields_take_defaults(aws_env):
@@ -225,11 +229,7 @@ def test_a_missing_or_invalid_lease_is_a_request_error(aws_env, lease):
 def machine_with_execution(name: str = "exec-one") -> tuple[str, str]:
     """A state machine of this stack (moto) with one RUNNING execution; returns (machine ARN, execution ARN)."""
     sfn = boto3.client("stepfunctions")
-    machine = sfn.create_state_machine(
-        name="team-a-pipeline",
-        roleArn="arn:aws:iam::123456789012:role/team-a-states",
-        definition='{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":600,"End":true}}}',
-    )["stateMachineArn"]
+    machine = waiting_machine(sfn, "team-a-pipeline", seconds=600, role="team-a-states")
     return machine, sfn.start_execution(stateMachineArn=machine, name=name)["executionArn"]
 
 

@@ -62,14 +62,14 @@ def events(kind: str) -> list[dict]:
 
 
 @pytest.mark.parametrize(
-    "status, category, alert_type",
+    "status, category, alert_type, level",
     [
-        ("ABORTED", "PERMANENT", "EXECUTION_ABORTED"),
-        ("TIMED_OUT", "TIMEOUT", "EXECUTION_TIMED_OUT"),
-        ("FAILED", "PERMANENT", "EXECUTION_FAILED"),
+        ("ABORTED", "PERMANENT", "EXECUTION_ABORTED", "warning"),
+        ("TIMED_OUT", "TIMEOUT", "EXECUTION_TIMED_OUT", "error"),
+        ("FAILED", "PERMANENT", "EXECUTION_FAILED", "error"),
     ],
 )
-def test_an_end_under_the_lock_releases_it_records_the_attempt_and_alerts(aws_env, status, category, alert_type):
+def test_an_end_under_the_lock_releases_it_records_the_attempt_and_alerts(aws_env, status, category, alert_type, level):
     store.put_run_log(
         {
             "pipelineID": "pipe-a",
@@ -99,7 +99,8 @@ def test_an_end_under_the_lock_releases_it_records_the_attempt_and_alerts(aws_en
     assert entry["retryHistory"][-1]["execution"] == "exec-one" and len(entry["retryHistory"]) == 2
     assert entry["startedAt"] == "2026-11-27T00:00:00.000Z" and status in entry["failureMessage"]
     (alert,) = aws_env.alerts()
-    assert alert["alertType"] == alert_type and alert["date"] == DATE and alert["scheduleID"] == "daily"
+    assert (alert["alertType"], alert["level"]) == (alert_type, level)
+    assert alert["date"] == DATE and alert["scheduleID"] == "daily"
     assert alert["details"]["lockReleased"] is True and alert["details"]["execution"] == "exec-one"
     assert error in alert["message"] and len(events(alert_type)) == 1
 

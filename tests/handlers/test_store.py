@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 
-import boto3
 import pytest
 
 from handlers.interlock import settings, store
@@ -62,15 +61,8 @@ def test_list_pipelines_past_one_megabyte(aws_env):
 
 def test_corrupt_pipeline_data_is_skipped(aws_env):
     store.put_pipeline({"name": "ok", "archetype": "a"})
-    boto3.client("dynamodb").put_item(
-        TableName=aws_env.table_name,
-        Item={
-            "PK": {"S": "PIPELINE#bad"},
-            "SK": {"S": "CONFIG"},
-            "GSI1PK": {"S": "PIPELINES"},
-            "GSI1SK": {"S": "bad"},
-            "data": {"S": "{not json"},
-        },
+    aws_env.put_raw_item(
+        {"PK": "PIPELINE#bad", "SK": "CONFIG", "GSI1PK": "PIPELINES", "GSI1SK": "bad", "data": "{not json"}
     )
     assert [c["name"] for c in store.list_pipelines()] == ["ok"]
     assert store.get_pipeline("bad") is None
@@ -174,15 +166,12 @@ def test_run_log_key_and_case_insensitive_read(aws_env):
         {"pipelineID": "sales", "date": "2026-11-28", "scheduleID": "", "status": "FAILED", "attemptNumber": 1}
     )
     assert store.get_run_log("sales", "2026-11-28", "daily")["status"] == "FAILED"
-    boto3.client("dynamodb").put_item(
-        TableName=aws_env.table_name,
-        Item={
-            "PK": {"S": "PIPELINE#sales"},
-            "SK": {"S": "RUNLOG#2026-11-27#h14"},
-            "data": {
-                "S": json.dumps({"pipelineId": "sales", "scheduleId": "h14", "runId": "x", "STATUS": "COMPLETED"})
-            },
-        },
+    aws_env.put_raw_item(
+        {
+            "PK": "PIPELINE#sales",
+            "SK": "RUNLOG#2026-11-27#h14",
+            "data": json.dumps({"pipelineId": "sales", "scheduleId": "h14", "runId": "x", "STATUS": "COMPLETED"}),
+        }
     )
     entry = store.get_run_log("sales", "2026-11-27", "h14")
     assert (entry["pipelineID"], entry["scheduleID"], entry["runID"], entry["status"]) == (
@@ -195,26 +184,23 @@ def test_run_log_key_and_case_insensitive_read(aws_env):
 
 
 def test_run_state_written_with_other_key_spellings_still_reads_and_moves(aws_env):
-    boto3.client("dynamodb").put_item(
-        TableName=aws_env.table_name,
-        Item={
-            "PK": {"S": "RUN#old"},
-            "SK": {"S": "STATE"},
-            "version": {"N": "1"},
-            "status": {"S": "PENDING"},
-            "data": {
-                "S": json.dumps(
-                    {
-                        "runId": "old",
-                        "pipelineId": "sales",
-                        "scheduleId": "daily",
-                        "date": "2026-11-28",
-                        "status": "PENDING",
-                        "createdAtKey": "2026-11-28T00:00:00.000000Z",
-                    }
-                )
-            },
-        },
+    aws_env.put_raw_item(
+        {
+            "PK": "RUN#old",
+            "SK": "STATE",
+            "version": 1,
+            "status": "PENDING",
+            "data": json.dumps(
+                {
+                    "runId": "old",
+                    "pipelineId": "sales",
+                    "scheduleId": "daily",
+                    "date": "2026-11-28",
+                    "status": "PENDING",
+                    "createdAtKey": "2026-11-28T00:00:00.000000Z",
+                }
+            ),
+        }
     )
     assert (store.get_run("old")["runID"], store.get_run("old")["pipelineID"]) == ("old", "sales")
     store.transition_run("old", "TRIGGERING")

@@ -219,16 +219,15 @@ def test_records_read_from_the_table_stream(state_machine, aws_env):
     cascade = store.write_marker(
         "sales", schedule_id="daily", date="2026-11-20", source="cascade", attributes={"upstreamPipeline": "raw"}
     )
-    ddb.put_item(
-        TableName=aws_env.table_name,
-        Item={  # what EventBridge Scheduler's putItem writes
-            "PK": {"S": "PIPELINE#sales"},
-            "SK": {"S": "MARKER#schedule#2026-11-21T04:00:00Z#daily"},
-            "scheduleID": {"S": "daily"},
-            "source": {"S": "schedule"},
-            "date": {"S": "2026-11-21T04:00:00Z"},
-            "timezone": {"S": "America/Los_Angeles"},
-        },
+    aws_env.put_raw_item(
+        {  # what EventBridge Scheduler's putItem writes
+            "PK": "PIPELINE#sales",
+            "SK": "MARKER#schedule#2026-11-21T04:00:00Z#daily",
+            "scheduleID": "daily",
+            "source": "schedule",
+            "date": "2026-11-21T04:00:00Z",
+            "timezone": "America/Los_Angeles",
+        }
     )
     records = streams.get_records(ShardIterator=iterator)["Records"]
     assert len(records) == 3

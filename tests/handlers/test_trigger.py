@@ -22,14 +22,19 @@ from outbound_aws import (
 )
 
 
+@pytest.fixture
+def pending(aws_env):
+    """The run resolvePipeline recorded for DATE (run-1, PENDING): the one `fire` triggers."""
+    return pending_run()
+
+
 def fire(config, **kwargs):
     out = trigger.handler(trigger_event(config, **kwargs), None)
     assert set(out) == OUTPUT_KEYS
     return out
 
 
-def test_glue_starts_a_job_run_with_templated_arguments(aws_env):
-    pending_run()
+def test_glue_starts_a_job_run_with_templated_arguments(pending):
     job = glue_job()
     out = fire(
         {
@@ -49,8 +54,7 @@ def test_glue_starts_a_job_run_with_templated_arguments(aws_env):
     assert fired[0]["runID"] == "run-1" and fired[0]["details"]["glue_job_run_id"] == run_id
 
 
-def test_templates_use_the_runs_own_date_when_the_input_has_none(aws_env):
-    pending_run()  # resolvePipeline recorded the run for DATE
+def test_templates_use_the_runs_own_date_when_the_input_has_none(pending):
     job = glue_job()
     event = dict(trigger_event({"type": "glue", "jobName": job, "arguments": {"--day": "${date}"}}), date="")
     out = trigger.handler(event, None)
@@ -58,8 +62,7 @@ def test_templates_use_the_runs_own_date_when_the_input_has_none(aws_env):
     assert job_run["Arguments"] == {"--day": DATE}
 
 
-def test_a_retried_trigger_of_a_running_run_starts_nothing(aws_env):
-    pending_run()
+def test_a_retried_trigger_of_a_running_run_starts_nothing(pending):
     job = glue_job()
     first = fire({"type": "glue", "jobName": job})
     second = fire({"type": "glue", "jobName": job})
@@ -67,8 +70,7 @@ def test_a_retried_trigger_of_a_running_run_starts_nothing(aws_env):
     assert len(boto3.client("glue").get_job_runs(JobName=job)["JobRuns"]) == 1
 
 
-def test_a_run_left_triggering_is_not_restarted_by_a_non_idempotent_type(aws_env):
-    pending_run()
+def test_a_run_left_triggering_is_not_restarted_by_a_non_idempotent_type(aws_env, pending):
     store.transition_run("run-1", "TRIGGERING")
     job = glue_job()
     out = fire({"type": "glue", "jobName": job})
@@ -85,8 +87,7 @@ def test_a_missing_run_is_created_then_triggered(aws_env):
     assert store.get_run("run-new")["status"] == "RUNNING"
 
 
-def test_glue_api_errors_fail_the_run_with_a_category_and_an_alert(aws_env):
-    pending_run()
+def test_glue_api_errors_fail_the_run_with_a_category_and_an_alert(aws_env, pending):
     out = fire({"type": "glue", "jobName": "no-such-job"})
     assert (out["status"], out["failureCategory"], out["metadata"]) == ("failed", "PERMANENT", {})
     assert out["error"].startswith("glue trigger: StartJobRun failed")
@@ -105,8 +106,7 @@ def test_glue_api_errors_fail_the_run_with_a_category_and_an_alert(aws_env):
     assert (again["status"], again["error"], again["failureCategory"]) == ("failed", out["error"], "PERMANENT")
 
 
-def test_emr_adds_a_step_with_deterministic_arguments(aws_env):
-    pending_run()
+def test_emr_adds_a_step_with_deterministic_arguments(pending):
     cluster = emr_cluster()
     out = fire(
         {
@@ -133,8 +133,7 @@ def test_emr_adds_a_step_with_deterministic_arguments(aws_env):
     assert out["metadata"]["emr_cluster_id"] == cluster
 
 
-def test_emr_serverless_sends_the_execution_role_and_job_driver(aws_env):
-    pending_run()
+def test_emr_serverless_sends_the_execution_role_and_job_driver(pending):
     app = emr_serverless_app()
     role = role_arn("emr-job-role")
     out = fire(
@@ -162,8 +161,7 @@ def test_emr_serverless_sends_the_execution_role_and_job_driver(aws_env):
     }
 
 
-def test_emr_serverless_without_a_role_is_a_config_error(aws_env):
-    pending_run()
+def test_emr_serverless_without_a_role_is_a_config_error(pending):
     out = fire({"type": "emr-serverless", "applicationId": "a", "jobName": "n", "entryPoint": "s3://x"})
     assert (out["status"], out["failureCategory"]) == ("failed", "PERMANENT")
     assert out["error"] == "emr-serverless trigger: executionRoleArn is required"
@@ -245,8 +243,7 @@ def test_a_lambda_function_error_fails_the_run(aws_env, monkeypatch):
         ({"type": "glue"}, "glue trigger: jobName is required"),
     ],
 )
-def test_unusable_trigger_configs_fail_permanently_with_an_alert(aws_env, config, error):
-    pending_run()
+def test_unusable_trigger_configs_fail_permanently_with_an_alert(aws_env, pending, config, error):
     out = fire(config)
     assert (out["status"], out["failureCategory"], out["metadata"]) == ("failed", "PERMANENT", {})
     assert error in out["error"]
@@ -265,8 +262,7 @@ def test_input_without_a_run_id_is_refused_without_touching_any_run(aws_env):
 # --- the run log ledger -------------------------------------------------------------------------------------------
 
 
-def test_the_attempt_is_claimed_before_the_start_and_the_job_recorded_after(aws_env):
-    pending_run()
+def test_the_attempt_is_claimed_before_the_start_and_the_job_recorded_after(pending):
     job = glue_job()
     out = trigger.handler(dict(trigger_event({"type": "glue", "jobName": job}), attempt=2, execution="exec-1"), None)
     claim = store.get_run_log("sales", DATE, "h07")["inFlight"]
@@ -279,8 +275,7 @@ def test_the_attempt_is_claimed_before_the_start_and_the_job_recorded_after(aws_
     assert claim["metadata"] == out["metadata"]
 
 
-def test_a_claim_held_by_another_run_starts_nothing(aws_env):
-    pending_run()
+def test_a_claim_held_by_another_run_starts_nothing(pending):
     store.claim_attempt("sales", DATE, "h07", {"attempt": 1, "runID": "run-0", "execution": "exec-0"})
     job = glue_job()
     out = fire({"type": "glue", "jobName": job})
@@ -290,8 +285,7 @@ def test_a_claim_held_by_another_run_starts_nothing(aws_env):
     assert store.get_run_log("sales", DATE, "h07")["inFlight"]["runID"] == "run-0"
 
 
-def test_a_claim_that_names_the_job_is_resumed_without_a_second_start(aws_env):
-    pending_run()
+def test_a_claim_that_names_the_job_is_resumed_without_a_second_start(pending):
     store.claim_attempt("sales", DATE, "h07", {"attempt": 1, "runID": "run-1", "execution": "exec-0"})
     store.record_job("sales", DATE, "h07", "run-1", {"glue_job_name": "j", "glue_job_run_id": "jr_1"})
     job = glue_job()
@@ -301,8 +295,7 @@ def test_a_claim_that_names_the_job_is_resumed_without_a_second_start(aws_env):
     assert store.get_run("run-1")["status"] == "RUNNING"
 
 
-def test_a_claim_without_the_jobs_identity_is_not_started_again_by_a_non_idempotent_type(aws_env):
-    pending_run()
+def test_a_claim_without_the_jobs_identity_is_not_started_again_by_a_non_idempotent_type(pending):
     store.claim_attempt("sales", DATE, "h07", {"attempt": 1, "runID": "run-1", "execution": "exec-0"})
     job = glue_job()
     out = fire({"type": "glue", "jobName": job})

@@ -110,6 +110,10 @@ def run(definition: dict, execution_input: dict, task: Callable[[str, dict], Any
         name = state["Next"]
 
 
+def trigger_answer(status: str, error: str | None = None, category: str | None = None) -> dict:
+    return {"runID": "r1", "status": status, "metadata": {}, "error": error, "failureCategory": category}
+
+
 def happy_path(traits: int, running_polls: int, trigger_status: str = "running"):
     polls = iter(["running"] * running_polls + ["succeeded"])
 
@@ -124,7 +128,7 @@ def happy_path(traits: int, running_polls: int, trigger_status: str = "running")
                 "required": True,
             }
         if name == "TriggerPipeline":
-            return {"runID": "r1", "status": trigger_status, "metadata": {}, "error": None, "failureCategory": None}
+            return trigger_answer(trigger_status)
         if name == "PollRunStatus":
             return {"state": next(polls), "message": "", "failureCategory": None, "attempt": 1}
         payload = {}
@@ -201,18 +205,17 @@ def test_not_ready_re_evaluates_then_times_out_and_releases_the_lock(definition)
     assert end == "Fail"
 
 
-def test_a_failure_without_a_retry_releases_the_lock_and_fails(definition):
-    failed = {"runID": "r1", "status": "failed", "metadata": {}, "error": "400", "failureCategory": "PERMANENT"}
-    entered, end = run(
-        definition,
-        {"pipelineID": "p"},
-        scripted(
-            {
-                "TriggerPipeline": failed,
-                "LogTriggerFailed": {"result": "proceed", "payload": {"retryable": False, "retryBackoffSeconds": 0}},
-            }
-        ),
+def after_a_trigger_failure(definition: dict, trigger_answers, *, retryable: bool, backoff_seconds: int):
+    """Runs the machine with the trigger answering `trigger_answers` and LogTriggerFailed deciding on a retry."""
+    logged = {"result": "proceed", "payload": {"retryable": retryable, "retryBackoffSeconds": backoff_seconds}}
+    return run(
+        definition, {"pipelineID": "p"}, scripted({"TriggerPipeline": trigger_answers, "LogTriggerFailed": logged})
     )
+
+
+def test_a_failure_without_a_retry_releases_the_lock_and_fails(definition):
+    failed = trigger_answer("failed", "400", "PERMANENT")
+    entered, end = after_a_trigger_failure(definition, failed, retryable=False, backoff_seconds=0)
     assert entered[-4:] == ["LogTriggerFailed", "ShouldRetry", "ReleaseLockAfterRunFailed", "RunFailed"]
     assert end == "Fail"
 
@@ -252,20 +255,8 @@ def test_an_exception_under_the_lock_is_logged_then_the_lock_released(definition
 
 
 def test_a_retryable_failure_waits_and_starts_over_holding_the_lock(definition):
-    failed = {"runID": "r1", "status": "failed", "metadata": {}, "error": "503", "failureCategory": "TRANSIENT"}
-    entered, end = run(
-        definition,
-        {"pipelineID": "p"},
-        scripted(
-            {
-                "TriggerPipeline": [
-                    failed,
-                    {"runID": "r1", "status": "completed", "metadata": {}, "error": None, "failureCategory": None},
-                ],
-                "LogTriggerFailed": {"result": "proceed", "payload": {"retryable": True, "retryBackoffSeconds": 5}},
-            }
-        ),
-    )
+    answers = [trigger_answer("failed", "503", "TRANSIENT"), trigger_answer("completed")]
+    entered, end = after_a_trigger_failure(definition, answers, retryable=True, backoff_seconds=5)
     after_failure = entered[entered.index("LogTriggerFailed") :]
     assert after_failure[:5] == [
         "LogTriggerFailed",

@@ -7,17 +7,13 @@ from hypothesis import given, settings, strategies as st
 
 from components import stack_settings
 from components.stack_settings import ConfigurationError, load_settings
+from tests.hostile_values import documents, scalars
 
 KEYS = sorted(stack_settings.declared_config())
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.integers(min_value=-(10**5000), max_value=10**5000),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=20),
-    st.sampled_from(
-        [
+values = documents(
+    scalars(
+        magnitude=5000,
+        samples=[
             "100000000h",
             "87600h",
             "1e308",
@@ -32,23 +28,12 @@ scalars = st.one_of(
             "true",
             "-1s",
             "1s",
-        ]
+        ],
     ),
-)
-values = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3),
-        st.dictionaries(
-            st.one_of(
-                st.text(max_size=10),
-                st.sampled_from(["name", "pipeline", "expression", "glue", "protocol", "endpoint"]),
-            ),
-            inner,
-            max_size=3,
-        ),
-        st.dictionaries(st.integers(), inner, max_size=2),
-    ),
+    keys=["name", "pipeline", "expression", "glue", "protocol", "endpoint"],
+    size=3,
+    key_size=10,
+    odd_keys=st.integers(),
     max_leaves=8,
 )
 

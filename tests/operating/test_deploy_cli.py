@@ -306,21 +306,19 @@ def test_missing_cli_is_one_clear_line_and_exit_5(tmp_path, monkeypatch, capsys)
 
 def test_exit_codes_reach_the_calling_process(fake, env_backend):
     """As CI runs it: a separate `python deploy.py` process, its exit status and stdout."""
-    fake.scenario_file.write_text(json.dumps(fake.scenario))
-    ok = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "deploy.py"), "outputs", "--stack", "team-a-dev"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    def outputs_in_a_process():
+        fake.scenario_file.write_text(json.dumps(fake.scenario))
+        return subprocess.run(
+            [sys.executable, os.path.join(ROOT, "deploy.py"), "outputs", "--stack", "team-a-dev"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    ok = outputs_in_a_process()
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout) == {"tableName": "team-a", "apiToken": deploy.MASK}
     fake.scenario["fail"] = {"stack select": {"stderr": LOCKED, "code": 255}}
-    fake.scenario_file.write_text(json.dumps(fake.scenario))
-    locked = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "deploy.py"), "outputs", "--stack", "team-a-dev"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    locked = outputs_in_a_process()
     assert locked.returncode == deploy.EXIT_CONCURRENT_UPDATE

@@ -48,6 +48,18 @@ def struct(props):
     return message
 
 
+def analyze(analyzer, resource_type: str, name: str, props: dict):
+    """What the pack answers about one resource of this stack (as `pulumi preview` asks it)."""
+    return analyzer.Analyze(
+        analyzer_pb2.AnalyzeRequest(
+            type=resource_type,
+            name=name,
+            urn=f"urn:pulumi:dev::interlock::{resource_type}::{name}",
+            properties=struct(props),
+        )
+    )
+
+
 def test_pack_announces_every_rule_as_mandatory(analyzer):
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
     assert info.name == "interlock-guardrails"
@@ -57,26 +69,22 @@ def test_pack_announces_every_rule_as_mandatory(analyzer):
 
 
 def test_resource_violation_is_reported_as_mandatory(analyzer):
-    bad = analyzer.Analyze(
-        analyzer_pb2.AnalyzeRequest(
-            type=rules.TABLE,
-            name="table",
-            urn="urn:pulumi:dev::interlock::aws:dynamodb/table:Table::table",
-            properties=struct({"pointInTimeRecovery": {"enabled": False}, "serverSideEncryption": {"enabled": True}}),
-        )
+    bad = analyze(
+        analyzer,
+        rules.TABLE,
+        "table",
+        {"pointInTimeRecovery": {"enabled": False}, "serverSideEncryption": {"enabled": True}},
     )
     assert [(d.policyName, d.enforcementLevel) for d in bad.diagnostics] == [
         ("dynamodb-table-pitr-and-encryption", analyzer_pb2.MANDATORY)
     ]
     assert "point-in-time recovery" in bad.diagnostics[0].message
 
-    good = analyzer.Analyze(
-        analyzer_pb2.AnalyzeRequest(
-            type=rules.TABLE,
-            name="table",
-            urn="urn:pulumi:dev::interlock::aws:dynamodb/table:Table::table",
-            properties=struct({"pointInTimeRecovery": {"enabled": True}, "serverSideEncryption": {"enabled": True}}),
-        )
+    good = analyze(
+        analyzer,
+        rules.TABLE,
+        "table",
+        {"pointInTimeRecovery": {"enabled": True}, "serverSideEncryption": {"enabled": True}},
     )
     assert list(good.diagnostics) == []
 
@@ -85,14 +93,7 @@ def test_wildcard_in_a_role_policy_document_string_is_reported(analyzer):
     document = json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}
     )
-    response = analyzer.Analyze(
-        analyzer_pb2.AnalyzeRequest(
-            type=rules.ROLE_POLICY,
-            name="p",
-            urn="urn:pulumi:dev::interlock::aws:iam/rolePolicy:RolePolicy::p",
-            properties=struct({"role": "r", "policy": document}),
-        )
-    )
+    response = analyze(analyzer, rules.ROLE_POLICY, "p", {"role": "r", "policy": document})
     assert [d.policyName for d in response.diagnostics] == ["iam-no-wildcard-actions"]
 
 

@@ -18,33 +18,44 @@ def fresh_cache():
     archetypes.clear_cache()
 
 
-def test_shipped_archetypes_match_the_reference():
-    registry = archetypes.load_dir(SHIPPED)
-    assert sorted(registry) == ["batch-ingestion", "ml-feature-pipeline", "streaming-enrichment"]
-    batch = registry["batch-ingestion"]
-    assert [(t.type, t.default_ttl, t.default_timeout) for t in batch.required_traits] == [
-        ("source-freshness", 300, 30),
-        ("upstream-dependency", 600, 60),
-        ("resource-availability", 120, 10),
-    ]
-    assert batch.required_traits[0].default_config == {"maxLagSeconds": 300}
-    assert [t.type for t in batch.optional_traits] == ["schema-contract", "data-quality-sample"]
-    ml = registry["ml-feature-pipeline"]
-    assert [(t.type, t.default_ttl, t.default_timeout) for t in ml.required_traits] == [
-        ("source-freshness", 3600, 60),
-        ("upstream-dependency", 3600, 120),
-        ("resource-availability", 300, 15),
-        ("model-registry", 600, 30),
-    ]
-    assert [t.type for t in ml.optional_traits] == ["data-drift-check", "feature-store-health"]
-    stream = registry["streaming-enrichment"]
-    assert [(t.type, t.default_ttl, t.default_timeout) for t in stream.required_traits] == [
-        ("source-freshness", 60, 10),
-        ("enrichment-source", 300, 30),
-        ("resource-availability", 60, 10),
-    ]
-    assert stream.required_traits[0].default_config == {"maxLagSeconds": 60}
-    assert all(a.readiness_rule == "all-required-pass" for a in registry.values())
+def test_the_shipped_archetypes_are_the_references():
+    assert sorted(archetypes.load_dir(SHIPPED)) == ["batch-ingestion", "ml-feature-pipeline", "streaming-enrichment"]
+
+
+@pytest.mark.parametrize(
+    "name, required, optional, freshness_config",
+    [
+        (
+            "batch-ingestion",
+            [("source-freshness", 300, 30), ("upstream-dependency", 600, 60), ("resource-availability", 120, 10)],
+            ["schema-contract", "data-quality-sample"],
+            {"maxLagSeconds": 300},
+        ),
+        (
+            "ml-feature-pipeline",
+            [
+                ("source-freshness", 3600, 60),
+                ("upstream-dependency", 3600, 120),
+                ("resource-availability", 300, 15),
+                ("model-registry", 600, 30),
+            ],
+            ["data-drift-check", "feature-store-health"],
+            {"maxLagSeconds": 3600},
+        ),
+        (
+            "streaming-enrichment",
+            [("source-freshness", 60, 10), ("enrichment-source", 300, 30), ("resource-availability", 60, 10)],
+            ["schema-contract"],
+            {"maxLagSeconds": 60},
+        ),
+    ],
+)
+def test_a_shipped_archetype_matches_the_reference(name, required, optional, freshness_config):
+    archetype = archetypes.load_dir(SHIPPED)[name]
+    assert [(t.type, t.default_ttl, t.default_timeout) for t in archetype.required_traits] == required
+    assert archetype.required_traits[0].default_config == freshness_config
+    assert [t.type for t in archetype.optional_traits] == optional
+    assert archetype.readiness_rule == "all-required-pass"
 
 
 def test_shipped_calendars():

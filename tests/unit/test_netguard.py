@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from handlers.interlock import netguard, redaction
 from handlers.interlock.netguard import OutboundError, refusal_reason
 from tests.handlers.outbound_http import LoopbackServer
+from tests.unit.address_classes import NON_GLOBAL_V4, in_network
 
 
 @pytest.mark.parametrize(
@@ -233,36 +234,12 @@ def test_obfuscated_loopback_spellings_are_resolved_then_refused(host, no_allowl
 # unicast address; IPv4-mapped and NAT64 (64:ff9b::/96) spellings are judged as the IPv4 address they stand for,
 # 6to4 by the IPv4 address it carries; every other IPv6 form carrying an IPv4 address is refused.
 
-NON_GLOBAL_V4 = [
-    ipaddress.ip_network(n)
-    for n in (
-        "0.0.0.0/8",
-        "10.0.0.0/8",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "172.16.0.0/12",
-        "192.0.0.0/24",
-        "192.0.2.0/24",
-        "192.88.99.0/24",
-        "192.168.0.0/16",
-        "198.18.0.0/15",
-        "198.51.100.0/24",
-        "203.0.113.0/24",
-        "224.0.0.0/4",
-        "240.0.0.0/4",
-    )
-]
 NON_GLOBAL_IN_2000_3 = [ipaddress.ip_network(n) for n in ("2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20")]
 ALL_V6 = 2**128 - 1
 
 
 def v6(value: int) -> ipaddress.IPv6Address:
     return ipaddress.IPv6Address(value)
-
-
-def in_network(network):
-    return st.integers(int(network.network_address), int(network.broadcast_address)).map(type(network.network_address))
 
 
 non_global_v4 = st.sampled_from(NON_GLOBAL_V4).flatmap(in_network)

@@ -14,32 +14,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from handlers.interlock import archetypes, pipelines, yaml_input
 from handlers.interlock.models import ConfigError
+from tests.hostile_values import documents, scalars
+from tests.unit.sample_pipelines import FULL_PIPELINE
 
-VALID = {
-    "name": "sales",
-    "archetype": "batch-ingestion",
-    "tier": 2,
-    "traits": {
-        "source-freshness": {
-            "evaluator": "builtin:s3-object",
-            "config": {"key": "in/${date}.csv"},
-            "ttl": 60,
-            "timeout": 5,
-        },
-        "upstream-dependency": {"evaluator": "builtin:upstream-job-log", "config": {"upstreamPipeline": "raw"}},
-    },
-    "trigger": {"type": "glue", "jobName": "j", "arguments": {"--d": "${date}"}, "timeout": 30},
-    "retry": {"maxAttempts": 4, "backoffSeconds": 10, "backoffMultiplier": 3.0, "retryableFailures": ["TRANSIENT"]},
-    "sla": {
-        "evaluationDeadline": "06:00",
-        "completionDeadline": "+8h",
-        "timezone": "Europe/Paris",
-        "validationTimeout": "+45m",
-    },
-    "watch": {"interval": "5m", "enabled": True, "monitoring": {"enabled": True, "duration": "2h"}},
-    "schedules": [{"name": "daily", "after": "05:00", "deadline": "09:00", "timezone": "UTC"}],
-    "exclusions": {"calendar": "weekends", "days": ["saturday"], "dates": ["2026-12-25"]},
-}
 TRIGGERS = [
     {"type": "http", "url": "https://x.example/run", "method": "POST", "headers": {"A": "b"}, "body": {"k": 1}},
     {"type": "airflow", "url": "https://airflow.example", "dagID": "d"},
@@ -69,19 +46,15 @@ def paths(value, prefix=()):
 
 
 KNOWN_PATHS = sorted(
-    {p for base in [VALID] + [dict(VALID, trigger=t) for t in TRIGGERS] for p in paths(base) if p}, key=str
+    {p for base in [FULL_PIPELINE] + [dict(FULL_PIPELINE, trigger=t) for t in TRIGGERS] for p in paths(base) if p},
+    key=str,
 )
 
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.integers(min_value=-(10**400), max_value=10**400),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from([1e308, -1e308, 5e-324, 10**30]),
-    st.text(max_size=20),
-    st.sampled_from(
-        [
+values = documents(
+    scalars(
+        magnitude=400,
+        extra=[st.sampled_from([1e308, -1e308, 5e-324, 10**30])],
+        samples=[
             "",
             "sales\n",
             "100000000h",
@@ -101,22 +74,12 @@ scalars = st.one_of(
             "\x00",
             "é",
             "${date}",
-        ]
+        ],
     ),
-)
-values = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4),
-        st.dictionaries(
-            st.one_of(st.text(max_size=12), st.sampled_from(list({str(k) for p in KNOWN_PATHS for k in p}))),
-            inner,
-            max_size=4,
-        ),
-        st.dictionaries(
-            st.one_of(st.integers(), st.booleans(), st.none(), st.tuples(st.integers())), inner, max_size=2
-        ),
-    ),
+    keys=list({str(k) for p in KNOWN_PATHS for k in p}),
+    size=4,
+    key_size=12,
+    odd_keys=st.one_of(st.integers(), st.booleans(), st.none(), st.tuples(st.integers())),
     max_leaves=12,
 )
 
@@ -141,7 +104,7 @@ def parses_or_config_error(data, source="generated"):
 
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    base=st.sampled_from([VALID] + [dict(VALID, trigger=t) for t in TRIGGERS]),
+    base=st.sampled_from([FULL_PIPELINE] + [dict(FULL_PIPELINE, trigger=t) for t in TRIGGERS]),
     path=st.sampled_from(KNOWN_PATHS),
     value=values,
 )
@@ -322,7 +285,7 @@ def test_a_crafted_json_file_fails_naming_the_file(name, tmp_path):
     ],
 )
 def test_each_issue_example_is_a_config_error_at_its_path(data, path, fragment):
-    merged = {**copy.deepcopy(VALID), **{k: v for k, v in data.items() if k not in ("retry", "sla", "watch")}}
+    merged = {**copy.deepcopy(FULL_PIPELINE), **{k: v for k, v in data.items() if k not in ("retry", "sla", "watch")}}
     for section in ("retry", "sla", "watch"):
         if section in data:
             merged[section] = data[section]
@@ -332,5 +295,5 @@ def test_each_issue_example_is_a_config_error_at_its_path(data, path, fragment):
 
 def test_the_valid_base_and_every_trigger_parse():
     archetypes.clear_cache()
-    for base in [VALID] + [dict(VALID, trigger=t) for t in TRIGGERS]:
+    for base in [FULL_PIPELINE] + [dict(FULL_PIPELINE, trigger=t) for t in TRIGGERS]:
         assert pipelines.parse_pipeline(json.loads(json.dumps(base))).name == "sales"

@@ -7,6 +7,7 @@ import pytest
 
 from handlers.interlock import archetypes, pipelines
 from handlers.interlock.models import ConfigError
+from tests.unit.sample_pipelines import FULL_PIPELINE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ARCHETYPES = os.path.join(ROOT, "archetypes")
@@ -26,38 +27,8 @@ def test_minimal_config_round_trips():
 
 
 def test_full_config_round_trips_with_original_field_names():
-    data = {
-        "name": "sales",
-        "archetype": "batch-ingestion",
-        "tier": 2,
-        "traits": {
-            "source-freshness": {
-                "evaluator": "builtin:upstream-job-log",
-                "config": {"upstreamPipeline": "raw"},
-                "ttl": 60,
-                "timeout": 5,
-            }
-        },
-        "trigger": {"type": "glue", "jobName": "j", "arguments": {"--d": "${date}"}, "timeout": 30},
-        "retry": {
-            "maxAttempts": 4,
-            "backoffSeconds": 10,
-            "backoffMultiplier": 3.0,
-            "retryableFailures": ["TRANSIENT"],
-            "maxReruns": 0,
-        },
-        "sla": {
-            "evaluationDeadline": "06:00",
-            "completionDeadline": "+8h",
-            "timezone": "Europe/Paris",
-            "validationTimeout": "+45m",
-        },
-        "watch": {"interval": "5m", "enabled": True, "monitoring": {"enabled": True, "duration": "2h"}},
-        "schedules": [{"name": "daily", "after": "05:00", "deadline": "09:00", "timezone": "UTC"}],
-        "exclusions": {"calendar": "weekends", "days": ["saturday"], "dates": ["2026-12-25"]},
-    }
-    config = pipelines.parse_pipeline(json.loads(json.dumps(data)))
-    assert config.to_dict() == data
+    config = pipelines.parse_pipeline(json.loads(json.dumps(FULL_PIPELINE)))
+    assert config.to_dict() == FULL_PIPELINE
     assert config.upstream_pipelines() == {"raw"} and config.monitoring_enabled
 
 

@@ -38,15 +38,22 @@ dead_letters = aws.sqs.Queue("stream-dlq", name=f"{project}-stream-dlq")
 lambda_role = aws.iam.Role("lambda-role", assume_role_policy=trust("lambda.amazonaws.com"))
 machine_role = aws.iam.Role("machine-role", assume_role_policy=trust("states.amazonaws.com"))
 environment = {"TABLE_NAME": table.name, "SNS_TOPIC_ARN": topic.arn}
-orchestrator = aws.lambda_.Function(
-    "orchestrator",
-    name=f"{project}-orchestrator",
-    role=lambda_role.arn,
-    runtime="python3.12",
-    handler="handlers.orchestrator.handler",
-    code=code,
-    environment={"variables": environment},
-)
+
+
+def function(name: str, variables: dict) -> aws.lambda_.Function:
+    """A function of the shared code archive, its handler the module named like it (stream-router: stream_router)."""
+    return aws.lambda_.Function(
+        name,
+        name=f"{project}-{name}",
+        role=lambda_role.arn,
+        runtime="python3.12",
+        handler=f"handlers.{name.replace('-', '_')}.handler",
+        code=code,
+        environment={"variables": variables},
+    )
+
+
+orchestrator = function("orchestrator", environment)
 definition = pulumi.Output.all(orchestrator.arn, topic.arn).apply(
     lambda a: json.dumps(
         {
@@ -80,15 +87,7 @@ definition = pulumi.Output.all(orchestrator.arn, topic.arn).apply(
     )
 )
 machine = aws.sfn.StateMachine("machine", role_arn=machine_role.arn, definition=definition)
-router = aws.lambda_.Function(
-    "stream-router",
-    name=f"{project}-stream-router",
-    role=lambda_role.arn,
-    runtime="python3.12",
-    handler="handlers.stream_router.handler",
-    code=code,
-    environment={"variables": {**environment, "STATE_MACHINE_ARN": machine.arn}},
-)
+router = function("stream-router", {**environment, "STATE_MACHINE_ARN": machine.arn})
 aws.lambda_.EventSourceMapping(
     "markers",
     event_source_arn=table.stream_arn,
@@ -128,15 +127,7 @@ aws.scheduler.Schedule(
         ),
     },
 )
-watcher = aws.lambda_.Function(
-    "watcher",
-    name=f"{project}-watcher",
-    role=lambda_role.arn,
-    runtime="python3.12",
-    handler="handlers.watcher.handler",
-    code=code,
-    environment={"variables": environment},
-)
+watcher = function("watcher", environment)
 status_change = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"]}
 finished = machine.arn.apply(
     lambda arn: json.dumps(

@@ -4,8 +4,8 @@ An execution stopped or timed out while it holds the lock is reconciled by the r
 on the machine's status changes): lock free within seconds, the attempt recorded FAILED, one alert, and the next
 marker runs. A lock left by an execution that no longer runs is taken over; a marker that finds the lock held by a
 running execution waits for it (then gets its whole evaluation window), and is refused with an alert once the wait
-is used up. One emulator per module;
-its teardown asserts that every AWS call of the handlers was allowed by their roles.
+is used up. One emulator per module; its teardown asserts that every AWS call of the handlers was allowed by their
+roles.
 """
 
 import datetime

@@ -48,16 +48,14 @@ def load_pipeline_items(directory: str, settings: StackSettings | None = None) -
     problems = stack_problems(configs, settings, directory) if settings else []
     if problems:
         raise PipelineConfigurationError(problems)
-    for warning in unlisted_schedule_pipelines(settings, {c.name for c in configs.values()}) if settings else []:
-        pulumi.log.warn(warning)
     return [store.pipeline_item(config.to_dict()) for config in configs.values()]
 
 
 def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: str) -> list[str]:
     """What only the pipelines and the stack settings together show: an evaluator path while
-    `interlock:evaluatorBaseUrl` is empty, a stack schedule naming a pipeline the directory does not have but has
-    a close name for (a typo), and a pipeline whose traits make the evaluation and poll loops outgrow the execution
-    history."""
+    `interlock:evaluatorBaseUrl` is empty, a stack schedule naming a pipeline the directory does not have (its
+    markers would start nothing), and a pipeline whose traits make the evaluation and poll loops outgrow the
+    execution history."""
     from handlers.interlock import archetypes
     from handlers.interlock.evaluators import BUILTIN_PREFIX
     from handlers.interlock.models import did_you_mean
@@ -89,24 +87,13 @@ def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: 
                 f"execution at {stack_settings.HISTORY_EVENT_LIMIT}: lengthen interlock:evaluationInterval"
             )
     names = {config.name for config in configs.values()}
-    for index, schedule in enumerate(settings.schedules):
-        hint = did_you_mean(schedule.pipeline, names)
-        if schedule.pipeline not in names and hint:
-            problems.append(
-                f"interlock:schedules: [{index}].pipeline: {schedule.pipeline!r} is not a pipeline in {directory}{hint}"
-            )
-    return problems
-
-
-def unlisted_schedule_pipelines(settings: StackSettings, names: set[str]) -> list[str]:
-    """Stack schedules naming a pipeline that is neither in the directory nor close to a name there: it may be
-    registered another way (another tool, `Emulator.register_pipeline`), so this is a warning, not a refusal."""
-    return [
-        f"interlock:schedules: [{index}].pipeline: {schedule.pipeline!r} is not in pipelinesDir; its markers "
-        "start nothing unless it is registered another way"
+    problems += [
+        f"interlock:schedules: [{index}].pipeline: {schedule.pipeline!r} is not a pipeline in {directory}; a "
+        f"schedule starts only a pipeline of pipelinesDir{did_you_mean(schedule.pipeline, names)}"
         for index, schedule in enumerate(settings.schedules)
         if schedule.pipeline not in names
     ]
+    return problems
 
 
 def dynamodb_json(item: dict[str, Any]) -> str:

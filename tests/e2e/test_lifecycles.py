@@ -7,12 +7,17 @@ call the handlers made must have been allowed by their roles' deployed policies.
 """
 
 import datetime
+import glob
 import json
+import os
+import shutil
 import time
+import uuid
 
 import pytest
 
 from emulator import Emulator, PipelineConfigError
+from emulator.core import REPO_ROOT
 from tests.state_machines import waiting_machine
 
 TODAY = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
@@ -28,8 +33,20 @@ STACK = {
 
 
 @pytest.fixture(scope="module")
-def emu():
-    with Emulator(STACK) as emulator:
+def pipelines_dir():
+    """The shipped pipelines plus tests/e2e/pipelines (the scheduled one: a stack schedule must name a pipeline of
+    pipelinesDir), in a scratch directory inside the project (pipelinesDir is relative to it)."""
+    path = os.path.join(REPO_ROOT, "build", f"e2e-pipelines-{uuid.uuid4().hex[:8]}")
+    shutil.copytree(os.path.join(REPO_ROOT, "pipelines"), path)
+    for file in glob.glob(os.path.join(os.path.dirname(__file__), "pipelines", "*.yaml")):
+        shutil.copy(file, path)
+    yield os.path.relpath(path, REPO_ROOT)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def emu(pipelines_dir):
+    with Emulator({**STACK, "pipelinesDir": pipelines_dir}) as emulator:
         yield emulator
         # moto does not enforce IAM: after the scenarios, every AWS call their handlers made must be one the
         # function's deployed role allows (a failure here is reported as an error at the last test's teardown).
@@ -116,11 +133,12 @@ def test_the_real_program_is_deployed_completely(emu):
     assert [a.split(" ")[0] for a in emu.deployment.adjusted] == ["aws:s3/bucketPolicy:BucketPolicy"]
     subscriptions = emu.client("sns").list_subscriptions_by_topic(TopicArn=emu.topic_arn)["Subscriptions"]
     assert "oncall@example.com" in [s["Endpoint"] for s in subscriptions]
-    assert sorted(p["name"] for p in emu.store.list_pipelines()) >= [
+    assert {p["name"] for p in emu.store.list_pipelines()} >= {
         "customer-features",
+        "e2e-scheduled",
         "sales-daily-aggregate",
         "sales-raw-ingest",
-    ]
+    }
 
 
 def test_a_schedule_firing_starts_its_pipeline(emu):

@@ -3,8 +3,9 @@
 An execution stopped or timed out while it holds the lock is reconciled by the reconciler Lambda (EventBridge rule
 on the machine's status changes): lock free within seconds, the attempt recorded FAILED, one alert, and the next
 marker runs. A lock left by an execution that no longer runs is taken over; a marker that finds the lock held by a
-running execution waits for it, and is refused with an alert once the wait is used up. One emulator per module;
-its teardown asserts that every AWS call of the handlers was allowed by their roles.
+running execution waits for it (then gets its whole evaluation window), and is refused with an alert once the wait
+is used up. One emulator per module; its teardown asserts that every AWS call of the handlers was allowed by their
+roles.
 """
 
 import datetime
@@ -12,7 +13,7 @@ import time
 
 import pytest
 
-from emulator import Emulator
+from emulator import Emulator, timeline
 
 TODAY = datetime.datetime.now(datetime.UTC).date()
 DATES = [(TODAY - datetime.timedelta(days=n)).isoformat() for n in range(3)]
@@ -132,6 +133,57 @@ def test_a_marker_during_a_held_lock_waits_and_runs_once_the_lock_frees(emu):
     assert entered(results[1]).count("AcquireLock") == waits + 1
     assert [emu.run_log("rc-deferred", d)["status"] for d in DATES[:2]] == ["COMPLETED", "COMPLETED"]
     assert emu.lock("rc-deferred") is None and alert_types(emu, "rc-deferred") == []
+
+
+def validation_checks(emu, arn):
+    """(entered at, checkValidationTimeout's payload) of each CheckValidationTimeout so far."""
+    return [
+        (step.started, step.outputs[-1]["payload"])
+        for step in timeline.steps(emu.history(arn))
+        if step.state == "CheckValidationTimeout" and step.outputs
+    ]
+
+
+def test_a_run_that_waited_for_the_lock_still_gets_its_whole_evaluation_window(emu):
+    pid = "rc-deferred-window"
+    holder, _job = holding_the_lock(emu, pid, DATES[0])
+    for trait in TRAITS:  # the deferred run's traits are not ready until the test says so
+        emu.http.evaluator(f"/{pid}/{trait}", "FAIL")
+    deferred = emu.write_marker(pid, date=DATES[1])
+    window = datetime.timedelta(seconds=WAIT_WINDOW_SECONDS)
+    started = emu.client("stepfunctions").describe_execution(executionArn=deferred)["startDate"]
+    wait_until(
+        lambda: entered({"history": emu.history(deferred)}).count("WaitForLock") >= WAIT_WINDOW_SECONDS // 2,
+        what="half the evaluation window spent waiting for the lock",
+    )
+    emu.client("stepfunctions").stop_execution(executionArn=holder)
+    # still evaluating after a window counted from the execution start would have ended
+    wait_until(
+        lambda: (
+            any(at > started + window for at, _ in validation_checks(emu, deferred))
+            or emu.client("stepfunctions").describe_execution(executionArn=deferred)["status"] != "RUNNING"
+        ),
+        timeout_s=60,
+        what="a readiness check past the execution start's window",
+    )
+    for trait in TRAITS:
+        emu.http.evaluator(f"/{pid}/{trait}", "PASS")
+    emu.http.job(pid, ["succeeded"])  # the deferred run's job (the holder's kept running)
+    result = emu.wait_for_execution(deferred, 90)
+    assert result["status"] == "SUCCEEDED" and emu.run_log(pid, DATES[1])["status"] == "COMPLETED"
+    acquired_at = next(
+        s.outputs[-1]["payload"]["acquiredAt"]
+        for s in timeline.steps(result["history"])
+        if s.state == "AcquireLock" and s.outputs[-1]["result"] == "proceed"
+    )
+    acquired = datetime.datetime.fromisoformat(acquired_at)
+    assert acquired - started >= window / 2
+    checks = validation_checks(emu, deferred)
+    assert any(at > started + window for at, _ in checks)
+    assert {payload["validationTimedOut"] for _, payload in checks} == {False}
+    assert {datetime.datetime.fromisoformat(payload["deadline"]) for _, payload in checks} == {acquired + window}
+    emu.wait_for_events()
+    assert alert_types(emu, pid) == ["EXECUTION_ABORTED"]  # the holder's; no VALIDATION_TIMEOUT
 
 
 def test_a_marker_refused_after_waiting_for_the_whole_window_is_alerted(emu):

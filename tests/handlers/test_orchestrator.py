@@ -276,6 +276,7 @@ def test_a_lock_whose_owner_no_longer_runs_is_taken_over_with_an_event(aws_env, 
     previous = store.get_lock("pipe-a", "daily")["owner"]
     out = orch("acquireLock", wait_payload("exec-two", machine))
     assert out["result"] == "proceed" and out["payload"]["takenOverFrom"] == previous
+    schedule.parse_timestamp(out["payload"]["acquiredAt"])  # the taken-over run's evaluation window starts here
     assert store.get_lock("pipe-a", "daily")["owner"] == "exec-two"
     (event,) = [e for e in store.list_events("pipe-a") if e["kind"] == "LOCK_TAKEN_OVER"]
     assert event["details"]["previousOwner"] == previous and event["details"]["owner"] == "exec-two"
@@ -533,6 +534,31 @@ def test_relative_validation_timeout_counts_from_execution_start(aws_env):
         {"runID": "r2", "executionStartedAt": iso(NOW()), "evaluationWindowSeconds": 7200, "blocking": []},
     )
     assert fresh["payload"]["validationTimedOut"] is False
+
+
+def test_the_evaluation_window_counts_from_when_the_lock_was_taken_not_from_the_execution_start(aws_env):
+    pipeline(sla={"evaluationDeadline": "", "completionDeadline": "", "validationTimeout": "+5m"})
+    out = orch("acquireLock", {"owner": OWNER, "leaseSeconds": 600})
+    acquired = schedule.parse_timestamp(out["payload"]["acquiredAt"])
+    assert abs((acquired - NOW()).total_seconds()) < 5
+    started = acquired - dt.timedelta(minutes=4)  # the execution waited four minutes for the lock
+    payload = {
+        "runID": "r1",
+        "lock": out["payload"],
+        "executionStartedAt": iso(started),
+        "evaluationWindowSeconds": 180,
+        "blocking": ["source-freshness"],
+    }
+    waited = orch("checkValidationTimeout", payload)
+    assert waited["payload"]["validationTimedOut"] is False
+    assert schedule.parse_timestamp(waited["payload"]["deadline"]) == acquired + dt.timedelta(seconds=180)
+    payload["evaluationWindowSeconds"] = 7200  # "+5m" counts from the lock as well
+    assert orch("checkValidationTimeout", payload)["payload"]["deadline"] == iso(acquired + dt.timedelta(minutes=5))
+    without_lock = orch("checkValidationTimeout", dict(payload, lock={}, evaluationWindowSeconds=180))
+    assert without_lock["payload"]["validationTimedOut"] is True  # falls back to the execution start
+    assert without_lock["payload"]["reason"] == "evaluation window exhausted" and aws_env.alerts()[0]["alertType"] == (
+        "VALIDATION_TIMEOUT"
+    )
 
 
 # --- logResult -------------------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -69,10 +71,22 @@ def parameters(template: dict, document: dict) -> dict:
     return out
 
 
+def initial_document(definition: dict, execution_input: dict) -> dict:
+    """What InitDefaults makes of the input: the defaults under it, the stack's documents over it (its two
+    `States.StringToJson` literals, merged shallowly as `States.JsonMerge` does)."""
+    defaults, stack = (
+        json.loads(literal)
+        for literal in re.findall(
+            r"StringToJson\('(.*?)'\)", definition["States"]["InitDefaults"]["Parameters"]["merged.$"]
+        )
+    )
+    return {**defaults, **execution_input, **stack}
+
+
 def run(definition: dict, execution_input: dict, task: Callable[[str, dict], Any]) -> tuple[list[str], str]:
     """Follow the machine; `task(state_name, document)` answers each Task. Returns (states entered, end)."""
     states, entered = definition["States"], []
-    document = dict(execution_input, settings={"pollIntervalSeconds": 1}, pollResult={"state": "pending", "attempt": 0})
+    document = initial_document(definition, execution_input)
     name = definition["StartAt"]
     while True:
         entered.append(name)
@@ -86,6 +100,7 @@ def run(definition: dict, execution_input: dict, task: Callable[[str, dict], Any
             )
             continue
         if kind == "Task":
+            parameters(state.get("Parameters", {}), document)  # every path a task reads exists on this route
             try:
                 put(document, state["ResultPath"], task(name, document))
             except TaskFailed as failure:
@@ -132,6 +147,10 @@ def happy_path(traits: int, running_polls: int, trigger_status: str = "running")
         if name == "PollRunStatus":
             return {"state": next(polls), "message": "", "failureCategory": None, "attempt": 1}
         payload = {}
+        if name == "AcquireLock":
+            payload = {"owner": "e1", "leaseSeconds": 900, "acquiredAt": "2026-11-28T06:00:00Z"}
+        if name == "CheckRunLog":
+            payload = {"attemptNumber": 1}
         if name == "ResolvePipeline":
             payload = {
                 "traits": [{"traitType": f"t{i}"} for i in range(traits)],
@@ -203,6 +222,23 @@ def test_not_ready_re_evaluates_then_times_out_and_releases_the_lock(definition)
     assert entered.count("EvaluateTraits") == 2 and "WaitBeforeReevaluation" in entered
     assert entered[-3:] == ["LogValidationTimeout", "ReleaseLockAfterValidationTimeout", "ValidationTimedOut"]
     assert end == "Fail"
+
+
+def test_the_validation_check_reads_the_lock_answer_whole_so_a_missing_time_cannot_stop_the_machine(definition):
+    payload = definition["States"]["CheckValidationTimeout"]["Parameters"]["payload"]
+    assert payload["lock.$"] == "$.acquireLock.payload" and payload["executionStartedAt.$"] == "$$.Execution.StartTime"
+    overrides = {
+        "AcquireLock": {"result": "proceed", "payload": {}},  # an orchestrator that does not answer acquiredAt
+        "CheckReadiness": {"action": "checkReadiness", "result": "skip", "payload": {"blocking": ["t0"]}},
+        "CheckValidationTimeout": {"result": "proceed", "payload": {"validationTimedOut": True}},
+        "LogValidationTimeout": {"result": "proceed", "payload": {"retryable": False}},
+    }
+    entered, end = run(definition, {"pipelineID": "p"}, scripted(overrides))
+    assert "CheckValidationTimeout" in entered and entered[-1] == "ValidationTimedOut" and end == "Fail"
+    by_path = copy.deepcopy(definition)
+    by_path["States"]["CheckValidationTimeout"]["Parameters"]["payload"]["lock.$"] = "$.acquireLock.payload.acquiredAt"
+    with pytest.raises(AssertionError, match=r"States.Runtime: \$.acquireLock.payload.acquiredAt is missing"):
+        run(by_path, {"pipelineID": "p"}, scripted(overrides))
 
 
 def after_a_trigger_failure(definition: dict, trigger_answers, *, retryable: bool, backoff_seconds: int):

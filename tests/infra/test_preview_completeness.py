@@ -51,7 +51,13 @@ ROWS = [
         "traits.source-freshness.evaluator",
         "interlock:evaluatorBaseUrl, which is empty",
     ),
-    (schedule("rate(1 day)", "p11"), GOOD, "[0].pipeline", "did you mean 'p1'"),
+    (schedule("rate(1 day)", "p11"), GOOD, "interlock:schedules: [0].pipeline", "did you mean 'p1'"),
+    (
+        schedule("rate(1 day)", "elsewhere"),
+        GOOD,
+        "interlock:schedules: [0].pipeline",
+        "only a pipeline of pipelinesDir",
+    ),
     (schedule("cron(0 6 * * MON-FRI *)"), GOOD, "[0].expression", "? in exactly one of"),
     (schedule("cron(0 25 * * ? *)"), GOOD, "[0].expression", "cron hours '25'"),
     (schedule("cron(0 6 * * * *)"), GOOD, "[0].expression", "? in exactly one of"),
@@ -147,16 +153,3 @@ def test_the_counted_loops_are_the_definitions_loops():
             assert following in successors(current), (current, following)
     assert stack_settings.loop_events() == {"poll": 9, "evaluation": 32}
     assert stack_settings.loop_events(traits=5)["evaluation"] == 32 + 4 * 7
-
-
-def test_a_schedule_for_a_pipeline_registered_another_way_is_a_warning(pipelines_dir, monkeypatch):
-    import pulumi
-
-    relative, path = pipelines_dir
-    with open(os.path.join(path, "p1.yaml"), "w", encoding="utf-8") as handle:
-        handle.write(GOOD)
-    warnings = []
-    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: warnings.append(message))
-    run = run_program_full({**REQUIRED, "pipelinesDir": relative, **schedule("rate(1 day)", "registered-elsewhere")})
-    assert run.of_type("aws:scheduler/schedule:Schedule")
-    assert any("'registered-elsewhere' is not in pipelinesDir" in w for w in warnings), warnings

@@ -57,8 +57,12 @@ def check_readiness(req: Request) -> ActionOutcome:
     return skip("not ready", blocking=verdict.blocking, statuses=verdict.statuses)
 
 
-def _execution_start(req: Request) -> dt.datetime | None:
-    started = parse_moment(req.payload.get("executionStartedAt"))
+def _evaluation_start(req: Request) -> dt.datetime | None:
+    """When the run took the lock (`payload.lock`, acquireLock's answer); before that it only waited for it.
+    Falls back to the execution start, then to the run's creation."""
+    lock = req.payload.get("lock")
+    started = parse_moment(lock.get("acquiredAt")) if isinstance(lock, dict) else None
+    started = started or parse_moment(req.payload.get("executionStartedAt"))
     if started is None and req.run_id:
         run = store.get_run(req.run_id)
         started = parse_moment((run or {}).get("createdAt"))
@@ -67,10 +71,10 @@ def _execution_start(req: Request) -> dt.datetime | None:
 
 def check_validation_timeout(req: Request) -> ActionOutcome:
     """Traits are not ready: has the run waited long enough? It has when `sla.validationTimeout` has passed
-    ("+45m" counts from the execution start, "HH:MM" or "2h" from the run date's midnight in the SLA zone) or,
-    with or without it, when the evaluation window since the execution start is exhausted."""
+    ("+45m" counts from when the run took the lock, "HH:MM" or "2h" from the run date's midnight in the SLA zone)
+    or, with or without it, when the evaluation window since the run took the lock is exhausted."""
     config = load_pipeline(req)
-    started = _execution_start(req)
+    started = _evaluation_start(req)
     deadlines: list[tuple[str, dt.datetime]] = []
     window = req.payload.get("evaluationWindowSeconds")
     if started is not None and isinstance(window, (int, float)) and not isinstance(window, bool) and window > 0:
@@ -78,7 +82,9 @@ def check_validation_timeout(req: Request) -> ActionOutcome:
     spec = config.sla.validation_timeout if config.sla else ""
     if spec:
         if spec.strip().startswith("+") and started is None:
-            raise Problem("sla.validationTimeout: a relative timeout needs payload.executionStartedAt")
+            raise Problem(
+                "sla.validationTimeout: a relative timeout needs payload.lock.acquiredAt or payload.executionStartedAt"
+            )
         try:
             deadlines.append(
                 (

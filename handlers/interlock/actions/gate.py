@@ -43,7 +43,8 @@ def _owner(req: Request) -> str:
 def acquire_lock(req: Request) -> ActionOutcome:
     """Take the (pipeline, schedule) lock; take it over from an execution that has ended; else wait for it
     (`deferred`, the state machine comes back after `waitSeconds`) until `waitWindowSeconds` are used up, then
-    refuse the request with a LOCK_BUSY event and a REQUEST_REFUSED alert (`refused`)."""
+    refuse the request with a LOCK_BUSY event and a REQUEST_REFUSED alert (`refused`). A taken lock answers
+    `acquiredAt`, where the run's evaluation window starts (time spent waiting for the lock is not part of it)."""
     owner = _owner(req)
     lease = req.payload.get("leaseSeconds")
     if isinstance(lease, bool) or not isinstance(lease, int) or lease <= 0:
@@ -52,7 +53,7 @@ def acquire_lock(req: Request) -> ActionOutcome:
     for _ in range(2):  # a lock that changes hands while it is looked at is tried once more
         acquired, found = store.acquire_lock(req.pipeline_id, req.schedule_id, owner, lease)
         if acquired:
-            return proceed(owner=owner, leaseSeconds=lease)
+            return proceed(owner=owner, leaseSeconds=lease, acquiredAt=schedule.rfc3339(schedule.now_utc()))
         holder = found or {}
         ended = holder.get("owner")
         if not ended or not _has_ended(req, ended):
@@ -69,7 +70,9 @@ def acquire_lock(req: Request) -> ActionOutcome:
                     "scheduleID": req.schedule_id,
                 },
             )
-            return proceed(owner=owner, leaseSeconds=lease, takenOverFrom=ended)
+            return proceed(
+                owner=owner, leaseSeconds=lease, acquiredAt=schedule.rfc3339(schedule.now_utc()), takenOverFrom=ended
+            )
     return _wait_or_refuse(req, owner, holder)
 
 

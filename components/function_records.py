@@ -2,8 +2,8 @@
 
 Adding a function the state machine calls is adding a record here (plus its handler module and its use in
 asl/pipeline.asl.json): CoreFunctions builds it, the state machine's role may invoke it, the definition gets its
-ARN, and an error alarm watches it. stream-router's record is built by StreamRouter and reconciler's by
-ExecutionEvents: both need the state machine.
+ARN, and an error alarm watches it. stream-router's record is built by StreamRouter, reconciler's by
+ExecutionEvents and watchdog's by Watchdog: all need the state machine.
 """
 
 from __future__ import annotations
@@ -94,6 +94,12 @@ def _stream_router(inputs: FunctionInputs) -> list[dict]:
     ]
 
 
+def _watchdog(inputs: FunctionInputs) -> list[dict]:
+    # the owners of locks and stuck runs, reconciled when they ended as the reconciler would
+    executions = iam.own_state_machine_executions(inputs.table_arn, inputs.state_machine_name)
+    return [*_publishes_alerts(inputs), iam.statement("DescribeExecutions", ("states:DescribeExecution",), executions)]
+
+
 FUNCTIONS = (
     FunctionRecord(
         "orchestrator",
@@ -137,7 +143,17 @@ FUNCTIONS = (
         ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
         statements=_publishes_alerts,
     ),
+    # every watchdogInterval: missed schedules, deadlines without a run, stuck runs, dead owners' locks (Watchdog)
+    FunctionRecord(
+        "watchdog",
+        "watchdog",
+        ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", *iam.TABLE_WRITE),
+        queries_index=True,
+        statements=_watchdog,
+        environment=lambda inputs: {"STATE_MACHINE_ARN": inputs.state_machine_arn},
+    ),
 )
 STATE_MACHINE_TASKS = tuple(record for record in FUNCTIONS if record.state_machine_placeholder)
 STREAM_ROUTER = next(record for record in FUNCTIONS if record.kind == "stream-router")
 RECONCILER = next(record for record in FUNCTIONS if record.kind == "reconciler")
+WATCHDOG = next(record for record in FUNCTIONS if record.kind == "watchdog")

@@ -120,6 +120,11 @@ def own_state_machine_executions(table_arn: pulumi.Input[str], machine_name: str
     return pulumi.Output.from_input(table_arn).apply(executions)
 
 
+def invoke_function_statements(function_arn: pulumi.Input[str]) -> list[dict]:
+    """What a schedule's role needs to run one function (the watchdog's schedule): InvokeFunction on it only."""
+    return [statement("InvokeFunction", ("lambda:InvokeFunction",), [function_arn])]
+
+
 def secrets_statements(secret_arns: Sequence[str]) -> list[dict]:
     if not secret_arns:
         return []

@@ -1,8 +1,8 @@
 """InterlockStack: the whole deployment of DESIGN §4, wired in dependency order.
 
 table, topic, bucket -> function package (code zip + layer) -> core functions -> state machine -> stream-router
-and the execution-end rule with its reconciler (both need the state machine ARN) -> schedules, pipelines as code
--> alarms, dashboard.
+and the execution-end rule with its reconciler (both need the state machine ARN) -> schedules, the watchdog,
+pipelines as code -> alarms, dashboard.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .schedules import Schedules, SchedulesArgs
 from .stack_settings import PROJECT_ROOT, StackSettings
 from .state_machine import PipelineStateMachine, StateMachineArgs
 from .table import InterlockTable, TableArgs
+from .watchdog import Watchdog, WatchdogArgs
 
 
 def function_environment(
@@ -164,6 +165,17 @@ class InterlockStack(pulumi.ComponentResource):
             ),
             child,
         )
+        self.watchdog = Watchdog(
+            f"{name}-watchdog",
+            WatchdogArgs(
+                functions=after_machine,
+                group_name=self.schedules.group.name,
+                interval_seconds=settings.watchdog_interval_seconds,
+                execution_timeout_seconds=settings.execution_timeout_seconds,
+                schedules=settings.schedules,
+            ),
+            child,
+        )
         self.pipelines = PipelineRegistry(
             f"{name}-pipelines",
             PipelineRegistryArgs(
@@ -177,6 +189,7 @@ class InterlockStack(pulumi.ComponentResource):
             **{kind: fn.name for kind, fn in self.functions.functions.items()},
             "stream-router": self.stream_router.function.name,
             "reconciler": self.execution_events.function.name,
+            "watchdog": self.watchdog.function.name,
         }
         self.alarms = Alarms(
             f"{name}-alarms",

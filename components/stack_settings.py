@@ -207,6 +207,7 @@ class StackSettings:
     point_in_time_recovery: bool
     kms_key_arn: str
     pipelines_dir: str
+    watchdog_interval_seconds: int  # 0: the watchdog is not scheduled
 
     @property
     def lock_lease_seconds(self) -> int:
@@ -692,6 +693,15 @@ def _networks(value: Any, _raw: dict) -> tuple[str, ...]:
     return tuple(networks)
 
 
+def _watchdog_interval(value: Any, raw: dict) -> int:
+    if value in ("0", 0):
+        return 0
+    seconds = _at_most(86400)(value, raw)
+    if seconds % 60:
+        raise ValueError(f"{value!r} is not allowed; expected 0 (off) or whole minutes from 1m to 24h")
+    return seconds
+
+
 # Each `interlock:` key: the StackSettings attribute it becomes and its parser (raw value, all raw values) -> value.
 _KEYS: dict[str, tuple[str, Callable[[Any, dict], Any]]] = {
     "projectName": (
@@ -736,4 +746,5 @@ _KEYS: dict[str, tuple[str, Callable[[Any, dict], Any]]] = {
         _pattern(KMS_KEY_ARN, "empty or a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)", empty_ok=True),
     ),
     "pipelinesDir": ("pipelines_dir", _relative_dir),
+    "watchdogInterval": ("watchdog_interval_seconds", _watchdog_interval),
 }

@@ -400,6 +400,20 @@ class Emulator:
             return self.execution_for_marker(sort_key)
         return response
 
+    def run_watchdog(self, now: datetime.datetime | str | None = None) -> dict:
+        """Invoke the deployed watchdog function as its schedule would, deciding as of `now` (a datetime, an RFC
+        3339 string, or None for the real time): "what would be flagged at 09:05". Returns its report
+        `{now, pipelines, alerts: [{alertType, pipelineID, scheduleID, date, published}], locksReleased: [...]}`.
+        Raises RuntimeError when the function failed."""
+        if isinstance(now, datetime.datetime):
+            now = now.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        payload = json.dumps({"now": now} if now else {})
+        answer = self.client("lambda").invoke(FunctionName=self.function_name("watchdog"), Payload=payload)
+        report = json.loads(answer["Payload"].read() or b"null")
+        if answer.get("FunctionError"):
+            raise RuntimeError(f"the watchdog failed: {report}")
+        return report
+
     def put_event(
         self,
         source: str,

@@ -39,6 +39,9 @@ class AlertType(NamedEnum):
     EXECUTION_FAILED = enum.auto()  # reconciler: an execution failed with an error it could not catch
     REQUEST_REFUSED = enum.auto()  # acquireLock: the lock stayed busy for as long as a marker may wait
     RERUN_LIMIT_REACHED = enum.auto()  # a replay or drift rerun refused: retry.maxReruns reached
+    SCHEDULE_MISSED = enum.auto()  # watchdog: a schedule's marker did not arrive after its scheduled time
+    SLA_WARNING = enum.auto()  # watchdog: sla.warnBefore before a completion deadline, the date not completed
+    RUN_STUCK = enum.auto()  # watchdog: a run state not terminal for longer than the execution timeout
 
 
 def build(

@@ -191,6 +191,7 @@ class SLAConfig(WireRecord):
     completion_deadline: str = ""
     timezone: str = ""
     validation_timeout: str = ""
+    warn_before: str = ""  # the watchdog's SLA_WARNING this long before the completion deadline
 
 
 @dataclass

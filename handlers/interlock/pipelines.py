@@ -299,6 +299,8 @@ def _sla(p: _Problems, data: dict) -> SLAConfig | None:
     for name in ("evaluation_deadline", "completion_deadline", "validation_timeout"):
         if getattr(sla, name):
             p.deadline(getattr(sla, name), f"sla.{wire_name(name)}")
+    if sla.warn_before:
+        p.duration(sla.warn_before, "sla.warnBefore", MAX_DEADLINE_SECONDS)
     return sla
 
 

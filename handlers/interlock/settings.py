@@ -63,6 +63,8 @@ class Settings:
     data_bucket = _variable("DATA_BUCKET", _optional)
     allowed_networks = _variable("INTERLOCK_ALLOWED_NETWORKS", _list)
     state_machine_arn = _variable("STATE_MACHINE_ARN", _required)
+    execution_timeout_seconds = _variable("EXECUTION_TIMEOUT_SECONDS", _seconds)  # the watchdog's stuck-run limit
+    watchdog_schedules = _variable("WATCHDOG_SCHEDULES", _optional)  # the stack's schedules, compact JSON
 
 
 @functools.lru_cache(maxsize=1)

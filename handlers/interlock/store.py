@@ -804,12 +804,16 @@ def list_late_arrivals(pipeline_id: str, date: str, schedule_id: str = DEFAULT_S
     return [d for d in (_data(i) for i in _query(pipeline_pk(pipeline_id), prefix)) if d is not None]
 
 
+def _alert_sk(run_key: str, alert_type: str) -> str:
+    return f"ALERT#{run_key}#{alert_type}"
+
+
 def claim_alert(pipeline_id: str, run_key: str, alert_type: str) -> bool:
     """True exactly once per (pipeline, run, alert type): lets SLA checks alert once per run, not per pass."""
     now = _now()
     item = _item(
         pipeline_pk(pipeline_id),
-        f"ALERT#{run_key}#{alert_type}",
+        _alert_sk(run_key, alert_type),
         claimedAt=_iso(now),
         expiresAt=int(now + settings.get().retention_ttl_seconds),
     )
@@ -823,7 +827,7 @@ def claim_alert(pipeline_id: str, run_key: str, alert_type: str) -> bool:
 
 def alert_claimed(pipeline_id: str, run_key: str, alert_type: str) -> bool:
     """Whether an alert of `alert_type` was claimed (and so sent) for this run (see `claim_alert`)."""
-    return _get(pipeline_pk(pipeline_id), f"ALERT#{run_key}#{alert_type}") is not None
+    return _get(pipeline_pk(pipeline_id), _alert_sk(run_key, alert_type)) is not None
 
 
 def list_alert_claims(pipeline_id: str) -> list[dict]:
@@ -866,3 +870,91 @@ def resume_pipeline(pipeline_id: str) -> bool:
     return _conditional(
         "delete_item", Key=_key(pipeline_pk(pipeline_id), "PAUSED"), ConditionExpression="attribute_exists(PK)"
     )
+
+
+# --- the watchdog's reads --------------------------------------------------------------------------------------
+
+Key = tuple[str, str]  # (PK, SK) of one item, for get_many
+BATCH_GET_KEYS = 100  # BatchGetItem's limit per request
+
+
+def pause_key(pipeline_id: str) -> Key:
+    return pipeline_pk(pipeline_id), "PAUSED"
+
+
+def lock_key(pipeline_id: str, schedule_id: str) -> Key:
+    return lock_pk(pipeline_id, schedule_id), "LOCK"
+
+
+def run_log_key(pipeline_id: str, date: str, schedule_id: str) -> Key:
+    return pipeline_pk(pipeline_id), run_log_sk(date, schedule_id)
+
+
+def alert_claim_key(pipeline_id: str, run_key: str, alert_type: str) -> Key:
+    return pipeline_pk(pipeline_id), _alert_sk(run_key, alert_type)
+
+
+def get_many(keys: Iterator[Key] | list[Key]) -> dict[Key, dict]:
+    """The live items among `keys` as plain values (run logs and run states carry `status` as a plain attribute,
+    locks `owner` and `acquiredAt`), by key; a missing or expired item is absent. BatchGetItem, 100 keys per
+    request, eventually consistent; keys DynamoDB leaves unprocessed are asked again."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[Key, dict] = {}
+    for start in range(0, len(wanted), BATCH_GET_KEYS):
+        request = {_table(): {"Keys": [_key(pk, sk) for pk, sk in wanted[start : start + BATCH_GET_KEYS]]}}
+        while request:
+            answer = _ddb().batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(_table(), []):
+                if _live(item):
+                    plain = plain_item(item)
+                    found[(plain[schema.PARTITION_KEY], plain[schema.SORT_KEY])] = plain
+            request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
+def list_unfinished_runs(pipeline_id: str, created_from: float, created_until: float) -> list[dict]:
+    """Runs of a pipeline created between two epoch times whose status is not terminal (list copies; one Query on
+    the key range, the status filtered by DynamoDB), oldest first."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "KeyConditionExpression": "PK = :pk AND SK BETWEEN :first AND :last",
+        "FilterExpression": "NOT #status IN (:completed, :failed, :cancelled)",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            ":pk": _typed(pipeline_pk(pipeline_id)),
+            ":first": _typed(f"RUN#{_sortable(created_from)}"),
+            ":last": _typed(f"RUN#{_sortable(created_until)}~"),
+            ":completed": _typed(RunStatus.COMPLETED),
+            ":failed": _typed(RunStatus.FAILED),
+            ":cancelled": _typed(RunStatus.CANCELLED),
+        },
+    }
+    items: list[dict] = []
+    while True:
+        page = _ddb().query(**kwargs)
+        items += [i for i in page.get("Items", []) if _live(i)]
+        if "LastEvaluatedKey" not in page:
+            return _run_records(iter(items))
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def scheduled_marker_arrived(pipeline_id: str, schedule_name: str, since: dt.datetime, until: dt.datetime) -> bool:
+    """Whether EventBridge Scheduler wrote a marker of schedule `schedule_name` for a scheduled time from `since`
+    to `until` (the key holds the scheduled time: one Query on that range)."""
+    stamp = "%Y-%m-%dT%H:%M:%S"
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "KeyConditionExpression": "PK = :pk AND SK BETWEEN :first AND :last",
+        "ExpressionAttributeValues": {
+            ":pk": _typed(pipeline_pk(pipeline_id)),
+            ":first": _typed(marker_sk("schedule", since.astimezone(dt.UTC).strftime(stamp), "")),
+            ":last": _typed(marker_sk("schedule", until.astimezone(dt.UTC).strftime(stamp) + "~", "")),
+        },
+    }
+    while True:
+        page = _ddb().query(**kwargs)
+        if any(_plain(i[schema.SORT_KEY]).rpartition("#")[2] == schedule_name for i in page.get("Items", [])):
+            return True
+        if "LastEvaluatedKey" not in page:
+            return False
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

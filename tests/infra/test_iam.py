@@ -17,7 +17,7 @@ EXECUTIONS_ARNS = [
     f"arn:aws:states:us-east-1:{ACCOUNT}:execution:team-a-pipeline:*",
     f"arn:aws:states:us-east-1:{ACCOUNT}:express:team-a-pipeline:*:*",
 ]
-TOPIC_PUBLISHERS = ("team-a-orchestrator", "team-a-trigger", "team-a-reconciler", "team-a-states")
+TOPIC_PUBLISHERS = ("team-a-orchestrator", "team-a-trigger", "team-a-reconciler", "team-a-watchdog", "team-a-states")
 TRIGGER_ACTIONS = {
     "glue:StartJobRun",
     "glue:GetJobRun",
@@ -50,7 +50,7 @@ def resources_of(document: dict) -> set[str]:
 def test_parliament_finds_nothing_and_no_action_is_a_wildcard(run_name, request):
     run = request.getfixturevalue(run_name)
     documents = policies(run)
-    assert len(documents) == 8
+    assert len(documents) == 10
     for name, document in documents.items():
         findings = parliament.analyze_policy_string(json.dumps(document)).findings
         assert findings == [], f"{name}: {[(f.issue, f.detail) for f in findings]}"
@@ -85,17 +85,26 @@ def test_trust_policies_name_one_service_and_this_account(full_run):
     assert services == {
         **{
             f"team-a-{kind}": "lambda.amazonaws.com"
-            for kind in ("orchestrator", "evaluator", "trigger", "run-checker", "stream-router", "reconciler")
+            for kind in (
+                "orchestrator",
+                "evaluator",
+                "trigger",
+                "run-checker",
+                "stream-router",
+                "reconciler",
+                "watchdog",
+            )
         },
         "team-a-states": "states.amazonaws.com",
         "team-a-scheduler": "scheduler.amazonaws.com",
+        "team-a-watchdog-scheduler": "scheduler.amazonaws.com",
     }
 
 
 def test_each_function_writes_only_its_own_log_group(default_run):
     for role, document in by_role(default_run).items():
         log_statements = [s for s in statements(document) if "logs:PutLogEvents" in s["Action"]]
-        if role in ("team-a-states", "team-a-scheduler"):
+        if role in ("team-a-states", "team-a-scheduler", "team-a-watchdog-scheduler"):
             assert not log_statements
             continue
         (statement,) = log_statements
@@ -142,10 +151,10 @@ def test_least_privilege_per_role_by_default(default_run):
     assert actions_of(roles["team-a-scheduler"]) == {"dynamodb:PutItem"}
     assert resources_of(roles["team-a-scheduler"]) == {TABLE_ARN}
     for role, document in roles.items():
-        if role == "team-a-states":  # invokes the core functions only (test_scoped_to_this_stacks_resources)
+        if role in ("team-a-states", "team-a-watchdog-scheduler"):  # invoke this stack's functions only
             continue
-        # the orchestrator looks up its own machine's executions only (test_scoped_to_this_stacks_resources)
-        own = {"states:DescribeExecution"} if role == "team-a-orchestrator" else set()
+        # the orchestrator and the watchdog look up their own machine's executions only (tests/infra/test_watchdog.py)
+        own = {"states:DescribeExecution"} if role in ("team-a-orchestrator", "team-a-watchdog") else set()
         assert not actions_of(document) & TRIGGER_ACTIONS - own, f"{role}: trigger permissions must be off by default"
         assert "secretsmanager:GetSecretValue" not in actions_of(document)
 
@@ -216,12 +225,18 @@ def test_only_the_evaluator_reads_buckets_and_alerts_are_the_only_writes(default
     assert evaluator["s3:GetObject"] == ["arn:aws:s3:::team-a-interlock-data/*", "arn:aws:s3:::landing-zone/*"]
     assert evaluator["s3:ListBucket"] == ["arn:aws:s3:::team-a-interlock-data", "arn:aws:s3:::landing-zone"]
     assert "s3:PutObject" not in evaluator
-    for role in ("team-a-orchestrator", "team-a-trigger", "team-a-reconciler"):
+    for role in ("team-a-orchestrator", "team-a-trigger", "team-a-reconciler", "team-a-watchdog"):
         objects = {a: s["Resource"] for s in statements(roles[role]) for a in s["Action"]}
         assert {a: r for a, r in objects.items() if a.startswith("s3:")} == {
             "s3:PutObject": ["arn:aws:s3:::team-a-interlock-data/alerts/*"]
         }
-    for role in ("team-a-run-checker", "team-a-stream-router", "team-a-states", "team-a-scheduler"):
+    for role in (
+        "team-a-run-checker",
+        "team-a-stream-router",
+        "team-a-states",
+        "team-a-scheduler",
+        "team-a-watchdog-scheduler",
+    ):
         assert not {a for a in actions_of(roles[role]) if a.startswith("s3:")}, role
 
 

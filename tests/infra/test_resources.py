@@ -15,7 +15,12 @@ CORE = {
     "trigger": "handlers.trigger.handler",
     "run-checker": "handlers.run_checker.handler",
 }
-HANDLERS = {**CORE, "stream-router": "handlers.stream_router.handler", "reconciler": "handlers.reconciler.handler"}
+HANDLERS = {
+    **CORE,
+    "stream-router": "handlers.stream_router.handler",
+    "reconciler": "handlers.reconciler.handler",
+    "watchdog": "handlers.watchdog.handler",
+}
 EXECUTION_ENDS = {
     "source": ["aws.states"],
     "detail-type": ["Step Functions Execution Status Change"],
@@ -36,6 +41,10 @@ COMMON_ENV = {
     "POWERTOOLS_SERVICE_NAME",
     "LOG_LEVEL",
 }
+OWN_ENV = {
+    "stream-router": {"STATE_MACHINE_ARN"},
+    "watchdog": {"STATE_MACHINE_ARN", "EXECUTION_TIMEOUT_SECONDS", "WATCHDOG_SCHEDULES"},
+}
 
 
 def custom(run) -> Counter:
@@ -55,15 +64,16 @@ def test_default_inventory(default_run):
             "aws:dynamodb/table:Table": 1,
             "aws:sns/topic:Topic": 1,
             "aws:lambda/layerVersion:LayerVersion": 1,
-            "aws:lambda/function:Function": 6,
-            "aws:iam/role:Role": 8,
-            "aws:iam/rolePolicy:RolePolicy": 8,
-            "aws:cloudwatch/logGroup:LogGroup": 7,
+            "aws:lambda/function:Function": 7,
+            "aws:iam/role:Role": 10,
+            "aws:iam/rolePolicy:RolePolicy": 10,
+            "aws:cloudwatch/logGroup:LogGroup": 8,
             "aws:sfn/stateMachine:StateMachine": 1,
             "aws:sqs/queue:Queue": 1,
             "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
             "aws:scheduler/scheduleGroup:ScheduleGroup": 1,
-            "aws:cloudwatch/metricAlarm:MetricAlarm": 9,
+            "aws:scheduler/schedule:Schedule": 1,  # the watchdog's
+            "aws:cloudwatch/metricAlarm:MetricAlarm": 10,
             "aws:dynamodb/tableItem:TableItem": 3,
             "aws:kms/key:Key": 1,
             "aws:kms/alias:Alias": 1,
@@ -77,7 +87,7 @@ def test_default_inventory(default_run):
 
 def test_full_inventory_adds_bucket_schedules_and_subscriptions(full_run):
     counts = custom(full_run)
-    assert counts["aws:scheduler/schedule:Schedule"] == 2
+    assert counts["aws:scheduler/schedule:Schedule"] == 3  # two configured, the watchdog's
     assert counts["aws:sns/topicSubscription:TopicSubscription"] == 4
     assert counts["aws:lambda/permission:Permission"] == 2  # the pager subscription and the reconciler
     for bucket_type in (
@@ -145,7 +155,7 @@ def test_functions(default_run):
         assert re.search(r"/build/lambda-code-[0-9a-f]{16}\.zip$", inputs["code"].path)
         code_hashes.add(inputs["sourceCodeHash"])
         env = inputs["environment"]["variables"]
-        expected = COMMON_ENV | ({"STATE_MACHINE_ARN"} if kind == "stream-router" else set())
+        expected = COMMON_ENV | OWN_ENV.get(kind, set())
         assert set(env) == expected, kind
         assert env["TABLE_NAME"] == "team-a" and env["SNS_TOPIC_ARN"].endswith(":team-a-alerts")
         assert env["ARCHETYPE_DIR"] == "/var/task/archetypes"

@@ -248,7 +248,7 @@ def test_the_dev_stack_file_is_valid():
     assert settings.poll_interval_seconds <= 60 and "aws:region" in values
     run = run_program_full(values, stack="dev", region=values["aws:region"])
     assert run.exports["stateMachineArn"].startswith(f"arn:aws:states:{values['aws:region']}:")
-    assert len(run.of_type("aws:scheduler/schedule:Schedule")) == len(settings.schedules)
+    assert len(run.of_type("aws:scheduler/schedule:Schedule")) == len(settings.schedules) + 1  # + the watchdog's
 
 
 @pytest.mark.parametrize(

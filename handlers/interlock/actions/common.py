@@ -92,9 +92,14 @@ def parse_moment(value: Any) -> dt.datetime | None:
         return None
 
 
+def date_alert_key(date: str, schedule_id: str) -> str:
+    """The claim key of alerts about a date and schedule rather than one run (the watchdog's)."""
+    return f"{date}#{schedule_id}"
+
+
 def alert_run_key(req: Request) -> str:
     """What alerts are claimed once per: the run, or without a run ID the date and schedule."""
-    return req.run_id or f"{req.date}#{req.schedule_id}"
+    return req.run_id or date_alert_key(req.date, req.schedule_id)
 
 
 def alert_once(
@@ -115,6 +120,10 @@ def sla_outcome(
     when = schedule.rfc3339(deadline)
     if not schedule.is_breached(deadline, schedule.now_utc()):
         return proceed(breached=False, deadline=when)
+    if alert_type == alerts.AlertType.COMPLETION_SLA_BREACHED and store.alert_claimed(
+        req.pipeline_id, date_alert_key(req.date, req.schedule_id), alert_type
+    ):  # the watchdog alerted the date's breach before any run of it started
+        return proceed(breached=True, deadline=when, alerted=False)
     alerted = alert_once(req, alert_type, alerts.AlertLevel.WARNING, message, {"deadline": when})
     if alerted:
         store.append_event(

@@ -9,6 +9,7 @@ from ..log import logger
 from ..models import RunStatus
 from .common import ActionOutcome, Problem, Request, load_archetype, load_pipeline, parse_moment, proceed, skip
 
+OWNER_GONE = "DOES_NOT_EXIST"  # describe_owner's status for an execution Step Functions does not know
 BACKOFF_SLACK_SECONDS = 2  # the state machine's Wait ends a moment before "now - updatedAt" reaches the backoff
 
 
@@ -76,21 +77,27 @@ def acquire_lock(req: Request) -> ActionOutcome:
     return _wait_or_refuse(req, owner, holder)
 
 
+def describe_owner(machine: str, execution: str) -> dict | None:
+    """DescribeExecution of the lock owner `execution` of state machine `machine` (an ARN): its answer,
+    `{"status": OWNER_GONE}` when no such execution exists, None when it cannot be looked up for another reason
+    (throttling, permissions: such an owner counts as running)."""
+    arn = f"{machine.replace(':stateMachine:', ':execution:', 1)}:{execution}"
+    try:
+        return clients.client("stepfunctions").describe_execution(executionArn=arn)
+    except Exception as exc:  # botocore's ClientError, not imported at load time
+        if clients.error_code(exc) == "ExecutionDoesNotExist":
+            return {"status": OWNER_GONE, "name": execution, "executionArn": arn}
+        logger().warning("lock owner not looked up", extra={"owner": execution, "error": str(exc)})
+        return None
+
+
 def _has_ended(req: Request, execution: str) -> bool:
-    """Whether the lock owner, an execution of this state machine (`payload.stateMachine`), is no longer running.
-    An execution that cannot be looked up for another reason (throttling, permissions) counts as running."""
+    """Whether the lock owner, an execution of this state machine (`payload.stateMachine`), is no longer running."""
     machine = req.payload.get("stateMachine")
     if not isinstance(machine, str) or ":stateMachine:" not in machine:
         return False
-    arn = f"{machine.replace(':stateMachine:', ':execution:', 1)}:{execution}"
-    try:
-        status = clients.client("stepfunctions").describe_execution(executionArn=arn)["status"]
-    except Exception as exc:  # botocore's ClientError, not imported at load time
-        if clients.error_code(exc) == "ExecutionDoesNotExist":
-            return True
-        logger().warning("lock owner not looked up", extra={"owner": execution, "error": str(exc)})
-        return False
-    return status != "RUNNING"
+    described = describe_owner(machine, execution)
+    return described is not None and described["status"] != "RUNNING"
 
 
 def _wait_or_refuse(req: Request, owner: str, holder: dict) -> ActionOutcome:

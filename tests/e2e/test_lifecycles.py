@@ -7,17 +7,12 @@ call the handlers made must have been allowed by their roles' deployed policies.
 """
 
 import datetime
-import glob
 import json
-import os
-import shutil
 import time
-import uuid
 
 import pytest
 
 from emulator import Emulator, PipelineConfigError
-from emulator.core import REPO_ROOT
 from tests.state_machines import waiting_machine
 
 TODAY = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
@@ -30,18 +25,6 @@ STACK = {
     "schedules": [{"name": "e2e-nightly", "pipeline": "e2e-scheduled", "expression": "cron(0 5 * * ? *)"}],
     "triggerPermissions": {"stepFunctions": ["arn:aws:states:us-east-1:123456789012:stateMachine:e2e-job"]},
 }
-
-
-@pytest.fixture(scope="module")
-def pipelines_dir():
-    """The shipped pipelines plus tests/e2e/pipelines (the scheduled one: a stack schedule must name a pipeline of
-    pipelinesDir), in a scratch directory inside the project (pipelinesDir is relative to it)."""
-    path = os.path.join(REPO_ROOT, "build", f"e2e-pipelines-{uuid.uuid4().hex[:8]}")
-    shutil.copytree(os.path.join(REPO_ROOT, "pipelines"), path)
-    for file in glob.glob(os.path.join(os.path.dirname(__file__), "pipelines", "*.yaml")):
-        shutil.copy(file, path)
-    yield os.path.relpath(path, REPO_ROOT)
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

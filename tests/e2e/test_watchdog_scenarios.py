@@ -19,9 +19,9 @@ def at(clock: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def emu():
+def emu(pipelines_dir):
     schedules = [{"name": "wd-missed-daily", "pipeline": "wd-missed", "expression": "cron(0 9 * * ? *)"}]
-    with Emulator({"schedules": schedules}) as emulator:
+    with Emulator({"schedules": schedules, "pipelinesDir": pipelines_dir}) as emulator:
         yield emulator
 
 

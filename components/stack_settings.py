@@ -7,7 +7,6 @@ collected and reported together, each naming the key and what is allowed; an und
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 import json
 import math
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from handlers.interlock import schedule_expressions
 from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
 from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, ConfigError, did_you_mean
 from handlers.interlock.netguard import allowed_network_problems
@@ -105,21 +105,6 @@ TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 SCHEDULE_NAME = re.compile(r"^[0-9a-zA-Z_.-]{1,64}$")
-RATE = re.compile(r"rate\(([0-9]+) (minute|minutes|hour|hours|day|days)\)")
-AT = re.compile(r"at\(([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\)")
-CRON = re.compile(r"cron\(([^()]*)\)")
-EXPRESSION_FORMS = "expected cron(<6 fields>), rate(<n> minute(s)|hour(s)|day(s)) or at(yyyy-mm-ddThh:mm:ss)"
-MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-WEEKDAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-# EventBridge Scheduler's cron fields: name, lowest, highest value, names standing for 1, 2, ...
-CRON_FIELDS = (
-    ("minutes", 0, 59, ()),
-    ("hours", 0, 23, ()),
-    ("day-of-month", 1, 31, ()),
-    ("month", 1, 12, MONTH_NAMES),
-    ("day-of-week", 1, 7, WEEKDAY_NAMES),
-    ("year", 1970, 2199, ()),
-)
 # Step Functions fails an execution whose history passes 25,000 events (DESIGN §10.1): the loops of one attempt must
 # stay below it with this reserve left for the states outside the loops, Lambda retries and a retried attempt's start.
 HISTORY_EVENT_LIMIT = 25_000
@@ -451,7 +436,7 @@ def _schedules(value: Any, _raw: dict) -> tuple[Schedule, ...]:
                 f"{where}.scheduleID: {schedule_id!r} is not allowed; expected 1-64 letters, digits, "
                 "_ -, starting with a letter or digit"
             )
-        wrong_expression = schedule_expression_problem(expression)
+        wrong_expression = schedule_expressions.problem(expression)
         if wrong_expression:
             problems.append(f"{where}.expression: {expression!r} is not allowed; {wrong_expression}")
         try:
@@ -462,60 +447,6 @@ def _schedules(value: Any, _raw: dict) -> tuple[Schedule, ...]:
     if problems:
         raise ValueError("; ".join(problems))
     return tuple(schedules)
-
-
-def schedule_expression_problem(expression: str) -> str:
-    """Why EventBridge Scheduler would refuse `expression`, or "" when it is a valid cron, rate or at expression."""
-    if CRON.fullmatch(expression):
-        return _cron_problem(CRON.fullmatch(expression).group(1))
-    if AT.fullmatch(expression):
-        try:
-            datetime.datetime.fromisoformat(AT.fullmatch(expression).group(1))
-        except ValueError:
-            return "at(...) must name a real date and time (yyyy-mm-ddThh:mm:ss)"
-        return ""
-    match = RATE.fullmatch(expression)
-    if match and int(match.group(1)) >= 1 and (int(match.group(1)) == 1) == (not match.group(2).endswith("s")):
-        return ""
-    return EXPRESSION_FORMS
-
-
-def _cron_problem(body: str) -> str:
-    fields = body.split(" ")
-    if len(fields) != 6 or not all(fields):
-        return f"{EXPRESSION_FORMS}; cron takes 6 fields (minutes hours day-of-month month day-of-week year)"
-    for (name, low, high, names), text in zip(CRON_FIELDS, fields, strict=True):
-        if text == "?" and name in ("day-of-month", "day-of-week"):
-            continue
-        for item in text.split(","):
-            if not _cron_item_ok(item, name, low, high, names):
-                spelled = f", {names[0]}-{names[-1]}" if names else ""
-                return f"cron {name} {text!r} is not valid (values {low}-{high}{spelled})"
-    if (fields[2] == "?") == (fields[4] == "?"):
-        return "cron needs ? in exactly one of day-of-month and day-of-week (e.g. cron(0 6 * * ? *))"
-    return ""
-
-
-def _cron_item_ok(item: str, name: str, low: int, high: int, names: tuple[str, ...]) -> bool:
-    def value(text: str) -> int | None:
-        if text.upper() in names:
-            return names.index(text.upper()) + 1
-        return int(text) if re.fullmatch(r"[0-9]{1,4}", text) and low <= int(text) <= high else None
-
-    if name == "day-of-month" and (item in ("L", "LW") or (item.endswith("W") and value(item[:-1]) is not None)):
-        return True
-    if name == "day-of-week" and (item == "L" or (item.endswith("L") and value(item[:-1]) is not None)):
-        return True
-    if name == "day-of-week" and "#" in item:
-        day, _, nth = item.partition("#")
-        return value(day) is not None and nth in ("1", "2", "3", "4", "5")
-    base, _, step = item.partition("/")
-    if step and not (re.fullmatch(r"[0-9]{1,4}", step) and 1 <= int(step) <= high):
-        return False
-    if base == "*":
-        return True
-    first, _, last = base.partition("-")
-    return value(first) is not None and (not last or value(last) is not None)
 
 
 def loop_events(traits: int = 1, definition: dict | None = None) -> dict[str, int]:

@@ -14,8 +14,8 @@ import json
 from handlers.interlock import clients, routing, store
 from handlers.interlock.durations import parse_duration
 from handlers.interlock.models import DEFAULT_SCHEDULE
+from handlers.interlock.schedule_expressions import next_fire
 
-from .next_fire import next_fire_time
 from .stack import StackRef, UsageError, fire_in_emulator
 
 MAX_REPLAY_DATES = 366
@@ -70,7 +70,7 @@ def _next_fire(schedule: dict) -> str | None:
     """When the schedule writes its next marker (RFC 3339 UTC); None when disabled or never again."""
     if schedule.get("State") == "DISABLED":
         return None
-    moment = next_fire_time(
+    moment = next_fire(
         schedule["ScheduleExpression"],
         schedule.get("ScheduleExpressionTimezone") or "UTC",
         start=schedule.get("StartDate") or schedule.get("CreationDate"),

@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import alerts, archetypes, cron, metrics, schedule, settings, store
+from . import alerts, archetypes, metrics, schedule, schedule_expressions, settings, store
 from .actions import gate, reconcile
 from .actions.common import date_alert_key, parse_moment
 from .durations import parse_duration
@@ -131,7 +131,7 @@ def _plan(config: PipelineConfig, stack_schedules: list[StackSchedule], now: dt.
             keys.append(store.run_log_key(config.name, check.date, schedule_id))
             keys.append(store.alert_claim_key(config.name, date_alert_key(check.date, schedule_id), check.alert_type))
     for entry in stack_schedules:
-        fired_at = cron.last_fire(entry.expression, entry.timezone, now - GRACE, LOOKBACK)
+        fired_at = schedule_expressions.last_fire(entry.expression, entry.timezone, now - GRACE, LOOKBACK)
         if fired_at is None:
             continue
         date = fired_at.date()  # local to the schedule's zone, as the stream-router dates its marker

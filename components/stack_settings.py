@@ -252,11 +252,13 @@ def load_settings(values: Mapping[str, Any]) -> StackSettings:
                 )
     if not problems:
         problems += history_problems(parsed)
-        budget = parsed["evaluationWindow"] + parsed["pollInterval"] * parsed["maxPollAttempts"]
+        # a marker may wait one evaluation window for the lock, then evaluate for one, then poll
+        budget = 2 * parsed["evaluationWindow"] + parsed["pollInterval"] * parsed["maxPollAttempts"]
         if parsed["executionTimeout"] < budget:
             problems.append(
-                f"interlock:executionTimeout: {parsed['executionTimeout']}s is shorter than evaluationWindow + "
-                f"pollInterval x maxPollAttempts = {budget}s; raise it or lower those"
+                f"interlock:executionTimeout: {parsed['executionTimeout']}s is shorter than evaluationWindow x 2 "
+                f"(a wait for the lock, then the evaluation) + pollInterval x maxPollAttempts = {budget}s; raise it "
+                "or lower those"
             )
     if problems:
         raise ConfigurationError(problems)

@@ -258,3 +258,10 @@ def test_allowed_networks_refuse_everything_and_the_metadata_address(network):
     (problem,) = problems_for({"allowedNetworks": ["127.0.0.0/8", network]})
     assert problem.startswith("interlock:allowedNetworks: ")
     assert repr(str(ipaddress.ip_network(network))) in problem  # named as the program normalized it
+
+
+def test_the_execution_timeout_covers_a_wait_for_the_lock_as_well_as_the_evaluation():
+    accepted = {"executionTimeout": "5h", "evaluationWindow": "2h", "pollInterval": "1m", "maxPollAttempts": 60}
+    assert load_settings({"projectName": "team-a", **accepted}).execution_timeout_seconds == 5 * 3600
+    (problem,) = problems_for({**accepted, "executionTimeout": "4h"})
+    assert "= 18000s" in problem and "a wait for the lock, then the evaluation" in problem

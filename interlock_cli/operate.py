@@ -238,14 +238,14 @@ def unlock(ref: StackRef, pipeline_id: str, schedule_id: str, force: bool) -> di
             f"lock of {pipeline_id}/{schedule_id} is held by execution {owner}, which {why}; "
             "use --force to release it anyway"
         )
-    released = store.release_lock(pipeline_id, schedule_id, owner)
-    if released:
-        store.append_event(
-            pipeline_id,
-            "LOCK_RELEASED_BY_OPERATOR",
-            message=f"released by {_operator()}",
-            details={"scheduleID": schedule_id, "owner": owner, "ownerStatus": owner_status, "forced": force},
-        )
+    released = store.release_lock_recorded(
+        pipeline_id,
+        schedule_id,
+        owner,
+        "LOCK_RELEASED_BY_OPERATOR",
+        f"released by {_operator()}",
+        {"ownerStatus": owner_status, "forced": force},
+    )
     return {
         "pipeline": pipeline_id,
         "scheduleID": schedule_id,

@@ -458,6 +458,17 @@ def release_lock(pipeline_id: str, schedule_id: str, owner: str) -> bool:
     )
 
 
+def release_lock_recorded(
+    pipeline_id: str, schedule_id: str, owner: str, kind: str, message: str, details: dict
+) -> bool:
+    """`release_lock` by someone other than the owner's execution (the watchdog, an operator): the release is
+    recorded as an event of `kind`, with the owner and schedule in its details."""
+    released = release_lock(pipeline_id, schedule_id, owner)
+    if released:
+        append_event(pipeline_id, kind, message=message, details={"owner": owner, "scheduleID": schedule_id, **details})
+    return released
+
+
 def take_over_lock(pipeline_id: str, schedule_id: str, ended_owner: str, owner: str, lease_seconds: int) -> bool:
     """Give the lock held by `ended_owner` (an execution that is no longer running) to `owner` for
     `lease_seconds`. False when someone else changed the lock first."""

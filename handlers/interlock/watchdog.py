@@ -229,14 +229,14 @@ def _check_lock(report: dict, pipeline_id: str, schedule_id: str, lock: dict, no
     if end is not None and not end.handled and end.name == owner:
         released = reconcile.reconcile(end)["lockReleased"]
     else:  # ended otherwise (succeeded, failed after its own cleanup, unknown to Step Functions): only release
-        released = store.release_lock(pipeline_id, schedule_id, owner)
-        if released:
-            store.append_event(
-                pipeline_id,
-                "LOCK_RELEASED_BY_WATCHDOG",
-                message=f"execution {owner} no longer runs ({described['status']})",
-                details={"owner": owner, "scheduleID": schedule_id, "heldSince": lock.get("acquiredAt")},
-            )
+        released = store.release_lock_recorded(
+            pipeline_id,
+            schedule_id,
+            owner,
+            "LOCK_RELEASED_BY_WATCHDOG",
+            f"execution {owner} no longer runs ({described['status']})",
+            {"heldSince": lock.get("acquiredAt")},
+        )
     if released:
         report["locksReleased"].append(
             {

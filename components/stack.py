@@ -1,8 +1,8 @@
 """InterlockStack: the whole deployment of DESIGN §4, wired in dependency order.
 
 table, topic, bucket -> function package (code zip + layer) -> core functions -> state machine -> stream-router
-and the execution-end rule with its reconciler (both need the state machine ARN) -> schedules, the watchdog,
-pipelines as code -> alarms, dashboard.
+and the execution-end rule with its reconciler (both need the state machine ARN) -> the watchdog, the schedules
+(markers and the watchdog's), pipelines as code -> alarms, dashboard.
 """
 
 from __future__ import annotations
@@ -154,6 +154,8 @@ class InterlockStack(pulumi.ComponentResource):
             ExecutionEventsArgs(functions=after_machine, state_machine_arn=self.state_machine.arn),
             child,
         )
+        watchdog = WatchdogArgs(after_machine, settings.execution_timeout_seconds, settings.schedules)
+        self.watchdog = Watchdog(f"{name}-watchdog", watchdog, child)
         self.schedules = Schedules(
             f"{name}-schedules",
             SchedulesArgs(
@@ -162,17 +164,8 @@ class InterlockStack(pulumi.ComponentResource):
                 table_arn=self.table.arn,
                 account_id=account_id,
                 schedules=settings.schedules,
-            ),
-            child,
-        )
-        self.watchdog = Watchdog(
-            f"{name}-watchdog",
-            WatchdogArgs(
-                functions=after_machine,
-                group_name=self.schedules.group.name,
-                interval_seconds=settings.watchdog_interval_seconds,
-                execution_timeout_seconds=settings.execution_timeout_seconds,
-                schedules=settings.schedules,
+                watchdog_arn=self.watchdog.function.arn,
+                watchdog_interval_seconds=settings.watchdog_interval_seconds,
             ),
             child,
         )

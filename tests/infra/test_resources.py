@@ -65,8 +65,8 @@ def test_default_inventory(default_run):
             "aws:sns/topic:Topic": 1,
             "aws:lambda/layerVersion:LayerVersion": 1,
             "aws:lambda/function:Function": 7,
-            "aws:iam/role:Role": 10,
-            "aws:iam/rolePolicy:RolePolicy": 10,
+            "aws:iam/role:Role": 9,  # seven functions, the state machine, the Scheduler (markers and the watchdog)
+            "aws:iam/rolePolicy:RolePolicy": 9,
             "aws:cloudwatch/logGroup:LogGroup": 8,
             "aws:sfn/stateMachine:StateMachine": 1,
             "aws:sqs/queue:Queue": 1,

@@ -34,6 +34,7 @@ from .events import EventBridge, ExecutionStatusEvents, abort_stopped_executions
 from .faults import Faults
 from .http_endpoints import LocalHttp
 from .iam_check import allowed, role_documents
+from .jobs import ScriptedJobs
 from .lambda_runtime import LambdaRuntime
 from .program import Deployment, deploy_program
 from .server import ACCOUNT_ID, DEFAULT_REGION, MotoServer, region, use_region
@@ -109,6 +110,7 @@ class Emulator:
         self.faults = Faults(self._resolve_function)
         self._bridge: EventBridge | None = None
         self._status_events: ExecutionStatusEvents | None = None
+        self.jobs: ScriptedJobs | None = None  # scripted Glue, EMR, EMR Serverless and Step Functions jobs (jobs.py)
         self._restore_stop: Any = None
         self._execution_inputs: dict[str, dict] = {}  # ARN -> parsed input; an execution's input never changes
         self._merged_archetypes = ""  # the directory the functions' ARCHETYPE_DIR names when archetypes_dir is given
@@ -130,6 +132,8 @@ class Emulator:
         self.runtime.faults = self.faults
         self._bridge = EventBridge(self.client)
         self._bridge.install()
+        self.jobs = ScriptedJobs(self.client, self._bridge.publish)
+        self.jobs.install()
         self._restore_stop = abort_stopped_executions_at_once()
         self._original_send = lambda_models.LambdaBackend.send_dynamodb_items
         # moto's inline stream delivery (no filter, retries or DLQ) is replaced by our pollers.
@@ -146,7 +150,7 @@ class Emulator:
             self._discover()
             if self.stack_config.get("pipelinesDir") == OUTSIDE_PIPELINES:
                 self._register_outside_pipelines()
-            self._status_events = ExecutionStatusEvents(self._bridge.publish)
+            self._status_events = ExecutionStatusEvents(self.jobs.relay)
             self._status_events.start()
         except BaseException:
             self.stop()
@@ -157,6 +161,9 @@ class Emulator:
         if self._status_events is not None:
             self._status_events.stop()
             self._status_events = None
+        if self.jobs is not None:
+            self.jobs.uninstall()
+            self.jobs = None
         if self._bridge is not None:
             self._bridge.uninstall()
             self._bridge = None
@@ -449,6 +456,8 @@ class Emulator:
         deadline = time.monotonic() + timeout_s
         if self._status_events is not None and not self._status_events.wait_pass(timeout_s):
             raise TimeoutError("the Step Functions status-change poller did not complete a pass")
+        if self.jobs is not None and not self.jobs.wait_pass(max(0.0, deadline - time.monotonic())):
+            raise TimeoutError("the scripted jobs' clock did not complete a pass")
         if not self._bridge.wait_idle(max(0.0, deadline - time.monotonic())):
             raise TimeoutError(f"EventBridge deliveries still pending after {timeout_s}s")
 

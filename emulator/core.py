@@ -8,7 +8,8 @@
 Starting it: moto's server on a free loopback port with Step Functions execution on; the in-process Lambda runtime;
 the scripted HTTP endpoints; the real Pulumi program deployed through mocks; one stream poller per DynamoDB
 event source mapping (AWS semantics, see stream_mapping.py); an SQS queue subscribed to the alert topic; the
-EventBridge rules' delivery and the Step Functions status-change events (events.py); fault injection (faults.py).
+EventBridge rules' delivery and the Step Functions status-change events (events.py); scripted AWS jobs (jobs.py);
+fault injection (faults.py).
 Leaving the block stops running executions, restores the process (env, stdout, moto patches) and resets moto.
 """
 
@@ -452,12 +453,15 @@ class Emulator:
         return self._bridge.deliveries(rule) if self._bridge else []
 
     def wait_for_events(self, timeout_s: float = 10) -> None:
-        """Block until every status change so far has been emitted and every event delivered (or given up)."""
+        """Block until every status change so far (scripted jobs' included; a delayed event only once due) has been
+        emitted and every event delivered (or given up)."""
         deadline = time.monotonic() + timeout_s
-        if self._status_events is not None and not self._status_events.wait_pass(timeout_s):
-            raise TimeoutError("the Step Functions status-change poller did not complete a pass")
-        if self.jobs is not None and not self.jobs.wait_pass(max(0.0, deadline - time.monotonic())):
+        if self.jobs is not None and not self.jobs.wait_pass(timeout_s):
             raise TimeoutError("the scripted jobs' clock did not complete a pass")
+        if self._status_events is not None and not self._status_events.wait_pass(
+            max(0.0, deadline - time.monotonic())
+        ):
+            raise TimeoutError("the Step Functions status-change poller did not complete a pass")
         if not self._bridge.wait_idle(max(0.0, deadline - time.monotonic())):
             raise TimeoutError(f"EventBridge deliveries still pending after {timeout_s}s")
 

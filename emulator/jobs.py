@@ -138,7 +138,7 @@ class JobRun:
         if self.job.every is None:
             index = max(self.status_calls - 1, 0)
         else:
-            index = math.floor((time.monotonic() - self.started) / self.job.every) if self.job.every > 0 else 0
+            index = math.floor((time.monotonic() - self.started) / self.job.every)
         return script[min(index, len(script) - 1)]
 
 
@@ -154,7 +154,7 @@ class ScriptedJob:
     delay_s: float
     duplicates: int
     trigger: dict
-    finisher: Callable[[JobRun, str], None]
+    finisher: Callable[..., None]
     runs: list[JobRun] = dataclasses.field(default_factory=list)
     events: list[dict] = dataclasses.field(default_factory=list)  # as put on the bus (a duplicate once per copy)
     lost_events: list[dict] = dataclasses.field(default_factory=list)
@@ -173,7 +173,8 @@ class ScriptedJob:
         the failure's text (error message, step reason, state details, execution cause), `output` a Step
         Functions execution's output. Returns the run."""
         if state not in self.service.terminal:
-            raise ValueError(f"{state!r} is not a terminal {self.service.trigger_type} state: {sorted(self.service.terminal)}")
+            terminal = sorted(self.service.terminal)
+            raise ValueError(f"{state!r} is not a terminal {self.service.trigger_type} state: {terminal}")
         if run is None:
             if not self.runs:
                 raise LookupError(f"scripted job {self.name!r} has not been started")
@@ -339,8 +340,8 @@ class ScriptedJobs:
             raise ValueError(f"a scripted {service.trigger_type} job needs states from {sorted(service.states)}")
         if any(s in service.terminal for s in script[:-1]):
             raise ValueError(f"only the last state of a script may be terminal: {list(script)}")
-        if (every is not None and every < 0) or delay_s < 0 or duplicates < 0:
-            raise ValueError("every, delay_s and duplicates cannot be negative")
+        if (every is not None and every <= 0) or delay_s < 0 or duplicates < 0:
+            raise ValueError("every must be positive (or None), delay_s and duplicates cannot be negative")
         return ScriptedJob(service, name, script, every, lost, delay_s, duplicates, trigger, self._finish)
 
     # -- lifecycle ------------------------------------------------------------------------------------------------

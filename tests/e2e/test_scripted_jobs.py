@@ -12,6 +12,7 @@ import pytest
 from emulator import Emulator
 
 TODAY = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
 ENVELOPE = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
 TERMINAL = {
     "glue": ["SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED"],
@@ -19,6 +20,8 @@ TERMINAL = {
     "emr-serverless": ["SUCCESS", "FAILED", "CANCELLED"],
     "step-function": ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"],
 }
+
+
 @pytest.fixture(scope="module")
 def emu():
     with Emulator() as emulator:
@@ -272,7 +275,7 @@ def test_a_script_is_checked_against_the_services_states(emu):
 )
 def test_a_pipeline_trigger_starts_the_scripted_job_and_completes_when_it_ends(emu, declare):
     job = declare(emu)
-    traits = {t: {"evaluator": emu.http.evaluator(f"/{job.name}/{t}")} for t in ("source-freshness", "upstream-dependency", "resource-availability")}
+    traits = {t: {"evaluator": emu.http.evaluator(f"/{job.name}/{t}")} for t in TRAITS}
     emu.register_pipeline(
         {"name": job.name, "archetype": "batch-ingestion", "traits": traits, "trigger": job.trigger}, validate=False
     )

@@ -126,6 +126,9 @@ class JobRun:
     message: str | None = None
     output: Any = None
 
+    def __post_init__(self) -> None:
+        self.message = self.message or self.job.message
+
     @property
     def ended(self) -> bool:
         return self.state in self.job.service.terminal
@@ -153,6 +156,7 @@ class ScriptedJob:
     lost: bool | Collection[str]
     delay_s: float
     duplicates: int
+    message: str | None  # the failure's text a run ending in failure shows, unless finish gives one
     trigger: dict
     finisher: Callable[..., None]
     runs: list[JobRun] = dataclasses.field(default_factory=list)
@@ -215,6 +219,7 @@ class ScriptedJobs:
         lost: bool | Collection[str] = False,
         delay_s: float = 0.0,
         duplicates: int = 0,
+        message: str | None = None,
     ) -> ScriptedJob:
         """A Glue job `name` (created in moto when absent) whose runs show `states` in order."""
         glue = self._client("glue")
@@ -226,7 +231,8 @@ class ScriptedJobs:
                 Role=EMULATOR_ROLE,
                 Command={"Name": "glueetl", "ScriptLocation": f"s3://emulator-scripts/{name}.py"},
             )
-        job = self._job(GLUE, name, states, every, lost, delay_s, duplicates, {"type": "glue", "jobName": name})
+        trigger = {"type": "glue", "jobName": name}
+        job = self._job(GLUE, name, states, trigger, every, lost, delay_s, duplicates, message)
         with self._lock:
             self._glue[name] = job
         return job
@@ -241,6 +247,7 @@ class ScriptedJobs:
         lost: bool | Collection[str] = False,
         delay_s: float = 0.0,
         duplicates: int = 0,
+        message: str | None = None,
     ) -> ScriptedJob:
         """EMR steps named `name` on a cluster (`cluster_id`, or a new waiting cluster) showing `states` in order."""
         if cluster_id is None:
@@ -252,7 +259,7 @@ class ScriptedJobs:
                 ServiceRole="EMR_DefaultRole",
             )["JobFlowId"]
         trigger = {"type": "emr", "clusterId": cluster_id, "jobName": name}
-        job = self._job(EMR, name, states, every, lost, delay_s, duplicates, trigger)
+        job = self._job(EMR, name, states, trigger, every, lost, delay_s, duplicates, message)
         with self._lock:
             self._emr[(cluster_id, name)] = job
         return job
@@ -267,6 +274,7 @@ class ScriptedJobs:
         lost: bool | Collection[str] = False,
         delay_s: float = 0.0,
         duplicates: int = 0,
+        message: str | None = None,
     ) -> ScriptedJob:
         """EMR Serverless job runs named `name` on an application (`application_id`, or a new Spark application)
         showing `states` in order."""
@@ -281,7 +289,7 @@ class ScriptedJobs:
             "jobName": name,
             "entryPoint": f"s3://emulator-scripts/{name}.py",
         }
-        job = self._job(EMR_SERVERLESS, name, states, every, lost, delay_s, duplicates, trigger)
+        job = self._job(EMR_SERVERLESS, name, states, trigger, every, lost, delay_s, duplicates, message)
         with self._lock:
             self._emr_serverless[(application_id, name)] = job
         return job
@@ -295,6 +303,7 @@ class ScriptedJobs:
         lost: bool | Collection[str] = False,
         delay_s: float = 0.0,
         duplicates: int = 0,
+        message: str | None = None,
     ) -> ScriptedJob:
         """A state machine `name` whose executions show `states` in order (RUNNING, then one terminal status)."""
         queue_url = self._client("sqs").create_queue(QueueName=f"emulator-job-{name}")["QueueUrl"]
@@ -317,7 +326,7 @@ class ScriptedJobs:
             name=name, definition=json.dumps(definition), roleArn=EMULATOR_ROLE
         )["stateMachineArn"]
         trigger = {"type": "step-function", "stateMachineArn": arn}
-        job = self._job(STEP_FUNCTIONS, name, states, every, lost, delay_s, duplicates, trigger)
+        job = self._job(STEP_FUNCTIONS, name, states, trigger, every, lost, delay_s, duplicates, message)
         with self._lock:
             self._machines[arn] = job
             self._queues[arn] = queue_url
@@ -328,11 +337,12 @@ class ScriptedJobs:
         service: Service,
         name: str,
         states: Sequence[str],
+        trigger: dict,
         every: float | None,
         lost: bool | Collection[str],
         delay_s: float,
         duplicates: int,
-        trigger: dict,
+        message: str | None,
     ) -> ScriptedJob:
         script = tuple(states)
         unknown = [s for s in script if s not in service.states]
@@ -342,7 +352,7 @@ class ScriptedJobs:
             raise ValueError(f"only the last state of a script may be terminal: {list(script)}")
         if (every is not None and every <= 0) or delay_s < 0 or duplicates < 0:
             raise ValueError("every must be positive (or None), delay_s and duplicates cannot be negative")
-        return ScriptedJob(service, name, script, every, lost, delay_s, duplicates, trigger, self._finish)
+        return ScriptedJob(service, name, script, every, lost, delay_s, duplicates, message, trigger, self._finish)
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     def install(self) -> None:
@@ -440,6 +450,8 @@ class ScriptedJobs:
             fake_run._transitions = []  # moto's own chain never moves a scripted run
             run = JobRun(job, {"jobName": fake_job.name, "jobRunId": run_id}, fake_run)
             fake_run.advance = lambda: self._status_call(run)  # moto calls it on every GetJobRun
+            as_dict = fake_run.as_dict
+            fake_run.as_dict = lambda: _with_error_message(as_dict(), run)  # moto's answer has no ErrorMessage
             self._started(run)
 
     def _emr_started(self, cluster_id: str, steps: list) -> None:
@@ -489,12 +501,13 @@ class ScriptedJobs:
             if not self._ended(run):
                 self._apply(run, run.scripted_state())
 
-    @staticmethod
-    def _ended(run: JobRun) -> bool:
-        """Whether the run ended; an execution may also have been stopped or timed out by someone else."""
-        if not run.ended and run.job.service is STEP_FUNCTIONS and run.target.status != "RUNNING":
-            run.state = run.target.status
-            run.states.append(run.state)
+    def _ended(self, run: JobRun) -> bool:
+        """Whether the run ended; moto may also have ended it (CancelJobRun, StopExecution, a timeout), which the
+        service announces too."""
+        if not run.ended:
+            shown = _shown_state(run)
+            if shown != run.state and shown in run.job.service.terminal:
+                self._entered(run, shown)
         return run.ended
 
     def _run_by_key(self, key: str) -> JobRun | None:
@@ -509,38 +522,44 @@ class ScriptedJobs:
         with self._lock:
             if self._ended(run):
                 raise ValueError(f"the run {run.identity} already ended {run.state}")
-            run.forced, run.message, run.output = state, message, output
+            run.forced, run.message, run.output = state, message or run.message, output
             self._apply(run, state)
 
     def _apply(self, run: JobRun, state: str) -> None:
+        """Show `state` in moto's object (a Step Functions execution is ended through the API), then enter it."""
         if state == run.state:
             return
+        service, target, now = run.job.service, run.target, _now()
+        if service is GLUE:
+            target.status = state
+            target.modified_on = now
+            if state in GLUE.terminal:
+                target.completed_on = now
+        elif service is EMR:
+            target.state = state
+            if state == "RUNNING" and target.start_date_time is None:
+                target.start_date_time = now
+            if state in EMR.terminal:
+                target.end_date_time = now
+                target.last_state_change_reason = run.message if state != "COMPLETED" else None
+        elif service is EMR_SERVERLESS:
+            target.state = state
+            target.updated_at = now
+            if run.message and state in ("FAILED", "CANCELLED"):
+                target.state_details = run.message
+        else:
+            self._end_execution(run, state)
+        self._entered(run, state)
+
+    def _entered(self, run: JobRun, state: str) -> None:
+        """Record the run's new state and announce it when the service does (the status-change poller announces
+        a Step Functions execution's)."""
         previous, run.state = run.state, state
         run.states.append(state)
-        now = _now()
         service = run.job.service
-        if service is GLUE:
-            run.target.status = state
-            run.target.modified_on = now
-            if state in GLUE.terminal:
-                run.target.completed_on = now
-        elif service is EMR:
-            run.target.state = state
-            if state == "RUNNING" and run.target.start_date_time is None:
-                run.target.start_date_time = now
-            if state in EMR.terminal:
-                run.target.end_date_time = now
-                run.target.last_state_change_reason = run.message
-        elif service is EMR_SERVERLESS:
-            run.target.state = state
-            run.target.updated_at = now
-            if run.message:
-                run.target.state_details = run.message
-        else:
-            self._end_execution(run, state)  # the status-change poller announces it
-            return
-        if state in service.announced:
-            self._announce(run.job, make_event(service.source, service.detail_type, _detail(run, previous, now)))
+        if service is not STEP_FUNCTIONS and state in service.announced:
+            detail = _detail(run, previous, _now())
+            self._announce(run.job, make_event(service.source, service.detail_type, detail))
 
     def _end_execution(self, run: JobRun, state: str) -> None:
         execution = run.target
@@ -609,6 +628,11 @@ class ScriptedJobs:
             self._send(job, event)
 
 
+def _with_error_message(answer: dict, run: JobRun) -> dict:
+    failed = run.message and run.state in GLUE.terminal and run.state != "SUCCEEDED"
+    return {**answer, "ErrorMessage": run.message} if failed else answer
+
+
 def _iso_millis(moment: datetime.datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(datetime.UTC)
@@ -630,6 +654,12 @@ _EMR_VERBS = {
     "FAILED": "failed",
     "INTERRUPTED": "was interrupted",
 }
+
+
+def _shown_state(run: JobRun) -> str:
+    """The state moto's object shows now."""
+    target = run.target
+    return target.status if run.job.service in (GLUE, STEP_FUNCTIONS) else target.state
 
 
 def _detail(run: JobRun, previous: str, now: datetime.datetime) -> dict:

@@ -207,6 +207,38 @@ def test_finish_a_step_functions_job_succeeds_its_execution_with_an_output(emu):
     assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", {"rows": 42})
 
 
+def test_a_failure_message_shows_in_the_status_answer_and_in_the_event(emu):
+    job = emu.jobs.glue("sj-message", ["RUNNING", "FAILED"], every=None, message="OutOfMemoryError: Java heap space")
+    rule = watch(emu, job, "jobName")
+    glue = emu.client("glue")
+    run_id = glue.start_job_run(JobName="sj-message")["JobRunId"]
+    assert "ErrorMessage" not in glue.get_job_run(JobName="sj-message", RunId=run_id)["JobRun"]
+    answer = glue.get_job_run(JobName="sj-message", RunId=run_id)["JobRun"]
+    assert (answer["JobRunState"], answer["ErrorMessage"]) == ("FAILED", "OutOfMemoryError: Java heap space")
+    [event] = delivered(emu, rule)
+    assert event["detail"]["message"] == "Job run failed: OutOfMemoryError: Java heap space"
+
+
+def test_a_run_cancelled_through_the_api_is_announced_and_stays_cancelled(emu):
+    job = emu.jobs.emr_serverless("sj-cancel", ["RUNNING", "SUCCESS"], every=None)
+    rule = watch(emu, job, "applicationId")
+    client = emu.client("emr-serverless")
+    app = job.trigger["applicationId"]
+    run_id = client.start_job_run(
+        applicationId=app,
+        executionRoleArn=job.trigger["executionRoleArn"],
+        name="sj-cancel",
+        jobDriver={"sparkSubmit": {"entryPoint": job.trigger["entryPoint"]}},
+        clientToken="token-3",
+    )["jobRunId"]
+    client.cancel_job_run(applicationId=app, jobRunId=run_id)
+    assert [client.get_job_run(applicationId=app, jobRunId=run_id)["jobRun"]["state"] for _ in range(3)] == [
+        "CANCELLED"
+    ] * 3
+    assert states_of(delivered(emu, rule)) == ["CANCELLED"]
+    assert job.runs[0].states == ["RUNNING", "CANCELLED"]
+
+
 # -- delivery options ---------------------------------------------------------------------------------------------
 def test_a_lost_event_leaves_the_state_progressing_and_nothing_on_the_bus(emu):
     job = emu.jobs.glue("sj-lost", ["RUNNING", "SUCCEEDED"], every=None, lost=True)

@@ -249,15 +249,23 @@ class ScriptedJobs:
         duplicates: int = 0,
         message: str | None = None,
     ) -> ScriptedJob:
-        """EMR steps named `name` on a cluster (`cluster_id`, or a new waiting cluster) showing `states` in order."""
-        if cluster_id is None:
-            cluster_id = self._client("emr").run_job_flow(
+        """EMR steps named `name` on the cluster `cluster_id` (created waiting, with that ID, when absent: a stack's
+        `triggerPermissions` can name it before the emulator starts) or on a new one, showing `states` in order."""
+        backend = emr_models.emr_backends[ACCOUNT_ID][region()]
+        if cluster_id not in backend.clusters:
+            created = self._client("emr").run_job_flow(
                 Name=f"emulator-{name}",
                 ReleaseLabel="emr-7.5.0",
                 Instances={"InstanceCount": 1, "MasterInstanceType": "m5.xlarge", "KeepJobFlowAliveWhenNoSteps": True},
                 JobFlowRole="EMR_EC2_DefaultRole",
                 ServiceRole="EMR_DefaultRole",
             )["JobFlowId"]
+            if cluster_id is None:
+                cluster_id = created
+            else:  # moto draws cluster IDs at random
+                cluster = backend.clusters.pop(created)
+                cluster.id = cluster_id
+                backend.clusters[cluster_id] = cluster
         trigger = {"type": "emr", "clusterId": cluster_id, "jobName": name}
         job = self._job(EMR, name, states, trigger, every, lost, delay_s, duplicates, message)
         with self._lock:
@@ -276,12 +284,19 @@ class ScriptedJobs:
         duplicates: int = 0,
         message: str | None = None,
     ) -> ScriptedJob:
-        """EMR Serverless job runs named `name` on an application (`application_id`, or a new Spark application)
-        showing `states` in order."""
-        if application_id is None:
-            application_id = self._client("emr-serverless").create_application(
+        """EMR Serverless job runs named `name` on the application `application_id` (created, with that ID, when
+        absent) or on a new Spark application, showing `states` in order."""
+        backend = emr_serverless_models.emrserverless_backends[ACCOUNT_ID][region()]
+        if application_id not in backend.applications:
+            created = self._client("emr-serverless").create_application(
                 name=f"emulator-{name}", releaseLabel="emr-7.5.0", type="SPARK"
             )["applicationId"]
+            if application_id is None:
+                application_id = created
+            else:  # moto draws application IDs at random
+                application = backend.applications.pop(created)
+                application.id, application.arn = application_id, application.arn.replace(created, application_id)
+                backend.applications[application_id] = application
         trigger = {
             "type": "emr-serverless",
             "applicationId": application_id,

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from emulator import Emulator
+from emulator.jobs import EMULATOR_ROLE
 
 TODAY = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
@@ -22,10 +23,23 @@ TERMINAL = {
 }
 
 
+CLUSTER, APPLICATION = "j-SJPIPE0000001", "00sjpipe00000001"  # declared before the jobs exist, as a stack would
+STACK = {
+    "triggerPermissions": {
+        "glue": ["arn:aws:glue:us-east-1:123456789012:job/sj-pipe-glue"],
+        "emr": [f"arn:aws:elasticmapreduce:us-east-1:123456789012:cluster/{CLUSTER}"],
+        "emrServerless": [f"arn:aws:emr-serverless:us-east-1:123456789012:/applications/{APPLICATION}", EMULATOR_ROLE],
+        "stepFunctions": ["arn:aws:states:us-east-1:123456789012:stateMachine:sj-pipe-sfn"],
+    }
+}
+
+
 @pytest.fixture(scope="module")
 def emu():
-    with Emulator() as emulator:
+    with Emulator(STACK) as emulator:
         yield emulator
+        # the pipeline scenarios' handlers started and polled the scripted jobs within the stack's permissions
+        assert emulator.unauthorized_calls() == []
 
 
 def watch(emu, job, field, *, terminal_only=True):
@@ -299,8 +313,10 @@ def test_a_script_is_checked_against_the_services_states(emu):
     "declare",
     [
         lambda emu: emu.jobs.glue("sj-pipe-glue", ["RUNNING", "RUNNING", "SUCCEEDED"]),
-        lambda emu: emu.jobs.emr("sj-pipe-emr", ["RUNNING", "COMPLETED"]),
-        lambda emu: emu.jobs.emr_serverless("sj-pipe-emr-sl", ["SCHEDULED", "RUNNING", "SUCCESS"]),
+        lambda emu: emu.jobs.emr("sj-pipe-emr", ["RUNNING", "COMPLETED"], cluster_id=CLUSTER),
+        lambda emu: emu.jobs.emr_serverless(
+            "sj-pipe-emr-sl", ["SCHEDULED", "RUNNING", "SUCCESS"], application_id=APPLICATION
+        ),
         lambda emu: emu.jobs.step_function("sj-pipe-sfn", ["RUNNING", "SUCCEEDED"]),
     ],
     ids=["glue", "emr", "emr-serverless", "step-function"],
@@ -316,4 +332,6 @@ def test_a_pipeline_trigger_starts_the_scripted_job_and_completes_when_it_ends(e
     assert emu.run_log(job.name, TODAY)["status"] == "COMPLETED"
     [run] = job.runs
     assert run.states[-1] == job.script[-1]
+    history = json.dumps(result["history"], default=str)
+    assert all(value in history for value in run.identity.values())  # the trigger recorded this run's identity
     assert states_of(job.events)[-1] == job.script[-1]  # the service announced the end

@@ -85,13 +85,16 @@ EMR = Service(
     frozenset({"PENDING", "RUNNING", "COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED"}),
     ("RUNNING", "COMPLETED"),
 )
+_EMR_SERVERLESS_STATES = frozenset(
+    {"SUBMITTED", "QUEUED", "PENDING", "SCHEDULED", "RUNNING", "SUCCESS", "FAILED", "CANCELLING", "CANCELLED"}
+)
 EMR_SERVERLESS = Service(
     "emr-serverless",
     "aws.emr-serverless",
     "EMR Serverless Job Run State Change",
-    frozenset({"SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "SUCCESS", "FAILED", "CANCELLING", "CANCELLED"}),
+    _EMR_SERVERLESS_STATES,
     frozenset({"SUCCESS", "FAILED", "CANCELLED"}),
-    frozenset({"SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "SUCCESS", "FAILED", "CANCELLING", "CANCELLED"}),
+    _EMR_SERVERLESS_STATES,  # every change is announced
     ("RUNNING", "SUCCESS"),
 )
 STEP_FUNCTIONS = Service(
@@ -198,7 +201,7 @@ class ScriptedJobs:
         self._emr: dict[tuple[str, str], ScriptedJob] = {}
         self._emr_serverless: dict[tuple[str, str], ScriptedJob] = {}
         self._machines: dict[str, ScriptedJob] = {}  # state machine ARN -> job
-        self._executions: dict[str, JobRun] = {}  # execution ARN -> run
+        self._runs: dict[str, JobRun] = {}  # the run's own ID (job run ID, step ID, execution ARN) -> run
         self._tokens: dict[str, str] = {}  # execution ARN -> task token
         self._queues: dict[str, str] = {}  # state machine ARN -> queue URL
         self._delayed: list[tuple[float, int, ScriptedJob, dict]] = []
@@ -385,7 +388,7 @@ class ScriptedJobs:
             return added
 
         def emr_describe_step(backend: Any, cluster_id: str, step_id: str) -> Any:
-            jobs._status_call(f"emr:{step_id}")
+            jobs._status_call(step_id)
             return original_describe_step(backend, cluster_id, step_id)
 
         def emr_serverless_start(backend: Any, application_id: str, *args: Any, **kwargs: Any) -> Any:
@@ -394,14 +397,14 @@ class ScriptedJobs:
             return job_run
 
         def emr_serverless_get(backend: Any, application_id: str, job_run_id: str) -> Any:
-            jobs._status_call(f"emr-serverless:{job_run_id}")
+            jobs._status_call(job_run_id)
             return original_emr_serverless_get(backend, application_id, job_run_id)
 
         def describe_execution(backend: Any, execution_arn: str) -> Any:
             execution = original_describe_execution(backend, execution_arn)
             if execution.state_machine_arn in jobs._machines:
                 jobs._execution_seen(execution)
-                jobs._status_call(f"step-function:{execution_arn}")
+                jobs._status_call(execution_arn)
             return execution
 
         original_glue_start = self._patch(glue_models.FakeJob, "start_job_run", glue_start)
@@ -441,9 +444,8 @@ class ScriptedJobs:
             try:
                 with self._lock:
                     self._discover_executions()
-                    for run in self._all_runs():
-                        if not self._ended(run) and run.job.every is not None:
-                            self._apply(run, run.scripted_state())
+                    for run in list(self._runs.values()):
+                        self._tick(run)
                     self._send_due()
             except Exception:
                 logger.exception("scripted jobs: a pass failed")
@@ -451,9 +453,12 @@ class ScriptedJobs:
                 self._passes += 1
                 self._passed.notify_all()
 
-    def _all_runs(self) -> list[JobRun]:
-        jobs = [*self._glue.values(), *self._emr.values(), *self._emr_serverless.values(), *self._machines.values()]
-        return [run for job in jobs for run in job.runs]
+    def _tick(self, run: JobRun) -> None:
+        try:
+            if run.job.every is not None and not self._ended(run):
+                self._apply(run, run.scripted_state())
+        except Exception:
+            logger.exception("scripted jobs: run %s could not move", run.identity)
 
     # -- runs starting --------------------------------------------------------------------------------------------
     def _glue_started(self, fake_job: Any, run_id: str) -> None:
@@ -464,24 +469,25 @@ class ScriptedJobs:
             fake_run = next(r for r in fake_job.job_runs if r.job_run_id == run_id)
             fake_run._transitions = []  # moto's own chain never moves a scripted run
             run = JobRun(job, {"jobName": fake_job.name, "jobRunId": run_id}, fake_run)
-            fake_run.advance = lambda: self._status_call(run)  # moto calls it on every GetJobRun
+            fake_run.advance = lambda: self._status_call(run_id)  # moto calls it on every GetJobRun
             as_dict = fake_run.as_dict
             fake_run.as_dict = lambda: _with_error_message(as_dict(), run)  # moto's answer has no ErrorMessage
-            self._started(run)
+            self._started(run_id, run)
 
     def _emr_started(self, cluster_id: str, steps: list) -> None:
         with self._lock:
             for step in steps:
                 job = self._emr.get((cluster_id, step.name))
                 if job is not None:
-                    self._started(JobRun(job, {"clusterId": cluster_id, "stepId": step.id}, step))
+                    self._started(step.id, JobRun(job, {"clusterId": cluster_id, "stepId": step.id}, step))
 
     def _emr_serverless_started(self, application_id: str, job_run: Any) -> None:
         with self._lock:
             job = self._emr_serverless.get((application_id, job_run.name))
             if job is not None:
                 job_run.created_by = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/interlock-trigger"
-                self._started(JobRun(job, {"applicationId": application_id, "jobRunId": job_run.id}, job_run))
+                identity = {"applicationId": application_id, "jobRunId": job_run.id}
+                self._started(job_run.id, JobRun(job, identity, job_run))
 
     def _discover_executions(self) -> None:
         backend = stepfunctions_parser_backends[ACCOUNT_ID][region()]
@@ -492,26 +498,24 @@ class ScriptedJobs:
 
     def _execution_seen(self, execution: Any) -> None:
         with self._lock:
-            if execution.execution_arn not in self._executions:
+            arn = execution.execution_arn
+            if arn not in self._runs:
                 job = self._machines[execution.state_machine_arn]
-                run = JobRun(job, {"executionArn": execution.execution_arn}, execution, state="RUNNING")
-                run.states.append("RUNNING")
-                self._executions[execution.execution_arn] = run
-                job.runs.append(run)
-                self._apply(run, run.scripted_state())
+                self._started(arn, JobRun(job, {"executionArn": arn}, execution, state="RUNNING", states=["RUNNING"]))
 
-    def _started(self, run: JobRun) -> None:
+    def _started(self, run_id: str, run: JobRun) -> None:
+        self._runs[run_id] = run
         run.job.runs.append(run)
         self._apply(run, run.scripted_state())
 
     # -- states ---------------------------------------------------------------------------------------------------
-    def _status_call(self, run: JobRun | str) -> None:
-        """A status call is being answered: count it and show the state the script gives now."""
+    def _status_call(self, run_id: str) -> None:
+        """A status call about `run_id` is being answered: when it is a scripted run, count the call and show the
+        state the script gives now."""
         with self._lock:
-            if isinstance(run, str):
-                run = self._run_by_key(run)
-                if run is None:
-                    return
+            run = self._runs.get(run_id)
+            if run is None:
+                return
             run.status_calls += 1
             if not self._ended(run):
                 self._apply(run, run.scripted_state())
@@ -524,14 +528,6 @@ class ScriptedJobs:
             if shown != run.state and shown in run.job.service.terminal:
                 self._entered(run, shown)
         return run.ended
-
-    def _run_by_key(self, key: str) -> JobRun | None:
-        service, identifier = key.split(":", 1)
-        if service == "step-function":
-            return self._executions.get(identifier)
-        jobs = self._emr if service == "emr" else self._emr_serverless
-        field = "stepId" if service == "emr" else "jobRunId"
-        return next((r for job in jobs.values() for r in job.runs if r.identity[field] == identifier), None)
 
     def _finish(self, run: JobRun, state: str, *, message: str | None = None, output: Any = None) -> None:
         with self._lock:
@@ -648,10 +644,10 @@ def _with_error_message(answer: dict, run: JobRun) -> dict:
     return {**answer, "ErrorMessage": run.message} if failed else answer
 
 
-def _iso_millis(moment: datetime.datetime) -> str:
+def _iso_micros(moment: datetime.datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(datetime.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 _SEVERITY = {"FAILED": "ERROR", "ERROR": "ERROR", "TIMEOUT": "WARN", "CANCELLED": "WARN", "INTERRUPTED": "WARN"}
@@ -708,8 +704,8 @@ def _detail(run: JobRun, previous: str, now: datetime.datetime) -> dict:
         "state": state,
         "previousState": previous or None,
         "createdBy": target.created_by,
-        "updatedAt": _iso_millis(now),
-        "createdAt": _iso_millis(target.created_at),
+        "updatedAt": _iso_micros(now),
+        "createdAt": _iso_micros(target.created_at),
     }
     if run.message:
         detail["stateDetails"] = run.message

@@ -289,15 +289,15 @@ def test_a_duplicated_event_arrives_twice_with_the_same_id(emu):
 
 
 def test_a_delayed_event_arrives_after_the_state_changed(emu):
-    job = emu.jobs.glue("sj-late", ["SUCCEEDED"], every=None, delay_s=1.0)
+    job = emu.jobs.glue("sj-late", ["SUCCEEDED"], every=None, delay_s=2.0)
     rule = watch(emu, job, "jobName")
     glue = emu.client("glue")
+    before = time.monotonic()
     run_id = glue.start_job_run(JobName="sj-late")["JobRunId"]
-    ended = time.monotonic()
     assert glue.get_job_run(JobName="sj-late", RunId=run_id)["JobRun"]["JobRunState"] == "SUCCEEDED"
     assert delivered(emu, rule) == []
     wait_until(lambda: delivered(emu, rule))
-    assert time.monotonic() - ended >= 1.0
+    assert time.monotonic() - before >= 2.0
     assert delivered(emu, rule)[0]["detail"]["jobRunId"] == run_id
 
 

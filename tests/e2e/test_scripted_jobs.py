@@ -163,7 +163,8 @@ def test_step_functions_execution_follows_its_script_and_ends_through_moto(emu):
     arn = sfn.start_execution(stateMachineArn=job.trigger["stateMachineArn"], name="run-1", input="{}")["executionArn"]
     seen = [sfn.describe_execution(executionArn=arn)["status"] for _ in range(3)]
     assert seen == ["RUNNING", "RUNNING", "FAILED"]
-    assert sfn.describe_execution(executionArn=arn)["error"] == "Scripted.Failed"
+    described = sfn.describe_execution(executionArn=arn)
+    assert (described["error"], described["cause"]) == ("Scripted.Failed", "failed as scripted")
     history = [e["type"] for e in emu.history(arn)]
     assert history[-1] == "ExecutionFailed"  # moto's interpreter ended it
     events = delivered(emu, rule)

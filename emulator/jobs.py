@@ -38,7 +38,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from moto.emr import models as emr_models
 from moto.emrserverless import models as emr_serverless_models
@@ -108,9 +108,34 @@ STEP_FUNCTIONS = Service(
 )
 
 
+def _check(service: Service, states: Sequence[str], options: JobOptions) -> None:
+    """Refuse a script or options the service cannot show, before anything is created."""
+    unknown_options = set(options) - set(JobOptions.__annotations__)
+    if unknown_options:
+        raise TypeError(f"unknown scripted job options {sorted(unknown_options)}")
+    unknown = [s for s in states if s not in service.states]
+    if not states or unknown:
+        raise ValueError(f"a scripted {service.trigger_type} job needs states from {sorted(service.states)}")
+    if any(s in service.terminal for s in states[:-1]):
+        raise ValueError(f"only the last state of a script may be terminal: {list(states)}")
+    every = options.get("every", 1.0)
+    if (every is not None and every <= 0) or options.get("delay_s", 0.0) < 0 or options.get("duplicates", 0) < 0:
+        raise ValueError("every must be positive (or None), delay_s and duplicates cannot be negative")
+
+
 def _now() -> datetime.datetime:
     """Now in UTC without a zone, as moto keeps its timestamps."""
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+class JobOptions(TypedDict, total=False):
+    """How a scripted job's runs move and how its events travel: the keywords every declaration takes."""
+
+    every: float | None  # seconds each state lasts (default 1); None: one state per status call
+    lost: bool | Collection[str]  # drop the events (True, or those of these states); the state still changes
+    delay_s: float  # put each event on the bus this much later
+    duplicates: int  # extra copies of each event (the same event, the same id)
+    message: str | None  # the failure's text a run ending in failure shows (unless finish gives one)
 
 
 @dataclasses.dataclass
@@ -217,14 +242,11 @@ class ScriptedJobs:
         self,
         name: str,
         states: Sequence[str] = GLUE.default_script,
-        *,
-        every: float | None = 1.0,
-        lost: bool | Collection[str] = False,
-        delay_s: float = 0.0,
-        duplicates: int = 0,
-        message: str | None = None,
+        **options: Unpack[JobOptions],
     ) -> ScriptedJob:
-        """A Glue job `name` (created in moto when absent) whose runs show `states` in order."""
+        """A Glue job `name` (created in moto when absent) whose runs show `states` in order (`options`:
+        JobOptions)."""
+        _check(GLUE, states, options)
         glue = self._client("glue")
         try:
             glue.get_job(JobName=name)
@@ -234,11 +256,7 @@ class ScriptedJobs:
                 Role=EMULATOR_ROLE,
                 Command={"Name": "glueetl", "ScriptLocation": f"s3://emulator-scripts/{name}.py"},
             )
-        trigger = {"type": "glue", "jobName": name}
-        job = self._job(GLUE, name, states, trigger, every, lost, delay_s, duplicates, message)
-        with self._lock:
-            self._glue[name] = job
-        return job
+        return self._job(GLUE, name, states, {"type": "glue", "jobName": name}, self._glue, name, options)
 
     def emr(
         self,
@@ -246,14 +264,11 @@ class ScriptedJobs:
         states: Sequence[str] = EMR.default_script,
         *,
         cluster_id: str | None = None,
-        every: float | None = 1.0,
-        lost: bool | Collection[str] = False,
-        delay_s: float = 0.0,
-        duplicates: int = 0,
-        message: str | None = None,
+        **options: Unpack[JobOptions],
     ) -> ScriptedJob:
         """EMR steps named `name` on the cluster `cluster_id` (created waiting, with that ID, when absent: a stack's
         `triggerPermissions` can name it before the emulator starts) or on a new one, showing `states` in order."""
+        _check(EMR, states, options)
         backend = emr_models.emr_backends[ACCOUNT_ID][region()]
         if cluster_id not in backend.clusters:
             created = self._client("emr").run_job_flow(
@@ -270,10 +285,7 @@ class ScriptedJobs:
                 cluster.id = cluster_id
                 backend.clusters[cluster_id] = cluster
         trigger = {"type": "emr", "clusterId": cluster_id, "jobName": name}
-        job = self._job(EMR, name, states, trigger, every, lost, delay_s, duplicates, message)
-        with self._lock:
-            self._emr[(cluster_id, name)] = job
-        return job
+        return self._job(EMR, name, states, trigger, self._emr, (cluster_id, name), options)
 
     def emr_serverless(
         self,
@@ -281,14 +293,11 @@ class ScriptedJobs:
         states: Sequence[str] = EMR_SERVERLESS.default_script,
         *,
         application_id: str | None = None,
-        every: float | None = 1.0,
-        lost: bool | Collection[str] = False,
-        delay_s: float = 0.0,
-        duplicates: int = 0,
-        message: str | None = None,
+        **options: Unpack[JobOptions],
     ) -> ScriptedJob:
         """EMR Serverless job runs named `name` on the application `application_id` (created, with that ID, when
         absent) or on a new Spark application, showing `states` in order."""
+        _check(EMR_SERVERLESS, states, options)
         backend = emr_serverless_models.emrserverless_backends[ACCOUNT_ID][region()]
         if application_id not in backend.applications:
             created = self._client("emr-serverless").create_application(
@@ -307,23 +316,16 @@ class ScriptedJobs:
             "jobName": name,
             "entryPoint": f"s3://emulator-scripts/{name}.py",
         }
-        job = self._job(EMR_SERVERLESS, name, states, trigger, every, lost, delay_s, duplicates, message)
-        with self._lock:
-            self._emr_serverless[(application_id, name)] = job
-        return job
+        return self._job(EMR_SERVERLESS, name, states, trigger, self._emr_serverless, (application_id, name), options)
 
     def step_function(
         self,
         name: str,
         states: Sequence[str] = STEP_FUNCTIONS.default_script,
-        *,
-        every: float | None = 1.0,
-        lost: bool | Collection[str] = False,
-        delay_s: float = 0.0,
-        duplicates: int = 0,
-        message: str | None = None,
+        **options: Unpack[JobOptions],
     ) -> ScriptedJob:
         """A state machine `name` whose executions show `states` in order (RUNNING, then one terminal status)."""
+        _check(STEP_FUNCTIONS, states, options)
         queue_url = self._client("sqs").create_queue(QueueName=f"emulator-job-{name}")["QueueUrl"]
         definition = {
             "Comment": "scripted by the emulator: waits until the script ends it",
@@ -343,12 +345,10 @@ class ScriptedJobs:
         arn = self._client("stepfunctions").create_state_machine(
             name=name, definition=json.dumps(definition), roleArn=EMULATOR_ROLE
         )["stateMachineArn"]
-        trigger = {"type": "step-function", "stateMachineArn": arn}
-        job = self._job(STEP_FUNCTIONS, name, states, trigger, every, lost, delay_s, duplicates, message)
         with self._lock:
-            self._machines[arn] = job
             self._queues[arn] = queue_url
-        return job
+        trigger = {"type": "step-function", "stateMachineArn": arn}
+        return self._job(STEP_FUNCTIONS, name, states, trigger, self._machines, arn, options)
 
     def _job(
         self,
@@ -356,21 +356,17 @@ class ScriptedJobs:
         name: str,
         states: Sequence[str],
         trigger: dict,
-        every: float | None,
-        lost: bool | Collection[str],
-        delay_s: float,
-        duplicates: int,
-        message: str | None,
+        registry: dict,
+        key: Any,
+        options: JobOptions,
     ) -> ScriptedJob:
+        every, delay_s = options.get("every", 1.0), options.get("delay_s", 0.0)
+        duplicates, lost, message = options.get("duplicates", 0), options.get("lost", False), options.get("message")
         script = tuple(states)
-        unknown = [s for s in script if s not in service.states]
-        if not script or unknown:
-            raise ValueError(f"a scripted {service.trigger_type} job needs states from {sorted(service.states)}")
-        if any(s in service.terminal for s in script[:-1]):
-            raise ValueError(f"only the last state of a script may be terminal: {list(script)}")
-        if (every is not None and every <= 0) or delay_s < 0 or duplicates < 0:
-            raise ValueError("every must be positive (or None), delay_s and duplicates cannot be negative")
-        return ScriptedJob(service, name, script, every, lost, delay_s, duplicates, message, trigger, self._finish)
+        job = ScriptedJob(service, name, script, every, lost, delay_s, duplicates, message, trigger, self._finish)
+        with self._lock:
+            registry[key] = job
+        return job
 
     # -- lifecycle ------------------------------------------------------------------------------------------------
     def install(self) -> None:

@@ -77,6 +77,19 @@ def assert_envelope(event, source, detail_type):
     assert isinstance(event["resources"], list)
 
 
+def start_emr_serverless(emu, job):
+    """StartJobRun as the emr-serverless trigger sends it; returns the job run's ID and a GetJobRun call."""
+    client, application = emu.client("emr-serverless"), job.trigger["applicationId"]
+    run_id = client.start_job_run(
+        applicationId=application,
+        executionRoleArn=job.trigger["executionRoleArn"],
+        name=job.name,
+        jobDriver={"sparkSubmit": {"entryPoint": job.trigger["entryPoint"]}},
+        clientToken=f"{job.name}-1",
+    )["jobRunId"]
+    return run_id, lambda: client.get_job_run(applicationId=application, jobRunId=run_id)["jobRun"]
+
+
 def wait_until(predicate, timeout_s=10):
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -134,18 +147,8 @@ def test_emr_step_follows_its_script_per_describe_step_and_announces_every_state
 def test_emr_serverless_job_run_follows_its_script_and_announces_every_change(emu):
     job = emu.jobs.emr_serverless("sj-emr-sl", ["SUBMITTED", "RUNNING", "SUCCESS"], every=None)
     rule = watch(emu, job, "applicationId", terminal_only=False)
-    client = emu.client("emr-serverless")
-    run_id = client.start_job_run(
-        applicationId=job.trigger["applicationId"],
-        executionRoleArn=job.trigger["executionRoleArn"],
-        name="sj-emr-sl",
-        jobDriver={"sparkSubmit": {"entryPoint": job.trigger["entryPoint"]}},
-        clientToken="token-1",
-    )["jobRunId"]
-    seen = [
-        client.get_job_run(applicationId=job.trigger["applicationId"], jobRunId=run_id)["jobRun"]["state"]
-        for _ in range(3)
-    ]
+    run_id, get = start_emr_serverless(emu, job)
+    seen = [get()["state"] for _ in range(3)]
     assert seen == ["SUBMITTED", "RUNNING", "SUCCESS"]
     events = delivered(emu, rule)
     assert states_of(events) == ["SUBMITTED", "RUNNING", "SUCCESS"]
@@ -190,15 +193,7 @@ def test_a_timed_script_progresses_without_status_calls(emu):
 def test_finish_ends_a_run_now_whatever_its_script(emu):
     job = emu.jobs.emr_serverless("sj-finish", ["RUNNING"], every=None)
     rule = watch(emu, job, "applicationId")
-    client = emu.client("emr-serverless")
-    run_id = client.start_job_run(
-        applicationId=job.trigger["applicationId"],
-        executionRoleArn=job.trigger["executionRoleArn"],
-        name="sj-finish",
-        jobDriver={"sparkSubmit": {"entryPoint": job.trigger["entryPoint"]}},
-        clientToken="token-2",
-    )["jobRunId"]
-    get = lambda: client.get_job_run(applicationId=job.trigger["applicationId"], jobRunId=run_id)["jobRun"]  # noqa: E731
+    _, get = start_emr_serverless(emu, job)
     assert [get()["state"] for _ in range(3)] == ["RUNNING"] * 3
     assert delivered(emu, rule) == []
     job.finish("FAILED", message="Job run timed out after 5 minutes")
@@ -237,19 +232,9 @@ def test_a_failure_message_shows_in_the_status_answer_and_in_the_event(emu):
 def test_a_run_cancelled_through_the_api_is_announced_and_stays_cancelled(emu):
     job = emu.jobs.emr_serverless("sj-cancel", ["RUNNING", "SUCCESS"], every=None)
     rule = watch(emu, job, "applicationId")
-    client = emu.client("emr-serverless")
-    app = job.trigger["applicationId"]
-    run_id = client.start_job_run(
-        applicationId=app,
-        executionRoleArn=job.trigger["executionRoleArn"],
-        name="sj-cancel",
-        jobDriver={"sparkSubmit": {"entryPoint": job.trigger["entryPoint"]}},
-        clientToken="token-3",
-    )["jobRunId"]
-    client.cancel_job_run(applicationId=app, jobRunId=run_id)
-    assert [client.get_job_run(applicationId=app, jobRunId=run_id)["jobRun"]["state"] for _ in range(3)] == [
-        "CANCELLED"
-    ] * 3
+    run_id, get = start_emr_serverless(emu, job)
+    emu.client("emr-serverless").cancel_job_run(applicationId=job.trigger["applicationId"], jobRunId=run_id)
+    assert [get()["state"] for _ in range(3)] == ["CANCELLED"] * 3
     assert states_of(delivered(emu, rule)) == ["CANCELLED"]
     assert job.runs[0].states == ["RUNNING", "CANCELLED"]
 
@@ -307,6 +292,9 @@ def test_a_script_is_checked_against_the_services_states(emu):
         emu.jobs.glue("sj-bad", ["RUNNING", "COMPLETED"])  # an EMR state
     with pytest.raises(ValueError):
         emu.jobs.emr("sj-bad", ["FAILED", "RUNNING"])  # a terminal state before the end
+    with pytest.raises(TypeError):
+        emu.jobs.step_function("sj-bad", ["SUCCEEDED"], delay=1)  # not an option
+    assert not [m for m in emu.client("stepfunctions").list_state_machines()["stateMachines"] if m["name"] == "sj-bad"]
 
 
 # -- through the deployed handlers ----------------------------------------------------------------------------------

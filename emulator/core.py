@@ -8,7 +8,8 @@
 Starting it: moto's server on a free loopback port with Step Functions execution on; the in-process Lambda runtime;
 the scripted HTTP endpoints; the real Pulumi program deployed through mocks; one stream poller per DynamoDB
 event source mapping (AWS semantics, see stream_mapping.py); an SQS queue subscribed to the alert topic; the
-EventBridge rules' delivery and the Step Functions status-change events (events.py); fault injection (faults.py).
+EventBridge rules' delivery and the Step Functions status-change events (events.py); scripted AWS jobs (jobs.py);
+fault injection (faults.py).
 Leaving the block stops running executions, restores the process (env, stdout, moto patches) and resets moto.
 """
 
@@ -34,6 +35,7 @@ from .events import EventBridge, ExecutionStatusEvents, abort_stopped_executions
 from .faults import Faults
 from .http_endpoints import LocalHttp
 from .iam_check import allowed, role_documents
+from .jobs import ScriptedJobs
 from .lambda_runtime import LambdaRuntime
 from .program import Deployment, deploy_program
 from .server import ACCOUNT_ID, DEFAULT_REGION, MotoServer, region, use_region
@@ -109,6 +111,7 @@ class Emulator:
         self.faults = Faults(self._resolve_function)
         self._bridge: EventBridge | None = None
         self._status_events: ExecutionStatusEvents | None = None
+        self.jobs: ScriptedJobs | None = None  # scripted Glue, EMR, EMR Serverless and Step Functions jobs (jobs.py)
         self._restore_stop: Any = None
         self._execution_inputs: dict[str, dict] = {}  # ARN -> parsed input; an execution's input never changes
         self._merged_archetypes = ""  # the directory the functions' ARCHETYPE_DIR names when archetypes_dir is given
@@ -130,6 +133,8 @@ class Emulator:
         self.runtime.faults = self.faults
         self._bridge = EventBridge(self.client)
         self._bridge.install()
+        self.jobs = ScriptedJobs(self.client, self._bridge.publish)
+        self.jobs.install()
         self._restore_stop = abort_stopped_executions_at_once()
         self._original_send = lambda_models.LambdaBackend.send_dynamodb_items
         # moto's inline stream delivery (no filter, retries or DLQ) is replaced by our pollers.
@@ -146,7 +151,7 @@ class Emulator:
             self._discover()
             if self.stack_config.get("pipelinesDir") == OUTSIDE_PIPELINES:
                 self._register_outside_pipelines()
-            self._status_events = ExecutionStatusEvents(self._bridge.publish)
+            self._status_events = ExecutionStatusEvents(self.jobs.relay)
             self._status_events.start()
         except BaseException:
             self.stop()
@@ -157,6 +162,9 @@ class Emulator:
         if self._status_events is not None:
             self._status_events.stop()
             self._status_events = None
+        if self.jobs is not None:
+            self.jobs.uninstall()
+            self.jobs = None
         if self._bridge is not None:
             self._bridge.uninstall()
             self._bridge = None
@@ -445,9 +453,14 @@ class Emulator:
         return self._bridge.deliveries(rule) if self._bridge else []
 
     def wait_for_events(self, timeout_s: float = 10) -> None:
-        """Block until every status change so far has been emitted and every event delivered (or given up)."""
+        """Block until every status change so far (scripted jobs' included; a delayed event only once due) has been
+        emitted and every event delivered (or given up)."""
         deadline = time.monotonic() + timeout_s
-        if self._status_events is not None and not self._status_events.wait_pass(timeout_s):
+        if self.jobs is not None and not self.jobs.wait_pass(timeout_s):
+            raise TimeoutError("the scripted jobs' clock did not complete a pass")
+        if self._status_events is not None and not self._status_events.wait_pass(
+            max(0.0, deadline - time.monotonic())
+        ):
             raise TimeoutError("the Step Functions status-change poller did not complete a pass")
         if not self._bridge.wait_idle(max(0.0, deadline - time.monotonic())):
             raise TimeoutError(f"EventBridge deliveries still pending after {timeout_s}s")

@@ -29,7 +29,7 @@ import functools
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from . import clients, schema, settings
@@ -41,6 +41,7 @@ RUN_LOG_LEDGER = ("inFlight", "rerunCount", "rerunExecution")  # run log attribu
 RECORD_TTL_SECONDS = 30 * 86400
 NON_TERMINAL_RUN_GRACE_SECONDS = 86400
 PAGE_SIZE = 100  # Limit per Query page; tests lower it to exercise pagination
+BATCH_WRITE_ITEMS = 25  # BatchWriteItem's limit per request
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # EventBridge Scheduler fills in the scheduled time (RFC 3339)
 
 clock = time.time  # tests replace it to move time
@@ -297,14 +298,14 @@ def downstream_item(upstream_id: str, downstream_id: str) -> dict:
 
 
 def put_pipeline(config: dict) -> None:
-    """Register (overwrite) a pipeline config with its downstream-index edges, removing the edges of upstreams its
-    previous version named and this one does not; one transaction (a config names at most MAX_TRAITS upstreams)."""
+    """Register (overwrite) a pipeline config with its downstream-index edges. The edges go first and the edges of
+    upstreams its previous version named, and this one does not, are removed last: whichever write fails, no config
+    lacks its edges, and an extra edge is only a read that the cascade's check discards."""
     config_item, *edges = pipeline_items(config)
-    stale = upstreams_of(get_pipeline(config["name"])) - upstreams_of(config)
-    _write_atomically(
-        [dict(config_item, updatedAt=_iso(_now())), *edges],
-        [(pipeline_pk(upstream), downstream_sk(config["name"])) for upstream in sorted(stale)],
-    )
+    stale = sorted(upstreams_of(get_pipeline(config["name"])) - upstreams_of(config))
+    _write_batch(puts=edges)
+    _put(dict(config_item, updatedAt=_iso(_now())))
+    _write_batch(deletes=[(pipeline_pk(upstream), downstream_sk(config["name"])) for upstream in stale])
 
 
 def get_pipeline(pipeline_id: str) -> dict | None:
@@ -332,10 +333,10 @@ def list_pipelines() -> list[dict]:
 
 
 def delete_pipeline(pipeline_id: str) -> None:
-    """Remove a pipeline config and the downstream-index edges it wrote (one transaction)."""
+    """Remove a pipeline config, then the downstream-index edges it wrote."""
     upstreams = sorted(upstreams_of(get_pipeline(pipeline_id)))
-    edges = [(pipeline_pk(upstream), downstream_sk(pipeline_id)) for upstream in upstreams]
-    _write_atomically([], [(pipeline_pk(pipeline_id), "CONFIG"), *edges])
+    _ddb().delete_item(TableName=_table(), Key=_key(pipeline_pk(pipeline_id), "CONFIG"))
+    _write_batch(deletes=[(pipeline_pk(upstream), downstream_sk(pipeline_id)) for upstream in upstreams])
 
 
 def downstream_configs(upstream_id: str) -> list[dict]:
@@ -351,12 +352,15 @@ def downstream_configs(upstream_id: str) -> list[dict]:
     return [config for config in configs if config is not None]
 
 
-def _write_atomically(puts: list[dict], deletes: list[Key]) -> None:
-    """Put `puts` (plain items) and delete the items at `deletes` in one TransactWriteItems request."""
-    table = _table()
-    actions = [{"Put": {"TableName": table, "Item": typed_item(item)}} for item in puts]
-    actions += [{"Delete": {"TableName": table, "Key": _key(pk, sk)}} for pk, sk in deletes]
-    _ddb().transact_write_items(TransactItems=actions)
+def _write_batch(puts: Sequence[dict] = (), deletes: Sequence[Key] = ()) -> None:
+    """Put `puts` (plain items) and delete the items at `deletes`: BatchWriteItem, 25 per request, asking again
+    for what DynamoDB leaves unprocessed. Not atomic: callers order their writes so that any prefix is safe."""
+    requests = [{"PutRequest": {"Item": typed_item(item)}} for item in puts]
+    requests += [{"DeleteRequest": {"Key": _key(pk, sk)}} for pk, sk in deletes]
+    for start in range(0, len(requests), BATCH_WRITE_ITEMS):
+        pending = {_table(): requests[start : start + BATCH_WRITE_ITEMS]}
+        while pending:
+            pending = _ddb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
 
 # --- traits ----------------------------------------------------------------------------------------------------

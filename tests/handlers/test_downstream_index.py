@@ -152,3 +152,17 @@ def test_an_upstream_without_downstreams_costs_one_query(aws_env, requests):
     requests.clear()
     assert notify("pipe-a") == []
     assert requests == {"Query": 1}
+
+
+def test_a_registration_failing_midway_leaves_every_cascade_right(aws_env, monkeypatch):
+    store.put_pipeline(config("pipe-b", "pipe-a"))
+
+    def unavailable(_item):
+        raise RuntimeError("DynamoDB unavailable")
+
+    monkeypatch.setattr(store, "_put", unavailable)  # the new edge is written, the config is not
+    with pytest.raises(RuntimeError):
+        store.put_pipeline(config("pipe-b", "pipe-c"))
+    monkeypatch.undo()
+    assert edges(aws_env.table_name) == {("pipe-a", "pipe-b"), ("pipe-c", "pipe-b")}
+    assert notify("pipe-a") == ["pipe-b/daily"] and notify("pipe-c") == []

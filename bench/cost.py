@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import collections
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -183,6 +184,15 @@ def dollars(usage: Usage) -> dict[str, float]:
     }
 
 
+def revision() -> str:
+    """The commit measured (`-dirty` when the worktree has changes)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    answer = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True, text=True, check=False
+    )
+    return answer.stdout.strip() or "unknown"
+
+
 def main() -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     with Emulator() as emu:
@@ -196,22 +206,26 @@ def main() -> int:
         }
         measured = {label: meter.measure(scenario) for label, scenario in scenarios.items()}
         measured[f"watchdog pass ({WATCHED_PIPELINES} pipelines, steady)"] = meter.measure(watchdog(emu))
-    print(f"AWS cost per {RUNS:,} (us-east-1, on-demand; prices in bench/cost.py)")
-    header = f"  {'scenario':<46} {'transitions':>11} {'Lambda':>13} {'DynamoDB':>22} {'SFN $':>8} {'Lambda $':>9}"
-    print(header + f" {'DDB $':>8} {'total $':>8}")
+    print(f"Measured per run on the emulator (code at {revision()})")
+    print(f"  {'scenario':<46} {'transitions':>11} {'Lambda':>6} {'GB-s':>6} {'DynamoDB':>8} {'RRU':>6} {'WRU':>6}")
     for label, usage in measured.items():
-        cost = dollars(usage)
-        lambda_text = f"{sum(usage.invocations.values())} / {usage.gb_seconds:.2f} GB-s"
-        ddb_text = f"{sum(usage.requests.values())} req {usage.rru:g}R {usage.wru:g}W"
         print(
-            f"  {label:<46} {usage.transitions:>11} {lambda_text:>13} {ddb_text:>22} {cost['Step Functions']:>8.4f}"
-            f" {cost['Lambda']:>9.4f} {cost['DynamoDB']:>8.4f} {sum(cost.values()):>8.4f}"
+            f"  {label:<46} {usage.transitions:>11} {sum(usage.invocations.values()):>6} {usage.gb_seconds:>6.3f}"
+            f" {sum(usage.requests.values()):>8} {usage.rru:>6g} {usage.wru:>6g}"
         )
-    print("  per run: transitions, Lambda invocations / Arm-equivalent GB-s, DynamoDB requests and request units")
     for label, usage in measured.items():
         functions = ", ".join(f"{name.split('-', 2)[-1]} {n}" for name, n in sorted(usage.invocations.items()))
         requests = ", ".join(f"{op} {n}" for op, n in sorted(usage.requests.items()))
-        print(f"  {label}: Lambda {functions}; DynamoDB {requests}")
+        print(f"    {label}: {functions}; {requests}")
+    print(f"AWS cost of {RUNS:,} runs (passes), USD, us-east-1 on-demand prices (bench/cost.py)")
+    print(f"  {'scenario':<46} {'Step Functions':>14} {'Lambda':>8} {'DynamoDB':>8} {'total':>8} {'SFN share':>9}")
+    for label, usage in measured.items():
+        cost = dollars(usage)
+        total = sum(cost.values())
+        print(
+            f"  {label:<46} {cost['Step Functions']:>14.4f} {cost['Lambda']:>8.4f} {cost['DynamoDB']:>8.4f}"
+            f" {total:>8.4f} {cost['Step Functions'] / total:>9.1%}"
+        )
     return 0
 
 

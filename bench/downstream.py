@@ -70,7 +70,7 @@ def main() -> int:
                 raise SystemExit(f"{size} pipelines: listed {len(listed)}, downstreams {[c['name'] for c in found]}")
             rows.append((size, math.ceil(size / LIST_PAGE_SIZE), old_requests, old_seconds, new_requests, new_seconds))
     print(f"notifyDownstream lookup, {len(DOWNSTREAMS)} downstreams (+ {2 * len(DOWNSTREAMS)} PutItem either way)")
-    print(f"  {'pipelines':>9}  {'before: ceil(P/100)':>19}  {'measured':<18} {'after (measured)':<32}")
+    print(f"  {'pipelines':>9}  {'before: ceil(P/100)':>19}  {'before, measured':<18} {'after (measured)':<32}")
     for size, formula, old, old_s, new, new_s in rows:
         old_text = f"{sum(old.values())} ({old_s * 1000:.0f} ms)"
         detail = ", ".join(f"{op} {n}" for op, n in new.items())

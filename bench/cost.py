@@ -143,7 +143,7 @@ def run(emu: Emulator, pipeline_id: str, trigger: dict, job=None, polls: int = 0
     def scenario() -> int:
         result = emu.wait_for_execution(emu.write_marker(pipeline_id), timeout_s=120)
         if result["status"] != "SUCCEEDED" or (job is not None and job.polls != polls):
-            raise SystemExit(f"{pipeline_id}: unexpected outcome {result['status']}")
+            raise SystemExit(f"{pipeline_id}: {result['status']} after {job.polls if job else 0} polls")
         return result["state_transitions"]
 
     return scenario

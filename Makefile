@@ -30,6 +30,8 @@ bench: venv
 	$(PYTHON) bench/cold_start.py
 	$(PYTHON) bench/cold_start_deployed.py
 	$(PYTHON) bench/transitions.py
+	$(PYTHON) bench/downstream.py
+	$(PYTHON) bench/cost.py
 
 clean:
 	rm -rf build .pytest_cache

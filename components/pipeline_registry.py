@@ -1,7 +1,8 @@
-"""Pipelines as code: every pipeline config in the pipelines dir is validated and written as a table item.
+"""Pipelines as code: every pipeline config in the pipelines dir is validated and written as table items.
 
-Validation and the item's keys belong to the domain (handlers/interlock/pipelines.py and store.py); this module
-only finds the files, turns the item into DynamoDB JSON and declares one TableItem per pipeline.
+Validation and the items' keys belong to the domain (handlers/interlock/pipelines.py and store.py); this module
+only finds the files, turns the items into DynamoDB JSON and declares one TableItem per item: each config and its
+downstream-index edges, so a removed pipeline or a changed upstream takes its edges away at the next `pulumi up`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class PipelineConfigurationError(ConfigurationError):
 
 def load_pipeline_items(directory: str, settings: StackSettings | None = None) -> list[dict[str, Any]]:
     """Validate every pipeline file (against the shipped archetypes and the stack's settings) and return their
-    table items.
+    table items (`store.pipeline_items`: each config, then its downstream-index edges).
 
     An absent directory has no pipelines (they are registered some other way) and nothing to cross-check. Raises
     PipelineConfigurationError naming each file and field.
@@ -48,7 +49,7 @@ def load_pipeline_items(directory: str, settings: StackSettings | None = None) -
     problems = stack_problems(configs, settings, directory) if settings else []
     if problems:
         raise PipelineConfigurationError(problems)
-    return [store.pipeline_item(config.to_dict()) for config in configs.values()]
+    return [item for config in configs.values() for item in store.pipeline_items(config.to_dict())]
 
 
 def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: str) -> list[str]:
@@ -111,7 +112,7 @@ class PipelineRegistryArgs:
 
 
 class PipelineRegistry(pulumi.ComponentResource):
-    """One aws.dynamodb.TableItem per pipeline config file."""
+    """One aws.dynamodb.TableItem per pipeline config file and per downstream-index edge."""
 
     def __init__(self, name: str, args: PipelineRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:PipelineRegistry", name, None, opts)

@@ -3,6 +3,7 @@
 Key formats (DESIGN §5 is kept identical to this list):
 
     pipeline config   PIPELINE#{id}           CONFIG                                   GSI1 PIPELINES / {id}
+    downstream edge   PIPELINE#{upstream}     DOWNSTREAM#{downstream id}
     trait result      PIPELINE#{id}           TRAIT#{traitType}
     marker            PIPELINE#{id}           MARKER#{source}#{timestamp}#{nonce}
     lock              LOCK#{id}#{scheduleID}  LOCK
@@ -28,7 +29,7 @@ import functools
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from . import clients, schema, settings
@@ -40,6 +41,7 @@ RUN_LOG_LEDGER = ("inFlight", "rerunCount", "rerunExecution")  # run log attribu
 RECORD_TTL_SECONDS = 30 * 86400
 NON_TERMINAL_RUN_GRACE_SECONDS = 86400
 PAGE_SIZE = 100  # Limit per Query page; tests lower it to exercise pagination
+BATCH_WRITE_ITEMS = 25  # BatchWriteItem's limit per request
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # EventBridge Scheduler fills in the scheduled time (RFC 3339)
 
 clock = time.time  # tests replace it to move time
@@ -178,8 +180,11 @@ def _live(item: dict) -> bool:
 
 
 def _data(item: dict) -> dict | None:
-    raw = item.get("data", {}).get("S")
-    if raw is None:
+    return _json_object(item.get("data", {}).get("S"))
+
+
+def _json_object(raw: Any) -> dict | None:
+    if not isinstance(raw, str):
         return None
     try:
         data = json.loads(raw)
@@ -260,9 +265,47 @@ def pipeline_item(config: dict) -> dict:
     )
 
 
+def downstream_sk(downstream_id: str) -> str:
+    return f"DOWNSTREAM#{downstream_id}"
+
+
+def upstreams_of(config: Any) -> set[str]:
+    """The pipelines a config names as `traits.<t>.config.upstreamPipeline` (itself excluded). Any value is
+    accepted: what is not a non-empty string names no upstream."""
+    traits = config.get("traits") if isinstance(config, dict) else None
+    if not isinstance(traits, dict):
+        return set()
+    upstreams = set()
+    for trait in traits.values():
+        trait_config = trait.get("config") if isinstance(trait, dict) else None
+        upstream = trait_config.get("upstreamPipeline") if isinstance(trait_config, dict) else None
+        if isinstance(upstream, str) and upstream:
+            upstreams.add(upstream)
+    upstreams.discard(config.get("name"))
+    return upstreams
+
+
+def pipeline_items(config: dict) -> list[dict]:
+    """Every item that registers a pipeline config (plain values): its CONFIG item, then one downstream-index edge
+    under each upstream it names, so the upstream's cascade finds it without listing every pipeline."""
+    edges = [downstream_item(upstream, config["name"]) for upstream in sorted(upstreams_of(config))]
+    return [pipeline_item(config), *edges]
+
+
+def downstream_item(upstream_id: str, downstream_id: str) -> dict:
+    """The downstream-index edge (plain values): `downstream_id` names `upstream_id` as an upstream."""
+    return _item(pipeline_pk(upstream_id), downstream_sk(downstream_id))
+
+
 def put_pipeline(config: dict) -> None:
-    """Register (overwrite) a pipeline config."""
-    _put(dict(pipeline_item(config), updatedAt=_iso(_now())))
+    """Register (overwrite) a pipeline config with its downstream-index edges. The edges go first and the edges of
+    upstreams its previous version named, and this one does not, are removed last: whichever write fails, no config
+    lacks its edges, and an extra edge is only a read that the cascade's check discards."""
+    config_item, *edges = pipeline_items(config)
+    stale = sorted(upstreams_of(get_pipeline(config["name"])) - upstreams_of(config))
+    _write_batch(puts=edges)
+    _put(dict(config_item, updatedAt=_iso(_now())))
+    _write_batch(deletes=[(pipeline_pk(upstream), downstream_sk(config["name"])) for upstream in stale])
 
 
 def get_pipeline(pipeline_id: str) -> dict | None:
@@ -290,7 +333,34 @@ def list_pipelines() -> list[dict]:
 
 
 def delete_pipeline(pipeline_id: str) -> None:
+    """Remove a pipeline config, then the downstream-index edges it wrote."""
+    upstreams = sorted(upstreams_of(get_pipeline(pipeline_id)))
     _ddb().delete_item(TableName=_table(), Key=_key(pipeline_pk(pipeline_id), "CONFIG"))
+    _write_batch(deletes=[(pipeline_pk(upstream), downstream_sk(pipeline_id)) for upstream in upstreams])
+
+
+def downstream_configs(upstream_id: str) -> list[dict]:
+    """The current configs of the pipelines the downstream index lists under `upstream_id`: one Query page and one
+    BatchGetItem per 100 downstreams, whatever the number of pipelines. An edge says only that its downstream once
+    named this upstream; the caller checks each config still does (a stale or hand-written edge costs a read)."""
+    prefix = downstream_sk("")
+    names = [_plain(item[schema.SORT_KEY])[len(prefix) :] for item in _query(pipeline_pk(upstream_id), prefix)]
+    if not names:
+        return []
+    found = get_many([(pipeline_pk(name), "CONFIG") for name in names])
+    configs = (_json_object(found.get((pipeline_pk(name), "CONFIG"), {}).get("data")) for name in names)
+    return [config for config in configs if config is not None]
+
+
+def _write_batch(puts: Sequence[dict] = (), deletes: Sequence[Key] = ()) -> None:
+    """Put `puts` (plain items) and delete the items at `deletes`: BatchWriteItem, 25 per request, asking again
+    for what DynamoDB leaves unprocessed. Not atomic: callers order their writes so that any prefix is safe."""
+    requests = [{"PutRequest": {"Item": typed_item(item)}} for item in puts]
+    requests += [{"DeleteRequest": {"Key": _key(pk, sk)}} for pk, sk in deletes]
+    for start in range(0, len(requests), BATCH_WRITE_ITEMS):
+        pending = {_table(): requests[start : start + BATCH_WRITE_ITEMS]}
+        while pending:
+            pending = _ddb().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
 
 # --- traits ----------------------------------------------------------------------------------------------------

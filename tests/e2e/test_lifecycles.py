@@ -6,6 +6,7 @@ One emulator is shared by the module; each scenario uses its own pipeline ids. W
 call the handlers made must have been allowed by their roles' deployed policies.
 """
 
+import copy
 import datetime
 import json
 import time
@@ -122,6 +123,11 @@ def test_the_real_program_is_deployed_completely(emu):
         "sales-daily-aggregate",
         "sales-raw-ingest",
     }
+    # the registry's downstream-index edges reached the table with the configs
+    assert [c["name"] for c in emu.store.downstream_configs("sales-raw-ingest")] == [
+        "customer-features",
+        "sales-daily-aggregate",
+    ]
 
 
 def test_a_schedule_firing_starts_its_pipeline(emu):
@@ -285,6 +291,11 @@ def test_downstream_cascade(emu):
     config = emu.store.get_pipeline("e2e-downstream")
     config["traits"]["upstream-dependency"]["config"] = {"upstreamPipeline": "e2e-upstream"}
     emu.register_pipeline(config)
+    former = copy.deepcopy(dict(config, name="e2e-former-downstream"))  # named the upstream, then another one
+    emu.register_pipeline(former)
+    former["traits"]["upstream-dependency"]["config"] = {"upstreamPipeline": "e2e-elsewhere"}
+    emu.register_pipeline(former)
+    assert [c["name"] for c in emu.store.downstream_configs("e2e-upstream")] == ["e2e-downstream"]
     result = run(emu, "e2e-upstream")
     assert result["status"] == "SUCCEEDED"
     assert "e2e-downstream" in str(result["output"]["notifyDownstream"])
@@ -294,6 +305,7 @@ def test_downstream_cascade(emu):
     assert emu.run_log("e2e-downstream", TODAY)["status"] == "COMPLETED"
     assert len(emu.http.requests("/e2e-downstream/trigger")) == 1
     assert alert_types(emu, "e2e-upstream") == [] and alert_types(emu, "e2e-downstream") == []
+    assert emu.store.list_markers("e2e-former-downstream") == []
     settle(emu, "e2e-upstream")
 
 

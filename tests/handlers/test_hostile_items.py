@@ -27,9 +27,11 @@ DOWNSTREAM = dict(
 
 
 def put_raw(table: str, name: str, data: str) -> None:
-    """A pipeline item whose `data` is exactly `data`, bypassing every check (as another tool could write it)."""
+    """A pipeline item whose `data` is exactly `data`, bypassing every check (as another tool could write it), with
+    a downstream-index edge under pipe-a whatever `data` says, so pipe-a's cascade reads it."""
     item = dict(store.pipeline_item({"name": name}), data=data)
-    boto3.client("dynamodb").put_item(TableName=table, Item=store.typed_item(item))
+    for written in (item, store.downstream_item("pipe-a", name)):
+        boto3.client("dynamodb").put_item(TableName=table, Item=store.typed_item(written))
 
 
 def orch(action: str, pipeline_id: str, payload: dict | None = None, date: str = DATE) -> dict:

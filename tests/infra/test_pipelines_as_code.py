@@ -23,11 +23,11 @@ def plain(item_json: str) -> dict:
     return {key: deserializer.deserialize(value) for key, value in json.loads(item_json).items()}
 
 
-def test_every_shipped_pipeline_is_written_as_the_store_item(default_run):
+def test_every_shipped_pipeline_is_written_as_the_store_items(default_run):
     expected = {}
     for config in pipelines.load_pipeline_dir(SHIPPED, os.path.join(PROJECT_ROOT, "archetypes")):
-        item = store.pipeline_item(config.to_dict())
-        expected[(item["PK"], item["SK"])] = item
+        for item in store.pipeline_items(config.to_dict()):
+            expected[(item["PK"], item["SK"])] = item
     items = default_run.of_type("aws:dynamodb/tableItem:TableItem")
     assert len(items) == len(expected) >= 1
     for resource in items:
@@ -62,3 +62,41 @@ def test_an_empty_or_missing_dir_registers_nothing(pipelines_dir):
     assert not run.of_type("aws:dynamodb/tableItem:TableItem")
     run = run_program_full({**REQUIRED, "pipelinesDir": relative + "-absent"})
     assert not run.of_type("aws:dynamodb/tableItem:TableItem")
+
+
+def registered_keys(pipelines_dir, files: dict[str, str]) -> set[tuple[str, str]]:
+    """The (PK, SK) of every TableItem the program declares for these pipeline files, as the mocks created them."""
+    relative, path = pipelines_dir
+    for name in os.listdir(path):
+        os.remove(os.path.join(path, name))
+    for name, text in files.items():
+        with open(os.path.join(path, f"{name}.yaml"), "w", encoding="utf-8") as handle:
+            handle.write(text)
+    run = run_program_full({**REQUIRED, "pipelinesDir": relative})
+    keys = set()
+    for resource in run.of_type("aws:dynamodb/tableItem:TableItem"):
+        assert resource.outputs["item"] == resource.inputs["item"]
+        item = plain(resource.outputs["item"])
+        keys.add((item["PK"], item["SK"]))
+    return keys
+
+
+def pipeline_file(name: str, upstream: str | None = None) -> str:
+    text = f"name: {name}\narchetype: batch-ingestion\ntrigger: {{type: http, url: 'https://jobs.example/run'}}\n"
+    if upstream:
+        text += (
+            "traits:\n  upstream-dependency:\n    evaluator: builtin:upstream-job-log\n"
+            f"    config: {{upstreamPipeline: {upstream}}}\n"
+        )
+    return text
+
+
+def test_the_registry_writes_a_downstream_edge_per_upstream_and_only_current_ones(pipelines_dir):
+    upstreams = {"up-a": pipeline_file("up-a"), "up-c": pipeline_file("up-c")}
+    configs = {("PIPELINE#up-a", "CONFIG"), ("PIPELINE#up-c", "CONFIG"), ("PIPELINE#down-b", "CONFIG")}
+    keys = registered_keys(pipelines_dir, {**upstreams, "down-b": pipeline_file("down-b", "up-a")})
+    assert keys == configs | {("PIPELINE#up-a", "DOWNSTREAM#down-b")}
+    keys = registered_keys(pipelines_dir, {**upstreams, "down-b": pipeline_file("down-b", "up-c")})
+    assert keys == configs | {("PIPELINE#up-c", "DOWNSTREAM#down-b")}
+    keys = registered_keys(pipelines_dir, upstreams)
+    assert keys == {("PIPELINE#up-a", "CONFIG"), ("PIPELINE#up-c", "CONFIG")}

@@ -126,7 +126,7 @@ def _downstream_of(pipeline_id: str, schedule_id: str, raw: dict) -> str | None:
 def notify_downstream(req: Request) -> ActionOutcome:
     """Write a cascade marker for every pipeline whose traits name this one as `upstreamPipeline`."""
     notified = []
-    for raw in store.list_pipelines():
+    for raw in store.downstream_configs(req.pipeline_id):
         name = _downstream_of(req.pipeline_id, req.schedule_id, raw)
         if name is None:
             continue

@@ -1,8 +1,8 @@
 """InterlockStack: the whole deployment of DESIGN §4, wired in dependency order.
 
-table, topic, bucket -> function package (code zip + layer) -> core functions -> state machine -> stream-router
-and the execution-end rule with its reconciler (both need the state machine ARN) -> schedules, the watchdog,
-pipelines as code -> alarms, dashboard.
+table, topic, bucket -> function package (code zip + layer) -> core functions -> state machine -> stream-router,
+the execution-end rule with its reconciler and the job-end rules with job-events (all need the state machine ARN)
+-> schedules, the watchdog, pipelines as code -> alarms, dashboard.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .data_bucket import DataBucket, DataBucketArgs
 from .execution_events import ExecutionEvents, ExecutionEventsArgs
 from .function_records import FunctionInputs
 from .functions import CoreFunctions, FunctionPackage, FunctionPackageArgs, FunctionsArgs, RuntimeArgs
+from .job_events import JobEvents, JobEventsArgs
 from .marker_stream import StreamRouter, StreamRouterArgs
 from .pipeline_registry import PipelineRegistry, PipelineRegistryArgs
 from .schedules import Schedules, SchedulesArgs
@@ -154,6 +155,7 @@ class InterlockStack(pulumi.ComponentResource):
             ExecutionEventsArgs(functions=after_machine, state_machine_arn=self.state_machine.arn),
             child,
         )
+        self.job_events = JobEvents(f"{name}-job-events", JobEventsArgs(functions=after_machine), child)
         self.schedules = Schedules(
             f"{name}-schedules",
             SchedulesArgs(
@@ -189,6 +191,7 @@ class InterlockStack(pulumi.ComponentResource):
             **{kind: fn.name for kind, fn in self.functions.functions.items()},
             "stream-router": self.stream_router.function.name,
             "reconciler": self.execution_events.function.name,
+            "job-events": self.job_events.function.name,
             "watchdog": self.watchdog.function.name,
         }
         self.alarms = Alarms(

@@ -76,10 +76,11 @@ class ExecutionEvents(pulumi.ComponentResource):
         super().__init__("interlock:index:ExecutionEvents", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.function = LambdaFunction(f"{name}-function", LambdaFunctionArgs(RECONCILER, args.functions), child)
+        self.rule_name = f"{args.functions.project_name}-execution-ends"
         self.rule = rule_to_function(
             name,
             RuleToFunctionArgs(
-                rule_name=f"{args.functions.project_name}-execution-ends",
+                rule_name=self.rule_name,
                 description="Abnormal ends (ABORTED, TIMED_OUT, FAILED) of the pipeline state machine's executions",
                 event_pattern=pulumi.Output.from_input(args.state_machine_arn).apply(execution_end_pattern),
                 function=self.function,

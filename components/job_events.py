@@ -121,11 +121,13 @@ class JobEvents(pulumi.ComponentResource):
         self.function = LambdaFunction(f"{name}-function", LambdaFunctionArgs(JOB_EVENTS, args.functions), child)
         permissions = args.functions.inputs.trigger_permissions
         self.rules = []
+        self.rule_names: list[str] = []
         for service in JOB_SERVICES:
             for index, pattern in enumerate(job_end_patterns(service, getattr(permissions, service.permissions))):
                 part = service.slug + (f"-{index + 1}" if index else "")
+                self.rule_names.append(f"{args.functions.project_name}-job-ends-{part}")
                 rule_args = RuleToFunctionArgs(
-                    rule_name=f"{args.functions.project_name}-job-ends-{part}",
+                    rule_name=self.rule_names[-1],
                     description=f"Terminal {service.detail_type} events of the jobs this stack may start",
                     event_pattern=pattern,
                     function=self.function,

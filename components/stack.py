@@ -204,6 +204,7 @@ class InterlockStack(pulumi.ComponentResource):
                 stream_router_name=self.stream_router.function.name,
                 state_machine_arn=self.state_machine.arn,
                 dead_letter_queue_name=self.stream_router.dead_letter_queue.name,
+                rule_names=[self.execution_events.rule_name, *self.job_events.rule_names],
             ),
             child,
         )

@@ -88,6 +88,19 @@ def test_each_rule_invokes_job_events_and_only_from_itself(full_run):
         assert permission.name in target.dependencies, "the target must not deliver before the permission exists"
 
 
+def test_a_rule_that_gives_up_delivering_alarms(full_run):
+    alarms = {
+        a.inputs["dimensions"].get("RuleName"): a.inputs
+        for a in full_run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:team-a-alerts"
+    for name in job_rules(full_run):
+        alarm = alarms[name]
+        assert alarm["name"] == f"{name}-failed-deliveries"
+        assert (alarm["namespace"], alarm["metricName"], alarm["threshold"]) == ("AWS/Events", "FailedInvocations", 1)
+        assert alarm["alarmActions"] == [topic]
+
+
 def test_a_service_without_permissions_gets_no_rule():
     glue = [f"arn:aws:glue:us-east-1:{ACCOUNT}:job/orders-load", f"arn:aws:glue:us-east-1:{ACCOUNT}:job/orders.v2"]
     run = run_program_full(

@@ -74,7 +74,7 @@ def test_default_inventory(default_run):
             "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
             "aws:scheduler/scheduleGroup:ScheduleGroup": 1,
             "aws:scheduler/schedule:Schedule": 1,  # the watchdog's
-            "aws:cloudwatch/metricAlarm:MetricAlarm": 11,
+            "aws:cloudwatch/metricAlarm:MetricAlarm": 12,
             "aws:dynamodb/tableItem:TableItem": 3,
             "aws:kms/key:Key": 1,
             "aws:kms/alias:Alias": 1,
@@ -362,3 +362,10 @@ def test_abnormal_execution_ends_reach_the_reconciler_from_its_rule_only(default
     assert permission.name in target.dependencies, "the target must not deliver before the permission exists"
     alarms = {a.inputs["name"]: a.inputs for a in default_run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     assert alarms["team-a-reconciler-errors"]["dimensions"] == {"FunctionName": "team-a-reconciler"}
+    failed = alarms["team-a-execution-ends-failed-deliveries"]
+    assert (failed["namespace"], failed["metricName"], failed["statistic"]) == (
+        "AWS/Events",
+        "FailedInvocations",
+        "Sum",
+    )
+    assert failed["dimensions"] == {"RuleName": "team-a-execution-ends"} and failed["threshold"] == 1

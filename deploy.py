@@ -32,7 +32,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import yaml
+from handlers.interlock.models import ConfigError
+from handlers.interlock.yaml_input import load_file
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 BACKEND_DIR = os.path.join(ROOT, "backend")
@@ -162,10 +163,9 @@ def load_config_file(path: str) -> dict[str, Any]:
     from pulumi.automation import ConfigValue
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as error:
-        raise UsageError(f"cannot read config file {path}: {error}") from None
+        data = load_file(path)
+    except ConfigError as error:
+        raise UsageError(f"cannot read config file {path}: {'; '.join(error.problems)}") from None
     if not isinstance(data, dict) or not data:
         raise UsageError(f"config file {path}: expected a non-empty mapping of key: value")
     values = {}

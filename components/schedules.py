@@ -1,4 +1,6 @@
-"""EventBridge Scheduler schedules that write MARKER items straight into the table (no Lambda in between)."""
+"""The stack's EventBridge Scheduler group: the schedules that write MARKER items straight into the table (no Lambda
+in between) and the watchdog's schedule, all through one Scheduler role allowed PutItem on the table and
+InvokeFunction on the watchdog only."""
 
 from __future__ import annotations
 
@@ -33,22 +35,33 @@ class SchedulesArgs:
     table_arn: pulumi.Input[str]
     account_id: pulumi.Input[str]
     schedules: Sequence[Schedule] = field(default_factory=tuple)
+    watchdog_arn: pulumi.Input[str] | None = None  # the watchdog function
+    watchdog_interval_seconds: int = 0  # 0: no watchdog schedule
+
+
+def rate_expression(seconds: int) -> str:
+    minutes = seconds // 60
+    return f"rate({minutes} minute{'' if minutes == 1 else 's'})"
 
 
 class Schedules(pulumi.ComponentResource):
-    """One schedule group per stack, one schedule per configured entry, a role allowed only PutItem on the table."""
+    """One schedule group per stack, one schedule per configured entry, the watchdog's schedule, one role."""
 
     def __init__(self, name: str, args: SchedulesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:Schedules", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.group = aws.scheduler.ScheduleGroup(f"{name}-group", name=args.project_name, opts=child)
+        runs_watchdog = bool(args.watchdog_arn and args.watchdog_interval_seconds)
+        statements = [iam.statement("WriteMarkers", ("dynamodb:PutItem",), [args.table_arn])]
+        if runs_watchdog:
+            statements += iam.invoke_function_statements(args.watchdog_arn)
         access = service_role(
             name,
             ServiceRoleArgs(
                 role_name=f"{args.project_name}-scheduler",
                 service="scheduler.amazonaws.com",
                 account_id=args.account_id,
-                statements=[iam.statement("WriteMarkers", ("dynamodb:PutItem",), [args.table_arn])],
+                statements=statements,
             ),
             parent=self,
         )
@@ -76,5 +89,24 @@ class Schedules(pulumi.ComponentResource):
                     ),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
                 )
+            )
+        self.watchdog = None
+        if runs_watchdog:
+            self.watchdog = aws.scheduler.Schedule(
+                f"{name}-watchdog",
+                name=f"{args.project_name}-watchdog",
+                group_name=self.group.name,
+                schedule_expression=rate_expression(args.watchdog_interval_seconds),
+                flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+                state="ENABLED",
+                target=aws.scheduler.ScheduleTargetArgs(
+                    arn=args.watchdog_arn,
+                    role_arn=self.role.arn,
+                    input="{}",
+                    retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                        maximum_retry_attempts=0, maximum_event_age_in_seconds=60
+                    ),
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy]),
             )
         self.register_outputs({"groupName": self.group.name})

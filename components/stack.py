@@ -2,7 +2,7 @@
 
 table, topic, bucket -> function package (code zip + layer) -> core functions -> state machine -> stream-router,
 the execution-end rule with its reconciler and the job-end rules with job-events (all need the state machine ARN)
--> schedules, the watchdog, pipelines as code -> alarms, dashboard.
+-> the watchdog, the schedules (markers and the watchdog's), pipelines as code -> alarms, dashboard.
 """
 
 from __future__ import annotations
@@ -156,6 +156,8 @@ class InterlockStack(pulumi.ComponentResource):
             child,
         )
         self.job_events = JobEvents(f"{name}-job-events", JobEventsArgs(functions=after_machine), child)
+        watchdog = WatchdogArgs(after_machine, settings.execution_timeout_seconds, settings.schedules)
+        self.watchdog = Watchdog(f"{name}-watchdog", watchdog, child)
         self.schedules = Schedules(
             f"{name}-schedules",
             SchedulesArgs(
@@ -164,17 +166,8 @@ class InterlockStack(pulumi.ComponentResource):
                 table_arn=self.table.arn,
                 account_id=account_id,
                 schedules=settings.schedules,
-            ),
-            child,
-        )
-        self.watchdog = Watchdog(
-            f"{name}-watchdog",
-            WatchdogArgs(
-                functions=after_machine,
-                group_name=self.schedules.group.name,
-                interval_seconds=settings.watchdog_interval_seconds,
-                execution_timeout_seconds=settings.execution_timeout_seconds,
-                schedules=settings.schedules,
+                watchdog_arn=self.watchdog.function.arn,
+                watchdog_interval_seconds=settings.watchdog_interval_seconds,
             ),
             child,
         )

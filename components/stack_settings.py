@@ -18,9 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.interlock import schedule_expressions
+from handlers.interlock.address_policy import allowed_network_problems
 from handlers.interlock.durations import EXAMPLES as DURATION_EXAMPLES, parse_duration
 from handlers.interlock.models import PIPELINE_ID_PATTERN, SCHEDULE_ID_PATTERN, ConfigError, did_you_mean
-from handlers.interlock.netguard import allowed_network_problems
 from handlers.interlock.triggers import permission_keys
 
 from .pulumi_project import read_project

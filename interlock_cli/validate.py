@@ -17,6 +17,7 @@ from components.pipeline_registry import ARCHETYPE_DIR
 from components.stack_settings import PROJECT, PROJECT_ROOT, load_settings
 from handlers.interlock import archetypes, pipelines
 from handlers.interlock.models import ConfigError
+from handlers.interlock.yaml_input import load_file
 
 from .archetype_dirs import merge_archetype_dirs
 from .yaml_lines import field_tokens, line_of
@@ -109,18 +110,10 @@ def _config_string(value: object) -> str:
 
 def check_stack_file(path: str) -> tuple[list[Problem], dict]:
     """Problems of a `Pulumi.<stack>.yaml` and its raw `interlock:` values (bare keys)."""
-    import yaml
-
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle) or {}
-    except OSError as error:
-        return [Problem(path, "", f"cannot read: {error.strerror}")], {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        return [
-            Problem(path, "", f"invalid YAML: {getattr(error, 'problem', error)}", mark.line + 1 if mark else None)
-        ], {}
+        document = load_file(path) or {}
+    except ConfigError as error:
+        return [Problem(path, "", problem.removeprefix("(file): ")) for problem in error.problems], {}
     config = document.get("config") if isinstance(document, dict) else None
     if not isinstance(config, dict):
         return [_located(path, "config", "the stack file has no `config:` mapping", ["config"])], {}

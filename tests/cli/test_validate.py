@@ -76,6 +76,15 @@ def test_stack_file_problems_come_from_the_programs_settings_loader(tmp_path):
     assert f"{stack_file}:4: interlock:noSuchKey: unknown key" in result.stdout
 
 
+def test_a_hostile_stack_file_is_refused_by_the_hardened_reader(tmp_path):
+    stack_file = tmp_path / "Pulumi.bomb.yaml"
+    laughs = "a0: &a0 [x]\n" + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 6))
+    stack_file.write_text(laughs + "config: {interlock:projectName: team-a}\n")
+    result = interlock("validate", "--stack-file", str(stack_file))
+    assert result.returncode == 1
+    assert f"{stack_file}:" in result.stdout and "aliases" in result.stdout, result.stdout
+
+
 def test_usage_errors_exit_2(tmp_path):
     assert interlock("validate", "--no-such-flag").returncode == 2
     result = interlock("runs")

@@ -1,6 +1,6 @@
 """The watchdog in the program: its function, the schedule running it every watchdogInterval from the stack's
-group, the schedule's role (InvokeFunction on that function only), the function's least privilege and environment,
-and the interval's validation."""
+group through the stack's one Scheduler role (PutItem on the table for markers, InvokeFunction on the watchdog
+only), the function's least privilege and environment, and the interval's validation."""
 
 from __future__ import annotations
 
@@ -30,13 +30,13 @@ def test_the_schedule_invokes_the_function_every_interval_from_the_stacks_group(
     assert schedule.inputs["flexibleTimeWindow"] == {"mode": "OFF"}
     target = schedule.inputs["target"]
     assert target["arn"] == FUNCTION_ARN and json.loads(target["input"]) == {}
-    assert target["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/team-a-watchdog-scheduler"
+    assert target["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/team-a-scheduler"
 
 
-def test_the_schedules_role_may_only_invoke_the_watchdog(default_run):
-    document = by_role(default_run)["team-a-watchdog-scheduler"]
-    assert actions_of(document) == {"lambda:InvokeFunction"}
-    assert resources_of(document) == {FUNCTION_ARN}
+def test_the_scheduler_role_writes_markers_and_invokes_the_watchdog_only(default_run):
+    document = by_role(default_run)["team-a-scheduler"]
+    granted = {a: s["Resource"] for s in statements(document) for a in s["Action"]}
+    assert granted == {"dynamodb:PutItem": [TABLE_ARN], "lambda:InvokeFunction": [FUNCTION_ARN]}
 
 
 def test_the_watchdog_reads_the_table_claims_alerts_releases_locks_and_describes_own_executions(default_run):
@@ -80,7 +80,7 @@ def test_the_function_knows_the_stacks_schedules_and_execution_timeout(full_run)
 def test_interval_zero_schedules_no_watchdog_but_keeps_the_function():
     run = run_program_full({**REQUIRED, "watchdogInterval": "0"})
     assert watchdog_schedule(run) == []
-    assert "team-a-watchdog-scheduler" not in by_role(run)
+    assert actions_of(by_role(run)["team-a-scheduler"]) == {"dynamodb:PutItem"}
     assert "team-a-watchdog" in {f.inputs["name"] for f in run.of_type("aws:lambda/function:Function")}
 
 

@@ -223,12 +223,18 @@ def test_config_set_from_file(fake, env_backend, tmp_path, monkeypatch, capsys):
     assert "tok-123" not in captured.out + captured.err
 
 
+BILLION_LAUGHS = "a0: &a0 [x]\n" + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 6))
+
+
 @pytest.mark.parametrize(
     "content, message",
     [
         ("- just\n- a list\n", "expected a non-empty mapping"),
         ("interlock:apiToken: {secretFromEnv: NOT_SET_ANYWHERE}\n", "NOT_SET_ANYWHERE"),
         ("interlock:projectName:\n", "has no value"),
+        ("interlock:projectName: [unclosed\n", "invalid YAML"),
+        (BILLION_LAUGHS, "aliases"),
+        ("interlock:projectName: !!python/object:os.system ls\n", "tag"),
     ],
 )
 def test_bad_config_file_is_a_usage_error_before_any_cli_call(fake, env_backend, tmp_path, capsys, content, message):

@@ -1,4 +1,4 @@
-"""The address classes the URL guard's tests judge by, written independently of handlers/interlock/netguard.py:
+"""The address classes the URL guard's tests judge by, written independently of handlers/interlock/address_policy.py:
 the networks whose addresses are never called (IANA special-purpose and reserved space), and generated addresses
 inside one of them."""
 

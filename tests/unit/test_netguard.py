@@ -8,8 +8,9 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from handlers.interlock import netguard, redaction
-from handlers.interlock.netguard import OutboundError, refusal_reason
+from handlers.interlock import address_policy, netguard, redaction
+from handlers.interlock.address_policy import refusal_reason
+from handlers.interlock.netguard import OutboundError
 from tests.handlers.outbound_http import LoopbackServer
 from tests.unit.address_classes import NON_GLOBAL_V4, in_network
 
@@ -46,7 +47,7 @@ def test_public_addresses_are_allowed(address):
 
 
 def test_the_allowlist_admits_addresses_inside_it_only():
-    allowed = netguard.parse_networks("127.0.0.0/8, 10.20.0.0/16")
+    allowed = address_policy.parse_networks("127.0.0.0/8, 10.20.0.0/16")
     assert refusal_reason(ipaddress.ip_address("127.0.0.1"), allowed) is None
     assert refusal_reason(ipaddress.ip_address("::ffff:127.0.0.1"), allowed) is None
     assert refusal_reason(ipaddress.ip_address("10.20.3.4"), allowed) is None
@@ -56,7 +57,7 @@ def test_the_allowlist_admits_addresses_inside_it_only():
 
 def test_a_malformed_allowlist_entry_is_named():
     with pytest.raises(ValueError, match=r"'10\.0\.0\.0/33'"):
-        netguard.parse_networks("127.0.0.0/8,10.0.0.0/33")
+        address_policy.parse_networks("127.0.0.0/8,10.0.0.0/33")
 
 
 def test_loopback_is_refused_without_the_allowlist_and_the_target_receives_nothing(server, no_allowlist):
@@ -357,7 +358,7 @@ def test_the_reported_escapes_are_refused_as_literals_and_as_dns_answers(
 
 @given(st.sampled_from(["169.254.169.254", "fd00:ec2::254"]).map(ipaddress.ip_address), low_bits)
 def test_the_metadata_service_is_refused_even_inside_the_allowlist(address, noise):
-    allowed = netguard.parse_networks("0.0.0.0/0,::/0")
+    allowed = address_policy.parse_networks("0.0.0.0/0,::/0")
     assert "metadata" in refusal_reason(address, allowed)
     if address.version == 4:
         for form, spelled in spellings(address, noise).items():
@@ -407,7 +408,7 @@ def test_the_allowlist_admits_exactly_its_networks(net_and_address):
     ],
 )
 def test_allowlists_that_reach_everything_or_the_metadata_service_are_refused(cidr, problem):
-    problems = netguard.allowed_network_problems(["10.0.0.0/8", cidr])
+    problems = address_policy.allowed_network_problems(["10.0.0.0/8", cidr])
     assert len(problems) == 1 and problem in problems[0] and repr(cidr) in problems[0]
 
 
@@ -426,13 +427,13 @@ def test_allowlists_that_reach_everything_or_the_metadata_service_are_refused(ci
     ],
 )
 def test_ordinary_allowlists_pass(cidr):
-    assert netguard.allowed_network_problems([cidr]) == []
+    assert address_policy.allowed_network_problems([cidr]) == []
 
 
 @given(st.integers(0, 32))
 def test_any_ipv4_network_around_the_metadata_address_is_refused(prefix):
     network = ipaddress.ip_network(f"169.254.169.254/{prefix}", strict=False)
-    assert netguard.allowed_network_problems([str(network)])
+    assert address_policy.allowed_network_problems([str(network)])
 
 
 @given(
@@ -449,7 +450,7 @@ def test_any_ipv4_network_around_the_metadata_address_is_refused(prefix):
 )
 def test_any_ipv6_network_around_a_metadata_spelling_is_refused(address, prefix):
     network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
-    assert netguard.allowed_network_problems([str(network)])
+    assert address_policy.allowed_network_problems([str(network)])
 
 
 # --- Everything the outbound module raises is an OutboundError with a category --------------------------------------

@@ -10,7 +10,7 @@ import socket
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from handlers.interlock import netguard
+from handlers.interlock import address_policy, netguard
 from handlers.interlock.netguard import OutboundError
 from tests.unit.address_classes import NON_GLOBAL_V4, NON_GLOBAL_V6, in_network
 
@@ -251,7 +251,7 @@ def test_with_a_loopback_allowlist_only_loopback_is_ever_connected_to(url, allow
         netguard.request("GET", url, timeout=1)
     except OutboundError as exc:
         assert exc.kind in ("refused", "connection", "timeout"), str(exc)
-    loopback = netguard.parse_networks("127.0.0.0/8,::1/128")
+    loopback = address_policy.parse_networks("127.0.0.0/8,::1/128")
     assert all(_in(loopback, address) for address in connects), connects
 
 

@@ -1,9 +1,9 @@
 """CloudWatch alarms that publish to the alert topic: function errors, failed and timed-out executions,
-stream iterator age and dead-letter queue depth."""
+stream iterator age, dead-letter queue depth and EventBridge rules that gave up delivering."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -21,6 +21,7 @@ class AlarmsArgs:
     stream_router_name: pulumi.Input[str]
     state_machine_arn: pulumi.Input[str]
     dead_letter_queue_name: pulumi.Input[str]
+    rule_names: Sequence[str]  # the stack's EventBridge rules invoking its functions
 
 
 class Alarms(pulumi.ComponentResource):
@@ -68,6 +69,16 @@ class Alarms(pulumi.ComponentResource):
             {"QueueName": args.dead_letter_queue_name},
             "stream batches ended in the dead-letter queue",
         )
+        for rule_name in args.rule_names:
+            self._alarm(
+                f"{rule_name.removeprefix(args.project_name + '-')}-failed-deliveries",
+                "AWS/Events",
+                "FailedInvocations",
+                "Sum",
+                1,
+                {"RuleName": rule_name},
+                f"EventBridge gave up delivering events of {rule_name} to its function (permission, throttling)",
+            )
         self.register_outputs({})
 
     def _alarm(

@@ -81,7 +81,17 @@ def _trigger(inputs: FunctionInputs) -> list[dict]:
 
 
 def _run_checker(inputs: FunctionInputs) -> list[dict]:
-    return iam.secrets_statements(inputs.secret_arns) + iam.run_checker_statements(inputs.trigger_permissions)
+    # it arms a run's wait for its job and may find the job already ended: then it answers the wait itself
+    machine = iam.own_state_machine(inputs.table_arn, inputs.state_machine_name)
+    return [
+        *iam.secrets_statements(inputs.secret_arns),
+        *iam.run_checker_statements(inputs.trigger_permissions),
+        iam.resume_waiting_runs_statement(machine),
+    ]
+
+
+def _job_events(inputs: FunctionInputs) -> list[dict]:
+    return [iam.resume_waiting_runs_statement(inputs.state_machine_arn)]
 
 
 def _stream_router(inputs: FunctionInputs) -> list[dict]:
@@ -143,6 +153,13 @@ FUNCTIONS = (
         ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
         statements=_publishes_alerts,
     ),
+    # on the end of a job the stack started (a job service's state-change event): resume the run waiting for it
+    FunctionRecord(
+        "job-events",
+        "job_events",
+        ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+        statements=_job_events,
+    ),
     # every watchdogInterval: missed schedules, deadlines without a run, stuck runs, dead owners' locks (Watchdog)
     FunctionRecord(
         "watchdog",
@@ -157,3 +174,4 @@ STATE_MACHINE_TASKS = tuple(record for record in FUNCTIONS if record.state_machi
 STREAM_ROUTER = next(record for record in FUNCTIONS if record.kind == "stream-router")
 RECONCILER = next(record for record in FUNCTIONS if record.kind == "reconciler")
 WATCHDOG = next(record for record in FUNCTIONS if record.kind == "watchdog")
+JOB_EVENTS = next(record for record in FUNCTIONS if record.kind == "job-events")

@@ -20,6 +20,7 @@ VERSION = "2012-10-17"
 TABLE_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+SEND_TASK_RESULT = ("states:SendTaskSuccess", "states:SendTaskFailure")
 # Vended-logs delivery for Step Functions: AWS only supports Resource "*" for these actions.
 STATES_LOG_DELIVERY = (
     "logs:CreateLogDelivery",
@@ -108,16 +109,27 @@ def kms_statement(key_arn: pulumi.Input[str]) -> dict:
     return statement("UseAlertTopicKey", ("kms:Decrypt", "kms:GenerateDataKey"), [key_arn])
 
 
-def own_state_machine_executions(table_arn: pulumi.Input[str], machine_name: str) -> pulumi.Output[list[str]]:
-    """The executions of this stack's state machine `machine_name` (see `_state_machine_executions`), with
-    partition, region and account taken from the table's ARN: the machine's own ARN cannot be used by a function
-    the machine calls."""
+def own_state_machine(table_arn: pulumi.Input[str], machine_name: str) -> pulumi.Output[str]:
+    """The ARN of this stack's state machine `machine_name`, with partition, region and account taken from the
+    table's ARN: the machine's own ARN cannot be used by a function the machine calls."""
 
-    def executions(arn: str) -> list[str]:
+    def machine(arn: str) -> str:
         partition, _service, region, account = arn.split(":")[1:5]
-        return _state_machine_executions(f"arn:{partition}:states:{region}:{account}:stateMachine:{machine_name}")
+        return f"arn:{partition}:states:{region}:{account}:stateMachine:{machine_name}"
 
-    return pulumi.Output.from_input(table_arn).apply(executions)
+    return pulumi.Output.from_input(table_arn).apply(machine)
+
+
+def own_state_machine_executions(table_arn: pulumi.Input[str], machine_name: str) -> pulumi.Output[list[str]]:
+    """The executions of this stack's state machine `machine_name` (see `_state_machine_executions`)."""
+    return own_state_machine(table_arn, machine_name).apply(_state_machine_executions)
+
+
+def resume_waiting_runs_statement(machine_arn: pulumi.Input[str]) -> dict:
+    """Answer the task tokens of the machine's executions waiting for a job. The Service Authorization Reference
+    lists no resource type for these actions, yet IAM authorises a callback token's answer against the state
+    machine that issued it (DESIGN §10.1), so the grant names that machine instead of "*"."""
+    return statement("ResumeWaitingRuns", SEND_TASK_RESULT, [machine_arn])
 
 
 def invoke_function_statements(function_arn: pulumi.Input[str]) -> list[dict]:

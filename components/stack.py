@@ -1,8 +1,8 @@
 """InterlockStack: the whole deployment of DESIGN §4, wired in dependency order.
 
-table, topic, bucket -> function package (code zip + layer) -> core functions -> state machine -> stream-router
-and the execution-end rule with its reconciler (both need the state machine ARN) -> the watchdog, the schedules
-(markers and the watchdog's), pipelines as code -> alarms, dashboard.
+table, topic, bucket -> function package (code zip + layer) -> core functions -> state machine -> stream-router,
+the execution-end rule with its reconciler and the job-end rules with job-events (all need the state machine ARN)
+-> the watchdog, the schedules (markers and the watchdog's), pipelines as code -> alarms, dashboard.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .data_bucket import DataBucket, DataBucketArgs
 from .execution_events import ExecutionEvents, ExecutionEventsArgs
 from .function_records import FunctionInputs
 from .functions import CoreFunctions, FunctionPackage, FunctionPackageArgs, FunctionsArgs, RuntimeArgs
+from .job_events import JobEvents, JobEventsArgs
 from .marker_stream import StreamRouter, StreamRouterArgs
 from .pipeline_registry import PipelineRegistry, PipelineRegistryArgs
 from .schedules import Schedules, SchedulesArgs
@@ -154,6 +155,7 @@ class InterlockStack(pulumi.ComponentResource):
             ExecutionEventsArgs(functions=after_machine, state_machine_arn=self.state_machine.arn),
             child,
         )
+        self.job_events = JobEvents(f"{name}-job-events", JobEventsArgs(functions=after_machine), child)
         watchdog = WatchdogArgs(after_machine, settings.execution_timeout_seconds, settings.schedules)
         self.watchdog = Watchdog(f"{name}-watchdog", watchdog, child)
         self.schedules = Schedules(
@@ -182,6 +184,7 @@ class InterlockStack(pulumi.ComponentResource):
             **{kind: fn.name for kind, fn in self.functions.functions.items()},
             "stream-router": self.stream_router.function.name,
             "reconciler": self.execution_events.function.name,
+            "job-events": self.job_events.function.name,
             "watchdog": self.watchdog.function.name,
         }
         self.alarms = Alarms(
@@ -194,6 +197,7 @@ class InterlockStack(pulumi.ComponentResource):
                 stream_router_name=self.stream_router.function.name,
                 state_machine_arn=self.state_machine.arn,
                 dead_letter_queue_name=self.stream_router.dead_letter_queue.name,
+                rule_names=[self.execution_events.rule_name, *self.job_events.rule_names],
             ),
             child,
         )

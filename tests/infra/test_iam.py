@@ -13,6 +13,7 @@ TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/team-a"
 TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT}:team-a-alerts"
 MACHINE_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:team-a-pipeline"
 KEY_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
+SEND_TASK_RESULT = {"states:SendTaskSuccess", "states:SendTaskFailure"}
 EXECUTIONS_ARNS = [
     f"arn:aws:states:us-east-1:{ACCOUNT}:execution:team-a-pipeline:*",
     f"arn:aws:states:us-east-1:{ACCOUNT}:express:team-a-pipeline:*:*",
@@ -39,6 +40,17 @@ def by_role(run) -> dict[str, dict]:
     }
 
 
+def parliament_findings(document: dict) -> list:
+    """parliament's findings but one: its IAM data lists no resource type for SendTaskSuccess/SendTaskFailure (it
+    asks for "*"), while IAM authorises a callback token's answer against the state machine that issued it, the ARN
+    the grant names (DESIGN §10.1; test_answering_a_waiting_run_is_granted_on_this_stacks_machine_only)."""
+    return [
+        finding
+        for finding in parliament.analyze_policy_string(json.dumps(document)).findings
+        if not (finding.issue == "RESOURCE_MISMATCH" and {d["action"] for d in finding.detail} <= SEND_TASK_RESULT)
+    ]
+
+
 def resources_of(document: dict) -> set[str]:
     found = set()
     for statement in statements(document):
@@ -50,9 +62,9 @@ def resources_of(document: dict) -> set[str]:
 def test_parliament_finds_nothing_and_no_action_is_a_wildcard(run_name, request):
     run = request.getfixturevalue(run_name)
     documents = policies(run)
-    assert len(documents) == 9  # seven functions, the state machine, the Scheduler
+    assert len(documents) == 10  # eight functions, the state machine, the Scheduler
     for name, document in documents.items():
-        findings = parliament.analyze_policy_string(json.dumps(document)).findings
+        findings = parliament_findings(document)
         assert findings == [], f"{name}: {[(f.issue, f.detail) for f in findings]}"
         for action in actions_of(document):
             assert "*" not in action, f"{name}: wildcard action {action}"
@@ -65,7 +77,14 @@ def test_parliament_would_flag_a_bad_document():
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": TOPIC_ARN}],
     }
-    assert parliament.analyze_policy_string(json.dumps(bad)).findings
+    assert parliament_findings(bad)
+    answer_and_start = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": [*sorted(SEND_TASK_RESULT), "states:StartExecution"], "Resource": TOPIC_ARN}
+        ],
+    }
+    assert parliament_findings(answer_and_start), "only the SendTask* resource finding is set aside"
 
 
 def test_resource_star_only_for_log_delivery(full_run):
@@ -92,6 +111,7 @@ def test_trust_policies_name_one_service_and_this_account(full_run):
                 "run-checker",
                 "stream-router",
                 "reconciler",
+                "job-events",
                 "watchdog",
             )
         },
@@ -114,7 +134,12 @@ def test_least_privilege_per_role_by_default(default_run):
     roles = by_role(default_run)
     logs = {"logs:CreateLogStream", "logs:PutLogEvents"}
     assert actions_of(roles["team-a-evaluator"]) == logs | {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"}
-    assert actions_of(roles["team-a-run-checker"]) == logs | {"dynamodb:GetItem", "dynamodb:Query"}
+    assert actions_of(roles["team-a-run-checker"]) == logs | SEND_TASK_RESULT | {"dynamodb:GetItem", "dynamodb:Query"}
+    assert actions_of(roles["team-a-job-events"]) == logs | SEND_TASK_RESULT | {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
     assert actions_of(roles["team-a-trigger"]) == logs | KEY_ACTIONS | {
         "dynamodb:GetItem",
         "dynamodb:Query",
@@ -234,6 +259,7 @@ def test_only_the_evaluator_reads_buckets_and_alerts_are_the_only_writes(default
         }
     for role in (
         "team-a-run-checker",
+        "team-a-job-events",
         "team-a-stream-router",
         "team-a-states",
         "team-a-scheduler",
@@ -263,3 +289,24 @@ def test_topic_publishers_may_use_exactly_the_dedicated_alert_key_by_default(def
         (key_statement,) = key_statements
         assert set(key_statement["Action"]) == KEY_ACTIONS, role
         assert key_statement["Resource"] == [key.outputs["arn"]], role
+
+
+@pytest.mark.parametrize("run_name", ["default_run", "full_run"])
+def test_answering_a_waiting_run_is_granted_on_this_stacks_machine_only(run_name, request):
+    roles = by_role(request.getfixturevalue(run_name))
+    for role, document in roles.items():
+        answering = [s for s in statements(document) if set(s["Action"]) & SEND_TASK_RESULT]
+        if role not in ("team-a-run-checker", "team-a-job-events"):
+            assert answering == [], role
+            continue
+        (statement,) = answering
+        assert set(statement["Action"]) == SEND_TASK_RESULT and statement["Resource"] == [MACHINE_ARN], role
+        assert "Condition" not in statement
+    job_events = roles["team-a-job-events"]
+    assert resources_of(job_events) == {
+        TABLE_ARN,
+        MACHINE_ARN,
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/team-a-job-events:*",
+    }
+    (table,) = [s for s in statements(job_events) if s["Resource"] == [TABLE_ARN]]
+    assert set(table["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}

@@ -19,6 +19,7 @@ HANDLERS = {
     **CORE,
     "stream-router": "handlers.stream_router.handler",
     "reconciler": "handlers.reconciler.handler",
+    "job-events": "handlers.job_events.handler",
     "watchdog": "handlers.watchdog.handler",
 }
 EXECUTION_ENDS = {
@@ -64,20 +65,20 @@ def test_default_inventory(default_run):
             "aws:dynamodb/table:Table": 1,
             "aws:sns/topic:Topic": 1,
             "aws:lambda/layerVersion:LayerVersion": 1,
-            "aws:lambda/function:Function": 7,
-            "aws:iam/role:Role": 9,  # seven functions, the state machine, the Scheduler (markers and the watchdog)
-            "aws:iam/rolePolicy:RolePolicy": 9,
-            "aws:cloudwatch/logGroup:LogGroup": 8,
+            "aws:lambda/function:Function": 8,
+            "aws:iam/role:Role": 10,  # eight functions, the state machine, the Scheduler (markers and the watchdog)
+            "aws:iam/rolePolicy:RolePolicy": 10,
+            "aws:cloudwatch/logGroup:LogGroup": 9,
             "aws:sfn/stateMachine:StateMachine": 1,
             "aws:sqs/queue:Queue": 1,
             "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
             "aws:scheduler/scheduleGroup:ScheduleGroup": 1,
             "aws:scheduler/schedule:Schedule": 1,  # the watchdog's
-            "aws:cloudwatch/metricAlarm:MetricAlarm": 10,
+            "aws:cloudwatch/metricAlarm:MetricAlarm": 12,
             "aws:dynamodb/tableItem:TableItem": 5,  # 3 pipeline configs, 2 downstream-index edges
             "aws:kms/key:Key": 1,
             "aws:kms/alias:Alias": 1,
-            "aws:cloudwatch/eventRule:EventRule": 1,
+            "aws:cloudwatch/eventRule:EventRule": 1,  # no job rules without trigger permissions
             "aws:cloudwatch/eventTarget:EventTarget": 1,
             "aws:lambda/permission:Permission": 1,
             "aws:cloudwatch/dashboard:Dashboard": 1,
@@ -89,7 +90,9 @@ def test_full_inventory_adds_bucket_schedules_and_subscriptions(full_run):
     counts = custom(full_run)
     assert counts["aws:scheduler/schedule:Schedule"] == 3  # two configured, the watchdog's
     assert counts["aws:sns/topicSubscription:TopicSubscription"] == 4
-    assert counts["aws:lambda/permission:Permission"] == 2  # the pager subscription and the reconciler
+    # the pager subscription, the reconciler's rule and one job rule per permitted job service
+    assert counts["aws:lambda/permission:Permission"] == 6
+    assert counts["aws:cloudwatch/eventRule:EventRule"] == counts["aws:cloudwatch/eventTarget:EventTarget"] == 5
     for bucket_type in (
         "bucket:Bucket",
         "bucketVersioning:BucketVersioning",
@@ -115,6 +118,7 @@ def test_components_follow_the_component_rules(default_run):
         "interlock:index:PipelineRegistry",
         "interlock:index:Alarms",
         "interlock:index:ExecutionEvents",
+        "interlock:index:JobEvents",
     }
     for resource in default_run.resources:
         if resource.type != "interlock:index:InterlockStack":
@@ -358,3 +362,10 @@ def test_abnormal_execution_ends_reach_the_reconciler_from_its_rule_only(default
     assert permission.name in target.dependencies, "the target must not deliver before the permission exists"
     alarms = {a.inputs["name"]: a.inputs for a in default_run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     assert alarms["team-a-reconciler-errors"]["dimensions"] == {"FunctionName": "team-a-reconciler"}
+    failed = alarms["team-a-execution-ends-failed-deliveries"]
+    assert (failed["namespace"], failed["metricName"], failed["statistic"]) == (
+        "AWS/Events",
+        "FailedInvocations",
+        "Sum",
+    )
+    assert failed["dimensions"] == {"RuleName": "team-a-execution-ends"} and failed["threshold"] == 1

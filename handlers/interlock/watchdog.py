@@ -10,9 +10,10 @@ Every few minutes (the stack's `watchdogInterval`), for each registered pipeline
 - a lock whose owner execution has ended (looked at once the lock is GRACE old) is released: an abnormal end is
   reconciled as the reconciler would (run log, release, EXECUTION_* alert), any other end only released.
 Each alert goes out once per (pipeline, schedule, date, type) through the alert claims; a date that is not a run
-date (not included, or excluded: schedule.skip_reason) expects nothing, and a paused pipeline gets no SLA alerts. Reads: the pipeline list (GSI), one BatchGetItem per 100 keys
-(pauses, locks, run logs and claims of the dates in a window), one Query per pipeline (unfinished runs) and one per
-stack schedule with a firing due (its markers).
+date (not included, or excluded: schedule.skip_reason) expects nothing, and a paused pipeline gets no SLA alerts.
+Reads: the pipeline list (GSI), one BatchGetItem per 100 keys (pauses, locks, run logs and claims of the dates in a
+window), one Query per pipeline (unfinished runs), one per stack schedule with a firing due (its markers) and, per
+run that is stuck or past its maxDuration, its claim.
 """
 
 from __future__ import annotations

@@ -271,7 +271,7 @@ def _check_runs(report: dict, config: PipelineConfig, now: dt.datetime, timeout_
     pipeline_id = config.name
     limit = now - dt.timedelta(seconds=timeout_seconds)
     max_duration = config.sla.max_duration if config.sla else ""
-    newest = min(limit, now - dt.timedelta(seconds=parse_duration(max_duration))) if max_duration else limit
+    newest = max(limit, now - dt.timedelta(seconds=parse_duration(max_duration))) if max_duration else limit
     for run in store.list_unfinished_runs(pipeline_id, (limit - LOOKBACK).timestamp(), newest.timestamp()):
         schedule_id, date = run.get("scheduleID") or DEFAULT_SCHEDULE, run.get("date") or ""
         if run.get("status") in (RunStatus.TRIGGERING, RunStatus.RUNNING) and date:

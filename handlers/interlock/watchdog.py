@@ -147,7 +147,7 @@ def _date_checks(config: PipelineConfig, schedule_id: str, now: dt.datetime, cal
     sla = config.sla
     sched = config.schedule(schedule_id)
     tz_name = (sched.timezone if sched and sched.deadline else "") or (sla.timezone if sla else "")
-    warn = dt.timedelta(seconds=parse_duration(sla.warn_before)) if sla and sla.warn_before else None
+    warn = dt.timedelta(seconds=parse_duration(sla.warn_before, signed=True)) if sla and sla.warn_before else None
     today = schedule.local_date(now, tz_name)
     checks = []
     for day in (today - dt.timedelta(days=1), today):
@@ -271,7 +271,7 @@ def _check_runs(report: dict, config: PipelineConfig, now: dt.datetime, timeout_
     pipeline_id = config.name
     limit = now - dt.timedelta(seconds=timeout_seconds)
     max_duration = config.sla.max_duration if config.sla else ""
-    newest = max(limit, now - dt.timedelta(seconds=parse_duration(max_duration))) if max_duration else limit
+    newest = max(limit, now - dt.timedelta(seconds=parse_duration(max_duration, signed=True))) if max_duration else limit
     for run in store.list_unfinished_runs(pipeline_id, (limit - LOOKBACK).timestamp(), newest.timestamp()):
         schedule_id, date = run.get("scheduleID") or DEFAULT_SCHEDULE, run.get("date") or ""
         if run.get("status") in (RunStatus.TRIGGERING, RunStatus.RUNNING) and date:

@@ -166,6 +166,13 @@ def test_a_run_past_its_max_duration_is_alerted_once_and_not_as_stuck(watched, a
     assert about_runs(run(after(triggered, 61))) == [("RUN_STUCK", DATE)]
 
 
+def test_durations_written_with_a_plus_sign_work_as_the_parser_accepts_them(watched, aws_env):
+    store.put_pipeline({**PIPELINE, "sla": {"completionDeadline": "10:00", "warnBefore": "+30m", "maxDuration": "+20m"}})
+    triggered = running("run-plus")
+    assert about_runs(run(after(triggered, 21))) == [("MAX_DURATION_EXCEEDED", DATE)]
+    assert "SLA_WARNING" in {a["alertType"] for a in run(at("09:45"))["alerts"]}
+
+
 def test_a_run_not_yet_triggered_or_without_a_limit_is_not_measured(watched, aws_env):
     store.put_pipeline({**PIPELINE, "sla": {"maxDuration": "20m"}})
     created = store.create_run("run-pending", "pipe-a", schedule_id="daily", date=DATE)["createdAt"]

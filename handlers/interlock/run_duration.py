@@ -14,17 +14,25 @@ from .durations import parse_duration
 from .models import DEFAULT_SCHEDULE, PipelineConfig
 
 
+def limit(config: PipelineConfig) -> dt.timedelta | None:
+    """The pipeline's `sla.maxDuration`, or None."""
+    if config.sla is None or not config.sla.max_duration:
+        return None
+    return dt.timedelta(seconds=parse_duration(config.sla.max_duration, signed=True))
+
+
 def overrun(config: PipelineConfig, run: dict, now: dt.datetime) -> dict | None:
     """The alert details when `run` (a run state) has taken longer than the pipeline's `sla.maxDuration` from its
     trigger by `now`; None without a limit, before the trigger (no `triggeredAt`) or within it."""
-    if config.sla is None or not config.sla.max_duration or not isinstance(run.get("triggeredAt"), str):
+    max_duration = limit(config)
+    if max_duration is None or not isinstance(run.get("triggeredAt"), str):
         return None
     try:
         triggered = schedule.parse_timestamp(run["triggeredAt"])
     except ValueError:
         return None
     elapsed = (now - triggered).total_seconds()
-    if elapsed <= parse_duration(config.sla.max_duration, signed=True):
+    if elapsed <= max_duration.total_seconds():
         return None
     return {
         "runID": run.get("runID"),

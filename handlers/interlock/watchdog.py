@@ -270,8 +270,8 @@ def _check_runs(report: dict, config: PipelineConfig, now: dt.datetime, timeout_
     execution timeout up to `sla.maxDuration` ago (a run is created before its trigger), when that is shorter."""
     pipeline_id = config.name
     limit = now - dt.timedelta(seconds=timeout_seconds)
-    max_duration = config.sla.max_duration if config.sla else ""
-    newest = max(limit, now - dt.timedelta(seconds=parse_duration(max_duration, signed=True))) if max_duration else limit
+    max_duration = run_duration.limit(config)
+    newest = max(limit, now - max_duration) if max_duration else limit
     for run in store.list_unfinished_runs(pipeline_id, (limit - LOOKBACK).timestamp(), newest.timestamp()):
         schedule_id, date = run.get("scheduleID") or DEFAULT_SCHEDULE, run.get("date") or ""
         if run.get("status") in (RunStatus.TRIGGERING, RunStatus.RUNNING) and date:

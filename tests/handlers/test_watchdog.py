@@ -167,7 +167,8 @@ def test_a_run_past_its_max_duration_is_alerted_once_and_not_as_stuck(watched, a
 
 
 def test_durations_written_with_a_plus_sign_work_as_the_parser_accepts_them(watched, aws_env):
-    store.put_pipeline({**PIPELINE, "sla": {"completionDeadline": "10:00", "warnBefore": "+30m", "maxDuration": "+20m"}})
+    sla = {"completionDeadline": "10:00", "warnBefore": "+30m", "maxDuration": "+20m"}
+    store.put_pipeline({**PIPELINE, "sla": sla})
     triggered = running("run-plus")
     assert about_runs(run(after(triggered, 21))) == [("MAX_DURATION_EXCEEDED", DATE)]
     assert "SLA_WARNING" in {a["alertType"] for a in run(at("09:45"))["alerts"]}

@@ -55,9 +55,9 @@ def load_pipeline_items(directory: str, settings: StackSettings | None = None) -
 def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: str) -> list[str]:
     """What only the pipelines and the stack settings together show: an evaluator path while
     `interlock:evaluatorBaseUrl` is empty, a stack schedule naming a pipeline the directory does not have (its
-    markers would start nothing), and a pipeline whose traits make the evaluation and poll loops outgrow the
-    execution history."""
-    from handlers.interlock import archetypes
+    markers would start nothing), an `sla.maxDuration` the execution timeout ends first, and a pipeline whose
+    traits make the evaluation and poll loops outgrow the execution history."""
+    from handlers.interlock import archetypes, run_duration
     from handlers.interlock.evaluators import BUILTIN_PREFIX
     from handlers.interlock.models import did_you_mean
     from handlers.interlock.pipelines import is_absolute_url
@@ -79,6 +79,12 @@ def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: 
                 and not trait.evaluator.strip().startswith(BUILTIN_PREFIX)
                 and not is_absolute_url(trait.evaluator)
             ]
+        max_duration = run_duration.limit(config)
+        if max_duration and max_duration.total_seconds() >= settings.execution_timeout_seconds:
+            problems.append(
+                f"{path}: sla.maxDuration: {config.sla.max_duration} is not shorter than interlock:executionTimeout "
+                f"({settings.execution_timeout_seconds}s), which ends the execution first (RUN_STUCK covers that)"
+            )
         traits = len(archetypes.resolve_traits(registry[config.archetype], config, schedule_id="", date=""))
         events = stack_settings.attempt_history_events(numbers, traits)
         if events + stack_settings.HISTORY_RESERVE > stack_settings.HISTORY_EVENT_LIMIT:

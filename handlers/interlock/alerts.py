@@ -42,6 +42,7 @@ class AlertType(NamedEnum):
     SCHEDULE_MISSED = enum.auto()  # watchdog: a schedule's marker did not arrive after its scheduled time
     SLA_WARNING = enum.auto()  # watchdog: sla.warnBefore before a completion deadline, the date not completed
     RUN_STUCK = enum.auto()  # watchdog: a run state not terminal for longer than the execution timeout
+    MAX_DURATION_EXCEEDED = enum.auto()  # watchdog: a run took longer than sla.maxDuration from its trigger
 
 
 def build(

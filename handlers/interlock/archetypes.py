@@ -15,7 +15,7 @@ from typing import Any
 
 from .durations import MAX_SECONDS
 from .models import MAX_TRAIT_TIMEOUT_SECONDS, TRAIT_TYPE_PATTERN, ConfigError, PipelineConfig, wire_name
-from .schedule import parse_date, validate_weekdays
+from .schedule import CALENDAR_RULES, parse_date, validate_weekdays
 from .yaml_input import data_problems, load_file
 
 READINESS_RULES = ("all-required-pass",)
@@ -139,12 +139,15 @@ def load_dir(directory: str) -> dict[str, Archetype]:
 
 @functools.lru_cache(maxsize=8)
 def load_calendars(directory: str) -> dict[str, dict]:
-    """Exclusion calendars in `<directory>/calendars/`, by name: `{"days": [...], "dates": [...]}`."""
+    """Calendar files in `<directory>/calendars/`, by name: `{"days": [...], "dates": [...]}` (a name of a built-in
+    calendar rule is refused: the rule would hide the file)."""
     calendars: dict[str, dict] = {}
     for path in _yaml_files(os.path.join(directory, "calendars")):
         data = load_file(path)
         if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
             raise ConfigError(["name: required"], path)
+        if data["name"] in CALENDAR_RULES:
+            raise ConfigError([f"name: {data['name']!r} is a built-in calendar; choose another name"], path)
         days, dates = data.get("days") or [], data.get("dates") or []
         if not isinstance(days, list) or not isinstance(dates, list):
             raise ConfigError(["days/dates: must be lists"], path)

@@ -192,6 +192,7 @@ class SLAConfig(WireRecord):
     timezone: str = ""
     validation_timeout: str = ""
     warn_before: str = ""  # the watchdog's SLA_WARNING this long before the completion deadline
+    max_duration: str = ""  # MAX_DURATION_EXCEEDED when a run takes longer than this from its trigger
 
 
 @dataclass
@@ -220,7 +221,10 @@ class ScheduleConfig(WireRecord):
 
 
 @dataclass
-class ExclusionConfig(WireRecord):
+class DateSet(WireRecord):
+    """Run dates named by a calendar (a built-in rule or a calendar file), weekdays and dates: a pipeline's
+    `inclusions` and `exclusions`."""
+
     calendar: str = ""
     days: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()
@@ -241,7 +245,8 @@ class PipelineConfig(WireRecord):
     sla: SLAConfig | None = None
     watch: WatchConfig | None = None
     schedules: tuple[ScheduleConfig, ...] = ()
-    exclusions: ExclusionConfig | None = None
+    inclusions: DateSet | None = None  # when set, only the dates it names run
+    exclusions: DateSet | None = None
 
     @property
     def retry_policy(self) -> RetryPolicy:

@@ -20,7 +20,7 @@ from .models import (
     SCHEDULE_ID_PATTERN,
     TRAIT_TYPE_PATTERN,
     ConfigError,
-    ExclusionConfig,
+    DateSet,
     FailureCategory,
     MonitoringConfig,
     PipelineConfig,
@@ -44,6 +44,7 @@ MAX_TIER = 100
 MAX_BACKOFF_MULTIPLIER = 10
 MAX_DEADLINE_SECONDS = 31 * 86400  # a deadline as a duration counts from the run date's midnight
 MAX_WATCH_SECONDS = 7 * 86400  # watch.interval and watch.monitoring.duration
+MAX_RUN_SECONDS = 365 * 86400  # sla.maxDuration: an execution (which a run lives in) lasts at most a year
 
 
 class _Problems:
@@ -159,7 +160,8 @@ def parse_pipeline(data: Any, source: str = "") -> PipelineConfig:
         sla=_sla(p, data),
         watch=_watch(p, data),
         schedules=_schedules(p, data),
-        exclusions=_exclusions(p, data),
+        inclusions=_date_set(p, data, "inclusions"),
+        exclusions=_date_set(p, data, "exclusions"),
     )
     if p.items:
         raise ConfigError(p.items, source)
@@ -301,6 +303,8 @@ def _sla(p: _Problems, data: dict) -> SLAConfig | None:
             p.deadline(getattr(sla, name), f"sla.{wire_name(name)}")
     if sla.warn_before:
         p.duration(sla.warn_before, "sla.warnBefore", MAX_DEADLINE_SECONDS)
+    if sla.max_duration:
+        p.duration(sla.max_duration, "sla.maxDuration", MAX_RUN_SECONDS)
     return sla
 
 
@@ -362,22 +366,27 @@ def _schedules(p: _Problems, data: dict) -> tuple[ScheduleConfig, ...]:
     return tuple(out)
 
 
-def _exclusions(p: _Problems, data: dict) -> ExclusionConfig | None:
-    raw = p.mapping(data, "exclusions", "exclusions")
+def _date_set(p: _Problems, data: dict, key: str) -> DateSet | None:
+    """`inclusions` or `exclusions`: a calendar (built-in rule or calendar file: the file is checked with the
+    archetype directory), weekday names and dates."""
+    raw = p.mapping(data, key, key)
     if raw is None:
         return None
-    p.unknown(raw, wire_fields(ExclusionConfig), "exclusions")
-    days = p.strings(raw, "days", "exclusions.days")
-    dates = p.strings(raw, "dates", "exclusions.dates")
+    p.unknown(raw, wire_fields(DateSet), key)
+    calendar = p.string(raw, "calendar", f"{key}.calendar")
+    days = p.strings(raw, "days", f"{key}.days")
+    dates = p.strings(raw, "dates", f"{key}.dates")
     for bad in schedule.validate_weekdays(days):
-        p.add("exclusions.days", f"{bad!r} is not a weekday name (monday ... sunday)")
+        p.add(f"{key}.days", f"{bad!r} is not a weekday name (monday ... sunday)")
     for i, value in enumerate(dates):
         try:
             schedule.parse_date(value)
         except ValueError:
-            p.add(f"exclusions.dates[{i}]", "must be YYYY-MM-DD (a real date)")
-    return ExclusionConfig(
-        calendar=p.string(raw, "calendar", "exclusions.calendar"),
+            p.add(f"{key}.dates[{i}]", f"must be YYYY-MM-DD (a real date), not {value!r}")
+    if key == "inclusions" and not (calendar or days or dates):
+        p.add(key, "names no calendar, day or date: the pipeline would never run (remove it to run every day)")
+    return DateSet(
+        calendar=calendar,
         days=tuple(d for d in days if isinstance(d, str)),
         dates=tuple(d for d in dates if isinstance(d, str)),
     )
@@ -390,7 +399,8 @@ def load_pipeline_file(path: str) -> PipelineConfig:
 
 def check_references(config: PipelineConfig, archetype_dir: str) -> list[str]:
     """Problems with the archetype and trait names of `config` against the archetypes (and calendars) in
-    `archetype_dir`: unknown archetype, trait types the archetype does not define, unknown exclusion calendar."""
+    `archetype_dir`: unknown archetype, trait types the archetype does not define, an inclusion or exclusion
+    calendar that is neither a built-in rule nor a calendar file."""
     from . import archetypes
 
     registry = archetypes.load_dir(archetype_dir)
@@ -404,9 +414,12 @@ def check_references(config: PipelineConfig, archetype_dir: str) -> list[str]:
         for trait_type in config.traits:
             if trait_type not in defined:
                 problems.append(f"traits.{trait_type}: not a trait of archetype {arch.name!r}")
-    calendar = config.exclusions.calendar if config.exclusions else None
-    if calendar and calendar not in archetypes.load_calendars(archetype_dir):
-        problems.append(f"exclusions.calendar: unknown calendar {calendar!r}")
+    files = archetypes.load_calendars(archetype_dir) if schedule.file_calendars(config) else {}
+    for key, selection in (("inclusions", config.inclusions), ("exclusions", config.exclusions)):
+        name = selection.calendar if selection else ""
+        if name and name not in schedule.CALENDAR_RULES and name not in files:
+            known = [*schedule.CALENDAR_RULES, *files]
+            problems.append(f"{key}.calendar: unknown calendar {name!r}{did_you_mean(name, known)}")
     return problems
 
 

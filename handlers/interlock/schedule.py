@@ -1,4 +1,5 @@
-"""Time: Go-style durations, SLA deadlines in the pipeline's time zone, schedules and exclusions.
+"""Time: Go-style durations, SLA deadlines in the pipeline's time zone, schedules, calendars, inclusions and
+exclusions.
 
 Deadlines are anchored on the run's date (the marker's date), not on "today", so a run that crosses midnight and
 a replay of a past date measure against the day they are about.
@@ -11,7 +12,7 @@ import re
 from collections.abc import Iterable
 
 from .durations import DurationTooLong, parse_duration
-from .models import PipelineConfig
+from .models import DateSet, PipelineConfig
 
 UTC = dt.UTC
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -136,25 +137,76 @@ def schedule_deadline(config: PipelineConfig, schedule_id: str, run_date: dt.dat
     return None
 
 
-def excluded_reason(config: PipelineConfig, run_date: dt.date, calendars: dict[str, dict] | None = None) -> str | None:
-    """Why `run_date` is excluded for the pipeline, or None. Inline days/dates and the named calendar combine."""
-    ex = config.exclusions
-    if ex is None:
-        return None
-    days: list[str] = list(ex.days)
-    dates: list[str] = list(ex.dates)
-    if ex.calendar:
-        cal = (calendars or {}).get(ex.calendar)
+def _month_end(day: dt.date) -> bool:
+    return (day + dt.timedelta(days=1)).day == 1
+
+
+def _is_weekday(day: dt.date) -> bool:
+    return day.weekday() < 5
+
+
+def _first_weekday_of_month(day: dt.date) -> bool:
+    return _is_weekday(day) and not any(_is_weekday(day.replace(day=d)) for d in range(1, day.day))
+
+
+def _last_weekday_of_month(day: dt.date) -> bool:
+    later = (day + dt.timedelta(days=n) for n in range(1, 4))
+    return _is_weekday(day) and not any(_is_weekday(d) and d.month == day.month for d in later)
+
+
+# Built-in calendars: rules on the date alone (the run date, in the pipeline's time zone as the marker carries it).
+# A "weekday" is Monday to Friday; holidays are a calendar file's business, excluded on top.
+CALENDAR_RULES = {
+    "month-start": lambda day: day.day == 1,
+    "month-end": _month_end,
+    "month-first-weekday": _first_weekday_of_month,
+    "month-last-weekday": _last_weekday_of_month,
+    "quarter-start": lambda day: day.day == 1 and day.month % 3 == 1,
+    "quarter-end": lambda day: _month_end(day) and day.month % 3 == 0,
+}
+
+
+def _match(selection: DateSet, day: dt.date, calendars: dict[str, dict] | None) -> str | None:
+    """What in `selection` names `day` ("day (friday)", "date (2026-12-25)", "calendar month-end"), or None. A
+    calendar is a built-in rule or a calendar file (`calendars`, by name), whose days and dates join the inline
+    ones. Raises ValueError for a calendar that is neither."""
+    days, dates = list(selection.days), list(selection.dates)
+    if selection.calendar in CALENDAR_RULES:
+        if CALENDAR_RULES[selection.calendar](day):
+            return f"calendar {selection.calendar}"
+    elif selection.calendar:
+        cal = (calendars or {}).get(selection.calendar)
         if cal is None:
-            raise ValueError(f"exclusion calendar {ex.calendar!r} not found")
+            raise ValueError(f"calendar {selection.calendar!r} not found")
         days += cal.get("days", [])
         dates += cal.get("dates", [])
-    weekday = WEEKDAYS[run_date.weekday()]
+    weekday = WEEKDAYS[day.weekday()]
     if weekday in {d.lower() for d in days}:
-        return f"excluded day ({weekday})"
-    if run_date.isoformat() in set(dates):
-        return f"excluded date ({run_date.isoformat()})"
+        return f"day ({weekday})"
+    if day.isoformat() in set(dates):
+        return f"date ({day.isoformat()})"
     return None
+
+
+def skip_reason(config: PipelineConfig, run_date: dt.date, calendars: dict[str, dict] | None = None) -> str | None:
+    """Why `run_date` is not a run date of the pipeline, or None: a date runs when it is included (or the pipeline
+    has no `inclusions`) and not excluded. `calendars` holds the calendar files the config names (see
+    `file_calendars`). Raises ValueError for an unknown calendar."""
+    if config.inclusions is not None and _match(config.inclusions, run_date, calendars) is None:
+        return f"not an included date ({run_date.isoformat()})"
+    excluded = _match(config.exclusions, run_date, calendars) if config.exclusions else None
+    return f"excluded {excluded}" if excluded else None
+
+
+def file_calendars(config: PipelineConfig) -> set[str]:
+    """The calendars the pipeline names that are calendar files (not built-in rules): what `skip_reason` needs."""
+    named = (selection.calendar for selection in (config.inclusions, config.exclusions) if selection)
+    return {name for name in named if name and name not in CALENDAR_RULES}
+
+
+def local_date(moment: dt.datetime, tz_name: str = "") -> dt.date:
+    """The date `moment` falls on in the zone `tz_name` ("" is UTC)."""
+    return moment.astimezone(zone(tz_name)).date()
 
 
 def validate_weekdays(days: Iterable[str]) -> list[str]:

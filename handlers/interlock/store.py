@@ -591,6 +591,7 @@ _RUN_RECORD_FIELDS = (
     "retryHistory",
     "startedAt",
     "completedAt",
+    "triggeredAt",
 )
 _RUN_RECORD_SPELLING = {name.lower(): name for name in _RUN_RECORD_FIELDS}
 
@@ -682,6 +683,7 @@ def transition_run(
         version=version + 1,
         updatedAt=_iso(now),
         metadata={**(current.get("metadata") or {}), **(metadata or {})},
+        **({"triggeredAt": _iso(now)} if to_status == RunStatus.TRIGGERING else {}),  # sla.maxDuration counts from it
     )
     if not _conditional(
         "update_item",

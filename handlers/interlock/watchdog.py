@@ -6,12 +6,14 @@ Every few minutes (the stack's `watchdogInterval`), for each registered pipeline
   the run log (no attempt, no claim); claimed per date, which the in-execution check honours, so it is sent once;
 - SLA_WARNING: `sla.warnBefore` before a completion deadline while the date is not COMPLETED;
 - RUN_STUCK: a run created more than the execution timeout ago (and at most LOOKBACK before that) is not terminal;
+- MAX_DURATION_EXCEEDED: a TRIGGERING or RUNNING run has taken longer than `sla.maxDuration` since its trigger;
 - a lock whose owner execution has ended (looked at once the lock is GRACE old) is released: an abnormal end is
   reconciled as the reconciler would (run log, release, EXECUTION_* alert), any other end only released.
-Each alert goes out once per (pipeline, schedule, date, type) through the alert claims; excluded dates expect
-nothing, and a paused pipeline gets no SLA alerts. Reads: the pipeline list (GSI), one BatchGetItem per 100 keys
-(pauses, locks, run logs and claims of the dates in a window), one Query per pipeline (unfinished runs) and one per
-stack schedule with a firing due (its markers).
+Each alert goes out once per (pipeline, schedule, date, type) through the alert claims; a date that is not a run
+date (not included, or excluded: schedule.skip_reason) expects nothing, and a paused pipeline gets no SLA alerts.
+Reads: the pipeline list (GSI), one BatchGetItem per 100 keys (pauses, locks, run logs and claims of the dates in a
+window), one Query per pipeline (unfinished runs), one per stack schedule with a firing due (its markers) and, per
+run that is stuck or past its maxDuration, its claim.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from . import alerts, archetypes, metrics, schedule, schedule_expressions, settings, store
+from . import alerts, archetypes, metrics, run_duration, schedule, schedule_expressions, settings, store
 from .actions import gate, reconcile
 from .actions.common import date_alert_key, parse_moment
 from .durations import parse_duration
@@ -82,9 +84,7 @@ def run(now: dt.datetime) -> dict:
         by_pipeline.setdefault(entry.pipeline, []).append(entry)
     configs = _pipelines()
     calendars = (
-        archetypes.load_calendars(environment.archetype_dir)
-        if any(c.exclusions and c.exclusions.calendar for c in configs)
-        else {}
+        archetypes.load_calendars(environment.archetype_dir) if any(schedule.file_calendars(c) for c in configs) else {}
     )
     report: dict[str, Any] = {
         "now": schedule.rfc3339(now),
@@ -105,7 +105,7 @@ def run(now: dt.datetime) -> dict:
             lock = items.get(store.lock_key(config.name, schedule_id))
             if lock is not None:
                 _check_lock(report, config.name, schedule_id, lock, now, environment.state_machine_arn)
-        _check_runs(report, config.name, now, environment.execution_timeout_seconds, environment.state_machine_arn)
+        _check_runs(report, config, now, environment.execution_timeout_seconds, environment.state_machine_arn)
     return report
 
 
@@ -135,7 +135,7 @@ def _plan(config: PipelineConfig, stack_schedules: list[StackSchedule], now: dt.
         if fired_at is None:
             continue
         date = fired_at.date()  # local to the schedule's zone, as the stream-router dates its marker
-        if _excluded(config, date, calendars):
+        if _not_a_run_date(config, date, calendars):
             continue
         firings.append(_FiringCheck(entry, date.isoformat(), fired_at))
         key = date_alert_key(date.isoformat(), entry.schedule_id)
@@ -146,16 +146,16 @@ def _plan(config: PipelineConfig, stack_schedules: list[StackSchedule], now: dt.
 def _date_checks(config: PipelineConfig, schedule_id: str, now: dt.datetime, calendars: dict) -> list[_DateCheck]:
     sla = config.sla
     sched = config.schedule(schedule_id)
-    tz = schedule.zone((sched.timezone if sched and sched.deadline else "") or (sla.timezone if sla else ""))
-    warn = dt.timedelta(seconds=parse_duration(sla.warn_before)) if sla and sla.warn_before else None
-    today = now.astimezone(tz).date()
+    tz_name = (sched.timezone if sched and sched.deadline else "") or (sla.timezone if sla else "")
+    warn = dt.timedelta(seconds=parse_duration(sla.warn_before, signed=True)) if sla and sla.warn_before else None
+    today = schedule.local_date(now, tz_name)
     checks = []
     for day in (today - dt.timedelta(days=1), today):
         try:
             deadline = schedule.schedule_deadline(config, schedule_id, day)
         except ValueError:
             return []
-        if deadline is None or _excluded(config, day, calendars):
+        if deadline is None or _not_a_run_date(config, day, calendars):
             continue
         if deadline < now <= deadline + LOOKBACK:
             checks.append(
@@ -166,9 +166,9 @@ def _date_checks(config: PipelineConfig, schedule_id: str, now: dt.datetime, cal
     return checks
 
 
-def _excluded(config: PipelineConfig, day: dt.date, calendars: dict) -> bool:
+def _not_a_run_date(config: PipelineConfig, day: dt.date, calendars: dict) -> bool:
     try:
-        return schedule.excluded_reason(config, day, calendars) is not None
+        return schedule.skip_reason(config, day, calendars) is not None
     except ValueError:  # an unknown calendar: checkExclusion answers error for each run; expect nothing
         return True
 
@@ -265,10 +265,20 @@ def _status_change(described: dict) -> dict:
     }
 
 
-def _check_runs(report: dict, pipeline_id: str, now: dt.datetime, timeout_seconds: int, machine: str) -> None:
+def _check_runs(report: dict, config: PipelineConfig, now: dt.datetime, timeout_seconds: int, machine: str) -> None:
+    """RUN_STUCK and MAX_DURATION_EXCEEDED from one Query: the unfinished runs created from LOOKBACK before the
+    execution timeout up to `sla.maxDuration` ago (a run is created before its trigger), when that is shorter."""
+    pipeline_id = config.name
     limit = now - dt.timedelta(seconds=timeout_seconds)
-    for run in store.list_unfinished_runs(pipeline_id, (limit - LOOKBACK).timestamp(), limit.timestamp()):
+    max_duration = run_duration.limit(config)
+    newest = max(limit, now - max_duration) if max_duration else limit
+    for run in store.list_unfinished_runs(pipeline_id, (limit - LOOKBACK).timestamp(), newest.timestamp()):
         schedule_id, date = run.get("scheduleID") or DEFAULT_SCHEDULE, run.get("date") or ""
+        if run.get("status") in (RunStatus.TRIGGERING, RunStatus.RUNNING) and date:
+            _check_duration(report, config, run, now)
+        created = parse_moment(run.get("createdAt"))
+        if created is not None and created > limit:
+            continue
         if not date or store.alert_claimed(pipeline_id, date_alert_key(date, schedule_id), alerts.AlertType.RUN_STUCK):
             continue
         execution = _execution_of(pipeline_id, run)
@@ -292,6 +302,18 @@ def _check_runs(report: dict, pipeline_id: str, now: dt.datetime, timeout_second
                 "executionStatus": execution_status,
             },
         )
+
+
+def _check_duration(report: dict, config: PipelineConfig, run: dict, now: dt.datetime) -> None:
+    schedule_id, date = run.get("scheduleID") or DEFAULT_SCHEDULE, run["date"]
+    alert_type = alerts.AlertType.MAX_DURATION_EXCEEDED
+    if run_duration.overrun(config, run, now) is None or store.alert_claimed(
+        config.name, date_alert_key(date, schedule_id), alert_type
+    ):
+        return
+    sent = run_duration.alert_overrun(config, run, now)
+    if sent is not None:
+        _report(report, config.name, schedule_id, date, alert_type, sent["published"])
 
 
 def _execution_of(pipeline_id: str, run: dict) -> str:
@@ -322,6 +344,13 @@ def _alert(
     published = alerts.publish(
         level, alert_type, message, pipeline_id=pipeline_id, schedule_id=schedule_id, date=date, details=details
     )
+    _report(report, pipeline_id, schedule_id, date, alert_type, published)
+    return True
+
+
+def _report(
+    report: dict, pipeline_id: str, schedule_id: str, date: str, alert_type: alerts.AlertType, published: bool
+) -> None:
     report["alerts"].append(
         {
             "alertType": str(alert_type),
@@ -331,4 +360,3 @@ def _alert(
             "published": published,
         }
     )
-    return True

@@ -121,6 +121,81 @@ def test_an_excluded_day_or_a_paused_pipeline_expects_nothing(watched, aws_env):
     assert {a["alertType"] for a in run(at("10:30"))["alerts"]} == {"SCHEDULE_MISSED"}
 
 
+def test_a_date_the_pipeline_does_not_include_expects_nothing(watched, aws_env):
+    store.put_pipeline({**PIPELINE, "inclusions": {"calendar": "month-end"}})
+    assert run(at("10:30"))["alerts"] == []  # 3 March: not a month-end
+    report = run(at("10:30", "2026-03-31"))
+    assert sorted(a["alertType"] for a in report["alerts"]) == ["COMPLETION_SLA_BREACHED", "SCHEDULE_MISSED"]
+    store.put_pipeline({**PIPELINE, "inclusions": {"dates": ["2026-04-01"]}, "exclusions": {"days": ["wednesday"]}})
+    assert run(at("10:30", "2026-04-01"))["alerts"] == []  # included, and excluded: excluded wins
+
+
+def running(run_id: str, date: str = DATE) -> str:
+    """A run that was triggered now and is RUNNING; its `triggeredAt`."""
+    store.create_run(run_id, "pipe-a", schedule_id="daily", date=date)
+    triggered = store.transition_run(run_id, "TRIGGERING")["triggeredAt"]
+    assert store.transition_run(run_id, "RUNNING", metadata={"jobRunId": "jr"})["triggeredAt"] == triggered
+    return triggered
+
+
+def moment(text: str, minutes: int = 0) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) + dt.timedelta(minutes=minutes)
+
+
+def after(text: str, minutes: int) -> str:
+    return moment(text, minutes).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def about_runs(report: dict) -> list[tuple[str, str]]:
+    """The report's alerts about runs (the stack schedule's SCHEDULE_MISSED of the real date aside)."""
+    kinds = ("MAX_DURATION_EXCEEDED", "RUN_STUCK")
+    return [(a["alertType"], a["date"]) for a in report["alerts"] if a["alertType"] in kinds]
+
+
+def test_a_run_past_its_max_duration_is_alerted_once_and_not_as_stuck(watched, aws_env):
+    store.put_pipeline({**PIPELINE, "sla": {"maxDuration": "20m"}})
+    triggered = running("run-long")
+    assert about_runs(run(after(triggered, 19))) == []
+    assert about_runs(run(after(triggered, 21))) == [("MAX_DURATION_EXCEEDED", DATE)]
+    for minutes in (25, 40, 59):
+        assert about_runs(run(after(triggered, minutes))) == []  # claimed; not stuck before the timeout (1h)
+    (alert,) = sent(aws_env, "MAX_DURATION_EXCEEDED")
+    assert (alert["runID"], alert["date"], alert["level"]) == ("run-long", DATE, "warning")
+    assert alert["details"]["triggeredAt"] == triggered
+    assert alert["details"]["elapsedSeconds"] >= 1260 and alert["details"]["maxDuration"] == "20m"
+    assert about_runs(run(after(triggered, 61))) == [("RUN_STUCK", DATE)]
+
+
+def test_durations_written_with_a_plus_sign_work_as_the_parser_accepts_them(watched, aws_env):
+    sla = {"completionDeadline": "10:00", "warnBefore": "+30m", "maxDuration": "+20m"}
+    store.put_pipeline({**PIPELINE, "sla": sla})
+    triggered = running("run-plus")
+    assert about_runs(run(after(triggered, 21))) == [("MAX_DURATION_EXCEEDED", DATE)]
+    assert "SLA_WARNING" in {a["alertType"] for a in run(at("09:45"))["alerts"]}
+
+
+def test_a_run_not_yet_triggered_or_without_a_limit_is_not_measured(watched, aws_env):
+    store.put_pipeline({**PIPELINE, "sla": {"maxDuration": "20m"}})
+    created = store.create_run("run-pending", "pipe-a", schedule_id="daily", date=DATE)["createdAt"]
+    assert about_runs(run(after(created, 30))) == []  # PENDING: evaluating, not triggered
+    store.put_pipeline(PIPELINE)
+    assert about_runs(run(after(running("run-unlimited", "2026-03-04"), 30))) == []
+
+
+def test_the_completion_step_alerts_a_run_that_ended_past_its_max_duration_once(watched, aws_env):
+    from handlers.interlock import pipelines, run_duration
+
+    config = pipelines.parse_pipeline({**PIPELINE, "sla": {"maxDuration": "20m"}})
+    triggered = running("run-done")
+    finished = store.transition_run("run-done", "COMPLETED")
+    assert finished["triggeredAt"] == triggered
+    assert run_duration.alert_overrun(config, finished, moment(triggered, 20)) is None
+    sent_now = run_duration.alert_overrun(config, finished, moment(triggered, 21))
+    assert sent_now is not None and sent_now["status"] == "COMPLETED" and sent_now["published"] is True
+    assert run_duration.alert_overrun(config, finished, moment(triggered, 30)) is None  # claimed
+    assert [a["runID"] for a in sent(aws_env, "MAX_DURATION_EXCEEDED")] == ["run-done"]
+
+
 def test_a_run_stuck_past_the_execution_timeout_is_alerted_once_with_its_execution(watched, aws_env):
     now = dt.datetime.now(dt.UTC)
     store.create_run("run-1", "pipe-a", schedule_id="daily", date=DATE)

@@ -99,6 +99,14 @@ ROWS = [
     ({}, GOOD + "retry: {backoffMultiplier: 1e308}\n", "retry.backoffMultiplier", "<= 10"),
     ({}, GOOD + "sla: {completionDeadline: 100000000h}\n", "sla.completionDeadline", "longer than"),
     (
+        {"executionTimeout": "7h"},
+        GOOD + "sla: {maxDuration: 8h}\n",
+        "sla.maxDuration",
+        "not shorter than interlock:executionTimeout",
+    ),
+    ({}, GOOD + "inclusions: {calendar: month-ned}\n", "inclusions.calendar", "did you mean 'month-end'"),
+    ({}, GOOD + "inclusions: {dates: ['2026-02-30']}\n", "inclusions.dates[0]", "a real date"),
+    (
         {"evaluationInterval": "12s", "evaluationWindow": "2h"},
         GOOD.replace("traits:\n", "traits:\n  schema-contract: {evaluator: 'https://checks.example/s'}\n"),
         "p1.yaml: traits",
@@ -117,7 +125,7 @@ def test_preview_refuses_naming_file_and_field(pipelines_dir, stack, text, field
     problems = caught.value.problems
     named = [p for p in problems if field in p and fragment in p]
     assert named, problems
-    if field.startswith(("traits", "trigger", "retry", "sla", "(file)")):
+    if field.startswith(("traits", "trigger", "retry", "sla", "inclusions", "(file)")):
         assert all(os.path.join(path, "p1.yaml") in p for p in named), named
 
 

@@ -26,8 +26,11 @@ FULL_PIPELINE = {
         "completionDeadline": "+8h",
         "timezone": "Europe/Paris",
         "validationTimeout": "+45m",
+        "warnBefore": "30m",
+        "maxDuration": "3h",
     },
     "watch": {"interval": "5m", "enabled": True, "monitoring": {"enabled": True, "duration": "2h"}},
     "schedules": [{"name": "daily", "after": "05:00", "deadline": "09:00", "timezone": "UTC"}],
+    "inclusions": {"calendar": "month-end", "days": ["monday"], "dates": ["2026-03-15"]},
     "exclusions": {"calendar": "weekends", "days": ["saturday"], "dates": ["2026-12-25"]},
 }

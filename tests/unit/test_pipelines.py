@@ -78,6 +78,58 @@ def test_every_problem_is_reported_with_its_field_path():
         assert problem.startswith(prefix), (problem, prefix)
 
 
+def test_max_duration_and_inclusions_are_validated_with_their_field_paths():
+    config = pipelines.parse_pipeline(
+        dict(MINIMAL, sla={"maxDuration": "1h30m"}, inclusions={"calendar": "month-end", "dates": ["2026-03-15"]})
+    )
+    assert config.sla.max_duration == "1h30m"
+    assert (config.inclusions.calendar, config.inclusions.dates) == ("month-end", ("2026-03-15",))
+    problems = problems_of(
+        dict(
+            MINIMAL,
+            sla={"maxDuration": "-5m"},
+            inclusions={"calendar": 7, "days": ["someday"], "dates": ["2026-02-30", "31/03/2026"], "rule": "x"},
+        )
+    )
+    assert problems == [
+        "sla.maxDuration: must be a positive duration",
+        "inclusions.rule: unknown field",
+        "inclusions.calendar: must be a string",
+        "inclusions.days: 'someday' is not a weekday name (monday ... sunday)",
+        "inclusions.dates[0]: must be YYYY-MM-DD (a real date), not '2026-02-30'",
+        "inclusions.dates[1]: must be YYYY-MM-DD (a real date), not '31/03/2026'",
+    ]
+    assert problems_of(dict(MINIMAL, sla={"maxDuration": "soon"})) == [
+        "sla.maxDuration: invalid duration 'soon': use e.g. 90s, 15m, 1h or 1h30m"
+    ]
+    assert problems_of(dict(MINIMAL, sla={"maxDuration": "9000h"})) == ["sla.maxDuration: must be at most 8760h"]
+    assert problems_of(dict(MINIMAL, inclusions={})) == [
+        "inclusions: names no calendar, day or date: the pipeline would never run (remove it to run every day)"
+    ]
+
+
+def test_an_unknown_calendar_is_refused_at_preview_with_a_suggestion():
+    archetypes.clear_cache()
+    misspelt = pipelines.parse_pipeline(
+        dict(MINIMAL, inclusions={"calendar": "month-ned"}, exclusions={"calendar": "weekend"})
+    )
+    assert pipelines.check_references(misspelt, ARCHETYPES) == [
+        "inclusions.calendar: unknown calendar 'month-ned'; did you mean 'month-end'?",
+        "exclusions.calendar: unknown calendar 'weekend'; did you mean 'weekends'?",
+    ]
+    known = pipelines.parse_pipeline(
+        dict(MINIMAL, inclusions={"calendar": "us-holidays-2026"}, exclusions={"calendar": "quarter-end"})
+    )
+    assert pipelines.check_references(known, ARCHETYPES) == []
+
+
+def test_a_calendar_file_may_not_take_a_built_in_rules_name(tmp_path):
+    (tmp_path / "calendars").mkdir()
+    (tmp_path / "calendars" / "ends.yaml").write_text("name: month-end\ndates: ['2026-01-30']\n")
+    with pytest.raises(ConfigError, match="'month-end' is a built-in calendar"):
+        archetypes.load_calendars(str(tmp_path))
+
+
 def test_not_an_object():
     assert problems_of(["x"]) == ["(root): must be an object"]
 

@@ -1,4 +1,5 @@
-"""Durations, deadlines in the pipeline's time zone, schedules and exclusions (deterministic: anchored on dates)."""
+"""Durations, deadlines in the pipeline's time zone, schedules, calendars, inclusions and exclusions (deterministic:
+anchored on dates)."""
 
 import datetime as dt
 
@@ -6,7 +7,7 @@ import pytest
 
 from handlers.interlock import schedule
 from handlers.interlock.durations import parse_duration
-from handlers.interlock.models import ExclusionConfig, PipelineConfig, ScheduleConfig, SLAConfig
+from handlers.interlock.models import DateSet, PipelineConfig, ScheduleConfig, SLAConfig
 
 DAY = dt.date(2026, 11, 27)  # a Friday
 UTC = dt.UTC
@@ -119,23 +120,105 @@ def test_implicit_daily_schedule():
 @pytest.mark.parametrize(
     "exclusions, day, excluded",
     [
-        (ExclusionConfig(days=("Friday",)), DAY, True),
-        (ExclusionConfig(days=("SATURDAY", "sunday")), DAY, False),
-        (ExclusionConfig(days=("SATURDAY",)), DAY + dt.timedelta(days=1), True),
-        (ExclusionConfig(dates=("2026-11-27",)), DAY, True),
-        (ExclusionConfig(calendar="holidays"), dt.date(2026, 12, 25), True),
-        (ExclusionConfig(calendar="holidays", days=("monday",)), dt.date(2026, 11, 30), True),
-        (ExclusionConfig(calendar="holidays"), DAY, False),
+        (DateSet(days=("Friday",)), DAY, True),
+        (DateSet(days=("SATURDAY", "sunday")), DAY, False),
+        (DateSet(days=("SATURDAY",)), DAY + dt.timedelta(days=1), True),
+        (DateSet(dates=("2026-11-27",)), DAY, True),
+        (DateSet(calendar="holidays"), dt.date(2026, 12, 25), True),
+        (DateSet(calendar="holidays", days=("monday",)), dt.date(2026, 11, 30), True),
+        (DateSet(calendar="holidays"), DAY, False),
     ],
 )
 def test_exclusions(exclusions, day, excluded):
     calendars = {"holidays": {"days": [], "dates": ["2026-12-25"]}}
-    assert (schedule.excluded_reason(config(exclusions=exclusions), day, calendars) is not None) is excluded
+    assert (schedule.skip_reason(config(exclusions=exclusions), day, calendars) is not None) is excluded
+
+
+@pytest.mark.parametrize(
+    "calendar, days",
+    [
+        ("month-end", ["2026-01-31", "2026-02-28", "2026-04-30", "2026-12-31"]),
+        ("month-start", ["2026-01-01", "2026-02-01", "2026-03-01", "2026-12-01"]),
+        ("month-first-weekday", ["2026-01-01", "2026-02-02", "2026-03-02", "2026-08-03"]),
+        ("month-last-weekday", ["2026-01-30", "2026-02-27", "2026-05-29", "2026-12-31"]),
+        ("quarter-start", ["2026-01-01", "2026-04-01", "2026-07-01", "2026-10-01"]),
+        ("quarter-end", ["2026-03-31", "2026-06-30", "2026-09-30", "2026-12-31"]),
+    ],
+)
+def test_each_built_in_calendar_names_exactly_its_dates_of_2026(calendar, days):
+    year = [dt.date(2026, 1, 1) + dt.timedelta(days=n) for n in range(365)]
+    rule = schedule.CALENDAR_RULES[calendar]
+    named = [d.isoformat() for d in year if rule(d)]
+    assert [d for d in named if d[:7] in {day[:7] for day in days}] == days
+    assert len(named) == (4 if calendar.startswith("quarter") else 12)
+
+
+@pytest.mark.parametrize(
+    "day, month_end",
+    [
+        (dt.date(2024, 2, 28), False),  # leap year: February has 29 days
+        (dt.date(2024, 2, 29), True),
+        (dt.date(2025, 2, 28), True),
+        (dt.date(2100, 2, 28), True),  # divisible by 100, not by 400: no 29th
+        (dt.date(2000, 2, 28), False),  # divisible by 400: a 29th
+        (dt.date(2000, 2, 29), True),
+        (dt.date(2999, 12, 31), True),  # LAST_DATE
+    ],
+)
+def test_month_end_in_february_and_leap_years(day, month_end):
+    assert schedule.CALENDAR_RULES["month-end"](day) is month_end
+    included = config(inclusions=DateSet(calendar="month-end"))
+    assert (schedule.skip_reason(included, day) is None) is month_end
+
+
+def test_a_date_runs_when_included_and_not_excluded():
+    month_end = config(
+        inclusions=DateSet(calendar="month-end", dates=("2026-03-15",)), exclusions=DateSet(days=("saturday",))
+    )
+    assert schedule.skip_reason(month_end, dt.date(2026, 3, 31)) is None  # a Tuesday month-end
+    assert schedule.skip_reason(month_end, dt.date(2026, 3, 15)) is None  # listed
+    assert schedule.skip_reason(month_end, dt.date(2026, 3, 16)) == "not an included date (2026-03-16)"
+    assert schedule.skip_reason(month_end, dt.date(2026, 2, 28)) == "excluded day (saturday)"  # included, excluded
+    weekly = config(inclusions=DateSet(days=("Monday",)), exclusions=DateSet(calendar="month-start"))
+    assert schedule.skip_reason(weekly, dt.date(2026, 6, 8)) is None
+    assert schedule.skip_reason(weekly, dt.date(2026, 6, 1)) == "excluded calendar month-start"
+    assert schedule.skip_reason(config(), dt.date(2026, 6, 2)) is None  # no inclusions: every date is included
+
+
+def test_inclusion_calendar_files_join_the_inline_lists():
+    files = {"closes": {"days": [], "dates": ["2026-07-14"]}}
+    closes = config(
+        inclusions=DateSet(calendar="closes", dates=("2026-07-15",)), exclusions=DateSet(calendar="month-end")
+    )
+    assert schedule.file_calendars(closes) == {"closes"}
+    assert schedule.skip_reason(closes, dt.date(2026, 7, 14), files) is None
+    assert schedule.skip_reason(closes, dt.date(2026, 7, 15), files) is None
+    assert schedule.skip_reason(closes, dt.date(2026, 7, 16), files) is not None
+    with pytest.raises(ValueError, match="closes"):
+        schedule.skip_reason(closes, dt.date(2026, 7, 14), {})
+    assert schedule.file_calendars(config(inclusions=DateSet(calendar="quarter-end"))) == set()
+
+
+@pytest.mark.parametrize(
+    "moment, zone, date, month_end",
+    [
+        ("2026-02-28T23:30:00+00:00", "", "2026-02-28", True),
+        ("2026-02-28T23:30:00+00:00", "Asia/Tokyo", "2026-03-01", False),  # already March there
+        ("2026-03-01T03:00:00+00:00", "America/New_York", "2026-02-28", True),  # still February there
+        ("2024-03-01T04:59:00+00:00", "America/New_York", "2024-02-29", True),
+        ("2026-03-31T22:30:00+00:00", "Europe/Berlin", "2026-04-01", False),  # summer time began on 29 March
+        ("2026-03-31T21:30:00+00:00", "Europe/Berlin", "2026-03-31", True),
+    ],
+)
+def test_the_run_date_of_a_moment_is_local_to_the_zone(moment, zone, date, month_end):
+    day = schedule.local_date(dt.datetime.fromisoformat(moment), zone)
+    assert day.isoformat() == date
+    assert (schedule.skip_reason(config(inclusions=DateSet(calendar="month-end")), day) is None) is month_end
 
 
 def test_unknown_calendar():
     with pytest.raises(ValueError, match="nope"):
-        schedule.excluded_reason(config(exclusions=ExclusionConfig(calendar="nope")), DAY, {})
+        schedule.skip_reason(config(exclusions=DateSet(calendar="nope")), DAY, {})
 
 
 @pytest.mark.parametrize(

@@ -25,10 +25,10 @@ def check_exclusion(req: Request) -> ActionOutcome:
         )
         return skip("pipeline paused", pausedAt=pause.get("pausedAt"))
     calendars = {}
-    if config.exclusions and config.exclusions.calendar:
+    if schedule.file_calendars(config):
         calendars = archetypes.load_calendars(settings.get().archetype_dir)
     try:
-        reason = schedule.excluded_reason(config, req.run_date, calendars)
+        reason = schedule.skip_reason(config, req.run_date, calendars)
     except ValueError as exc:
         raise Problem(str(exc)) from exc
     return skip(reason) if reason else proceed()

@@ -259,6 +259,12 @@ def test_a_timed_out_evaluation_is_logged_and_alerted_once(aws_env):
     assert [a["alertType"] for a in aws_env.alerts()] == ["VALIDATION_TIMEOUT"]
 
 
+def test_results_that_are_not_a_list_are_an_error_not_a_vacuous_pass(aws_env):
+    pipeline()
+    out = call("checkEvaluation", {**evaluation([]), "traitResults": "PASS"})
+    assert out["result"] == "error" and "traitResults" in out["payload"]["error"]
+
+
 # --- completeRun -------------------------------------------------------------------------------------------------
 
 

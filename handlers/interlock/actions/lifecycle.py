@@ -158,7 +158,8 @@ def check_evaluation(req: Request) -> ActionOutcome:
     previous = invocation.mapping(req.payload, "previous")
     _step(req, "checkEvaluationSLA", evaluation.check_evaluation_sla, runID=req.run_id)
     now = schedule.now_utc()
-    results = _latest_results(previous.get("results"), req.payload.get("traitResults"), now)
+    this_pass = req.payload.get("traitResults")  # not a list: checkReadiness answers the error
+    results = _latest_results(previous.get("results"), this_pass, now) if isinstance(this_pass, list) else this_pass
     readiness = _step(req, "checkReadiness", evaluation.check_readiness, runID=req.run_id, traitResults=results)
     if readiness.result == Result.ERROR:
         return ActionOutcome(Route.ERROR, readiness.payload)
@@ -192,18 +193,19 @@ def check_evaluation(req: Request) -> ActionOutcome:
     try:
         pending, reused = _next_pass(req, results, settings)
     except Problem as exc:
-        return error_outcome(req.step("checkReadiness", req.payload), str(exc), keyed=True)
+        return error_outcome(req, str(exc), keyed=True)
     return ActionOutcome(
         Route.REEVALUATE,
         {**judged, **timeout.payload, "ready": False, "blocking": blocking, "pending": pending, "reused": reused},
     )
 
 
-def _fresh_until(result: dict) -> object:
+def _fresh_until(result: dict) -> dt.datetime | None:
+    """Until when a result counts without asking its evaluator again: a PASS until it expires."""
     return parse_moment(result.get("expiresAt")) if result.get("status") == TraitStatus.PASS else None
 
 
-def _latest_results(earlier: object, this_pass: object, now) -> list[dict]:
+def _latest_results(earlier: object, this_pass: list, now: dt.datetime) -> list[dict]:
     """The latest result of every trait: this pass's, and the PASS of an earlier pass that has not expired."""
     latest: dict[str, dict] = {}
     for result in earlier if isinstance(earlier, list) else []:
@@ -211,7 +213,7 @@ def _latest_results(earlier: object, this_pass: object, now) -> list[dict]:
         until = _fresh_until(result) if fresh else None
         if until is not None and until > now:
             latest[result["traitType"]] = result
-    for result in this_pass if isinstance(this_pass, list) else []:
+    for result in this_pass:
         if isinstance(result, dict) and isinstance(result.get("traitType"), str):
             latest[result["traitType"]] = {
                 key: result.get(key) for key in ("traitType", "status", "required", "expiresAt")
@@ -246,7 +248,7 @@ def complete_run(req: Request) -> ActionOutcome:
             config = load_pipeline(req)
             arch = load_archetype(req, config)
         except Problem as exc:
-            return error_outcome(req.step("checkMonitoringExpired", req.payload), str(exc), keyed=True)
+            return error_outcome(req, str(exc), keyed=True)
         traits = archetypes.resolve_traits(arch, config, schedule_id=req.schedule_id, date=req.date)
         return ActionOutcome(Route.MONITOR, {**answer, "traits": traits})
     released = _step(req, "releaseLock", gate.release_lock, owner=req.payload.get("owner"))

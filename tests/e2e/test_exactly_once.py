@@ -135,15 +135,20 @@ def test_a_run_checker_raising_on_every_call_starts_the_job_at_most_max_attempts
     settle(emu, "x-checker")
 
 
+def times_out_after_its_work(emu, action, pid):
+    """The orchestrator's next `action` call for `pid` does its work, then times out (one of the merged calls)."""
+
+    def about_pid(event):
+        identity = event["payload"]["input"] if action == "prepareRun" else event
+        return event.get("action") == action and identity.get("pipelineID") == pid
+
+    return emu.faults.raise_in("orchestrator", error="Sandbox.Timedout", after=True, matching=about_pid)
+
+
 def test_prepare_timing_out_after_taking_the_lock_still_logs_and_releases_it(emu):
     job = emu.http.job("x-prepare", ["succeeded"])
     register(emu, "x-prepare", job.trigger)
-    emu.faults.raise_in(
-        "orchestrator",
-        error="Sandbox.Timedout",
-        after=True,
-        matching=lambda e: e.get("action") == "prepareRun" and e["payload"]["input"].get("pipelineID") == "x-prepare",
-    )
+    times_out_after_its_work(emu, "prepareRun", "x-prepare")
     result = run(emu, "x-prepare")
     assert (result["status"], result["error"]) == ("FAILED", "Interlock.LifecycleFailed")
     assert entered(result)[:3] == ["PrepareRun", "FillDefaultsAfterError", "BuildErrorAlert"]
@@ -157,12 +162,7 @@ def test_prepare_timing_out_after_taking_the_lock_still_logs_and_releases_it(emu
 def test_a_completion_timing_out_after_its_work_leaves_the_date_completed_and_the_lock_free(emu):
     job = emu.http.job("x-complete", ["succeeded"])
     register(emu, "x-complete", job.trigger)
-    emu.faults.raise_in(
-        "orchestrator",
-        error="Sandbox.Timedout",
-        after=True,
-        matching=lambda e: e.get("action") == "completeRun" and e.get("pipelineID") == "x-complete",
-    )
+    times_out_after_its_work(emu, "completeRun", "x-complete")
     result = run(emu, "x-complete")
     assert (result["status"], result["error"]) == ("FAILED", "Interlock.LifecycleFailed")
     assert emu.lock("x-complete") is None
@@ -278,18 +278,8 @@ FAULTS = {
         "evaluator", error="Sandbox.Timedout", matching=lambda e: e.get("pipelineID") == pid
     ),
     # the merged lifecycle calls timing out after their work (the lock taken, the completion logged and released)
-    "prepareRun times out after taking the lock": lambda emu, pid: emu.faults.raise_in(
-        "orchestrator",
-        error="Sandbox.Timedout",
-        after=True,
-        matching=lambda e: e.get("action") == "prepareRun" and e["payload"]["input"].get("pipelineID") == pid,
-    ),
-    "completeRun times out after its work": lambda emu, pid: emu.faults.raise_in(
-        "orchestrator",
-        error="Sandbox.Timedout",
-        after=True,
-        matching=lambda e: e.get("action") == "completeRun" and e.get("pipelineID") == pid,
-    ),
+    "prepareRun times out after taking the lock": lambda emu, pid: times_out_after_its_work(emu, "prepareRun", pid),
+    "completeRun times out after its work": lambda emu, pid: times_out_after_its_work(emu, "completeRun", pid),
 }
 _pipelines = itertools.count()
 

@@ -2,9 +2,10 @@
 
 STATE_MACHINE_KNOBS is the one list of stack settings the state machine reads. A knob with a `placeholder` is an
 integer the definition itself holds (written quoted, "${Name}", so the raw file is valid JSON; replaced by the bare
-integer). A knob with a `settings_key` travels in every execution as `$.settings.<key>`: InitDefaults merges the
-document rendered into ${ExecutionSettings}. Every other ${Name} (inside strings) is replaced by its value, escaped
-for a JSON string. `$$.` context paths and braces survive because nothing but these exact tokens is touched.
+integer). A knob with a `settings_key` travels in every execution as `$.settings.<key>`: PrepareRun sends the
+document rendered into ${ExecutionSettings} and its answer, the execution's state, carries it. Every other ${Name}
+(inside strings) is replaced by its value, escaped for a JSON string. `$$.` context paths and braces survive because
+nothing but these exact tokens is touched.
 """
 
 from __future__ import annotations

@@ -62,15 +62,7 @@ MAX_EXECUTION_SECONDS = 365 * 86400  # a Step Functions standard execution runs 
 ASL_PATH = os.path.join(PROJECT_ROOT, "asl", "pipeline.asl.json")
 LOOPS = {  # the states of each lifecycle loop, in asl/pipeline.asl.json
     "poll": ("WaitForRun", "PollRunStatus", "EvaluatePollResult"),
-    "evaluation": (
-        "EvaluateTraits",
-        "CheckEvaluationSLA",
-        "CheckReadiness",
-        "IsReady",
-        "CheckValidationTimeout",
-        "IsValidationTimedOut",
-        "WaitBeforeReevaluation",
-    ),
+    "evaluation": ("EvaluateTraits", "CheckEvaluation", "IsReady", "WaitBeforeReevaluation"),
 }
 
 _PARTITION = r"arn:aws(?:-cn|-us-gov)?"

@@ -135,7 +135,7 @@ def run_demo() -> int:
             f"{UPSTREAM} succeeded and logged COMPLETED": first["status"] == "SUCCEEDED"
             and upstream_log.get("status") == "COMPLETED",
             "its job was polled until it succeeded": job.polls == 3 and len(job.runs) == 1,
-            "the SLA checks ran": {"CheckEvaluationSLA", "CheckCompletionSLA"}
+            "the SLA checks ran": {"CheckEvaluation", "CompleteRun"}
             <= {e["stateEnteredEventDetails"]["name"] for e in first["history"] if e["type"].endswith("StateEntered")},
             f"a cascade marker started {DOWNSTREAM}": bool(cascaded),
             f"{DOWNSTREAM} succeeded and logged COMPLETED": bool(second)

@@ -66,6 +66,7 @@ def describe(step: Step) -> str:
     output = step.outputs[-1] if step.outputs else None
     if not isinstance(output, dict):
         return "done" if output is not None else ""
+    output = output.get("prepare", output)  # prepareRun answers the whole state document
     if "action" in output:  # orchestrator
         payload = output.get("payload") or {}
         facts = [

@@ -1,7 +1,8 @@
 """Evaluator Lambda: evaluate one trait, store the result with its TTL plus an audit event, return it.
 
 Input (one trait item of resolvePipeline) `{pipelineID, traitType, evaluator, config, timeout, ttl, required}`;
-output `{traitType, status: PASS|FAIL|STALE, value, reason, failureCategory, required}`, every key present.
+output `{traitType, status: PASS|FAIL|STALE, value, reason, failureCategory, required, expiresAt}`, every key present
+(`expiresAt`: when the stored result expires, null when nothing was stored; a PASS is reused until then).
 A failure to store the result raises (a broken environment is reported as such, not disguised as a FAIL).
 """
 
@@ -59,6 +60,7 @@ def _shape(trait_type: str, verdict: Verdict, required: bool) -> dict:
             "reason": verdict.reason,
             "failureCategory": verdict.failure_category,
             "required": required,
+            "expiresAt": verdict.expires_at,
         },
         texts=("reason",),
         values=("value",),

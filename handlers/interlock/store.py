@@ -366,14 +366,16 @@ def _write_batch(puts: Sequence[dict] = (), deletes: Sequence[Key] = ()) -> None
 # --- traits ----------------------------------------------------------------------------------------------------
 
 
-def put_trait_result(pipeline_id: str, trait_type: str, result: dict, ttl_seconds: int) -> None:
-    """Store the latest result of one trait; it expires after `ttl_seconds` (READINESS_TTL when <= 0)."""
+def put_trait_result(pipeline_id: str, trait_type: str, result: dict, ttl_seconds: int) -> str:
+    """Store the latest result of one trait; it expires after `ttl_seconds` (READINESS_TTL when <= 0). Returns
+    when (`expiresAt`, RFC 3339)."""
     ttl = ttl_seconds if ttl_seconds and ttl_seconds > 0 else settings.get().readiness_ttl_seconds
     now = _now()
     data = dict(result, pipelineID=pipeline_id, traitType=trait_type)
     data.setdefault("evaluatedAt", _iso(now))
     data["expiresAt"] = _iso(now + ttl)
     _put(_item(pipeline_pk(pipeline_id), f"TRAIT#{trait_type}", data=json.dumps(data), expiresAt=int(now + ttl)))
+    return data["expiresAt"]
 
 
 def get_trait_result(pipeline_id: str, trait_type: str) -> dict | None:

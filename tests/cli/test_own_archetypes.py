@@ -56,7 +56,7 @@ def test_the_emulator_runs_pipelines_with_a_calendar_of_ones_own(own, monkeypatc
         assert emu.store.get_pipeline("warehouse-export")["archetype"] == "nightly-export"
         result = emu.wait_for_execution(emu.write_marker("warehouse-export", date=SHUTDOWN), timeout_s=90)
         assert result["status"] == "SUCCEEDED"
-        assert entered(result) == ["InitDefaults", "CheckExclusion", "IsExcluded", "Skipped"]
+        assert entered(result) == ["PrepareRun", "IsRunDue", "Skipped"]
         exclusion = next(e for e in result["history"] if e["type"] == "TaskStateExited" and '"excluded date' in str(e))
         assert f"excluded date ({SHUTDOWN})" in exclusion["stateExitedEventDetails"]["output"]
         assert emu.run_log("warehouse-export", SHUTDOWN) is None

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from emulator import Emulator, PipelineConfigError
+from emulator import Emulator, PipelineConfigError, timeline
 from tests.state_machines import waiting_machine
 
 TODAY = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
@@ -144,12 +144,13 @@ def test_happy_path_with_a_synchronous_trigger(emu):
     register(emu, "e2e-sync")
     result = run(emu, "e2e-sync")
     assert result["status"] == "SUCCEEDED"
-    assert entered(result)[-4:] == ["LogCompleted", "NotifyDownstream", "ShouldMonitor", "ReleaseLock"]
+    assert entered(result)[-3:] == ["CompleteRun", "IsMonitored", "Completed"]
+    assert result["state_transitions"] == 13  # DESIGN §10.0: 10 + n with 3 traits (23 on main 7019b67)
     log = emu.run_log("e2e-sync", TODAY)
     assert (log["status"], log["attemptNumber"]) == ("COMPLETED", 1)
     assert len(emu.http.requests("/e2e-sync/trigger")) == 1
     assert result["lambda_invocations"] == {
-        "interlock-emu-orchestrator": 10,
+        "interlock-emu-orchestrator": 3,
         "interlock-emu-evaluator": 3,
         "interlock-emu-trigger": 1,
     }
@@ -164,7 +165,7 @@ def test_asynchronous_job_polled_to_success(emu):
     assert result["status"] == "SUCCEEDED"
     assert job.polls == 3 and len(job.runs) == 1
     assert entered(result).count("PollRunStatus") == 3
-    assert result["state_transitions"] == 32  # DESIGN §10.0: 23 + n + 3k with 3 traits and 2 running polls
+    assert result["state_transitions"] == 22  # DESIGN §10.0: 13 + n + 3k with 3 traits and 2 running polls
     assert emu.run_log("e2e-async", TODAY)["status"] == "COMPLETED"
     assert alert_types(emu, "e2e-async") == []
     settle(emu, "e2e-async")
@@ -177,6 +178,10 @@ def test_not_ready_then_ready_within_the_reevaluation_loop(emu):
     states = entered(result)
     assert states.count("WaitBeforeReevaluation") == 1 and states.count("EvaluateTraits") == 2
     assert len(emu.http.requests("/e2e-late-ready/source-freshness")) == 2
+    # the other traits' PASS was still fresh (TTL 120 s and more): the second pass did not ask them again
+    assert [len(emu.http.requests(f"/e2e-late-ready/{t}")) for t in TRAITS[1:]] == [1, 1]
+    first_check = next(s for s in timeline.steps(result["history"]) if s.state == "CheckEvaluation")
+    assert first_check.outputs[-1]["payload"]["reused"] == sorted(TRAITS[1:])
     assert emu.run_log("e2e-late-ready", TODAY)["status"] == "COMPLETED"
     assert alert_types(emu, "e2e-late-ready") == []
     settle(emu, "e2e-late-ready")
@@ -186,7 +191,8 @@ def test_validation_timeout(emu):
     register(emu, "e2e-timeout", evaluators={"upstream-dependency": {"status": "FAIL", "reason": "not yet"}})
     result = run(emu, "e2e-timeout")
     assert (result["status"], result["error"]) == ("FAILED", "Interlock.ValidationTimeout")
-    assert "LogValidationTimeout" in entered(result) and "TriggerPipeline" not in entered(result)
+    assert entered(result)[-3:] == ["IsReady", "ReleaseLockAfterValidationTimeout", "ValidationTimedOut"]
+    assert "TriggerPipeline" not in entered(result)
     log = emu.run_log("e2e-timeout", TODAY)
     assert (log["status"], log["failureCategory"]) == ("FAILED", "VALIDATION_TIMEOUT")
     assert emu.http.requests("/e2e-timeout/trigger") == []
@@ -200,7 +206,7 @@ def test_excluded_day(emu):
     register(emu, "e2e-excluded", exclusions={"days": [weekday]})
     result = run(emu, "e2e-excluded")
     assert result["status"] == "SUCCEEDED"
-    assert entered(result) == ["InitDefaults", "CheckExclusion", "IsExcluded", "Skipped"]
+    assert entered(result) == ["PrepareRun", "IsRunDue", "Skipped"]
     assert emu.run_log("e2e-excluded", TODAY) is None
     assert emu.http.requests("/e2e-excluded/trigger") == []
     assert alert_types(emu, "e2e-excluded") == []
@@ -274,7 +280,7 @@ def test_drift_during_monitoring_alerts_and_records_a_rerun(emu):
     )
     result = run(emu, "e2e-drift")
     assert result["status"] == "SUCCEEDED"
-    assert "HandleLateArrival" in entered(result)
+    assert result["output"]["monitoring"]["payload"]["lateArrivalHandled"] is True
     assert alert_types(emu, "e2e-drift") == ["TRAIT_DRIFT"]
     reruns = emu.store.list_reruns("e2e-drift")
     assert len(reruns) == 1 and reruns[0]["originalDate"] == TODAY
@@ -298,7 +304,7 @@ def test_downstream_cascade(emu):
     assert [c["name"] for c in emu.store.downstream_configs("e2e-upstream")] == ["e2e-downstream"]
     result = run(emu, "e2e-upstream")
     assert result["status"] == "SUCCEEDED"
-    assert "e2e-downstream" in str(result["output"]["notifyDownstream"])
+    assert "e2e-downstream" in str(result["output"]["completion"]["payload"]["cascade"])
     downstream = settle(emu, "e2e-downstream")
     assert [r["status"] for r in downstream] == ["SUCCEEDED"]
     assert downstream[0]["output"]["source"] != "manual"
@@ -373,7 +379,7 @@ def test_sla_breaches_alert_once_per_run(emu):
     )
     result = run(emu, "e2e-sla")
     assert result["status"] == "SUCCEEDED"
-    assert entered(result).count("CheckEvaluationSLA") == 2  # evaluated twice, alerted once
+    assert entered(result).count("CheckEvaluation") == 2  # evaluated twice, alerted once
     assert emu.run_log("e2e-sla", TODAY)["status"] == "COMPLETED"
     assert alert_types(emu, "e2e-sla") == ["COMPLETION_SLA_BREACHED", "EVALUATION_SLA_BREACHED"]
     settle(emu, "e2e-sla")

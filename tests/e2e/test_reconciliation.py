@@ -130,17 +130,17 @@ def test_a_marker_during_a_held_lock_waits_and_runs_once_the_lock_frees(emu):
     assert [r["status"] for r in results] == ["SUCCEEDED", "SUCCEEDED"]
     waits = entered(results[1]).count("WaitForLock")
     assert 1 <= waits < WAIT_WINDOW_SECONDS
-    assert entered(results[1]).count("AcquireLock") == waits + 1
+    assert entered(results[1]).count("PrepareRun") == waits + 1
     assert [emu.run_log("rc-deferred", d)["status"] for d in DATES[:2]] == ["COMPLETED", "COMPLETED"]
     assert emu.lock("rc-deferred") is None and alert_types(emu, "rc-deferred") == []
 
 
 def validation_checks(emu, arn):
-    """(entered at, checkValidationTimeout's payload) of each CheckValidationTimeout so far."""
+    """(entered at, checkEvaluation's payload) of each CheckEvaluation so far that checked the validation timeout."""
     return [
         (step.started, step.outputs[-1]["payload"])
         for step in timeline.steps(emu.history(arn))
-        if step.state == "CheckValidationTimeout" and step.outputs
+        if step.state == "CheckEvaluation" and step.outputs and "validationTimedOut" in step.outputs[-1]["payload"]
     ]
 
 
@@ -172,9 +172,9 @@ def test_a_run_that_waited_for_the_lock_still_gets_its_whole_evaluation_window(e
     result = emu.wait_for_execution(deferred, 90)
     assert result["status"] == "SUCCEEDED" and emu.run_log(pid, DATES[1])["status"] == "COMPLETED"
     acquired_at = next(
-        s.outputs[-1]["payload"]["acquiredAt"]
+        s.outputs[-1]["acquireLock"]["payload"]["acquiredAt"]
         for s in timeline.steps(result["history"])
-        if s.state == "AcquireLock" and s.outputs[-1]["result"] == "proceed"
+        if s.state == "PrepareRun" and s.outputs[-1]["acquireLock"]["result"] == "proceed"
     )
     acquired = datetime.datetime.fromisoformat(acquired_at)
     # more than half the window's waits were entered before the holder stopped: at least that many whole seconds

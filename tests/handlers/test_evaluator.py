@@ -11,7 +11,7 @@ from handlers import evaluator
 from handlers.interlock import settings, store
 from handlers.interlock.evaluators import TraitStorageError, builtins
 
-KEYS = {"traitType", "status", "value", "reason", "failureCategory", "required"}
+KEYS = {"traitType", "status", "value", "reason", "failureCategory", "required", "expiresAt"}
 
 
 def item(evaluator_path, **overrides):
@@ -38,6 +38,7 @@ def test_http_pass_is_returned_stored_and_audited(aws_env, server, allow_loopbac
         "reason": "fresh",
         "failureCategory": None,
         "required": True,
+        "expiresAt": store.get_trait_result("sales", "freshness")["expiresAt"],  # a PASS is reused until then
     }
     sent = server.requests[0].json()
     assert sent == {
@@ -223,7 +224,7 @@ def test_invalid_input_is_a_clear_fail(aws_env):
     out = evaluator.handler({"traitType": "freshness", "evaluator": "builtin:s3-object"}, None)
     assert set(out) == KEYS
     assert (out["status"], out["failureCategory"]) == ("FAIL", "PERMANENT")
-    assert "pipelineID required" in out["reason"]
+    assert "pipelineID required" in out["reason"] and out["expiresAt"] is None  # nothing stored, nothing reused
 
 
 def test_a_storage_failure_is_reported_as_such(aws_env, server, allow_loopback):

@@ -25,6 +25,8 @@ LOCK_RELEASES = {
     "ReleaseLockAfterRunFailed",
     "ReleaseLockAfterValidationTimeout",
 }
+# Choices whose `done` route follows a call that released the lock itself.
+RELEASED_BY_THE_CALL = {"IsMonitored": "Completed", "IsMonitoringOver": "Completed"}
 STATELINT = os.path.join(os.path.dirname(sys.executable), "statelint")
 
 
@@ -89,7 +91,7 @@ def test_statelint_accepts_the_rendered_definition(rendered_text, tmp_path):
 
 def test_statelint_would_catch_a_broken_definition(definition, tmp_path):
     broken = json.loads(json.dumps(definition))
-    broken["States"]["CheckExclusion"]["Next"] = "NoSuchState"
+    broken["States"]["PrepareRun"]["Next"] = "NoSuchState"
     path = tmp_path / "broken.asl.json"
     path.write_text(json.dumps(broken))
     assert subprocess.run([STATELINT, str(path)], capture_output=True).returncode != 0
@@ -105,7 +107,7 @@ def test_nothing_left_unrendered_and_context_paths_intact(rendered_text):
 
 def test_integer_placeholders_become_numbers(definition, settings):
     assert definition["TimeoutSeconds"] == settings.execution_timeout_seconds == 7200
-    merge = definition["States"]["InitDefaults"]["Parameters"]["merged.$"]
+    merge = definition["States"]["PrepareRun"]["Parameters"]["payload"]["stack.$"]
     assert (
         '{"pollIntervalSeconds":7,"maxPollAttempts":9,"evaluationIntervalSeconds":11,'
         '"evaluationWindowSeconds":780,"monitoringIntervalSeconds":17,"lockLeaseSeconds":7500}'
@@ -152,7 +154,9 @@ def test_transitions_reach_existing_states_and_every_state_is_reachable(definiti
 
 
 def test_the_lock_is_released_on_every_path_after_acquiring_it(definition):
-    """Every terminal reachable after AcquireLock succeeded goes through a lock release first."""
+    """Every terminal reachable once PrepareRun answered with the lock held goes through a lock release first, or
+    through a call that released it itself (completeRun and checkMonitoring answer `done` only after releasing;
+    tests/handlers/test_lifecycle_actions.py holds them to it)."""
     states = definition["States"]
 
     def ends_without_release(name: str, seen: set[str]) -> bool:
@@ -162,9 +166,22 @@ def test_the_lock_is_released_on_every_path_after_acquiring_it(definition):
         state = states[name]
         if state["Type"] in ("Succeed", "Fail") or state.get("End"):
             return True
-        return any(ends_without_release(target, seen) for target in successors(state))
+        targets = successors(state)
+        if name == "IsRunDue":  # a retry comes back holding the lock: prepareRun then answers with lockHeld
+            targets = {c["Next"] for c in held}
+        if name in RELEASED_BY_THE_CALL:
+            targets = {t for t in targets if t != RELEASED_BY_THE_CALL[name]}
+        return any(ends_without_release(target, seen) for target in targets)
 
-    assert not ends_without_release("CheckRunLog", set())
+    for name, target in RELEASED_BY_THE_CALL.items():
+        [done] = [c for c in states[name]["Choices"] if c["Next"] == target]
+        assert done["StringEquals"] == "done", name
+    assert {n for n, s in states.items() if s["Type"] == "Succeed"} == {"Completed", "Skipped"}
+    held = [c for c in states["IsRunDue"]["Choices"] if "And" in c or c["StringEquals"] in ("evaluate", "adopt")]
+    assert {c["Next"] for c in held} == {"EvaluateTraits", "TriggerPipeline", "ReleaseLock", "ReleaseLockAfterError"}
+    assert states["RetryBackoffWait"]["Next"] == "PrepareRun"
+    for start in ("EvaluateTraits", "TriggerPipeline"):
+        assert not ends_without_release(start, set()), start
 
 
 def test_failed_runs_end_in_fail_states_naming_the_cause(definition):
@@ -172,7 +189,8 @@ def test_failed_runs_end_in_fail_states_naming_the_cause(definition):
     states = definition["States"]
     assert states["ShouldRetry"]["Default"] == "ReleaseLockAfterRunFailed"
     assert states["ReleaseLockAfterRunFailed"]["Next"] == "RunFailed"
-    assert states["LogValidationTimeout"]["Next"] == "ReleaseLockAfterValidationTimeout"
+    [timed_out] = [c for c in states["IsReady"]["Choices"] if c["StringEquals"] == "timedOut"]
+    assert timed_out["Next"] == "ReleaseLockAfterValidationTimeout"
     assert states["ReleaseLockAfterValidationTimeout"]["Next"] == "ValidationTimedOut"
     errors = {name: s["Error"] for name, s in states.items() if s["Type"] == "Fail"}
     assert errors == {
@@ -196,10 +214,8 @@ def test_the_error_path_records_the_failure_before_releasing_the_lock(definition
 
 def test_an_open_claim_is_adopted_through_the_trigger(definition):
     states = definition["States"]
-    [adopt] = [c for c in states["ShouldProceedAfterRunLog"]["Choices"] if c["Next"] == "AdoptRun"]
-    assert states["ShouldProceedAfterRunLog"]["Choices"][0] is adopt
-    assert states["AdoptRun"]["Next"] == "TriggerPipeline"
-    assert states["AdoptRun"]["ResultPath"] == "$.resolvePipeline"
+    [adopt] = [c for c in states["IsRunDue"]["Choices"] if c.get("StringEquals") == "adopt"]
+    assert (adopt["Variable"], adopt["Next"]) == ("$.prepare.result", "TriggerPipeline")
     trigger = states["TriggerPipeline"]["Parameters"]
     assert (trigger["attempt.$"], trigger["execution.$"]) == (
         "$.checkRunLog.payload.attemptNumber",
@@ -230,6 +246,13 @@ def test_every_orchestrator_request_names_the_execution(definition):
         for _name, state, _scope in walk(definition["States"])
         if state.get("Resource") == ARNS["OrchestratorFunctionArn"]
     ]
-    assert len(calls) >= 14
+    assert {state["Parameters"]["action"] for state in calls} == {
+        "prepareRun",
+        "checkEvaluation",
+        "completeRun",
+        "checkMonitoring",
+        "logResult",
+        "releaseLock",
+    }
     for state in calls:
         assert state["Parameters"]["execution.$"] == "$$.Execution.Name"

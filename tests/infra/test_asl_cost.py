@@ -1,11 +1,11 @@
 """What a lifecycle costs: walk the rendered definition with scripted task results and count state transitions
-(every state entered, Map iterations included). DESIGN §10.0: 23 + n + 3k on the asynchronous happy path."""
+(every state entered, Map iterations included). DESIGN §10.0: 13 + n + 3k on the asynchronous polled happy path
+(23 + n + 3k on main 7019b67, before the lifecycle calls were merged)."""
 
 from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +23,8 @@ class TaskFailed(Exception):
 
 
 def lookup(document: Any, path: str) -> Any:
+    if path == "$":
+        return document
     value = document
     for part in path.removeprefix("$.").split("."):
         if not isinstance(value, dict) or part not in value:
@@ -47,6 +49,8 @@ def matches(rule: dict, document: Any) -> bool:
 
 
 def put(document: dict, result_path: str, value: Any) -> dict:
+    if result_path == "$":  # the answer is the whole state (PrepareRun)
+        return value
     parts = result_path.removeprefix("$.").split(".")
     target = document
     for part in parts[:-1]:
@@ -71,22 +75,10 @@ def parameters(template: dict, document: dict) -> dict:
     return out
 
 
-def initial_document(definition: dict, execution_input: dict) -> dict:
-    """What InitDefaults makes of the input: the defaults under it, the stack's documents over it (its two
-    `States.StringToJson` literals, merged shallowly as `States.JsonMerge` does)."""
-    defaults, stack = (
-        json.loads(literal)
-        for literal in re.findall(
-            r"StringToJson\('(.*?)'\)", definition["States"]["InitDefaults"]["Parameters"]["merged.$"]
-        )
-    )
-    return {**defaults, **execution_input, **stack}
-
-
 def run(definition: dict, execution_input: dict, task: Callable[[str, dict], Any]) -> tuple[list[str], str]:
     """Follow the machine; `task(state_name, document)` answers each Task. Returns (states entered, end)."""
     states, entered = definition["States"], []
-    document = initial_document(definition, execution_input)
+    document = dict(execution_input)
     name = definition["StartAt"]
     while True:
         entered.append(name)
@@ -102,10 +94,10 @@ def run(definition: dict, execution_input: dict, task: Callable[[str, dict], Any
         if kind == "Task":
             parameters(state.get("Parameters", {}), document)  # every path a task reads exists on this route
             try:
-                put(document, state["ResultPath"], task(name, document))
+                document = put(document, state["ResultPath"], task(name, document))
             except TaskFailed as failure:
                 catch = state["Catch"][0]
-                put(document, catch["ResultPath"], failure.args[0])
+                document = put(document, catch["ResultPath"], failure.args[0])
                 name = catch["Next"]
                 continue
         if kind == "Map":
@@ -118,6 +110,8 @@ def run(definition: dict, execution_input: dict, task: Callable[[str, dict], Any
             put(document, state["ResultPath"], results)
         if kind == "Pass" and "Result" in state:
             put(document, state["ResultPath"], state["Result"])
+        if kind == "Pass" and "OutputPath" in state:  # FillDefaultsAfterError (intrinsics not modelled)
+            document = {"pipelineID": "", "scheduleID": "daily", "date": "", **document}
         if kind == "Pass" and "Parameters" in state and "ResultPath" in state:
             put(document, state["ResultPath"], parameters(state["Parameters"], document))
         if state.get("End"):
@@ -129,8 +123,38 @@ def trigger_answer(status: str, error: str | None = None, category: str | None =
     return {"runID": "r1", "status": status, "metadata": {}, "error": error, "failureCategory": category}
 
 
-def happy_path(traits: int, running_polls: int, trigger_status: str = "running"):
+def prepared(traits: int, route: str = "evaluate", **payload: Any) -> dict:
+    """What prepareRun answers: the whole state document."""
+    return {
+        "pipelineID": "p",
+        "scheduleID": "daily",
+        "date": "2026-11-28",
+        "source": "manual",
+        "markerKey": "",
+        "replay": False,
+        "settings": {
+            "pollIntervalSeconds": 60,
+            "maxPollAttempts": 60,
+            "evaluationIntervalSeconds": 60,
+            "evaluationWindowSeconds": 3600,
+            "monitoringIntervalSeconds": 60,
+            "lockLeaseSeconds": 9000,
+        },
+        "pollResult": {"state": "pending", "attempt": 0},
+        "prepare": {"action": "prepareRun", "result": route, "payload": {"lockHeld": True, **payload}},
+        "acquireLock": {"result": "proceed", "payload": {"owner": "e1", "acquiredAt": "2026-11-28T06:00:00Z"}},
+        "checkRunLog": {"result": "proceed", "payload": {"attemptNumber": 1}},
+        "resolvePipeline": {
+            "result": "proceed",
+            "payload": {"runID": "r1", "trigger": {"type": "glue"}, "monitoring": False},
+        },
+        "evaluation": {"payload": {"pending": [{"traitType": f"t{i}"} for i in range(traits)], "results": []}},
+    }
+
+
+def happy_path(traits: int, running_polls: int, trigger_status: str = "running", monitoring_cycles: int = 0):
     polls = iter(["running"] * running_polls + ["succeeded"])
+    cycles = iter(["monitor"] * monitoring_cycles + ["done"])
 
     def task(name: str, document: dict) -> Any:
         if name in ("EvaluateTrait", "MonitorTrait"):
@@ -141,26 +165,25 @@ def happy_path(traits: int, running_polls: int, trigger_status: str = "running")
                 "reason": None,
                 "failureCategory": None,
                 "required": True,
+                "expiresAt": "2026-11-28T07:00:00Z",
             }
+        if name == "PrepareRun":
+            document = prepared(traits)
+            document["resolvePipeline"]["payload"]["monitoring"] = monitoring_cycles > 0
+            return document
         if name == "TriggerPipeline":
             return trigger_answer(trigger_status)
         if name == "PollRunStatus":
             return {"state": next(polls), "message": "", "failureCategory": None, "attempt": 1}
-        payload = {}
-        if name == "AcquireLock":
-            payload = {"owner": "e1", "leaseSeconds": 900, "acquiredAt": "2026-11-28T06:00:00Z"}
-        if name == "CheckRunLog":
-            payload = {"attemptNumber": 1}
-        if name == "ResolvePipeline":
-            payload = {
-                "traits": [{"traitType": f"t{i}"} for i in range(traits)],
-                "runID": "r1",
-                "trigger": {"type": "glue"},
-                "monitoring": False,
-            }
-        if name == "LogCompleted":
-            payload = {"attemptNumber": 1, "retryable": False, "retryBackoffSeconds": 0, "loggedAt": "x"}
-        return {"action": name, "result": "proceed", "payload": payload}
+        if name == "CheckEvaluation":
+            return {"action": "checkEvaluation", "result": "trigger", "payload": {"results": [], "pending": []}}
+        if name == "CompleteRun":
+            route = "monitor" if monitoring_cycles else "done"
+            traits_ = [{"traitType": f"t{i}"} for i in range(traits)]
+            return {"action": "completeRun", "result": route, "payload": {"loggedAt": "x", "traits": traits_}}
+        if name == "CheckMonitoring":
+            return {"action": "checkMonitoring", "result": next(cycles), "payload": {}}
+        return {"action": name, "result": "proceed", "payload": {"retryable": False, "retryBackoffSeconds": 0}}
 
     return task
 
@@ -171,21 +194,44 @@ def definition() -> dict:
     return json.loads(asl.render(asl.load_template(), ARNS, asl.knob_values(settings)))
 
 
-def test_async_happy_path_with_3_traits_and_2_running_polls_costs_32(definition):
+def test_async_happy_path_with_3_traits_and_2_running_polls_costs_22(definition):
     entered, end = run(definition, {"pipelineID": "p"}, happy_path(traits=3, running_polls=2))
-    assert end == "End" and entered[-1] == "ReleaseLock"
-    assert len(entered) == 32
+    assert end == "Succeed" and entered[-1] == "Completed"
+    assert len(entered) == 22  # 32 on main 7019b67
 
 
 @pytest.mark.parametrize("traits, polls", [(1, 0), (3, 0), (5, 4), (10, 7)])
 def test_cost_formula(definition, traits, polls):
     entered, _end = run(definition, {"pipelineID": "p"}, happy_path(traits, polls))
-    assert len(entered) == 23 + traits + 3 * polls
+    assert len(entered) == 13 + traits + 3 * polls
 
 
 def test_a_synchronous_trigger_skips_polling(definition):
     entered, _end = run(definition, {"pipelineID": "p"}, happy_path(3, 0, trigger_status="completed"))
-    assert "PollRunStatus" not in entered and len(entered) == 23 + 3 - 3
+    assert "PollRunStatus" not in entered and len(entered) == 10 + 3  # 23 on main 7019b67
+    assert entered == [
+        "PrepareRun",
+        "IsRunDue",
+        "EvaluateTraits",
+        "EvaluateTrait",
+        "EvaluateTrait",
+        "EvaluateTrait",
+        "CheckEvaluation",
+        "IsReady",
+        "TriggerPipeline",
+        "IsTriggerSuccessful",
+        "CompleteRun",
+        "IsMonitored",
+        "Completed",
+    ]
+
+
+@pytest.mark.parametrize("traits", [1, 3])
+def test_a_monitoring_cycle_costs_4_plus_n(definition, traits):
+    """Wait, the Map (1 + n), CheckMonitoring and its Choice: the Task cannot end the loop itself (6 + n on main)."""
+    once, _ = run(definition, {"pipelineID": "p"}, happy_path(traits, 0, "completed", monitoring_cycles=1))
+    twice, end = run(definition, {"pipelineID": "p"}, happy_path(traits, 0, "completed", monitoring_cycles=2))
+    assert len(twice) - len(once) == 4 + traits and end == "Succeed" and twice[-1] == "Completed"
 
 
 def scripted(overrides: dict[str, Any], traits: int = 2):
@@ -195,48 +241,39 @@ def scripted(overrides: dict[str, Any], traits: int = 2):
 
     def task(name: str, document: dict) -> Any:
         if name in queues:
-            return next(queues[name])
+            return copy.deepcopy(next(queues[name]))
         if name in overrides:
-            return overrides[name]
+            return copy.deepcopy(overrides[name])
         return base(name, document)
 
     return task
 
 
-def test_not_ready_re_evaluates_then_times_out_and_releases_the_lock(definition):
-    not_ready = {"action": "checkReadiness", "result": "skip", "payload": {"blocking": ["t0"]}}
-    entered, end = run(
-        definition,
-        {"pipelineID": "p"},
-        scripted(
-            {
-                "CheckReadiness": [not_ready, not_ready],
-                "CheckValidationTimeout": [
-                    {"result": "proceed", "payload": {"validationTimedOut": False}},
-                    {"result": "proceed", "payload": {"validationTimedOut": True}},
-                ],
-                "LogValidationTimeout": {"result": "proceed", "payload": {"retryable": False}},
-            }
-        ),
-    )
+def test_not_ready_re_evaluates_only_the_pending_traits_then_times_out_and_releases_the_lock(definition):
+    reevaluate = {
+        "result": "reevaluate",
+        "payload": {"blocking": ["t0"], "pending": [{"traitType": "t0"}], "results": [], "reused": ["t1"]},
+    }
+    timed_out = {"result": "timedOut", "payload": {"validationTimedOut": True}}
+    entered, end = run(definition, {"pipelineID": "p"}, scripted({"CheckEvaluation": [reevaluate, timed_out]}))
     assert entered.count("EvaluateTraits") == 2 and "WaitBeforeReevaluation" in entered
-    assert entered[-3:] == ["LogValidationTimeout", "ReleaseLockAfterValidationTimeout", "ValidationTimedOut"]
+    first, second = (i for i, name in enumerate(entered) if name == "EvaluateTraits")
+    assert entered[first + 1 : first + 3] == ["EvaluateTrait", "EvaluateTrait"]  # both traits
+    assert entered[second + 1 : second + 3] == ["EvaluateTrait", "CheckEvaluation"]  # the pending one only
+    assert entered[-4:] == ["CheckEvaluation", "IsReady", "ReleaseLockAfterValidationTimeout", "ValidationTimedOut"]
     assert end == "Fail"
 
 
-def test_the_validation_check_reads_the_lock_answer_whole_so_a_missing_time_cannot_stop_the_machine(definition):
-    payload = definition["States"]["CheckValidationTimeout"]["Parameters"]["payload"]
+def test_the_evaluation_check_reads_the_lock_answer_whole_so_a_missing_time_cannot_stop_the_machine(definition):
+    payload = definition["States"]["CheckEvaluation"]["Parameters"]["payload"]
     assert payload["lock.$"] == "$.acquireLock.payload" and payload["executionStartedAt.$"] == "$$.Execution.StartTime"
-    overrides = {
-        "AcquireLock": {"result": "proceed", "payload": {}},  # an orchestrator that does not answer acquiredAt
-        "CheckReadiness": {"action": "checkReadiness", "result": "skip", "payload": {"blocking": ["t0"]}},
-        "CheckValidationTimeout": {"result": "proceed", "payload": {"validationTimedOut": True}},
-        "LogValidationTimeout": {"result": "proceed", "payload": {"retryable": False}},
-    }
+    without_time = prepared(2)
+    without_time["acquireLock"]["payload"] = {}  # an orchestrator that does not answer acquiredAt
+    overrides = {"PrepareRun": without_time, "CheckEvaluation": {"result": "timedOut", "payload": {}}}
     entered, end = run(definition, {"pipelineID": "p"}, scripted(overrides))
-    assert "CheckValidationTimeout" in entered and entered[-1] == "ValidationTimedOut" and end == "Fail"
+    assert entered[-1] == "ValidationTimedOut" and end == "Fail"
     by_path = copy.deepcopy(definition)
-    by_path["States"]["CheckValidationTimeout"]["Parameters"]["payload"]["lock.$"] = "$.acquireLock.payload.acquiredAt"
+    by_path["States"]["CheckEvaluation"]["Parameters"]["payload"]["lock.$"] = "$.acquireLock.payload.acquiredAt"
     with pytest.raises(AssertionError, match=r"States.Runtime: \$.acquireLock.payload.acquiredAt is missing"):
         run(by_path, {"pipelineID": "p"}, scripted(overrides))
 
@@ -257,19 +294,11 @@ def test_a_failure_without_a_retry_releases_the_lock_and_fails(definition):
 
 
 def test_an_adopted_run_goes_to_the_trigger_and_polls_its_job(definition):
-    adopt = {
-        "result": "proceed",
-        "payload": {"attemptNumber": 1, "adopt": {"runID": "r0", "trigger": {"type": "glue"}}},
-    }
-    entered, end = run(definition, {"pipelineID": "p"}, scripted({"CheckRunLog": adopt}))
-    assert entered[entered.index("CheckRunLog") :][:4] == [
-        "CheckRunLog",
-        "ShouldProceedAfterRunLog",
-        "AdoptRun",
-        "TriggerPipeline",
-    ]
-    assert "ResolvePipeline" not in entered and "EvaluateTraits" not in entered
-    assert entered[-1] == "ReleaseLock" and end == "End"
+    adopt = prepared(0, "adopt")
+    entered, end = run(definition, {"pipelineID": "p"}, scripted({"PrepareRun": adopt}))
+    assert entered[:3] == ["PrepareRun", "IsRunDue", "TriggerPipeline"]
+    assert "EvaluateTraits" not in entered and "MonitoringWait" not in entered
+    assert entered[-1] == "Completed" and end == "Succeed"
 
 
 def test_an_exception_under_the_lock_is_logged_then_the_lock_released(definition):
@@ -290,67 +319,63 @@ def test_an_exception_under_the_lock_is_logged_then_the_lock_released(definition
     assert end == "Fail"
 
 
+def test_prepare_failing_on_a_bare_input_still_reaches_the_error_path(definition):
+    def crash(name, document):
+        if name == "PrepareRun":
+            raise TaskFailed({"Error": "Lambda.Unknown", "Cause": "boom"})
+        return {"result": "proceed", "payload": {}}
+
+    entered, end = run(definition, {}, crash)
+    assert entered[:3] == ["PrepareRun", "FillDefaultsAfterError", "BuildErrorAlert"]
+    assert entered[-2:] == ["ReleaseLockAfterError", "Failed"] and end == "Fail"
+
+
 def test_a_retryable_failure_waits_and_starts_over_holding_the_lock(definition):
     answers = [trigger_answer("failed", "503", "TRANSIENT"), trigger_answer("completed")]
     entered, end = after_a_trigger_failure(definition, answers, retryable=True, backoff_seconds=5)
     after_failure = entered[entered.index("LogTriggerFailed") :]
-    assert after_failure[:5] == [
-        "LogTriggerFailed",
-        "ShouldRetry",
-        "RetryBackoffWait",
-        "ResetPollCounter",
-        "CheckRunLog",
-    ]
-    assert entered.count("AcquireLock") == 1 and entered[-1] == "ReleaseLock" and end == "End"
+    assert after_failure[:5] == ["LogTriggerFailed", "ShouldRetry", "RetryBackoffWait", "PrepareRun", "IsRunDue"]
+    assert entered[-1] == "Completed" and end == "Succeed"
 
 
-@pytest.mark.parametrize("state", ["CheckRunLog", "ResolvePipeline", "CheckReadiness"])
-def test_a_business_error_after_the_lock_releases_it_and_fails(definition, state):
-    entered, end = run(definition, {"pipelineID": "p"}, scripted({state: {"result": "error", "payload": {}}}))
-    assert entered[-2:] == ["ReleaseLockAfterError", "Failed"] and end == "Fail"
+@pytest.mark.parametrize(
+    "route, lock_held, ends",
+    [
+        ("error", True, ["ReleaseLockAfterError", "Failed"]),
+        ("error", False, ["Failed"]),
+        ("skip", True, ["ReleaseLock"]),
+        ("skip", False, ["Skipped"]),
+        ("refused", False, ["LockBusy"]),
+    ],
+)
+def test_what_prepare_answers_decides_the_end(definition, route, lock_held, ends):
+    answer = prepared(2, route)
+    answer["prepare"]["payload"]["lockHeld"] = lock_held
+    entered, _end = run(definition, {"pipelineID": "p"}, scripted({"PrepareRun": answer}))
+    assert entered == ["PrepareRun", "IsRunDue", *ends]
+
+
+def test_a_business_error_after_the_lock_releases_it_and_fails(definition):
+    for state, answer in (("CheckEvaluation", {"result": "error", "payload": {}}),):
+        entered, end = run(definition, {"pipelineID": "p"}, scripted({state: answer}))
+        assert entered[-2:] == ["ReleaseLockAfterError", "Failed"] and end == "Fail"
 
 
 def test_a_busy_lock_is_waited_for_then_taken(definition):
-    deferred = {"result": "skip", "payload": {"deferred": True, "waits": 1}}
-    entered, end = run(
-        definition,
-        {"pipelineID": "p"},
-        scripted(
-            {
-                "AcquireLock": [
-                    deferred,
-                    dict(deferred, payload={"deferred": True, "waits": 2}),
-                    {"result": "proceed", "payload": {}},
-                ]
-            }
-        ),
-    )
-    assert entered[3:10] == [
-        "AcquireLock",
-        "IsLockAcquired",
-        "WaitForLock",
-        "AcquireLock",
-        "IsLockAcquired",
-        "WaitForLock",
-        "AcquireLock",
-    ]
+    waiting = prepared(2, "waitForLock", waits=1)
+    entered, end = run(definition, {"pipelineID": "p"}, scripted({"PrepareRun": [waiting, waiting, prepared(2)]}))
+    assert entered[:7] == [*["PrepareRun", "IsRunDue", "WaitForLock"] * 2, "PrepareRun"]
     baseline, _ = run(definition, {"pipelineID": "p"}, scripted({}))
-    assert len(entered) == len(baseline) + 2 * 3 and end == "End"
+    assert len(entered) == len(baseline) + 2 * 3 and end == "Succeed"
 
 
-def test_a_request_refused_after_waiting_ends_failed_without_taking_the_lock(definition):
-    entered, end = run(
-        definition,
-        {"pipelineID": "p"},
-        scripted({"AcquireLock": {"result": "skip", "payload": {"refused": True, "waits": 8}}}),
+def test_prepare_reads_the_raw_input_and_its_earlier_answer_and_the_stack_document(definition):
+    payload = definition["States"]["PrepareRun"]["Parameters"]["payload"]
+    assert (payload["input.$"], payload["state.$"], payload["stateMachine.$"]) == (
+        "$$.Execution.Input",
+        "$",
+        "$$.StateMachine.Id",
     )
-    assert entered == ["InitDefaults", "CheckExclusion", "IsExcluded", "AcquireLock", "IsLockAcquired", "LockBusy"]
-    assert end == "Fail" and definition["States"]["LockBusy"]["Error"] == "Interlock.LockBusy"
-
-
-def test_the_lock_wait_counter_starts_at_zero_and_travels_in_the_answer(definition):
-    assert '"acquireLock":{"payload":{"waits":0}}' in definition["States"]["InitDefaults"]["Parameters"]["merged.$"]
-    payload = definition["States"]["AcquireLock"]["Parameters"]["payload"]
-    assert payload["waits.$"] == "$.acquireLock.payload.waits"
-    assert payload["stateMachine.$"] == "$$.StateMachine.Id"
-    assert definition["States"]["WaitForLock"]["SecondsPath"] == payload["waitSeconds.$"]
+    assert '"pollResult":{"state":"pending","attempt":0}' in payload["stack.$"]
+    assert definition["States"]["PrepareRun"]["ResultPath"] == "$"
+    assert definition["States"]["WaitForLock"]["Next"] == "PrepareRun"

@@ -159,5 +159,5 @@ def test_the_counted_loops_are_the_definitions_loops():
     for names in stack_settings.LOOPS.values():
         for current, following in zip(names, names[1:] + names[:1], strict=True):
             assert following in successors(current), (current, following)
-    assert stack_settings.loop_events() == {"poll": 9, "evaluation": 32}
-    assert stack_settings.loop_events(traits=5)["evaluation"] == 32 + 4 * 7
+    assert stack_settings.loop_events() == {"poll": 9, "evaluation": 20}
+    assert stack_settings.loop_events(traits=5)["evaluation"] == 20 + 4 * 7

@@ -3,6 +3,7 @@ moving run state tolerantly, and recording a result in the run log."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ class Request:
     date: str
     payload: dict
     execution: str = ""  # the execution's name (the lock owner), as the state machine sends it
+    # What this invocation has read (the pipeline config, the archetype), shared by the steps of a merged action.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def run_date(self) -> dt.date:
@@ -48,11 +51,16 @@ class Request:
         value = self.payload.get("runID")
         return value if isinstance(value, str) and value else None
 
+    def step(self, action: str, payload: dict) -> Request:
+        """The request of one step of a merged action: same run, same memo."""
+        return dataclasses.replace(self, action=action, payload=payload)
+
 
 @dataclass
 class ActionOutcome:
-    result: Result
+    result: str
     payload: dict = field(default_factory=dict)
+    document: dict | None = None  # prepareRun: the execution's state document the answer is part of
 
 
 def proceed(**payload: Any) -> ActionOutcome:
@@ -64,16 +72,36 @@ def skip(reason: str, **payload: Any) -> ActionOutcome:
 
 
 def load_pipeline(req: Request) -> PipelineConfig:
-    data = store.get_pipeline(req.pipeline_id)
+    """The pipeline's stored config, read at most once per invocation (the request's memo)."""
+    if "config" not in req.memo:
+        try:
+            req.memo["config"] = _read_pipeline(req.pipeline_id)
+        except Problem as exc:
+            req.memo["config"] = exc
+    found = req.memo["config"]
+    if isinstance(found, Problem):
+        raise found
+    return found
+
+
+def _read_pipeline(pipeline_id: str) -> PipelineConfig:
+    data = store.get_pipeline(pipeline_id)
     if data is None:
-        raise Problem(f'pipeline "{req.pipeline_id}" not found')
+        raise Problem(f'pipeline "{pipeline_id}" not found')
     try:
-        return parse_pipeline(data, source=f"pipeline {req.pipeline_id}")
+        return parse_pipeline(data, source=f"pipeline {pipeline_id}")
     except ConfigError as exc:
         raise Problem(str(exc)) from exc
 
 
-def load_archetype(config: PipelineConfig) -> archetypes.Archetype:
+def load_archetype(req: Request, config: PipelineConfig) -> archetypes.Archetype:
+    """The pipeline's archetype, loaded at most once per invocation."""
+    if "archetype" not in req.memo:
+        req.memo["archetype"] = _read_archetype(config)
+    return req.memo["archetype"]
+
+
+def _read_archetype(config: PipelineConfig) -> archetypes.Archetype:
     directory = settings.get().archetype_dir
     try:
         registry = archetypes.load_dir(directory)

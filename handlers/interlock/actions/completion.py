@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import schedule, store
+from .. import run_duration, schedule, store
 from ..alerts import AlertType
 from ..log import logger
 from ..models import ConfigError, RunStatus
@@ -105,6 +105,16 @@ def check_completion_sla(req: Request) -> ActionOutcome:
         f"Completion SLA breached for {req.pipeline_id} schedule {req.schedule_id} "
         f"(deadline: {schedule.rfc3339(deadline)})",
     )
+
+
+def alert_max_duration(req: Request) -> bool:
+    """`sla.maxDuration` for a run that ended past it between two watchdog passes: alerted now (once per date,
+    shared with the watchdog's claim). The run state is read only when the pipeline sets a limit."""
+    config = load_pipeline(req)
+    if run_duration.limit(config) is None or not req.run_id:
+        return False
+    run = store.get_run(req.run_id)
+    return bool(run) and run_duration.alert_overrun(config, run, schedule.now_utc()) is not None
 
 
 def _downstream_of(pipeline_id: str, schedule_id: str, raw: dict) -> str | None:

@@ -43,7 +43,7 @@ def check_readiness(req: Request) -> ActionOutcome:
     if not isinstance(results, list):
         raise Problem("payload.traitResults must be the list of evaluator results")
     config = load_pipeline(req)
-    arch = load_archetype(config)
+    arch = load_archetype(req, config)
     verdict = readiness.evaluate(arch.readiness_rule, arch.required_types(), results)
     store.append_event(
         req.pipeline_id,

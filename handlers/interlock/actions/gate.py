@@ -214,7 +214,7 @@ def resolve_pipeline(req: Request) -> ActionOutcome:
     config = load_pipeline(req)
     if config.trigger is None:
         raise Problem(f'pipeline "{req.pipeline_id}" has no trigger configured')
-    arch = load_archetype(config)
+    arch = load_archetype(req, config)
     traits = archetypes.resolve_traits(arch, config, schedule_id=req.schedule_id, date=req.date)
     run_id = str(uuid.uuid4())
     store.create_run(run_id, req.pipeline_id, schedule_id=req.schedule_id, date=req.date)

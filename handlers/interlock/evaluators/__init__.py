@@ -4,7 +4,7 @@ for a business outcome), then stored with its TTL and an audit event (`evaluate_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import store
@@ -23,6 +23,7 @@ class Verdict:
     reason: str | None = None
     value: Any = None
     failure_category: str | None = None
+    expires_at: str | None = None  # when the stored result expires (RFC 3339); None when it was not stored
 
 
 def fail(reason: str, category: str | None = None, value: Any = None) -> Verdict:
@@ -52,7 +53,8 @@ class TraitStorageError(RuntimeError):
 
 
 def evaluate_and_record(request: TraitRequest) -> Verdict:
-    """Evaluate the trait and store its verdict; TraitStorageError when storing fails."""
+    """Evaluate the trait and store its verdict (answered with the stored result's expiry); TraitStorageError when
+    storing fails."""
     verdict = evaluate(request)
     result = {
         "status": verdict.status,
@@ -62,7 +64,7 @@ def evaluate_and_record(request: TraitRequest) -> Verdict:
         "evaluator": request.evaluator,
     }
     try:
-        store.put_trait_result(request.pipeline_id, request.trait_type, result, request.ttl_seconds)
+        expires_at = store.put_trait_result(request.pipeline_id, request.trait_type, result, request.ttl_seconds)
         store.append_event(
             request.pipeline_id,
             "TRAIT_EVALUATED",
@@ -75,7 +77,7 @@ def evaluate_and_record(request: TraitRequest) -> Verdict:
         raise TraitStorageError(
             f"storing the {verdict.status} result of trait {request.trait_type} of {request.pipeline_id} failed: {exc}"
         ) from exc
-    return verdict
+    return replace(verdict, expires_at=expires_at)
 
 
 def evaluate(request: TraitRequest) -> Verdict:

@@ -1,0 +1,403 @@
+"""The merged lifecycle calls (prepareRun, checkEvaluation, completeRun, checkMonitoring) against moto: the route
+each answers, what it leaves in the table, the lock released on every `done`, and the config read once per call."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from handlers import orchestrator
+from handlers.interlock import schedule, store
+from handlers.interlock.actions import gate
+from tests.handlers.test_orchestrator import (
+    ALL_PASS,
+    DATE,
+    claim,
+    iso,
+    machine_with_execution,
+    new_run,
+    pipeline,
+    results as evaluator_results,
+)
+
+STACK = {
+    "settings": {
+        "pollIntervalSeconds": 5,
+        "maxPollAttempts": 3,
+        "evaluationIntervalSeconds": 5,
+        "evaluationWindowSeconds": 12,
+        "monitoringIntervalSeconds": 5,
+        "lockLeaseSeconds": 600,
+    },
+    "pollResult": {"state": "pending", "attempt": 0},
+}
+INPUT = {
+    "pipelineID": "pipe-a",
+    "scheduleID": "daily",
+    "date": DATE,
+    "source": "manual",
+    "markerKey": "",
+    "replay": False,
+}
+REQUIRED = ["source-freshness", "upstream-dependency", "resource-availability"]
+
+
+def prepare(
+    execution: str = "exec-one", state: dict | None = None, given: dict | None = None, machine: str = ""
+) -> dict:
+    given = INPUT if given is None else given
+    payload = {"input": given, "state": given if state is None else state, "stack": STACK, "stateMachine": machine}
+    return orchestrator.handler({"action": "prepareRun", "execution": execution, "payload": payload}, None)
+
+
+def call(action: str, payload: dict, execution: str = "exec-one") -> dict:
+    event = {"action": action, "pipelineID": "pipe-a", "scheduleID": "daily", "date": DATE, "execution": execution}
+    return orchestrator.handler({**event, "payload": payload}, None)
+
+
+@pytest.fixture
+def config_reads(monkeypatch):
+    """How often the pipeline config was read from the table."""
+    reads = []
+    real = store.get_pipeline
+
+    def counting(pipeline_id):
+        reads.append(pipeline_id)
+        return real(pipeline_id)
+
+    monkeypatch.setattr(store, "get_pipeline", counting)
+    return reads
+
+
+# --- prepareRun --------------------------------------------------------------------------------------------------
+
+
+def test_prepare_answers_the_whole_state_document_and_evaluates(aws_env, config_reads):
+    pipeline()
+    config_reads.clear()  # writing a config reads the one it replaces (its downstream edges)
+    out = prepare(given={"pipelineID": "pipe-a", "date": DATE})  # scheduleID, source, markerKey, replay: defaults
+    assert out["prepare"]["result"] == "evaluate" and out["prepare"]["payload"]["lockHeld"] is True
+    assert {k: out[k] for k in INPUT} == INPUT
+    assert (out["settings"], out["pollResult"]) == (STACK["settings"], STACK["pollResult"])
+    assert out["acquireLock"]["payload"]["owner"] == "exec-one" and out["acquireLock"]["payload"]["acquiredAt"]
+    assert out["checkRunLog"]["payload"]["attemptNumber"] == 1
+    resolved = out["resolvePipeline"]["payload"]
+    assert set(resolved) == {"runID", "trigger", "monitoring"} and resolved["trigger"]["type"] == "http"
+    assert store.get_run(resolved["runID"])["status"] == "PENDING"
+    pending = out["evaluation"]["payload"]["pending"]
+    assert [t["traitType"] for t in pending] == [*REQUIRED, "schema-contract"] and out["evaluation"]["payload"][
+        "results"
+    ] == []
+    assert store.get_lock("pipe-a", "daily")["owner"] == "exec-one"
+    assert config_reads == ["pipe-a"]  # exclusion, run log and resolve share one read
+
+
+def test_an_empty_date_is_resolved_once_for_the_whole_execution(aws_env):
+    pipeline()
+    out = prepare(given={"pipelineID": "pipe-a"})
+    assert out["date"] == schedule.today_utc() and out["scheduleID"] == "daily" and out["source"] == "manual"
+
+
+def test_an_excluded_day_skips_without_taking_the_lock(aws_env):
+    weekday = dt.date.fromisoformat(DATE).strftime("%A").lower()
+    pipeline(exclusions={"days": [weekday]})
+    out = prepare()
+    assert (out["prepare"]["result"], out["prepare"]["payload"]["lockHeld"]) == ("skip", False)
+    assert "acquireLock" not in out and store.get_lock("pipe-a", "daily") is None
+
+
+def test_an_unknown_pipeline_is_an_error_with_a_complete_document(aws_env):
+    out = prepare(given={"pipelineID": "nobody"})
+    assert (out["prepare"]["result"], out["prepare"]["payload"]["lockHeld"]) == ("error", False)
+    assert out["pipelineID"] == "nobody" and out["settings"] == STACK["settings"]
+    assert [a["alertType"] for a in aws_env.alerts()] == ["PIPELINE_ERROR"]
+
+
+def test_an_invalid_input_is_an_error_the_state_machine_can_still_read(aws_env):
+    out = prepare(given={"pipelineID": 7, "replay": "yes"})
+    assert out["prepare"]["result"] == "error" and "not a valid pipeline name" in out["prepare"]["payload"]["error"]
+    assert out["prepare"]["payload"]["lockHeld"] is False
+    assert (out["pipelineID"], out["replay"]) == ("", False)
+
+
+def test_a_held_lock_is_waited_for_without_asking_the_exclusion_again_then_refused(aws_env, monkeypatch):
+    pipeline()
+    machine, _ = machine_with_execution("exec-one")
+    assert prepare("exec-one", machine=machine)["prepare"]["result"] == "evaluate"
+    exclusions = []
+    real = gate.check_exclusion
+    monkeypatch.setattr(gate, "check_exclusion", lambda req: exclusions.append(1) or real(req))
+    first = prepare("exec-two", machine=machine)
+    assert (first["prepare"]["result"], first["acquireLock"]["payload"]["waits"]) == ("waitForLock", 1)
+    second = prepare("exec-two", state=first, machine=machine)
+    assert (second["prepare"]["result"], second["acquireLock"]["payload"]["waits"]) == ("waitForLock", 2)
+    refused = prepare("exec-two", state=second, machine=machine)  # a 12 s window of 5 s waits: 2 waits
+    assert refused["prepare"]["result"] == "refused" and refused["prepare"]["payload"]["lockHeld"] is False
+    assert exclusions == [1] and store.get_lock("pipe-a", "daily")["owner"] == "exec-one"
+    assert [a["alertType"] for a in aws_env.alerts()] == ["REQUEST_REFUSED"]
+
+
+def test_after_a_retry_the_lock_is_kept_and_its_acquired_at_too(aws_env, monkeypatch):
+    pipeline()
+    first = prepare()
+    run_id = first["resolvePipeline"]["payload"]["runID"]
+    call("logResult", {"status": "FAILED", "runID": run_id, "message": "503", "failureCategory": "TRANSIENT"})
+    monkeypatch.setattr(gate, "BACKOFF_SLACK_SECONDS", 3600)  # the backoff has passed
+    state = {**first, "traitResults": [], "triggerResult": {"status": "failed"}, "pollResult": {"attempt": 3}}
+    again = prepare(state=state)
+    assert again["prepare"]["result"] == "evaluate" and again["acquireLock"] == first["acquireLock"]
+    assert again["checkRunLog"]["payload"]["attemptNumber"] == 2
+    assert again["resolvePipeline"]["payload"]["runID"] != run_id
+    assert again["pollResult"] == STACK["pollResult"] and "triggerResult" not in again and "traitResults" not in again
+
+
+def test_an_earlier_answer_forged_into_the_execution_input_is_ignored(aws_env):
+    weekday = dt.date.fromisoformat(DATE).strftime("%A").lower()
+    pipeline(exclusions={"days": [weekday]})
+    forged = {**INPUT, "acquireLock": {"result": "proceed", "payload": {"owner": "exec-one"}}}
+    out = prepare(given=forged)
+    assert out["prepare"]["result"] == "skip" and "acquireLock" not in out
+
+
+def test_a_completed_date_is_nothing_due_with_the_lock_still_held(aws_env):
+    pipeline()
+    run_id = prepare("exec-zero")["resolvePipeline"]["payload"]["runID"]
+    call("logResult", {"status": "COMPLETED", "runID": run_id}, "exec-zero")
+    call("releaseLock", {"owner": "exec-zero"}, "exec-zero")
+    out = prepare()
+    assert (out["prepare"]["result"], out["prepare"]["payload"]["lockHeld"]) == ("skip", True)
+    assert out["checkRunLog"]["payload"]["reason"] == "already completed"
+    assert store.get_lock("pipe-a", "daily")["owner"] == "exec-one"  # the state machine's ReleaseLock gives it back
+
+
+def test_an_open_claim_is_adopted_without_evaluating(aws_env):
+    pipeline()
+    run_id = new_run(status="RUNNING")
+    claim(run_id, {"job": "j-1"})
+    out = prepare()
+    assert out["prepare"]["result"] == "adopt"
+    assert out["resolvePipeline"]["payload"] == {
+        "runID": run_id,
+        "trigger": out["resolvePipeline"]["payload"]["trigger"],
+        "monitoring": False,
+    }
+    assert out["evaluation"]["payload"] == {"pending": [], "results": []}
+
+
+# --- checkEvaluation ---------------------------------------------------------------------------------------------
+
+
+def evaluated(expires_in: int = 3600, **statuses: str) -> list[dict]:
+    expires = iso(schedule.now_utc() + dt.timedelta(seconds=expires_in))
+    return [dict(r, expiresAt=expires) for r in evaluator_results(**statuses)]
+
+
+def evaluation(trait_results, previous_results=(), *, acquired=None, window=3600) -> dict:
+    return {
+        "runID": new_run(),
+        "traitResults": list(trait_results),
+        "previous": {"pending": [], "results": list(previous_results)},
+        "lock": {"acquiredAt": iso(acquired or schedule.now_utc())},
+        "executionStartedAt": iso(schedule.now_utc()),
+        "settings": {**STACK["settings"], "evaluationWindowSeconds": window},
+    }
+
+
+def test_ready_answers_trigger_with_every_trait_s_latest_result(aws_env, config_reads):
+    pipeline()
+    config_reads.clear()  # writing a config reads the one it replaces (its downstream edges)
+    out = call("checkEvaluation", evaluation(evaluated(**ALL_PASS)))
+    assert out["result"] == "trigger" and out["payload"]["pending"] == []
+    assert sorted(r["traitType"] for r in out["payload"]["results"]) == sorted(REQUIRED)
+    assert config_reads == ["pipe-a"]  # SLA and readiness share one read
+
+
+def test_not_ready_re_evaluates_all_but_the_fresh_pass_results(aws_env, config_reads):
+    pipeline()
+    config_reads.clear()  # writing a config reads the one it replaces (its downstream edges)
+    statuses = dict(ALL_PASS, upstream_dependency="FAIL")
+    out = call("checkEvaluation", evaluation(evaluated(**statuses)))
+    assert out["result"] == "reevaluate" and out["payload"]["blocking"] == ["upstream-dependency"]
+    assert [t["traitType"] for t in out["payload"]["pending"]] == ["upstream-dependency", "schema-contract"]
+    assert out["payload"]["reused"] == ["resource-availability", "source-freshness"]
+    assert out["payload"]["validationTimedOut"] is False
+    assert config_reads == ["pipe-a"]  # SLA, readiness, validation timeout and the next pass share one read
+    # the next pass: only the pending trait's result comes in; the reused PASS results still count
+    again = call("checkEvaluation", evaluation(evaluated(upstream_dependency="PASS"), out["payload"]["results"]))
+    assert again["result"] == "trigger"
+    assert {r["traitType"]: r["status"] for r in again["payload"]["results"]} == dict.fromkeys(REQUIRED, "PASS")
+
+
+def test_a_pass_that_expires_before_the_next_check_is_evaluated_again(aws_env):
+    pipeline()
+    results = evaluated(**dict(ALL_PASS, upstream_dependency="FAIL"))
+    results[0]["expiresAt"] = iso(schedule.now_utc() + dt.timedelta(seconds=20))  # < interval 5 s + timeout 30 s
+    out = call("checkEvaluation", evaluation(results))
+    assert next(t["traitType"] for t in out["payload"]["pending"]) == "source-freshness"
+    assert "source-freshness" not in out["payload"]["reused"]
+
+
+def test_an_expired_earlier_pass_does_not_count(aws_env):
+    pipeline()
+    stale = evaluated(expires_in=-1, source_freshness="PASS")
+    out = call(
+        "checkEvaluation", evaluation(evaluated(upstream_dependency="PASS", resource_availability="PASS"), stale)
+    )
+    assert out["result"] == "reevaluate" and out["payload"]["blocking"] == ["source-freshness"]
+
+
+def test_a_timed_out_evaluation_is_logged_and_alerted_once(aws_env):
+    pipeline()
+    payload = evaluation(
+        evaluated(**dict(ALL_PASS, upstream_dependency="FAIL")),
+        acquired=schedule.now_utc() - dt.timedelta(seconds=60),
+        window=30,
+    )
+    out = call("checkEvaluation", payload)
+    assert out["result"] == "timedOut" and out["payload"]["blocking"] == ["upstream-dependency"]
+    log = store.get_run_log("pipe-a", DATE, "daily")
+    assert (log["status"], log["failureCategory"]) == ("FAILED", "VALIDATION_TIMEOUT")
+    assert store.get_run(payload["runID"])["status"] == "CANCELLED"
+    assert [a["alertType"] for a in aws_env.alerts()] == ["VALIDATION_TIMEOUT"]
+
+
+def test_results_that_are_not_a_list_are_an_error_not_a_vacuous_pass(aws_env):
+    pipeline()
+    out = call("checkEvaluation", {**evaluation([]), "traitResults": "PASS"})
+    assert out["result"] == "error" and "traitResults" in out["payload"]["error"]
+
+
+# --- completeRun -------------------------------------------------------------------------------------------------
+
+
+def running_with_lock(execution: str = "exec-one") -> str:
+    """A run whose job is running, this execution holding the lock."""
+    assert call("acquireLock", {"owner": execution, "leaseSeconds": 600}, execution)["result"] == "proceed"
+    return new_run(status="RUNNING")
+
+
+def test_complete_without_monitoring_logs_cascades_and_releases(aws_env, config_reads):
+    pipeline()
+    pipeline("pipe-b", traits={"upstream-dependency": {"evaluator": "x", "config": {"upstreamPipeline": "pipe-a"}}})
+    run_id = running_with_lock()
+    config_reads.clear()
+    out = call("completeRun", {"runID": run_id, "monitoring": False, "owner": "exec-one"})
+    assert out["result"] == "done" and out["payload"]["lockReleased"] is True and out["payload"]["loggedAt"]
+    assert "pipe-b/daily" in out["payload"]["cascade"]["payload"]["notified"]
+    assert store.get_run_log("pipe-a", DATE, "daily")["status"] == "COMPLETED"
+    assert store.get_run(run_id)["status"] == "COMPLETED" and store.get_lock("pipe-a", "daily") is None
+    assert config_reads.count("pipe-a") == 1  # the SLA and the run log share one read (the cascade lists all)
+
+
+def test_complete_alerts_a_run_that_ended_past_its_max_duration_once(aws_env, monkeypatch):
+    pipeline(sla={"maxDuration": "10m"})
+    run_id = running_with_lock()
+    triggered = schedule.parse_timestamp(store.get_run(run_id)["triggeredAt"])
+    monkeypatch.setattr(schedule, "now_utc", lambda: triggered + dt.timedelta(minutes=11))
+    out = call("completeRun", {"runID": run_id, "monitoring": False, "owner": "exec-one"})
+    assert out["result"] == "done" and out["payload"]["maxDurationExceeded"] is True
+    (alert,) = [a for a in aws_env.alerts() if a["alertType"] == "MAX_DURATION_EXCEEDED"]
+    assert alert["runID"] == run_id and alert["details"]["status"] == "COMPLETED"
+    from handlers.interlock import pipelines, run_duration
+
+    config = pipelines.parse_pipeline(store.get_pipeline("pipe-a"))
+    assert run_duration.alert_overrun(config, store.get_run(run_id), schedule.now_utc()) is None  # one per date
+
+
+def test_complete_within_max_duration_or_without_one_does_not_alert(aws_env, monkeypatch):
+    pipeline(sla={"maxDuration": "10m"})
+    run_id = running_with_lock()
+    triggered = schedule.parse_timestamp(store.get_run(run_id)["triggeredAt"])
+    monkeypatch.setattr(schedule, "now_utc", lambda: triggered + dt.timedelta(minutes=9))
+    out = call("completeRun", {"runID": run_id, "monitoring": False, "owner": "exec-one"})
+    assert out["payload"]["maxDurationExceeded"] is False
+    pipeline()
+    monkeypatch.setattr(schedule, "now_utc", lambda: triggered + dt.timedelta(days=2))
+    other = running_with_lock("exec-two")
+    out = call("completeRun", {"runID": other, "monitoring": False, "owner": "exec-two"}, "exec-two")
+    assert out["result"] == "done" and out["payload"]["maxDurationExceeded"] is False
+    assert not [a for a in aws_env.alerts() if a["alertType"] == "MAX_DURATION_EXCEEDED"]
+
+
+def test_complete_with_monitoring_keeps_the_lock_and_answers_the_traits(aws_env):
+    pipeline(watch={"monitoring": {"enabled": True, "duration": "1h"}})
+    run_id = running_with_lock()
+    out = call("completeRun", {"runID": run_id, "monitoring": True, "owner": "exec-one"})
+    assert out["result"] == "monitor" and out["payload"]["loggedAt"]
+    assert [t["traitType"] for t in out["payload"]["traits"]][:3] == REQUIRED
+    assert store.get_run(run_id)["status"] == "COMPLETED_MONITORING"
+    assert store.get_lock("pipe-a", "daily")["owner"] == "exec-one"
+
+
+def test_a_failing_cascade_never_fails_the_completed_run(aws_env, monkeypatch):
+    pipeline()
+    run_id = running_with_lock()
+
+    def broken(req):
+        raise RuntimeError("DynamoDB unreachable")
+
+    from handlers.interlock.actions import completion
+
+    monkeypatch.setattr(completion, "notify_downstream", broken)
+    out = call("completeRun", {"runID": run_id, "monitoring": False, "owner": "exec-one"})
+    assert out["result"] == "done" and out["payload"]["cascade"]["result"] == "error"
+    assert store.get_run_log("pipe-a", DATE, "daily")["status"] == "COMPLETED"
+    assert store.get_lock("pipe-a", "daily") is None
+
+
+# --- checkMonitoring ---------------------------------------------------------------------------------------------
+
+
+def monitored(duration: str = "1h") -> tuple[str, str]:
+    pipeline(watch={"monitoring": {"enabled": True, "duration": duration}})
+    run_id = running_with_lock()
+    completed = call("completeRun", {"runID": run_id, "monitoring": True, "owner": "exec-one"})
+    return run_id, completed["payload"]["loggedAt"]
+
+
+def monitoring(run_id: str, started: str, now_statuses: dict) -> dict:
+    baseline = evaluated(**ALL_PASS)
+    return {
+        "runID": run_id,
+        "baseline": baseline,
+        "traitResults": evaluated(**now_statuses),
+        "monitoringStartedAt": started,
+        "owner": "exec-one",
+    }
+
+
+def test_monitoring_goes_on_while_nothing_drifted_and_the_window_is_open(aws_env):
+    run_id, started = monitored()
+    out = call("checkMonitoring", monitoring(run_id, started, ALL_PASS))
+    assert (
+        out["result"] == "monitor" and out["payload"]["driftDetected"] is False and out["payload"]["expired"] is False
+    )
+    assert store.get_lock("pipe-a", "daily")["owner"] == "exec-one"
+
+
+def test_monitoring_ends_when_its_window_is_over_and_releases_the_lock(aws_env):
+    run_id, _started = monitored("1s")
+    long_ago = iso(schedule.now_utc() - dt.timedelta(seconds=10))
+    out = call("checkMonitoring", monitoring(run_id, long_ago, ALL_PASS))
+    assert out["result"] == "done" and out["payload"]["expired"] is True and out["payload"]["lockReleased"] is True
+    assert store.get_run(run_id)["status"] == "COMPLETED" and store.get_lock("pipe-a", "daily") is None
+    assert [e["kind"] for e in store.list_events("pipe-a") if e["kind"] == "MONITORING_COMPLETED"]
+
+
+def test_a_drift_reruns_the_date_after_releasing_the_lock(aws_env):
+    run_id, started = monitored()
+    out = call("checkMonitoring", monitoring(run_id, started, dict(ALL_PASS, source_freshness="FAIL")))
+    assert out["result"] == "done" and out["payload"]["drifted"] == ["source-freshness"]
+    assert out["payload"]["lockReleased"] is True and store.get_lock("pipe-a", "daily") is None
+    assert any(m.get("replay") for m in store.list_markers("pipe-a"))
+    assert [a["alertType"] for a in aws_env.alerts()] == ["TRAIT_DRIFT"]
+
+
+def test_an_unreadable_monitoring_duration_is_an_error_answer(aws_env):
+    run_id, started = monitored()
+    stored = store.get_pipeline("pipe-a")
+    stored["watch"]["monitoring"]["duration"] = "soon"
+    store.put_pipeline(stored)  # a stored item no validation saw
+    out = call("checkMonitoring", monitoring(run_id, started, ALL_PASS))
+    assert out["result"] == "error" and store.get_lock("pipe-a", "daily")["owner"] == "exec-one"

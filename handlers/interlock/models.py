@@ -242,6 +242,7 @@ class PipelineConfig(WireRecord):
     watch: WatchConfig | None = None
     schedules: tuple[ScheduleConfig, ...] = ()
     exclusions: ExclusionConfig | None = None
+    dry_run: bool | None = None  # True: record what the trigger would send instead of starting the job
 
     @property
     def retry_policy(self) -> RetryPolicy:

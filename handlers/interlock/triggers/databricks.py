@@ -13,7 +13,17 @@ from urllib.parse import quote
 
 from ..models import FailureCategory
 from ..templating import render_value
-from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, string_map, webcall
+from . import (
+    JobState,
+    RunContext,
+    Started,
+    TriggerError,
+    TriggerSpec,
+    job_metadata,
+    string_map,
+    timeout_seconds,
+    webcall,
+)
 
 _RESULT_FAILURES = {
     "TIMEDOUT": FailureCategory.TIMEOUT,
@@ -85,18 +95,22 @@ def _payload(config: dict, run: RunContext) -> tuple[str, dict]:
     raise TriggerError("databricks trigger: set jobId (jobs/run-now) or body with tasks (jobs/runs/submit)")
 
 
-def start(config: dict, run: RunContext) -> Started:
-    workspace = config["workspaceUrl"].rstrip("/")
+def request(config: dict, run: RunContext) -> webcall.WebRequest:
     endpoint, payload = _payload(config, run)
     payload["idempotency_token"] = run.run_id[:64]
-    run_id = webcall.json_call(
+    return webcall.WebRequest(
         "databricks trigger",
         "POST",
-        f"{workspace}/api/2.1/jobs/{endpoint}",
-        config,
+        f"{config['workspaceUrl'].rstrip('/')}/api/2.1/jobs/{endpoint}",
+        headers=config.get("headers"),
         body=payload,
-        budget=run.budget_seconds,
-    ).get("run_id")
+        timeout=timeout_seconds(config, run.budget_seconds),
+    )
+
+
+def start(config: dict, run: RunContext) -> Started:
+    workspace = config["workspaceUrl"].rstrip("/")
+    run_id = request(config, run).send_json().get("run_id")
     if isinstance(run_id, bool) or not isinstance(run_id, int) or run_id <= 0:
         raise TriggerError("databricks trigger: response missing run_id")
     return Started("running", {"databricks_workspace_url": workspace, "databricks_run_id": str(run_id)})

@@ -12,17 +12,7 @@ from urllib.parse import quote
 
 from ..models import FailureCategory
 from ..templating import render_value
-from . import (
-    JobState,
-    RunContext,
-    Started,
-    TriggerError,
-    TriggerSpec,
-    job_metadata,
-    json_body,
-    timeout_seconds,
-    webcall,
-)
+from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, json_body, webcall
 
 SPEC = TriggerSpec(
     required=("url", "dagID"),
@@ -61,14 +51,8 @@ def request(config: dict, run: RunContext) -> webcall.WebRequest:
     payload: dict = {"dag_run_id": dag_run_id(run.run_id), "conf": _conf(config, run)}
     if api.endswith("/v2"):
         payload["logical_date"] = None  # required (nullable) by Airflow 3
-    return webcall.WebRequest(
-        "airflow trigger",
-        "POST",
-        f"{api}/dags/{quote(config['dagID'], safe='')}/dagRuns",
-        headers=config.get("headers"),
-        body=payload,
-        timeout=timeout_seconds(config, run.budget_seconds),
-    )
+    url = f"{api}/dags/{quote(config['dagID'], safe='')}/dagRuns"
+    return webcall.api_request("airflow trigger", "POST", url, config, body=payload, budget=run.budget_seconds)
 
 
 def start(config: dict, run: RunContext) -> Started:

@@ -13,17 +13,7 @@ from urllib.parse import quote
 
 from ..models import FailureCategory
 from ..templating import render_value
-from . import (
-    JobState,
-    RunContext,
-    Started,
-    TriggerError,
-    TriggerSpec,
-    job_metadata,
-    string_map,
-    timeout_seconds,
-    webcall,
-)
+from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, string_map, webcall
 
 _RESULT_FAILURES = {
     "TIMEDOUT": FailureCategory.TIMEOUT,
@@ -98,14 +88,8 @@ def _payload(config: dict, run: RunContext) -> tuple[str, dict]:
 def request(config: dict, run: RunContext) -> webcall.WebRequest:
     endpoint, payload = _payload(config, run)
     payload["idempotency_token"] = run.run_id[:64]
-    return webcall.WebRequest(
-        "databricks trigger",
-        "POST",
-        f"{config['workspaceUrl'].rstrip('/')}/api/2.1/jobs/{endpoint}",
-        headers=config.get("headers"),
-        body=payload,
-        timeout=timeout_seconds(config, run.budget_seconds),
-    )
+    url = f"{config['workspaceUrl'].rstrip('/')}/api/2.1/jobs/{endpoint}"
+    return webcall.api_request("databricks trigger", "POST", url, config, body=payload, budget=run.budget_seconds)
 
 
 def start(config: dict, run: RunContext) -> Started:

@@ -123,12 +123,17 @@ def json_object(prefix: str, response: netguard.Response) -> dict:
     return document
 
 
+def api_request(
+    prefix: str, method: str, url: str, config: dict, *, body: dict | None = None, budget: float | None = None
+) -> WebRequest:
+    """A request to a job service's JSON API with the trigger's headers and `timeout` (capped by `budget`)."""
+    return WebRequest(
+        prefix, method, url, headers=config.get("headers"), body=body, timeout=timeout_seconds(config, budget)
+    )
+
+
 def json_call(
     prefix: str, method: str, url: str, config: dict, *, body: dict | None = None, budget: float | None = None
 ) -> dict:
-    """A call of a job service's JSON API with the trigger's headers and `timeout` (capped by `budget`); the answer
-    as a JSON object."""
-    response = call(
-        prefix, method, url, headers=config.get("headers"), body=body, timeout=timeout_seconds(config, budget)
-    )
-    return json_object(prefix, response)
+    """`api_request` sent; the answer as a JSON object."""
+    return api_request(prefix, method, url, config, body=body, budget=budget).send_json()

@@ -52,7 +52,7 @@ def test_a_dry_run_pipeline_records_the_request_and_starts_nothing(aws_env):
     assert boto3.client("glue").get_job_runs(JobName=job)["JobRuns"] == []
     assert store.get_run_log("sales", DATE, "h07") is None  # no claim, no run log
     state = store.get_run("run-1")
-    assert state["status"] == "CANCELLED" and state["metadata"] == {"dryRun": True}
+    assert state["status"] == "CANCELLED" and state["metadata"] == {"dryRunBy": "pipeline"}
     (event,) = would_trigger()
     assert (event["runID"], event["status"]) == ("run-1", "dryRun")
     assert event["details"] == {

@@ -62,11 +62,14 @@ def fire(run: RunContext, config: object, attempt: Attempt = Attempt()) -> Trigg
             meta.get("triggerError") or "run already failed",
             meta.get("failureCategory") or FailureCategory.PERMANENT,
         )
-    dry_run_by = _dry_run_by(run.pipeline_id)
-    if dry_run_by:
-        return _rehearse(run, config, state, dry_run_by, attempt)
+    rehearsed_by = (state.get("metadata") or {}).get("dryRunBy")
+    if status == RunStatus.CANCELLED and rehearsed_by:
+        return TriggerOutcome("dryRun", {"dryRunBy": rehearsed_by})  # a retried dry run: recorded already
     if status not in (RunStatus.PENDING, RunStatus.TRIGGERING):
         return _fail(run, trigger_type, TriggerError(f"run {run.run_id} is {status}; not triggering"), transition=False)
+    dry_run_by = _dry_run_by(run.pipeline_id)
+    if dry_run_by:
+        return _rehearse(run, config, state["version"], dry_run_by, attempt)
 
     if status == RunStatus.PENDING:
         try:
@@ -123,14 +126,9 @@ def _dry_run_by(pipeline_id: str) -> str | None:
     return "pipeline" if config.get("dryRun") is True else None
 
 
-def _rehearse(run: RunContext, config: object, state: dict, dry_run_by: str, attempt: Attempt) -> TriggerOutcome:
-    """Record what the start would send and cancel the run: no claim, no job, no run log (so nothing cascades)."""
-    if state["status"] == RunStatus.CANCELLED and (state.get("metadata") or {}).get("dryRun"):
-        return TriggerOutcome("dryRun", {"dryRunBy": dry_run_by})  # a retried invocation: already recorded
-    if state["status"] not in (RunStatus.PENDING, RunStatus.TRIGGERING):
-        return _fail(
-            run, None, TriggerError(f"run {run.run_id} is {state['status']}; not triggering"), transition=False
-        )
+def _rehearse(run: RunContext, config: object, version: int, dry_run_by: str, attempt: Attempt) -> TriggerOutcome:
+    """Record what the start would send and cancel the run (at `version`): no claim, no job, no run log (so nothing
+    cascades)."""
     trigger_type = config.get("type") if isinstance(config, dict) else None
     details: dict = {"date": run.date, "scheduleID": run.schedule_id, "attempt": attempt.number, "dryRunBy": dry_run_by}
     try:
@@ -153,7 +151,7 @@ def _rehearse(run: RunContext, config: object, state: dict, dry_run_by: str, att
     logger().info(message, extra={"dryRunBy": dry_run_by, "triggerType": trigger_type})
     with contextlib.suppress(store.ConcurrentUpdate, InvalidTransition):  # another invocation recorded it as well
         store.transition_run(
-            run.run_id, RunStatus.CANCELLED, metadata={"dryRun": True}, expected_version=state["version"]
+            run.run_id, RunStatus.CANCELLED, metadata={"dryRunBy": dry_run_by}, expected_version=version
         )
     return TriggerOutcome("dryRun", {"dryRunBy": dry_run_by})
 

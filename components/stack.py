@@ -44,6 +44,7 @@ def function_environment(
         "EVALUATOR_BASE_URL": settings.evaluator_base_url,
         "DATA_BUCKET": bucket_name,
         "INTERLOCK_ALLOWED_NETWORKS": ",".join(settings.allowed_networks),
+        "INTERLOCK_DRY_RUN": "true" if settings.dry_run else "false",
         "POWERTOOLS_SERVICE_NAME": settings.project_name,
         "LOG_LEVEL": settings.log_level,
     }

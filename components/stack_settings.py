@@ -185,6 +185,7 @@ class StackSettings:
     kms_key_arn: str
     pipelines_dir: str
     watchdog_interval_seconds: int  # 0: the watchdog is not scheduled
+    dry_run: bool  # every pipeline records what it would trigger instead of starting its job
 
     @property
     def lock_lease_seconds(self) -> int:
@@ -672,4 +673,5 @@ _KEYS: dict[str, tuple[str, Callable[[Any, dict], Any]]] = {
     ),
     "pipelinesDir": ("pipelines_dir", _relative_dir),
     "watchdogInterval": ("watchdog_interval_seconds", _watchdog_interval),
+    "dryRun": ("dry_run", _boolean),
 }

@@ -458,9 +458,7 @@ class Emulator:
         deadline = time.monotonic() + timeout_s
         if self.jobs is not None and not self.jobs.wait_pass(timeout_s):
             raise TimeoutError("the scripted jobs' clock did not complete a pass")
-        if self._status_events is not None and not self._status_events.wait_pass(
-            max(0.0, deadline - time.monotonic())
-        ):
+        if self._status_events is not None and not self._status_events.wait_pass(max(0.0, deadline - time.monotonic())):
             raise TimeoutError("the Step Functions status-change poller did not complete a pass")
         if not self._bridge.wait_idle(max(0.0, deadline - time.monotonic())):
             raise TimeoutError(f"EventBridge deliveries still pending after {timeout_s}s")

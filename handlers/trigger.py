@@ -1,8 +1,9 @@
 """Trigger Lambda: start the pipeline's job for one run.
 
 Input `{pipelineID, scheduleID, date, trigger, runID, attempt, execution}`; output `{runID, status:
-running|completed|failed, metadata, error, failureCategory}` with every key present (DESIGN §10.0). The attempt is
-claimed in the date's run log before the job starts. Only a broken environment raises.
+running|completed|failed|dryRun, metadata, error, failureCategory}` with every key present (DESIGN §10.0). The attempt
+is claimed in the date's run log before the job starts; in dry run nothing is claimed or started, and the request is
+recorded instead. Only a broken environment raises.
 """
 
 from __future__ import annotations

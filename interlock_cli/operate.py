@@ -19,6 +19,7 @@ from handlers.interlock.schedule_expressions import next_fire
 from .stack import StackRef, UsageError, fire_in_emulator
 
 MAX_REPLAY_DATES = 366
+WOULD_TRIGGER_LOOKBACK = 200  # newest events searched for a pipeline's last DRY_RUN_WOULD_TRIGGER
 
 
 class Refused(Exception):
@@ -79,6 +80,32 @@ def _next_fire(schedule: dict) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
+def _dry_run(ref: StackRef, config: dict) -> str | None:
+    """Who puts the pipeline in dry run: "stack" (when the stack's setting is known, see StackRef), "pipeline", or
+    None."""
+    if ref.dry_run:
+        return "stack"
+    return "pipeline" if config.get("dryRun") is True else None
+
+
+def _would_trigger(event: dict) -> dict:
+    details = event.get("details") or {}
+    return {
+        "timestamp": event.get("timestamp"),
+        "date": details.get("date"),
+        "scheduleID": details.get("scheduleID"),
+        "dryRunBy": details.get("dryRunBy"),
+        "target": (details.get("request") or {}).get("target"),
+        "error": details.get("error"),
+    }
+
+
+def _last_would_trigger(pipeline_id: str) -> dict | None:
+    events = store.list_events(pipeline_id, limit=WOULD_TRIGGER_LOOKBACK)
+    found = [e for e in events if e.get("kind") == "DRY_RUN_WOULD_TRIGGER"]
+    return _would_trigger(found[-1]) if found else None
+
+
 def status(ref: StackRef) -> list[dict]:
     scheduled = _scheduled_markers(ref)
     rows = []
@@ -103,6 +130,8 @@ def status(ref: StackRef) -> list[dict]:
                 "pipeline": name,
                 "archetype": config.get("archetype"),
                 "paused": store.get_pause(name),
+                "dryRun": _dry_run(ref, config),
+                "lastWouldTrigger": _last_would_trigger(name),
                 "schedules": schedules,
                 "scheduledMarkers": scheduled.get(name, []),
             }
@@ -165,6 +194,12 @@ def explain(ref: StackRef, pipeline_id: str, date: str, schedule_id: str) -> dic
         "date": date,
         "scheduleID": schedule_id,
         "paused": store.get_pause(pipeline_id),
+        "dryRun": _dry_run(ref, config),
+        "wouldTrigger": [
+            _would_trigger(e)
+            for e in events
+            if e.get("kind") == "DRY_RUN_WOULD_TRIGGER" and (e.get("details") or {}).get("scheduleID") == schedule_id
+        ],
         "runLog": entry,
         "runState": run,
         "traits": [

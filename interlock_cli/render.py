@@ -47,8 +47,10 @@ def validation_text(report) -> str:
 def status_text(rows: list[dict]) -> str:
     if not rows:
         return "no pipelines registered"
-    out = []
+    out, dry_runs = [], []
     for row in rows:
+        if row.get("dryRun") or row.get("lastWouldTrigger"):
+            dry_runs.append(f"{row['pipeline']}: {dry_run_text(row.get('dryRun'), row.get('lastWouldTrigger'))}")
         for schedule in row["schedules"]:
             last = schedule["lastRun"] or {}
             lock = schedule["lockHolder"] or {}
@@ -58,6 +60,7 @@ def status_text(rows: list[dict]) -> str:
                     row["pipeline"],
                     schedule["scheduleID"],
                     "yes" if row["paused"] else "no",
+                    row.get("dryRun") or "no",
                     last.get("date"),
                     last.get("status"),
                     last.get("attemptNumber"),
@@ -65,9 +68,22 @@ def status_text(rows: list[dict]) -> str:
                     "; ".join(next_marker(m) for m in markers) or "-",
                 ]
             )
-    return table(
-        ["PIPELINE", "SCHEDULE", "PAUSED", "LAST DATE", "STATUS", "ATTEMPT", "LOCK HOLDER", "NEXT MARKER"], out
-    )
+    headers = ["PIPELINE", "SCHEDULE", "PAUSED", "DRY RUN", "LAST DATE", "STATUS", "ATTEMPT", "LOCK HOLDER"]
+    return "\n".join([table([*headers, "NEXT MARKER"], out), *dry_runs])
+
+
+def dry_run_text(dry_run: str | None, would: dict | None) -> str:
+    """`dry run (pipeline); last would-trigger 2026-03-03 (daily) at ...: glue:StartJobRun`."""
+    head = f"dry run ({dry_run})" if dry_run else "not in dry run"
+    if not would:
+        return f"{head}; no would-trigger recorded yet"
+    return f"{head}; last would-trigger {would['date']} ({would['scheduleID']}) at {would_text(would)}"
+
+
+def would_text(would: dict) -> str:
+    """`<timestamp>: <target>`, or what the start would have failed with."""
+    what = f"would have failed: {would['error']}" if would.get("error") else would.get("target")
+    return f"{would['timestamp']}: {what}"
 
 
 def next_marker(marker: dict) -> str:
@@ -107,6 +123,9 @@ def explain_text(doc: dict) -> str:
     lines = [f"{doc['pipeline']} {doc['date']} ({doc['scheduleID']})"]
     if doc["paused"]:
         lines.append(f"PAUSED since {doc['paused'].get('pausedAt')}: {doc['paused'].get('reason') or 'no reason'}")
+    if doc.get("dryRun"):
+        lines.append(f"DRY RUN ({doc['dryRun']}): runs record what they would trigger; no job, no run log")
+    lines += [f"would trigger ({w['dryRunBy']}) at {would_text(w)}" for w in doc.get("wouldTrigger") or []]
     if log is None:
         lines.append("run log: none (no run reached the lock for this date)")
     else:

@@ -43,6 +43,7 @@ class StackRef:
     endpoint_url: str = ""
     region: str = ""
     source: str = ""
+    dry_run: bool = False  # the stack's interlock:dryRun, when the source tells it (--stack)
 
     @property
     def emulated(self) -> bool:
@@ -92,8 +93,11 @@ def from_pulumi_stack(name: str, work_dir: str) -> dict:
 
     stack = automation.select_stack(stack_name=name, work_dir=work_dir)
     outputs = {key: value.value for key, value in stack.outputs().items()}
-    region = stack.get_config("aws:region").value if "aws:region" in stack.get_all_config() else ""
+    config = stack.get_all_config()
+    region = config["aws:region"].value if "aws:region" in config else ""
+    dry_run = "interlock:dryRun" in config and str(config["interlock:dryRun"].value).lower() == "true"
     return {
+        "dry_run": dry_run,
         "table": outputs.get("tableName", ""),
         "state_machine_arn": outputs.get("stateMachineArn", ""),
         "topic_arn": outputs.get("alertTopicArn", ""),

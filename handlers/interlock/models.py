@@ -247,6 +247,7 @@ class PipelineConfig(WireRecord):
     schedules: tuple[ScheduleConfig, ...] = ()
     inclusions: DateSet | None = None  # when set, only the dates it names run
     exclusions: DateSet | None = None
+    dry_run: bool | None = None  # True: record what the trigger would send instead of starting the job
 
     @property
     def retry_policy(self) -> RetryPolicy:

@@ -162,10 +162,19 @@ def parse_pipeline(data: Any, source: str = "") -> PipelineConfig:
         schedules=_schedules(p, data),
         inclusions=_date_set(p, data, "inclusions"),
         exclusions=_date_set(p, data, "exclusions"),
+        dry_run=_dry_run(p, data),
     )
     if p.items:
         raise ConfigError(p.items, source)
     return config
+
+
+def _dry_run(p: _Problems, data: dict) -> bool | None:
+    value = data.get("dryRun")
+    if value is not None and not isinstance(value, bool):
+        p.add("dryRun", "must be true or false")
+        return None
+    return value
 
 
 def _traits(p: _Problems, data: dict) -> dict[str, TraitConfig]:

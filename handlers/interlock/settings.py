@@ -45,6 +45,13 @@ def _list(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in _optional(environ, name).split(",") if item.strip())
 
 
+def _boolean(environ: Mapping[str, str], name: str) -> bool:
+    raw = _required(environ, name)
+    if raw not in ("true", "false"):
+        raise SettingError(f"{name} must be true or false, got {raw!r}")
+    return raw == "true"
+
+
 def _variable(name: str, read: Callable[[Mapping[str, str], str], object]) -> property:
     """The setting held by environment variable `name`, read (and checked) on each access."""
     return property(lambda self: read(self.environ, name), doc=f"environment variable {name}")
@@ -62,6 +69,7 @@ class Settings:
     evaluator_base_url = _variable("EVALUATOR_BASE_URL", _base_url)
     data_bucket = _variable("DATA_BUCKET", _optional)
     allowed_networks = _variable("INTERLOCK_ALLOWED_NETWORKS", _list)
+    dry_run = _variable("INTERLOCK_DRY_RUN", _boolean)  # the stack's dryRun: every pipeline in dry run
     state_machine_arn = _variable("STATE_MACHINE_ARN", _required)
     execution_timeout_seconds = _variable("EXECUTION_TIMEOUT_SECONDS", _seconds)  # the watchdog's stuck-run limit
     watchdog_schedules = _variable("WATCHDOG_SCHEDULES", _optional)  # the stack's schedules, compact JSON

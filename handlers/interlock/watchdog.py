@@ -9,11 +9,11 @@ Every few minutes (the stack's `watchdogInterval`), for each registered pipeline
 - MAX_DURATION_EXCEEDED: a TRIGGERING or RUNNING run has taken longer than `sla.maxDuration` since its trigger;
 - a lock whose owner execution has ended (looked at once the lock is GRACE old) is released: an abnormal end is
   reconciled as the reconciler would (run log, release, EXECUTION_* alert), any other end only released.
-Each alert goes out once per (pipeline, schedule, date, type) through the alert claims; a date that is not a run
-date (not included, or excluded: schedule.skip_reason) expects nothing, and a paused pipeline gets no SLA alerts.
-Reads: the pipeline list (GSI), one BatchGetItem per 100 keys (pauses, locks, run logs and claims of the dates in a
-window), one Query per pipeline (unfinished runs), one per stack schedule with a firing due (its markers) and, per
-run that is stuck or past its maxDuration, its claim.
+    Each alert goes out once per (pipeline, schedule, date, type) through the alert claims; a date that is not a run
+    date (not included, or excluded: schedule.skip_reason) expects nothing, and a paused pipeline gets no SLA alerts,
+    nor does one in dry run (it never completes a date). Reads: the pipeline list (GSI), one BatchGetItem per 100 keys
+    (pauses, locks, run logs and claims of the dates in a window), one Query per pipeline (unfinished runs), one per
+    stack schedule with a firing due (its markers) and, per run that is stuck or past its maxDuration, its claim.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def run(now: dt.datetime) -> dict:
         "alerts": [],
         "locksReleased": [],
     }
-    plans = [_plan(config, by_pipeline.get(config.name, []), now, calendars) for config in configs]
+    plans = [_plan(config, by_pipeline.get(config.name, []), now, calendars, environment.dry_run) for config in configs]
     items = store.get_many(key for plan in plans for key in plan["keys"])
     for config, plan in zip(configs, plans, strict=True):
         paused = store.pause_key(config.name) in items
@@ -119,13 +119,16 @@ def _pipelines() -> list[PipelineConfig]:
     return configs
 
 
-def _plan(config: PipelineConfig, stack_schedules: list[StackSchedule], now: dt.datetime, calendars: dict) -> dict:
-    """The checks due for one pipeline at `now` and the items they read."""
+def _plan(
+    config: PipelineConfig, stack_schedules: list[StackSchedule], now: dt.datetime, calendars: dict, stack_dry_run: bool
+) -> dict:
+    """The checks due for one pipeline at `now` and the items they read. A pipeline in dry run (its own or the
+    stack's) never completes a date, so it gets no deadline checks; its missed schedules still count."""
     named = [s.name for s in config.schedules] + [s.schedule_id for s in stack_schedules]
     schedule_ids = list(dict.fromkeys(named)) or [DEFAULT_SCHEDULE]
     keys = [store.pause_key(config.name)] + [store.lock_key(config.name, sid) for sid in schedule_ids]
     dates, firings = [], []
-    for schedule_id in schedule_ids:
+    for schedule_id in [] if stack_dry_run or config.dry_run else schedule_ids:
         for check in _date_checks(config, schedule_id, now, calendars):
             dates.append(check)
             keys.append(store.run_log_key(config.name, check.date, schedule_id))

@@ -67,6 +67,7 @@ def aws_env(monkeypatch):
         monkeypatch.setenv("READINESS_TTL_SECONDS", "3600")
         monkeypatch.setenv("RETENTION_TTL_SECONDS", str(168 * 3600))
         monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "interlock-test")
+        monkeypatch.setenv("INTERLOCK_DRY_RUN", "false")
         boto3.client("dynamodb").create_table(**schema.create_table_kwargs(TABLE_NAME))
         sns = boto3.client("sns")
         topic_arn = sns.create_topic(Name="interlock-alerts")["TopicArn"]

@@ -239,3 +239,15 @@ def test_a_lock_of_an_aborted_execution_is_reconciled_and_one_of_a_running_one_k
 
 def test_a_now_that_is_not_a_timestamp_runs_nothing(watched):
     assert "error" in watchdog_handler.handler({"now": "soon"}, None)
+
+
+@pytest.mark.parametrize("by", ["pipeline", "stack"])
+def test_a_pipeline_in_dry_run_gets_no_deadline_alerts_but_its_missed_schedule(watched, aws_env, monkeypatch, by):
+    if by == "stack":
+        monkeypatch.setenv("INTERLOCK_DRY_RUN", "true")
+        settings.reset()
+    else:
+        store.put_pipeline({**PIPELINE, "dryRun": True})
+    assert [a["alertType"] for a in run(at("09:45"))["alerts"]] == ["SCHEDULE_MISSED"]  # no SLA_WARNING
+    assert run(at("10:30"))["alerts"] == []  # no COMPLETION_SLA_BREACHED: a dry run never completes a date
+    assert sent(aws_env, "SLA_WARNING") == sent(aws_env, "COMPLETION_SLA_BREACHED") == []

@@ -7,6 +7,7 @@ import ipaddress
 import pytest
 
 from components import stack_settings as config
+from components.stack import function_environment
 from components.stack_settings import ConfigurationError, load_settings
 from handlers.interlock.durations import parse_duration
 from tests.infra.harness import run_program_full
@@ -265,3 +266,13 @@ def test_the_execution_timeout_covers_a_wait_for_the_lock_as_well_as_the_evaluat
     assert load_settings({"projectName": "team-a", **accepted}).execution_timeout_seconds == 5 * 3600
     (problem,) = problems_for({**accepted, "executionTimeout": "4h"})
     assert "= 18000s" in problem and "a wait for the lock, then the evaluation" in problem
+
+
+def test_a_stack_in_dry_run_tells_every_function():
+    assert load_settings({"projectName": "team-a"}).dry_run is False
+    assert load_settings({"projectName": "team-a", "dryRun": "true"}).dry_run is True
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({"projectName": "team-a", "dryRun": "sometimes"})
+    assert caught.value.problems == ["interlock:dryRun: 'sometimes' is not a boolean (true or false)"]
+    environment = function_environment(load_settings({"projectName": "team-a", "dryRun": True}), "t", "a", "")
+    assert environment["INTERLOCK_DRY_RUN"] == "true"

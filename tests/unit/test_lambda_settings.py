@@ -34,3 +34,17 @@ def test_values_the_stack_may_send_empty_mean_not_configured():
         ("10.0.0.0/8",),
         "",
     )
+
+
+def test_the_stacks_dry_run_arrives_as_true_or_false():
+    assert (Settings({"INTERLOCK_DRY_RUN": "true"}).dry_run, Settings({"INTERLOCK_DRY_RUN": "false"}).dry_run) == (
+        True,
+        False,
+    )
+
+
+@pytest.mark.parametrize("value", [None, "", "yes", "True", "1"])
+def test_a_missing_or_invalid_dry_run_fails_naming_the_variable(value):
+    env = Settings({} if value is None else {"INTERLOCK_DRY_RUN": value})
+    with pytest.raises(SettingError, match="INTERLOCK_DRY_RUN"):
+        _ = env.dry_run

@@ -222,3 +222,12 @@ def test_pipeline_dir_collects_problems_of_all_files(tmp_path):
 def test_config_size_is_bounded():
     huge = dict(MINIMAL, traits={"source-freshness": {"config": {"blob": "x" * 70_000}}})
     assert problems_of(huge)[0].startswith("(root): config is ")
+
+
+def test_dry_run_is_a_boolean_kept_as_written():
+    assert pipelines.parse_pipeline(dict(MINIMAL)).dry_run is None
+    for value in (True, False):
+        config = pipelines.parse_pipeline({**MINIMAL, "dryRun": value})
+        assert config.dry_run is value and config.to_dict() == {**MINIMAL, "dryRun": value}
+    assert problems_of({**MINIMAL, "dryRun": "yes"}) == ["dryRun: must be true or false"]
+    assert problems_of({**MINIMAL, "dryrun": True}) == ["dryrun: unknown field; did you mean 'dryRun'?"]

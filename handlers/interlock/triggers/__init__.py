@@ -2,6 +2,7 @@
 in `SPEC` (fields, idempotent start, headers for status calls, IAM permission key); validation, the trigger and
 run-checker flows and the stack's trigger permissions read them from there.
 
+Each module also builds the request its start sends (`request`), which a dry run records instead of sending.
 Modules never raise for business outcomes except `TriggerError`, which carries a failure category; the trigger and
 run-checker handlers turn it into their output. Its message never holds a secret value this container resolved, in any
 spelling (`secrets.redact`): the last line of defence before the run state, events, alerts and the history. Modules
@@ -16,6 +17,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Protocol
 
 from .. import secrets
 from ..models import FailureCategory
@@ -186,13 +188,34 @@ def permission_keys() -> tuple[str, ...]:
     return tuple(spec.permission for spec in map(spec_of, TRIGGER_TYPES) if spec.permission)
 
 
-def start(config: dict, run: RunContext) -> Started:
-    """Start the job `config` describes. The type's required fields are checked here, so its module reads them
-    (stripped) by index."""
+class JobRequest(Protocol):
+    """What a start sends (`awscall.ApiCall`, `webcall.WebRequest`), resolved from the config and the run: each type's
+    `request(config, run)` builds it and its `start` sends it, so a dry run shows exactly what a start would send."""
+
+    def prepare(self) -> None:
+        """Resolve what is resolved only when sending (secret references); TriggerError when that fails."""
+
+    def describe(self) -> dict:
+        """`{target, ...}` as JSON data, never holding a resolved secret."""
+
+
+def _checked(config: dict) -> tuple[ModuleType, dict]:
+    """The type's module and `config` with its required fields checked (and stripped), so modules index them."""
     trigger_type = str(config.get("type") or "")
     module = module_for(trigger_type)
-    checked = {**config, **{name: require(config, name, trigger_type) for name in module.SPEC.required}}
+    return module, {**config, **{name: require(config, name, trigger_type) for name in module.SPEC.required}}
+
+
+def start(config: dict, run: RunContext) -> Started:
+    """Start the job `config` describes."""
+    module, checked = _checked(config)
     return module.start(checked, run)
+
+
+def request(config: dict, run: RunContext) -> JobRequest:
+    """The request a start of `config` for `run` would send; TriggerError when it cannot be built."""
+    module, checked = _checked(config)
+    return module.request(checked, run)
 
 
 def job_metadata(metadata: dict, trigger_type: str, *keys: str) -> list:

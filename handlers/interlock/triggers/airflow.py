@@ -46,28 +46,24 @@ def dag_run_id(run_id: str) -> str:
     return f"interlock__{run_id}"
 
 
-def start(config: dict, run: RunContext) -> Started:
-    dag_id = config["dagID"]
+def request(config: dict, run: RunContext) -> webcall.WebRequest:
     api = _api_base(config)
-    run_id = dag_run_id(run.run_id)
-    payload: dict = {"dag_run_id": run_id, "conf": _conf(config, run)}
+    payload: dict = {"dag_run_id": dag_run_id(run.run_id), "conf": _conf(config, run)}
     if api.endswith("/v2"):
         payload["logical_date"] = None  # required (nullable) by Airflow 3
+    url = f"{api}/dags/{quote(config['dagID'], safe='')}/dagRuns"
+    return webcall.api_request("airflow trigger", "POST", url, config, body=payload, budget=run.budget_seconds)
+
+
+def start(config: dict, run: RunContext) -> Started:
     metadata = {
         "airflow_url": config["url"].rstrip("/"),
-        "airflow_dag_id": dag_id,
-        "airflow_api_version": api.rsplit("/", 1)[1],
+        "airflow_dag_id": config["dagID"],
+        "airflow_api_version": _api_base(config).rsplit("/", 1)[1],
     }
-    started = Started("running", {**metadata, "airflow_dag_run_id": run_id})
+    started = Started("running", {**metadata, "airflow_dag_run_id": dag_run_id(run.run_id)})
     try:
-        answer = webcall.json_call(
-            "airflow trigger",
-            "POST",
-            f"{api}/dags/{quote(dag_id, safe='')}/dagRuns",
-            config,
-            body=payload,
-            budget=run.budget_seconds,
-        )
+        answer = request(config, run).send_json()
     except webcall.StatusError as exc:
         if exc.status == 409:  # this run's DAG run already exists: a retried trigger
             return started

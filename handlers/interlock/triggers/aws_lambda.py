@@ -14,7 +14,7 @@ from ..models import FailureCategory
 from ..redaction import ERROR_TEXT_LIMIT, safe_excerpt
 from ..templating import render_value
 from . import JobState, RunContext, Started, TriggerError, TriggerSpec, json_body, string_map
-from .awscall import aws_errors
+from .awscall import ApiCall, aws_errors
 
 _INVOCATION_TYPES = ("RequestResponse", "Event")
 _MAX_ERROR_BYTES = 4096
@@ -28,15 +28,22 @@ def _payload(config: dict, run: RunContext) -> bytes:
     return json.dumps(render_value(data, run.template)).encode()
 
 
-def start(config: dict, run: RunContext) -> Started:
-    function_name = config["functionName"]
+def request(config: dict, run: RunContext) -> ApiCall:
     invocation_type = str(config.get("invocationType") or "RequestResponse")
     if invocation_type not in _INVOCATION_TYPES:
         raise TriggerError(f"lambda trigger: invocationType must be one of {', '.join(_INVOCATION_TYPES)}")
+    parameters = {
+        "FunctionName": config["functionName"],
+        "InvocationType": invocation_type,
+        "Payload": _payload(config, run),
+    }
+    return ApiCall("lambda trigger", "lambda", "invoke", parameters)
+
+
+def start(config: dict, run: RunContext) -> Started:
+    function_name = config["functionName"]
     with aws_errors("lambda trigger: Invoke failed"):
-        response = clients.client("lambda").invoke(
-            FunctionName=function_name, InvocationType=invocation_type, Payload=_payload(config, run)
-        )
+        response = clients.client("lambda").invoke(**request(config, run).parameters)
         # Read at most a bounded amount: only an error's text is ever used.
         result = response["Payload"].read(_MAX_ERROR_BYTES) if "Payload" in response else b""
     metadata = {"lambda_function_name": function_name, "lambda_status_code": response.get("StatusCode")}

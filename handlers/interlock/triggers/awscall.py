@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from .. import clients
 from ..models import FailureCategory
@@ -62,3 +63,28 @@ def call(prefix: str, service: str, operation: str, **request) -> dict:
     client = clients.client(service)
     with aws_errors(f"{prefix}: {client.meta.method_to_api_mapping[operation]} failed"):
         return getattr(client, operation)(**request)
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """The AWS API call a start makes: `operation` as boto3 names it, `parameters` resolved (templates expanded)."""
+
+    prefix: str  # how errors of this call begin ("glue trigger")
+    service: str
+    operation: str
+    parameters: dict
+
+    def prepare(self) -> None:
+        """Nothing to resolve before the call (the job services take no secret references)."""
+
+    def describe(self) -> dict:
+        """The call as data: `target` is `<service>:<Operation>`; a blob parameter (a Lambda payload) as text."""
+        operation = "".join(word.capitalize() for word in self.operation.split("_"))
+        parameters = {
+            name: value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+            for name, value in self.parameters.items()
+        }
+        return {"target": f"{self.service}:{operation}", "parameters": parameters}
+
+    def send(self) -> dict:
+        return call(self.prefix, self.service, self.operation, **self.parameters)

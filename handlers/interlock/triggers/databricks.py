@@ -85,18 +85,16 @@ def _payload(config: dict, run: RunContext) -> tuple[str, dict]:
     raise TriggerError("databricks trigger: set jobId (jobs/run-now) or body with tasks (jobs/runs/submit)")
 
 
-def start(config: dict, run: RunContext) -> Started:
-    workspace = config["workspaceUrl"].rstrip("/")
+def request(config: dict, run: RunContext) -> webcall.WebRequest:
     endpoint, payload = _payload(config, run)
     payload["idempotency_token"] = run.run_id[:64]
-    run_id = webcall.json_call(
-        "databricks trigger",
-        "POST",
-        f"{workspace}/api/2.1/jobs/{endpoint}",
-        config,
-        body=payload,
-        budget=run.budget_seconds,
-    ).get("run_id")
+    url = f"{config['workspaceUrl'].rstrip('/')}/api/2.1/jobs/{endpoint}"
+    return webcall.api_request("databricks trigger", "POST", url, config, body=payload, budget=run.budget_seconds)
+
+
+def start(config: dict, run: RunContext) -> Started:
+    workspace = config["workspaceUrl"].rstrip("/")
+    run_id = request(config, run).send_json().get("run_id")
     if isinstance(run_id, bool) or not isinstance(run_id, int) or run_id <= 0:
         raise TriggerError("databricks trigger: response missing run_id")
     return Started("running", {"databricks_workspace_url": workspace, "databricks_run_id": str(run_id)})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..models import FailureCategory
 from ..templating import render_value
 from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, string_map
-from .awscall import call
+from .awscall import ApiCall, call
 
 _FAILED = {
     "FAILED": FailureCategory.TRANSIENT,
@@ -38,8 +38,7 @@ def step_args(config: dict, run: RunContext) -> list[str]:
     return [render_value(str(a), run.template) for a in args] + [render_value(p, run.template) for p in pairs]
 
 
-def start(config: dict, run: RunContext) -> Started:
-    cluster_id = config["clusterId"]
+def request(config: dict, run: RunContext) -> ApiCall:
     action = str(config.get("actionOnFailure") or "CONTINUE")
     if action not in _ACTIONS:
         raise TriggerError(f"emr trigger: actionOnFailure must be one of {', '.join(_ACTIONS)}")
@@ -48,10 +47,14 @@ def start(config: dict, run: RunContext) -> Started:
         "ActionOnFailure": action,
         "HadoopJarStep": {"Jar": str(config.get("jar") or "command-runner.jar"), "Args": step_args(config, run)},
     }
-    step_ids = call("emr trigger", "emr", "add_job_flow_steps", JobFlowId=cluster_id, Steps=[step]).get("StepIds") or []
+    return ApiCall("emr trigger", "emr", "add_job_flow_steps", {"JobFlowId": config["clusterId"], "Steps": [step]})
+
+
+def start(config: dict, run: RunContext) -> Started:
+    step_ids = request(config, run).send().get("StepIds") or []
     if not step_ids:
         raise TriggerError("emr trigger: AddJobFlowSteps returned no step ID", FailureCategory.TRANSIENT)
-    return Started("running", {"emr_cluster_id": cluster_id, "emr_step_id": step_ids[0]})
+    return Started("running", {"emr_cluster_id": config["clusterId"], "emr_step_id": step_ids[0]})
 
 
 def status(metadata: dict, config: dict) -> JobState:

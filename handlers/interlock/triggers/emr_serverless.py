@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..models import FailureCategory
 from ..templating import render_value
 from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, require
-from .awscall import call
+from .awscall import ApiCall, call
 
 _FAILED = {"FAILED": FailureCategory.TRANSIENT, "CANCELLED": FailureCategory.PERMANENT}
 
@@ -52,17 +52,22 @@ def job_driver(config: dict, run: RunContext) -> dict:
     return {"sparkSubmit": render_value(spark, run.template)}
 
 
-def start(config: dict, run: RunContext) -> Started:
-    application_id = config["applicationId"]
-    request = {
-        "applicationId": application_id,
+def request(config: dict, run: RunContext) -> ApiCall:
+    parameters = {
+        "applicationId": config["applicationId"],
         "executionRoleArn": config["executionRoleArn"],
         "name": config["jobName"],
         "jobDriver": job_driver(config, run),
         "clientToken": run.run_id[:64],
     }
-    response = call("emr-serverless trigger", "emr-serverless", "start_job_run", **request)
-    return Started("running", {"emr_sl_application_id": application_id, "emr_sl_job_run_id": response["jobRunId"]})
+    return ApiCall("emr-serverless trigger", "emr-serverless", "start_job_run", parameters)
+
+
+def start(config: dict, run: RunContext) -> Started:
+    response = request(config, run).send()
+    return Started(
+        "running", {"emr_sl_application_id": config["applicationId"], "emr_sl_job_run_id": response["jobRunId"]}
+    )
 
 
 def status(metadata: dict, config: dict) -> JobState:

@@ -5,6 +5,10 @@ job instead of starting another; a run left TRIGGERING by an interrupted attempt
 whose start is idempotent (their API deduplicates on the run ID), and otherwise fails for a person to check.
 Before the start the attempt is claimed in the date's run log, and the job's identity is recorded there right
 after it (DESIGN §10.0, the run log ledger): a later execution adopts that job instead of starting another.
+
+In dry run (the pipeline's `dryRun`, or the stack's `interlock:dryRun`) nothing is started or claimed: the request the
+start would send is recorded as a DRY_RUN_WOULD_TRIGGER event, with every resolved secret masked, and the run is
+CANCELLED (DESIGN §10.3).
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field, replace
 
-from .. import alerts, invocation, metrics, schedule, store
+from .. import alerts, invocation, metrics, redaction, schedule, secrets, settings, store
 from ..log import logger
 from ..models import FailureCategory, InvalidTransition, RunStatus
-from . import RunContext, Started, TriggerError, spec_of, start
+from . import RunContext, Started, TriggerError, request, spec_of, start
 
 _ERROR_KEYS = ("triggerError", "failureCategory")
 
@@ -30,7 +34,7 @@ class Attempt:
 
 @dataclass(frozen=True)
 class TriggerOutcome:
-    status: str  # running | completed | failed
+    status: str  # running | completed | failed | dryRun
     metadata: dict = field(default_factory=dict)
     error: str | None = None
     failure_category: str | None = None
@@ -58,8 +62,14 @@ def fire(run: RunContext, config: object, attempt: Attempt = Attempt()) -> Trigg
             meta.get("triggerError") or "run already failed",
             meta.get("failureCategory") or FailureCategory.PERMANENT,
         )
+    rehearsed_by = (state.get("metadata") or {}).get("dryRunBy")
+    if status == RunStatus.CANCELLED and rehearsed_by:
+        return TriggerOutcome("dryRun", {"dryRunBy": rehearsed_by})  # a retried dry run: recorded already
     if status not in (RunStatus.PENDING, RunStatus.TRIGGERING):
         return _fail(run, trigger_type, TriggerError(f"run {run.run_id} is {status}; not triggering"), transition=False)
+    dry_run_by = _dry_run_by(run.pipeline_id)
+    if dry_run_by:
+        return _rehearse(run, config, state["version"], dry_run_by, attempt)
 
     if status == RunStatus.PENDING:
         try:
@@ -105,6 +115,45 @@ def fire(run: RunContext, config: object, attempt: Attempt = Attempt()) -> Trigg
     except TriggerError as exc:
         return _fail(run, trigger_type, exc)
     return _succeed(run, trigger_type, started)
+
+
+def _dry_run_by(pipeline_id: str) -> str | None:
+    """ "stack" or "pipeline" when a run of the pipeline is a dry run (the stack's setting wins: a pipeline's own
+    `dryRun: false` does not take it out of a stack in dry run), else None."""
+    if settings.get().dry_run:
+        return "stack"
+    config = store.get_pipeline(pipeline_id) or {}
+    return "pipeline" if config.get("dryRun") is True else None
+
+
+def _rehearse(run: RunContext, config: object, version: int, dry_run_by: str, attempt: Attempt) -> TriggerOutcome:
+    """Record what the start would send and cancel the run (at `version`): no claim, no job, no run log (so nothing
+    cascades)."""
+    trigger_type = config.get("type") if isinstance(config, dict) else None
+    details: dict = {"date": run.date, "scheduleID": run.schedule_id, "attempt": attempt.number, "dryRunBy": dry_run_by}
+    try:
+        if not trigger_type:
+            raise TriggerError("no trigger configuration provided")
+        would_send = request(config, run)
+        would_send.prepare()
+        details["request"] = {"type": trigger_type, **would_send.describe()}
+    except TriggerError as exc:  # the start would fail the same way: shown, not alerted (nothing was to start)
+        details.update(error=str(exc), failureCategory=exc.category)
+    details = redaction.mask_data(details, secrets.known_values())
+    message = (
+        f"dry run: would have failed to trigger: {details['error']}"
+        if "error" in details
+        else f"dry run: would trigger {details['request']['target']}"
+    )
+    store.append_event(
+        run.pipeline_id, "DRY_RUN_WOULD_TRIGGER", run_id=run.run_id, status="dryRun", message=message, details=details
+    )
+    logger().info(message, extra={"dryRunBy": dry_run_by, "triggerType": trigger_type})
+    with contextlib.suppress(store.ConcurrentUpdate, InvalidTransition):  # another invocation recorded it as well
+        store.transition_run(
+            run.run_id, RunStatus.CANCELLED, metadata={"dryRunBy": dry_run_by}, expected_version=version
+        )
+    return TriggerOutcome("dryRun", {"dryRunBy": dry_run_by})
 
 
 def invalid_input(run: RunContext, problem: str) -> TriggerOutcome:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..models import FailureCategory
 from ..templating import render_value
 from . import JobState, RunContext, Started, TriggerSpec, job_metadata, string_map
-from .awscall import call
+from .awscall import ApiCall, call
 
 _FAILED = {
     "FAILED": FailureCategory.TRANSIENT,
@@ -22,14 +22,17 @@ _FAILED = {
 SPEC = TriggerSpec(required=("jobName",), optional=("arguments",), permission="glue")
 
 
-def start(config: dict, run: RunContext) -> Started:
-    job_name = config["jobName"]
-    request = {"JobName": job_name}
+def request(config: dict, run: RunContext) -> ApiCall:
+    parameters = {"JobName": config["jobName"]}
     arguments = string_map(config, "arguments", "glue")
     if arguments:
-        request["Arguments"] = render_value(arguments, run.template)
-    response = call("glue trigger", "glue", "start_job_run", **request)
-    return Started("running", {"glue_job_name": job_name, "glue_job_run_id": response["JobRunId"]})
+        parameters["Arguments"] = render_value(arguments, run.template)
+    return ApiCall("glue trigger", "glue", "start_job_run", parameters)
+
+
+def start(config: dict, run: RunContext) -> Started:
+    response = request(config, run).send()
+    return Started("running", {"glue_job_name": config["jobName"], "glue_job_run_id": response["JobRunId"]})
 
 
 def status(metadata: dict, config: dict) -> JobState:

@@ -7,21 +7,22 @@ object; templated), `timeout` (seconds, 30).
 from __future__ import annotations
 
 from ..templating import render_value
-from . import JobState, RunContext, Started, TriggerError, TriggerSpec, timeout_seconds, webcall
+from . import JobState, RunContext, Started, TriggerError, TriggerSpec, timeout_seconds
+from .webcall import WebRequest
 
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 SPEC = TriggerSpec(required=("url",), optional=("method", "headers", "body"))
 
 
-def start(config: dict, run: RunContext) -> Started:
+def request(config: dict, run: RunContext) -> WebRequest:
     method = str(config.get("method") or "POST").upper()
     if method not in _METHODS:
         raise TriggerError(f"http trigger: method {method!r} is not one of {', '.join(sorted(_METHODS))}")
     body = config.get("body")
     if body is not None and not isinstance(body, (str, dict, list)):
         raise TriggerError("http trigger: body must be a string or a JSON object")
-    response = webcall.call(
+    return WebRequest(
         "http trigger",
         method,
         config["url"],
@@ -29,7 +30,10 @@ def start(config: dict, run: RunContext) -> Started:
         body=render_value(body, run.template) if body not in (None, "") else None,
         timeout=timeout_seconds(config, run.budget_seconds),
     )
-    return Started("completed", {"http_status": response.status})
+
+
+def start(config: dict, run: RunContext) -> Started:
+    return Started("completed", {"http_status": request(config, run).send().status})
 
 
 def status(metadata: dict, config: dict) -> JobState:

@@ -14,7 +14,7 @@ from .. import clients
 from ..models import FailureCategory
 from ..templating import render_value
 from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, json_body, string_map
-from .awscall import aws_errors, call
+from .awscall import ApiCall, aws_errors, call
 
 SPEC = TriggerSpec(
     required=("stateMachineArn",),
@@ -48,22 +48,26 @@ def _execution_arn(state_machine_arn: str, name: str) -> str:
     return ":".join([*parts[:5], "execution", parts[6], name])
 
 
+def request(config: dict, run: RunContext) -> ApiCall:
+    parameters = {
+        "stateMachineArn": config["stateMachineArn"],
+        "name": execution_name(run.run_id),
+        "input": _input(config, run),
+    }
+    return ApiCall("step-function trigger", "stepfunctions", "start_execution", parameters)
+
+
 def start(config: dict, run: RunContext) -> Started:
     from botocore.exceptions import ClientError
 
-    state_machine_arn = config["stateMachineArn"]
-    name = execution_name(run.run_id)
-    execution_input = _input(config, run)
-    sfn = clients.client("stepfunctions")
+    parameters = request(config, run).parameters
     with aws_errors("step-function trigger: StartExecution failed"):
         try:
-            arn = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=execution_input)[
-                "executionArn"
-            ]
+            arn = clients.client("stepfunctions").start_execution(**parameters)["executionArn"]
         except ClientError as exc:
             if clients.error_code(exc) != "ExecutionAlreadyExists":
                 raise
-            arn = _execution_arn(state_machine_arn, name)  # this run already started it
+            arn = _execution_arn(parameters["stateMachineArn"], parameters["name"])  # this run already started it
     return Started("running", {"sfn_execution_arn": arn})
 
 

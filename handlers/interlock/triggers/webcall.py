@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
 from .. import netguard, redaction, secrets
 from ..models import FailureCategory
@@ -32,14 +33,7 @@ def call(
     A dict/list body is sent as JSON. Header values may hold secret references. Error text never contains a
     resolved secret.
     """
-    if headers is not None and not isinstance(headers, Mapping):
-        raise TriggerError(f"{prefix}: headers must be a map of strings")
-    try:
-        resolved = secrets.resolve_headers(headers)
-    except secrets.SecretError as exc:
-        raise TriggerError(
-            f"{prefix}: {exc}", FailureCategory.TRANSIENT if exc.transient else FailureCategory.PERMANENT
-        ) from None
+    resolved = resolve_headers(prefix, headers)
     configured = {name.lower() for name in resolved}
     send_headers = {
         k: v
@@ -62,6 +56,46 @@ def call(
     if response.status >= 400:
         raise StatusError(f"{prefix}: returned status {response.status}: {_body_text(response)}", response.status)
     return response
+
+
+def resolve_headers(prefix: str, headers: Mapping[str, str] | None) -> dict[str, str]:
+    """Header values with their secret references resolved; a bad reference raises TriggerError."""
+    if headers is not None and not isinstance(headers, Mapping):
+        raise TriggerError(f"{prefix}: headers must be a map of strings")
+    try:
+        return secrets.resolve_headers(headers)
+    except secrets.SecretError as exc:
+        raise TriggerError(
+            f"{prefix}: {exc}", FailureCategory.TRANSIENT if exc.transient else FailureCategory.PERMANENT
+        ) from None
+
+
+@dataclass(frozen=True)
+class WebRequest:
+    """The HTTP request a start sends: headers as configured (their secret references are resolved only when sent),
+    body resolved (templates expanded)."""
+
+    prefix: str  # how errors of this request begin ("airflow trigger")
+    method: str
+    url: str
+    headers: Mapping[str, str] | None = None
+    body: bytes | str | dict | list | None = None
+    timeout: float = 30.0
+
+    def prepare(self) -> None:
+        """Resolve the secret references as the send would, so a broken one shows without sending anything."""
+        resolve_headers(self.prefix, self.headers)
+
+    def describe(self) -> dict:
+        """The request as data: `target` is `<METHOD> <url>`; headers keep their references, never the values."""
+        return {"target": f"{self.method} {self.url}", "headers": dict(self.headers or {}), "body": self.body}
+
+    def send(self) -> netguard.Response:
+        return call(self.prefix, self.method, self.url, headers=self.headers, body=self.body, timeout=self.timeout)
+
+    def send_json(self) -> dict:
+        """Send it; the answer as a JSON object."""
+        return json_object(self.prefix, self.send())
 
 
 def answer_text(value: object, known: Collection[str] = (), limit: int = STATE_TEXT_LIMIT) -> str:
@@ -89,12 +123,17 @@ def json_object(prefix: str, response: netguard.Response) -> dict:
     return document
 
 
+def api_request(
+    prefix: str, method: str, url: str, config: dict, *, body: dict | None = None, budget: float | None = None
+) -> WebRequest:
+    """A request to a job service's JSON API with the trigger's headers and `timeout` (capped by `budget`)."""
+    return WebRequest(
+        prefix, method, url, headers=config.get("headers"), body=body, timeout=timeout_seconds(config, budget)
+    )
+
+
 def json_call(
     prefix: str, method: str, url: str, config: dict, *, body: dict | None = None, budget: float | None = None
 ) -> dict:
-    """A call of a job service's JSON API with the trigger's headers and `timeout` (capped by `budget`); the answer
-    as a JSON object."""
-    response = call(
-        prefix, method, url, headers=config.get("headers"), body=body, timeout=timeout_seconds(config, budget)
-    )
-    return json_object(prefix, response)
+    """`api_request` sent; the answer as a JSON object."""
+    return api_request(prefix, method, url, config, body=body, budget=budget).send_json()

@@ -184,6 +184,7 @@ class StackSettings:
     allowed_networks: tuple[str, ...]
     poll_interval_seconds: int
     max_poll_attempts: int
+    completion_check_interval: int  # as configured; the state machine uses completion_check_interval_seconds
     evaluation_interval_seconds: int
     evaluation_window_seconds: int
     monitoring_interval_seconds: int
@@ -198,6 +199,22 @@ class StackSettings:
     def lock_lease_seconds(self) -> int:
         """The lock outlives any execution that holds it (DESIGN §8.4)."""
         return self.execution_timeout_seconds + LOCK_LEASE_MARGIN_SECONDS
+
+    @property
+    def poll_budget_seconds(self) -> int:
+        """How long a started job may run before its run fails PERMANENT, polled or awaited by event."""
+        return self.poll_interval_seconds * self.max_poll_attempts
+
+    @property
+    def completion_check_interval_seconds(self) -> int:
+        """The wait for a job's event before its service is asked once (never longer than the poll budget)."""
+        return min(self.completion_check_interval, self.poll_budget_seconds)
+
+    @property
+    def max_completion_checks(self) -> int:
+        """Status checks of a job awaited by event: one when the wait starts, then one per interval without an event
+        until the poll budget has passed (at most maxPollAttempts + 1: completionCheckInterval >= pollInterval)."""
+        return 1 + self.poll_budget_seconds // self.completion_check_interval_seconds
 
     def resource_name(self, suffix: str) -> str:
         """Physical name of a stack resource: `<projectName>-<suffix>`."""
@@ -259,6 +276,11 @@ def load_settings(values: Mapping[str, Any]) -> StackSettings:
                 f"interlock:executionTimeout: {parsed['executionTimeout']}s is shorter than evaluationWindow x 2 "
                 f"(a wait for the lock, then the evaluation) + pollInterval x maxPollAttempts = {budget}s; raise it "
                 "or lower those"
+            )
+        if parsed["completionCheckInterval"] < parsed["pollInterval"]:
+            problems.append(
+                f"interlock:completionCheckInterval: {parsed['completionCheckInterval']}s is shorter than pollInterval "
+                f"({parsed['pollInterval']}s); a job awaited by event would be asked more often than one polled"
             )
     if problems:
         raise ConfigurationError(problems)
@@ -668,6 +690,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any, dict], Any]]] = {
     "allowedNetworks": ("allowed_networks", _networks),
     "pollInterval": ("poll_interval_seconds", _whole_seconds),
     "maxPollAttempts": ("max_poll_attempts", _integer(1, 10000)),
+    "completionCheckInterval": ("completion_check_interval", _whole_seconds),
     "evaluationInterval": ("evaluation_interval_seconds", _whole_seconds),
     "evaluationWindow": ("evaluation_window_seconds", _whole_seconds),
     "monitoringInterval": ("monitoring_interval_seconds", _whole_seconds),

@@ -2,9 +2,8 @@
 resumed by the Glue job's state-change event, or, when no event comes, by the wait's timeout asking Glue once.
 
 moto's Glue job runs progress per GetJobRun (its state manager, set per scenario): a run that stays STARTING can
-only end by its event. The events reach the job-events function through an EventBridge rule; the stack's own rule
-and function come from the program (components/); where this program does not deploy them yet, the fixture
-declares the same rule and a function from the deployed code zip."""
+only end by its event. The events reach the job-events function through the stack's EventBridge rule
+(tests/job_events_rule.py declares it where the program does not deploy it)."""
 
 import datetime
 import time
@@ -13,6 +12,7 @@ import pytest
 from moto.moto_api import state_manager
 
 from emulator import Emulator
+from tests.job_events_rule import declare_job_events_rule
 
 TODAY = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
@@ -35,45 +35,9 @@ def emu(pipelines_dir):
             emulator.client("glue").create_job(
                 Name=f"{pid}-job", Role=role, Command={"Name": "glueetl", "ScriptLocation": "s3://code/etl.py"}
             )
-        _job_events_rule(emulator)
+        declare_job_events_rule(emulator)
         yield emulator
     state_manager.unset_transition("glue::job_run")
-
-
-def _job_events_rule(emu) -> None:
-    """The stack's rule for Glue job events and its job-events function, where the program does not deploy them."""
-    try:
-        emu.function_name("job-events")
-        return
-    except LookupError:
-        pass
-    import moto.awslambda.models as lambda_models
-
-    from emulator.server import ACCOUNT_ID, region
-
-    lam = emu.client("lambda")
-    checker = lambda_models.lambda_backends[ACCOUNT_ID][region()].get_function(emu.function_name("run-checker"))
-    function_arn = lam.create_function(
-        FunctionName="interlock-emu-job-events",
-        Runtime=checker.run_time,
-        Role=checker.role,
-        Handler="handlers/job_events.handler",
-        Code={"ZipFile": checker.code_bytes},
-        Environment={"Variables": emu.functions[emu.function_name("run-checker")]["Environment"]["Variables"]},
-    )["FunctionArn"]
-    events = emu.client("events")
-    rule_arn = events.put_rule(
-        Name="interlock-emu-job-events",
-        EventPattern='{"source": ["aws.glue"], "detail-type": ["Glue Job State Change"]}',
-    )["RuleArn"]
-    lam.add_permission(
-        FunctionName=function_arn,
-        StatementId="events",
-        Action="lambda:InvokeFunction",
-        Principal="events.amazonaws.com",
-        SourceArn=rule_arn,
-    )
-    events.put_targets(Rule="interlock-emu-job-events", Targets=[{"Id": "job-events", "Arn": function_arn}])
 
 
 def glue_progresses_every(gets: int) -> None:

@@ -62,6 +62,7 @@ MAX_EXECUTION_SECONDS = 365 * 86400  # a Step Functions standard execution runs 
 ASL_PATH = os.path.join(PROJECT_ROOT, "asl", "pipeline.asl.json")
 LOOPS = {  # the states of each lifecycle loop, in asl/pipeline.asl.json
     "poll": ("WaitForRun", "PollRunStatus", "EvaluatePollResult"),
+    "await": ("AwaitJobCompletion", "CountCompletionCheck"),  # a wait by event that timed out (its Catch)
     "evaluation": (
         "EvaluateTraits",
         "CheckEvaluationSLA",
@@ -201,20 +202,12 @@ class StackSettings:
         return self.execution_timeout_seconds + LOCK_LEASE_MARGIN_SECONDS
 
     @property
-    def poll_budget_seconds(self) -> int:
-        """How long a started job may run before its run fails PERMANENT, polled or awaited by event."""
-        return self.poll_interval_seconds * self.max_poll_attempts
-
-    @property
     def completion_check_interval_seconds(self) -> int:
-        """The wait for a job's event before its service is asked once (never longer than the poll budget)."""
-        return min(self.completion_check_interval, self.poll_budget_seconds)
+        return completion_checks(self.poll_interval_seconds, self.max_poll_attempts, self.completion_check_interval)[0]
 
     @property
     def max_completion_checks(self) -> int:
-        """Status checks of a job awaited by event: one when the wait starts, then one per interval without an event
-        until the poll budget has passed (at most maxPollAttempts + 1: completionCheckInterval >= pollInterval)."""
-        return 1 + self.poll_budget_seconds // self.completion_check_interval_seconds
+        return completion_checks(self.poll_interval_seconds, self.max_poll_attempts, self.completion_check_interval)[1]
 
     def resource_name(self, suffix: str) -> str:
         """Physical name of a stack resource: `<projectName>-<suffix>`."""
@@ -473,9 +466,20 @@ def _schedules(value: Any, _raw: dict) -> tuple[Schedule, ...]:
     return tuple(schedules)
 
 
+def completion_checks(poll_interval: int, max_poll_attempts: int, completion_check_interval: int) -> tuple[int, int]:
+    """(wait in seconds, status checks) of a job awaited by event. It may run as long as a polled one, pollInterval x
+    maxPollAttempts (the poll budget): the wait is completionCheckInterval, capped at that budget, and the checks are
+    one when the wait starts plus one per wait without an event until the budget has passed (at most
+    maxPollAttempts + 1, since completionCheckInterval >= pollInterval)."""
+    budget = poll_interval * max_poll_attempts
+    interval = min(completion_check_interval, budget)
+    return interval, 1 + budget // interval
+
+
 def loop_events(traits: int = 1, definition: dict | None = None) -> dict[str, int]:
     """History events one iteration of each lifecycle loop adds, counted from the definition's states with `traits`
-    items per Map: `poll` (wait, run-checker, choice) and `evaluation` (evaluate, check, wait)."""
+    items per Map: `poll` (wait, run-checker, choice), `await` (a wait by event that timed out, the count) and
+    `evaluation` (evaluate, check, wait)."""
     if definition is None:
         with open(ASL_PATH, encoding="utf-8") as handle:
             definition = json.load(handle)
@@ -487,8 +491,8 @@ def _state_events(state: dict, traits: int) -> int:
     """Entered + exited, plus scheduled/started/succeeded for a task; a Map adds started/succeeded and, per item,
     iteration started/succeeded around its own states."""
     kind = state["Type"]
-    if kind == "Task":
-        return 5
+    if kind == "Task":  # a wait on a task token that times out writes submitted and timed out instead of succeeded
+        return 6 if state.get("Resource", "").endswith(".waitForTaskToken") else 5
     if kind == "Map":
         inner = (state.get("ItemProcessor") or state.get("Iterator"))["States"]
         return 4 + traits * (2 + sum(_state_events(s, 1) for s in inner.values()))
@@ -496,11 +500,13 @@ def _state_events(state: dict, traits: int) -> int:
 
 
 def attempt_history_events(settings: Mapping[str, int], traits: int = 1) -> int:
-    """The most history events the evaluation and poll loops of one attempt can write (`settings`: the parsed
-    interlock: values)."""
+    """The most history events the evaluation loop and the wait for the job of one attempt can write (`settings`: the
+    parsed interlock: values). A job is polled at most maxPollAttempts times, and one awaited by event times out at
+    most as often (`completion_checks`), so the larger loop times maxPollAttempts bounds either."""
     events = loop_events(traits)
     evaluations = math.ceil(settings["evaluationWindow"] / settings["evaluationInterval"]) + 1
-    return evaluations * events["evaluation"] + settings["maxPollAttempts"] * events["poll"]
+    waiting = settings["maxPollAttempts"] * max(events["poll"], events["await"])
+    return evaluations * events["evaluation"] + waiting
 
 
 def history_problems(parsed: dict) -> list[str]:

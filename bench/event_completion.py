@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from moto.moto_api import state_manager
 
 from emulator import Emulator
-from tests.job_events_rule import declare_job_events_rule
+from tests.emulated_job_events import armed_job_run, declare_job_events_rule
 
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
 RUNS = {"short": "bench-glue-short", "longer": "bench-glue-longer"}
@@ -30,22 +30,6 @@ STACK = {
     "executionTimeout": "1h",
     "triggerPermissions": {"glue": [f"arn:aws:glue:us-east-1:123456789012:job/{pid}-job" for pid in RUNS.values()]},
 }
-
-
-def armed_job_run(emu: Emulator, pipeline_id: str, timeout_s: float = 60) -> str:
-    """The Glue job run ID the execution waits for, once the run-checker stored its task token."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        items = emu.client("dynamodb").scan(
-            TableName=emu.table_name,
-            FilterExpression="begins_with(PK, :job) AND attribute_exists(taskToken)",
-            ExpressionAttributeValues={":job": {"S": emu.store.job_run_pk("glue", (f"{pipeline_id}-job", ""))}},
-            ConsistentRead=True,
-        )["Items"]
-        if items:
-            return items[0]["PK"]["S"].rsplit("#", 1)[-1]
-        time.sleep(0.1)
-    raise SystemExit(f"{pipeline_id}: the execution never armed its wait")
 
 
 def measure(emu: Emulator, pipeline_id: str, job_seconds: float) -> dict:
@@ -61,7 +45,7 @@ def measure(emu: Emulator, pipeline_id: str, job_seconds: float) -> dict:
     )
     emu.wait_for_streams()
     arn = emu.write_marker(pipeline_id)
-    job_run_id = armed_job_run(emu, pipeline_id)
+    job_run_id = armed_job_run(emu, job)
     time.sleep(job_seconds)
     emu.put_event("aws.glue", "Glue Job State Change", {"jobName": job, "jobRunId": job_run_id, "state": "SUCCEEDED"})
     result = emu.wait_for_execution(arn, timeout_s=120)
@@ -87,7 +71,7 @@ def main() -> int:
         state_manager.unset_transition("glue::job_run")
     print("Glue-triggered run completed by its event: 3 traits, the job's end announced by EventBridge")
     print(f"  {'job runs':<22}{'transitions':>12}{'history events':>16}{'Lambda calls':>14}")
-    for label, seconds, counts in (("at once", 0, short), (f"{longer:g} s", longer, slow)):
+    for label, counts in (("at once", short), (f"{longer:g} s", slow)):
         print(f"  {label:<22}{counts['transitions']:>12}{counts['history']:>16}{counts['lambda']:>14}")
     same = short == slow
     print("  the same whatever the job's duration" if same else "  DIFFERENT: the wait costs while the job runs")

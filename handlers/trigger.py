@@ -2,8 +2,8 @@
 
 Input `{pipelineID, scheduleID, date, trigger, runID, attempt, execution}`; output `{runID, status:
 running|completed|failed, metadata, error, failureCategory, completion: event|poll}` with every key present (DESIGN
-§10.0); `completion` says how the state machine learns that a running job ended (the type's `SPEC.completion`). The attempt is
-claimed in the date's run log before the job starts. Only a broken environment raises.
+§10.0); `completion` says how the state machine learns that a running job ended (the type's `SPEC.completion`).
+The attempt is claimed in the date's run log before the job starts. Only a broken environment raises.
 """
 
 from __future__ import annotations

@@ -3,16 +3,15 @@ resumed by the Glue job's state-change event, or, when no event comes, by the wa
 
 moto's Glue job runs progress per GetJobRun (its state manager, set per scenario): a run that stays STARTING can
 only end by its event. The events reach the job-events function through the stack's EventBridge rule
-(tests/job_events_rule.py declares it where the program does not deploy it)."""
+(tests/emulated_job_events.py declares it where the program does not deploy it)."""
 
 import datetime
-import time
 
 import pytest
 from moto.moto_api import state_manager
 
 from emulator import Emulator
-from tests.job_events_rule import declare_job_events_rule
+from tests.emulated_job_events import armed_job_run, declare_job_events_rule
 
 TODAY = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
@@ -57,25 +56,6 @@ def register(emu, pid):
     )
 
 
-def armed_job_run(emu, pid, arn, timeout_s=30) -> str:
-    """The Glue job run ID the execution waits for, once its wait is armed (its task token stored)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        items = emu.client("dynamodb").scan(
-            TableName=emu.table_name,
-            FilterExpression="begins_with(PK, :job) AND pipelineID = :pid AND attribute_exists(taskToken)",
-            ExpressionAttributeValues={
-                ":job": {"S": emu.store.job_run_pk("glue", (f"{pid}-job", ""))},
-                ":pid": {"S": pid},
-            },
-            ConsistentRead=True,
-        )["Items"]
-        if items:
-            return items[0]["PK"]["S"].rsplit("#", 1)[-1]
-        time.sleep(0.1)
-    raise TimeoutError(f"{arn} never armed its wait")
-
-
 def entered(result):
     return [e["stateEnteredEventDetails"]["name"] for e in result["history"] if e["type"].endswith("StateEntered")]
 
@@ -84,7 +64,7 @@ def test_a_glue_run_completes_by_its_event(emu):
     glue_progresses_every(10_000)  # the job never ends by itself: only its event can
     register(emu, "ev-glue")
     arn = emu.write_marker("ev-glue", date=TODAY)
-    run_id = armed_job_run(emu, "ev-glue", arn)
+    run_id = armed_job_run(emu, "ev-glue-job")
     emu.put_event(*GLUE_EVENT, {"jobName": "ev-glue-job", "jobRunId": run_id, "state": "SUCCEEDED", "message": "done"})
     result = emu.wait_for_execution(arn, timeout_s=60)
 
@@ -100,9 +80,6 @@ def test_a_lost_event_is_covered_by_the_waits_timeout_and_one_status_call(emu):
     glue_progresses_every(1)  # RUNNING at the first check, SUCCEEDED at the second
     register(emu, "ev-lost")
     result = emu.wait_for_execution(emu.write_marker("ev-lost", date=TODAY), timeout_s=60)
-    import json
-    for e in result["history"]:
-        print(e["type"], json.dumps({k: v for k, v in e.items() if k.endswith("Details")})[:400])
 
     assert result["status"] == "SUCCEEDED"
     states = entered(result)
@@ -116,8 +93,10 @@ def test_a_job_stopped_by_a_person_fails_the_run_through_the_poll_loops_failure_
     glue_progresses_every(10_000)
     register(emu, "ev-stopped")
     arn = emu.write_marker("ev-stopped", date=TODAY)
-    run_id = armed_job_run(emu, "ev-stopped", arn)
-    emu.put_event(*GLUE_EVENT, {"jobName": "ev-stopped-job", "jobRunId": run_id, "state": "STOPPED", "message": "by alice"})
+    run_id = armed_job_run(emu, "ev-stopped-job")
+    emu.put_event(
+        *GLUE_EVENT, {"jobName": "ev-stopped-job", "jobRunId": run_id, "state": "STOPPED", "message": "by alice"}
+    )
     result = emu.wait_for_execution(arn, timeout_s=60)
 
     assert (result["status"], result["error"]) == ("FAILED", "Interlock.RunFailed")

@@ -9,8 +9,7 @@ import time
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from moto.core.config import default_user_config
 
 from handlers import job_events, run_checker
@@ -41,7 +40,10 @@ SERVICES = {
     ),
     "step-function": (
         {"sfn_execution_arn": SFN_JOB},
-        {"executionArn": SFN_JOB, "stateMachineArn": SFN_JOB.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]},
+        {
+            "executionArn": SFN_JOB,
+            "stateMachineArn": SFN_JOB.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0],
+        },
         "aws.states",
         "Step Functions Execution Status Change",
     ),
@@ -321,7 +323,7 @@ def test_a_transient_status_error_keeps_waiting(sfn, job, monkeypatch):
         raise TriggerError("glue status: GetJobRun failed: Throttling", "TRANSIENT")
 
     monkeypatch.setattr(module_for("glue"), "status", throttled)
-    arn, token = sfn.wait()
+    _arn, token = sfn.wait()
     assert arm("glue", token) == {"armed": "waiting"}
     assert deliver(job_event("glue", "SUCCEEDED")) == "resumed"
 

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from moto.core.config import default_user_config
 
-from handlers import job_events, run_checker
+from handlers import job_events, run_checker, trigger
 from handlers.interlock import clients, store
-from handlers.interlock.triggers import JobState, TriggerError, event_types, module_for
-from outbound_aws import glue_job, role_arn
+from handlers.interlock.triggers import JobState, TriggerError, completion_of, event_types, module_for
+from outbound_aws import glue_job, pending_run, role_arn, trigger_event
 
 SFN_JOB = "arn:aws:states:us-east-1:123456789012:execution:downstream:interlock-run-1"
 SERVICES = {
@@ -380,3 +380,27 @@ def test_each_token_is_resumed_at_most_once_and_the_last_wait_once_the_job_ended
         assert tokens[-1] in sent  # the wait in place when both the token and the end are known is resumed
     else:
         assert sent == []
+
+
+# --- the trigger's answer says how the run completes -----------------------------------------------------------------
+
+
+def test_a_started_or_adopted_job_of_an_event_type_is_awaited_by_event(aws_env):
+    pending_run()
+    config = {"type": "glue", "jobName": glue_job()}
+    started = trigger.handler(trigger_event(config), None)
+    assert (started["status"], started["completion"]) == ("running", "event")
+    # an adopting execution's TriggerPipeline reports the job the run already has, with the same completion
+    adopted = trigger.handler({**trigger_event(config), "execution": "adopter"}, None)
+    assert (adopted["status"], adopted["metadata"], adopted["completion"]) == ("running", started["metadata"], "event")
+
+
+@pytest.mark.parametrize(
+    ("trigger_type", "completion"),
+    [
+        *[(name, "event") for name in ("glue", "emr", "emr-serverless", "step-function")],
+        *[(name, "poll") for name in ("airflow", "databricks", "http", "lambda", "nope")],
+    ],
+)
+def test_only_types_whose_service_emits_events_complete_by_event(trigger_type, completion):
+    assert completion_of(trigger_type) == completion

@@ -188,6 +188,38 @@ def test_a_synchronous_trigger_skips_polling(definition):
     assert "PollRunStatus" not in entered and len(entered) == 23 + 3 - 3
 
 
+def completes_by_event(traits: int, lost_events: int = 0):
+    """The happy path of a job whose service emits events: the wait times out `lost_events` times, then is
+    resumed with the job's success."""
+    base = happy_path(traits, 0)
+    timeouts = iter(range(lost_events))
+
+    def task(name: str, document: dict) -> Any:
+        if name == "TriggerPipeline":
+            return {**trigger_answer("running"), "completion": "event"}
+        if name == "AwaitJobCompletion":
+            if next(timeouts, None) is not None:
+                raise TaskFailed({"Error": "States.Timeout", "Cause": "no event"})
+            return {"state": "succeeded", "message": "SUCCEEDED", "failureCategory": None, "attempt": 1}
+        return base(name, document)
+
+    return task
+
+
+def test_a_job_awaited_by_event_costs_22_plus_n_however_long_it_runs(definition):
+    entered, end = run(definition, {"pipelineID": "p"}, completes_by_event(traits=3))
+    assert end == "End" and entered[-1] == "ReleaseLock"
+    assert "PollRunStatus" not in entered and entered.count("AwaitJobCompletion") == 1
+    assert len(entered) == 22 + 3  # bench/event_completion.py measures the same on the emulator
+
+
+@pytest.mark.parametrize("lost", [1, 4])
+def test_each_lost_or_late_event_costs_two_transitions(definition, lost):
+    entered, _end = run(definition, {"pipelineID": "p"}, completes_by_event(3, lost_events=lost))
+    assert entered.count("CountCompletionCheck") == lost
+    assert len(entered) == 22 + 3 + 2 * lost
+
+
 def scripted(overrides: dict[str, Any], traits: int = 2):
     """The happy path, except the states in `overrides` (name -> result, or a list consumed per call)."""
     base = happy_path(traits, 0)

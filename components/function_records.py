@@ -136,7 +136,7 @@ FUNCTIONS = (
     FunctionRecord(
         "run-checker",
         "run_checker",
-        ("dynamodb:GetItem", "dynamodb:Query"),
+        ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),  # UpdateItem: a job run's wait (§10.3)
         state_machine_placeholder="RunCheckerFunctionArn",
         statements=_run_checker,
     ),

@@ -62,6 +62,7 @@ MAX_EXECUTION_SECONDS = 365 * 86400  # a Step Functions standard execution runs 
 ASL_PATH = os.path.join(PROJECT_ROOT, "asl", "pipeline.asl.json")
 LOOPS = {  # the states of each lifecycle loop, in asl/pipeline.asl.json
     "poll": ("WaitForRun", "PollRunStatus", "EvaluatePollResult"),
+    "await": ("AwaitJobCompletion", "CountCompletionCheck"),  # a wait by event that timed out (its Catch)
     "evaluation": ("EvaluateTraits", "CheckEvaluation", "IsReady", "WaitBeforeReevaluation"),
 }
 
@@ -176,6 +177,7 @@ class StackSettings:
     allowed_networks: tuple[str, ...]
     poll_interval_seconds: int
     max_poll_attempts: int
+    completion_check_interval: int  # as configured; the state machine uses completion_check_interval_seconds
     evaluation_interval_seconds: int
     evaluation_window_seconds: int
     monitoring_interval_seconds: int
@@ -191,6 +193,14 @@ class StackSettings:
     def lock_lease_seconds(self) -> int:
         """The lock outlives any execution that holds it (DESIGN §8.4)."""
         return self.execution_timeout_seconds + LOCK_LEASE_MARGIN_SECONDS
+
+    @property
+    def completion_check_interval_seconds(self) -> int:
+        return completion_checks(self.poll_interval_seconds, self.max_poll_attempts, self.completion_check_interval)[0]
+
+    @property
+    def max_completion_checks(self) -> int:
+        return completion_checks(self.poll_interval_seconds, self.max_poll_attempts, self.completion_check_interval)[1]
 
     def resource_name(self, suffix: str) -> str:
         """Physical name of a stack resource: `<projectName>-<suffix>`."""
@@ -252,6 +262,11 @@ def load_settings(values: Mapping[str, Any]) -> StackSettings:
                 f"interlock:executionTimeout: {parsed['executionTimeout']}s is shorter than evaluationWindow x 2 "
                 f"(a wait for the lock, then the evaluation) + pollInterval x maxPollAttempts = {budget}s; raise it "
                 "or lower those"
+            )
+        if parsed["completionCheckInterval"] < parsed["pollInterval"]:
+            problems.append(
+                f"interlock:completionCheckInterval: {parsed['completionCheckInterval']}s is shorter than pollInterval "
+                f"({parsed['pollInterval']}s); a job awaited by event would be asked more often than one polled"
             )
     if problems:
         raise ConfigurationError(problems)
@@ -444,9 +459,20 @@ def _schedules(value: Any, _raw: dict) -> tuple[Schedule, ...]:
     return tuple(schedules)
 
 
+def completion_checks(poll_interval: int, max_poll_attempts: int, completion_check_interval: int) -> tuple[int, int]:
+    """(wait in seconds, status checks) of a job awaited by event. It may run as long as a polled one, pollInterval x
+    maxPollAttempts (the poll budget): the wait is completionCheckInterval, capped at that budget, and the checks are
+    one when the wait starts plus one per wait without an event until the budget has passed (at most
+    maxPollAttempts + 1, since completionCheckInterval >= pollInterval)."""
+    budget = poll_interval * max_poll_attempts
+    interval = min(completion_check_interval, budget)
+    return interval, 1 + budget // interval
+
+
 def loop_events(traits: int = 1, definition: dict | None = None) -> dict[str, int]:
     """History events one iteration of each lifecycle loop adds, counted from the definition's states with `traits`
-    items per Map: `poll` (wait, run-checker, choice) and `evaluation` (evaluate, check, wait)."""
+    items per Map: `poll` (wait, run-checker, choice), `await` (a wait by event that timed out, the count) and
+    `evaluation` (evaluate, check, wait)."""
     if definition is None:
         with open(ASL_PATH, encoding="utf-8") as handle:
             definition = json.load(handle)
@@ -458,8 +484,8 @@ def _state_events(state: dict, traits: int) -> int:
     """Entered + exited, plus scheduled/started/succeeded for a task; a Map adds started/succeeded and, per item,
     iteration started/succeeded around its own states."""
     kind = state["Type"]
-    if kind == "Task":
-        return 5
+    if kind == "Task":  # a wait on a task token that times out writes submitted and timed out instead of succeeded
+        return 6 if state.get("Resource", "").endswith(".waitForTaskToken") else 5
     if kind == "Map":
         inner = (state.get("ItemProcessor") or state.get("Iterator"))["States"]
         return 4 + traits * (2 + sum(_state_events(s, 1) for s in inner.values()))
@@ -467,11 +493,13 @@ def _state_events(state: dict, traits: int) -> int:
 
 
 def attempt_history_events(settings: Mapping[str, int], traits: int = 1) -> int:
-    """The most history events the evaluation and poll loops of one attempt can write (`settings`: the parsed
-    interlock: values)."""
+    """The most history events the evaluation loop and the wait for the job of one attempt can write (`settings`: the
+    parsed interlock: values). A job is polled at most maxPollAttempts times, and one awaited by event times out at
+    most as often (`completion_checks`), so the larger loop times maxPollAttempts bounds either."""
     events = loop_events(traits)
     evaluations = math.ceil(settings["evaluationWindow"] / settings["evaluationInterval"]) + 1
-    return evaluations * events["evaluation"] + settings["maxPollAttempts"] * events["poll"]
+    waiting = settings["maxPollAttempts"] * max(events["poll"], events["await"])
+    return evaluations * events["evaluation"] + waiting
 
 
 def history_problems(parsed: dict) -> list[str]:
@@ -661,6 +689,7 @@ _KEYS: dict[str, tuple[str, Callable[[Any, dict], Any]]] = {
     "allowedNetworks": ("allowed_networks", _networks),
     "pollInterval": ("poll_interval_seconds", _whole_seconds),
     "maxPollAttempts": ("max_poll_attempts", _integer(1, 10000)),
+    "completionCheckInterval": ("completion_check_interval", _whole_seconds),
     "evaluationInterval": ("evaluation_interval_seconds", _whole_seconds),
     "evaluationWindow": ("evaluation_window_seconds", _whole_seconds),
     "monitoringInterval": ("monitoring_interval_seconds", _whole_seconds),

@@ -15,6 +15,7 @@ Key formats (DESIGN §5 is kept identical to this list):
     late arrival      PIPELINE#{id}           LATEARRIVAL#{date}#{scheduleID}#{traitType}#{millis}
     alert claim       PIPELINE#{id}           ALERT#{runKey}#{alertType}
     pause             PIPELINE#{id}           PAUSED
+    awaited job run   JOBRUN#{type}#{identity}  AWAIT                              + taskToken, outcome
 
 Every item that may expire carries `expiresAt` (epoch seconds). DynamoDB deletes expired items up to ~48 h late,
 so every read here treats an item whose `expiresAt` has passed as absent, and the lock condition compares it too.
@@ -839,6 +840,63 @@ def record_execution_end(
 def list_run_logs(pipeline_id: str, limit: int = 20) -> list[dict]:
     """Newest dates first."""
     return _run_records(_query(pipeline_pk(pipeline_id), "RUNLOG#", descending=True, limit=limit))
+
+
+# --- job runs awaited by an execution (completion by event) --------------------------------------------------
+# One item per job run, written by two parties in either order: the execution's wait (its task token) and the job's
+# outcome (from the service's event, or from the status call the wait makes). Both are atomic updates answering the
+# whole item, so whichever writes second sees the other's part and resumes the execution (DESIGN §10.3).
+
+JOB_RUN_SK = "AWAIT"
+
+
+def job_run_pk(trigger_type: str, identity: tuple[str, ...]) -> str:
+    """The key of one job run: its type and identity values (IDs and ARNs, none holding `#`, except possibly a Glue
+    job name, which comes first, so the key stays unambiguous)."""
+    return "#".join(("JOBRUN", trigger_type, *identity))
+
+
+def arm_job_run(trigger_type: str, identity: tuple[str, ...], wait: dict) -> dict | None:
+    """Store the waiting execution's `wait` {taskToken, execution, pipelineID, runID, attempt} on the job run's item
+    (replacing an earlier wait's); the outcome recorded before it (an event came first), else None."""
+    now = _now()
+    values = {**wait, "armedAt": _iso(now), schema.TTL_ATTRIBUTE: int(now + RECORD_TTL_SECONDS)}
+    names = {f"#{name}": name for name in values}
+    response = _ddb().update_item(
+        TableName=_table(),
+        Key=_key(job_run_pk(trigger_type, identity), JOB_RUN_SK),
+        UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in values),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues={f":{name}": _typed(value) for name, value in values.items()},
+        ReturnValues="ALL_NEW",
+    )
+    outcome = response.get("Attributes", {}).get("outcome")
+    return _plain(outcome) if outcome else None
+
+
+def record_job_outcome(trigger_type: str, identity: tuple[str, ...], outcome: dict) -> dict | None:
+    """Record a finished job run's `outcome` {state, message, failureCategory} once. None when one was recorded
+    before (a duplicate or late event, or a status call that found the end first); else the item as written, whose
+    `taskToken` and `attempt` (absent while no execution waits yet) say whom to resume."""
+    now = _now()
+    try:
+        response = _ddb().update_item(
+            TableName=_table(),
+            Key=_key(job_run_pk(trigger_type, identity), JOB_RUN_SK),
+            UpdateExpression="SET outcome = :outcome, finishedAt = :now, expiresAt = :expires",
+            ConditionExpression="attribute_not_exists(outcome)",
+            ExpressionAttributeValues={
+                ":outcome": _typed(outcome),
+                ":now": _typed(_iso(now)),
+                ":expires": _typed(int(now + RECORD_TTL_SECONDS)),
+            },
+            ReturnValues="ALL_NEW",
+        )
+    except Exception as exc:  # botocore's ClientError, which this module does not import at load time
+        if clients.error_code(exc) != "ConditionalCheckFailedException":
+            raise
+        return None
+    return plain_item(response.get("Attributes", {}))
 
 
 # --- reruns, late arrivals, alert claims -----------------------------------------------------------------------

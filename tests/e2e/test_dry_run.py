@@ -12,7 +12,7 @@ from emulator import Emulator
 
 TODAY = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
-NOT_REACHED = {"WaitForRun", "PollRunStatus", "CheckCompletionSLA", "LogCompleted", "NotifyDownstream"}
+NOT_REACHED = {"WaitForRun", "PollRunStatus", "AwaitJobCompletion", "CompleteRun"}
 
 
 def register(emu: Emulator, name: str, trigger: dict, **extra) -> None:
@@ -63,7 +63,7 @@ class TestAPipelineInDryRun:
 
         result = run(emu, "dry-job")
         states = entered(result)
-        assert {"EvaluateTraits", "CheckEvaluationSLA", "TriggerPipeline", "ReleaseLock"} <= states
+        assert {"EvaluateTraits", "CheckEvaluation", "TriggerPipeline", "ReleaseLock"} <= states
         assert states.isdisjoint(NOT_REACHED)
         assert result["output"]["triggerResult"]["status"] == "dryRun"
 

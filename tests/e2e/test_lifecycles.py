@@ -394,7 +394,7 @@ def test_retries_exhausted_alert_once(emu):
     settle(emu, "e2e-exhausted")
 
 
-def test_step_function_trigger_starts_and_polls_an_execution(emu):
+def test_step_function_trigger_starts_and_awaits_an_execution(emu):
     sfn = emu.client("stepfunctions")
     job_machine = waiting_machine(sfn, "e2e-job", seconds=3)
     register(
@@ -407,7 +407,10 @@ def test_step_function_trigger_starts_and_polls_an_execution(emu):
     [job] = sfn.list_executions(stateMachineArn=job_machine)["executions"]
     assert job["status"] == "SUCCEEDED"
     assert json.loads(sfn.describe_execution(executionArn=job["executionArn"])["input"]) == {"date": TODAY}
-    assert entered(result).count("PollRunStatus") >= 2  # polled while the job's Wait state ran
+    # awaited by event, not polled: the job's end reached the job-events function through the stack's rule
+    assert "AwaitJobCompletion" in entered(result) and "PollRunStatus" not in entered(result)
+    ends = [d for d in emu.event_deliveries() if d["rule"].endswith("job-ends-step-functions")]
+    assert [d["event"]["detail"]["status"] for d in ends] == ["SUCCEEDED"] and ends[0]["status"] == "DELIVERED"
     assert emu.run_log("e2e-sfn-job", TODAY)["status"] == "COMPLETED"
     assert alert_types(emu, "e2e-sfn-job") == []
     settle(emu, "e2e-sfn-job")

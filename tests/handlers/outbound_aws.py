@@ -12,7 +12,7 @@ from handlers.interlock import store
 
 DATE = "2026-11-28"
 ACCOUNT = "123456789012"
-OUTPUT_KEYS = {"runID", "status", "metadata", "error", "failureCategory"}
+OUTPUT_KEYS = {"runID", "status", "metadata", "error", "failureCategory", "completion"}
 
 
 def pending_run(run_id: str = "run-1", pipeline_id: str = "sales", schedule_id: str = "h07") -> dict:

@@ -48,6 +48,7 @@ def test_a_dry_run_pipeline_records_the_request_and_starts_nothing(aws_env):
         "metadata": {"dryRunBy": "pipeline"},
         "error": None,
         "failureCategory": None,
+        "completion": "event",
     }
     assert boto3.client("glue").get_job_runs(JobName=job)["JobRuns"] == []
     assert store.get_run_log("sales", DATE, "h07") is None  # no claim, no run log

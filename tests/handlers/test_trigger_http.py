@@ -48,6 +48,7 @@ def test_http_is_synchronous_with_a_templated_body_and_secret_header(aws_env, se
         "metadata": {"http_status": 202},
         "error": None,
         "failureCategory": None,
+        "completion": "poll",
     }
     [received] = server.requests
     assert received.headers["Authorization"] == f"Bearer {TOKEN}"

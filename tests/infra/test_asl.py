@@ -109,7 +109,8 @@ def test_integer_placeholders_become_numbers(definition, settings):
     assert definition["TimeoutSeconds"] == settings.execution_timeout_seconds == 7200
     merge = definition["States"]["PrepareRun"]["Parameters"]["payload"]["stack.$"]
     assert (
-        '{"pollIntervalSeconds":7,"maxPollAttempts":9,"evaluationIntervalSeconds":11,'
+        '{"pollIntervalSeconds":7,"maxPollAttempts":9,"completionCheckIntervalSeconds":63,"maxCompletionChecks":2,'
+        '"evaluationIntervalSeconds":11,'
         '"evaluationWindowSeconds":780,"monitoringIntervalSeconds":17,"lockLeaseSeconds":7500}'
     ) in merge
 

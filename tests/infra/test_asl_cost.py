@@ -135,6 +135,8 @@ def prepared(traits: int, route: str = "evaluate", **payload: Any) -> dict:
         "settings": {
             "pollIntervalSeconds": 60,
             "maxPollAttempts": 60,
+            "completionCheckIntervalSeconds": 900,
+            "maxCompletionChecks": 5,
             "evaluationIntervalSeconds": 60,
             "evaluationWindowSeconds": 3600,
             "monitoringIntervalSeconds": 60,
@@ -232,6 +234,38 @@ def test_a_monitoring_cycle_costs_4_plus_n(definition, traits):
     once, _ = run(definition, {"pipelineID": "p"}, happy_path(traits, 0, "completed", monitoring_cycles=1))
     twice, end = run(definition, {"pipelineID": "p"}, happy_path(traits, 0, "completed", monitoring_cycles=2))
     assert len(twice) - len(once) == 4 + traits and end == "Succeed" and twice[-1] == "Completed"
+
+
+def completes_by_event(traits: int, lost_events: int = 0):
+    """The happy path of a job whose service emits events: the wait times out `lost_events` times, then is
+    resumed with the job's success."""
+    base = happy_path(traits, 0)
+    timeouts = iter(range(lost_events))
+
+    def task(name: str, document: dict) -> Any:
+        if name == "TriggerPipeline":
+            return {**trigger_answer("running"), "completion": "event"}
+        if name == "AwaitJobCompletion":
+            if next(timeouts, None) is not None:
+                raise TaskFailed({"Error": "States.Timeout", "Cause": "no event"})
+            return {"state": "succeeded", "message": "SUCCEEDED", "failureCategory": None, "attempt": 1}
+        return base(name, document)
+
+    return task
+
+
+def test_a_job_awaited_by_event_costs_12_plus_n_however_long_it_runs(definition):
+    entered, end = run(definition, {"pipelineID": "p"}, completes_by_event(traits=3))
+    assert end == "Succeed" and entered[-1] == "Completed"
+    assert "PollRunStatus" not in entered and entered.count("AwaitJobCompletion") == 1
+    assert len(entered) == 12 + 3  # bench/event_completion.py measures the same on the emulator
+
+
+@pytest.mark.parametrize("lost", [1, 4])
+def test_each_lost_or_late_event_costs_two_transitions(definition, lost):
+    entered, _end = run(definition, {"pipelineID": "p"}, completes_by_event(3, lost_events=lost))
+    assert entered.count("CountCompletionCheck") == lost
+    assert len(entered) == 12 + 3 + 2 * lost
 
 
 def scripted(overrides: dict[str, Any], traits: int = 2):

@@ -134,7 +134,11 @@ def test_least_privilege_per_role_by_default(default_run):
     roles = by_role(default_run)
     logs = {"logs:CreateLogStream", "logs:PutLogEvents"}
     assert actions_of(roles["team-a-evaluator"]) == logs | {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"}
-    assert actions_of(roles["team-a-run-checker"]) == logs | SEND_TASK_RESULT | {"dynamodb:GetItem", "dynamodb:Query"}
+    assert actions_of(roles["team-a-run-checker"]) == logs | SEND_TASK_RESULT | {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    }
     assert actions_of(roles["team-a-job-events"]) == logs | SEND_TASK_RESULT | {
         "dynamodb:GetItem",
         "dynamodb:PutItem",

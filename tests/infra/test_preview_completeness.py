@@ -154,10 +154,11 @@ def test_the_counted_loops_are_the_definitions_loops():
 
     def successors(name):
         state = states[name]
-        return {state.get("Next"), state.get("Default")} | {c["Next"] for c in state.get("Choices", [])}
+        caught = {c["Next"] for c in state.get("Catch", []) if c["ErrorEquals"] != ["States.ALL"]}
+        return {state.get("Next"), state.get("Default")} | {c["Next"] for c in state.get("Choices", [])} | caught
 
     for names in stack_settings.LOOPS.values():
         for current, following in zip(names, names[1:] + names[:1], strict=True):
             assert following in successors(current), (current, following)
-    assert stack_settings.loop_events() == {"poll": 9, "evaluation": 20}
+    assert stack_settings.loop_events() == {"poll": 9, "await": 8, "evaluation": 20}
     assert stack_settings.loop_events(traits=5)["evaluation"] == 20 + 4 * 7

@@ -217,6 +217,26 @@ def test_execution_timeout_must_cover_evaluation_and_polling():
 
 
 @pytest.mark.parametrize(
+    "values, interval, checks",
+    [
+        ({}, 900, 9),  # defaults: 15m waits within 60s x 120 = 2h: checks at 0, 15m, ..., 2h
+        ({"completionCheckInterval": "7m"}, 420, 18),
+        ({"pollInterval": "10s", "maxPollAttempts": 6}, 60, 2),  # capped at the poll budget (1m)
+        ({"completionCheckInterval": "60s"}, 60, 121),  # as often as polling: one check more (the first, at once)
+    ],
+)
+def test_a_job_awaited_by_event_is_checked_within_the_poll_budget(values, interval, checks):
+    settings = load_settings({"projectName": "team-a", **values})
+    assert (settings.completion_check_interval_seconds, settings.max_completion_checks) == (interval, checks)
+    assert (checks - 1) * interval <= settings.poll_interval_seconds * settings.max_poll_attempts
+
+
+def test_a_job_awaited_by_event_is_not_asked_more_often_than_one_polled():
+    (problem,) = problems_for({"completionCheckInterval": "30s"})
+    assert problem.startswith("interlock:completionCheckInterval: 30s is shorter than pollInterval (60s)")
+
+
+@pytest.mark.parametrize(
     "text, seconds", [("90s", 90), ("15m", 900), ("1h30m", 5400), ("168h", 604800), ("1.5h", 5400), ("250ms", 0.25)]
 )
 def test_go_durations(text, seconds):

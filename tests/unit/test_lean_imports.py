@@ -13,7 +13,8 @@ PROBE = "import sys, handlers.{module}; print(' '.join(m for m in {heavy!r} if m
 
 
 @pytest.mark.parametrize(
-    "module", ["orchestrator", "stream_router", "evaluator", "trigger", "run_checker", "reconciler", "watchdog"]
+    "module",
+    ["orchestrator", "stream_router", "evaluator", "trigger", "run_checker", "job_events", "reconciler", "watchdog"],
 )
 def test_a_handler_module_loads_without_heavy_imports(module):
     loaded = subprocess.run(

@@ -44,6 +44,20 @@ COMMON_FIELDS = ("type", "timeout")
 
 
 @dataclass(frozen=True)
+class JobEvents:
+    """The state-change events a job service puts on EventBridge, as a type reads them: `identity` pairs each key of
+    the job's metadata with the event `detail` field holding the same value (together they name one job run),
+    `state` is the detail field with the service's state (mapped by the type's `job_state`, the table its status
+    call uses) and `details` the fields whose text explains a failure, first present wins."""
+
+    source: str
+    detail_type: str
+    identity: tuple[tuple[str, str], ...]
+    state: str = "state"
+    details: tuple[str, ...] = ("message",)
+
+
+@dataclass(frozen=True)
 class TriggerSpec:
     """What a trigger type is, declared once in its module.
 
@@ -52,7 +66,8 @@ class TriggerSpec:
     first one started (so a run left TRIGGERING may be started again); `status_needs_headers`: its status call sends the
     trigger's (secret) headers, read from the stored pipeline; `permission`: its key in the stack's
     `triggerPermissions` (None when it needs no IAM grant); `refused`: fields that are not accepted, with the hint
-    to give instead; `check`: its either/or rules, as problems "trigger.<field>: message".
+    to give instead; `check`: its either/or rules, as problems "trigger.<field>: message"; `events`: the service's
+    state-change events when it emits them, so a run completes by event instead of by polling (DESIGN §10.3).
     """
 
     required: tuple[str, ...]
@@ -62,10 +77,16 @@ class TriggerSpec:
     permission: str | None = None
     refused: dict[str, str] = field(default_factory=dict)
     check: Callable[[dict], list[str]] | None = None
+    events: JobEvents | None = None
 
     @property
     def fields(self) -> tuple[str, ...]:
         return (*COMMON_FIELDS, *self.required, *self.optional)
+
+    @property
+    def completion(self) -> str:
+        """How the state machine learns that a started job ended: `event` (it waits on a task token) or `poll`."""
+        return "event" if self.events else "poll"
 
 
 class TriggerError(Exception):
@@ -181,6 +202,17 @@ def module_for(trigger_type: str) -> ModuleType:
 
 def spec_of(trigger_type: str) -> TriggerSpec:
     return module_for(trigger_type).SPEC
+
+
+def completion_of(trigger_type: str) -> str:
+    """`event` or `poll` for a type (`poll` for an unknown one: the run-checker then reports the problem)."""
+    return spec_of(trigger_type).completion if trigger_type in _MODULES else "poll"
+
+
+def event_types() -> dict[tuple[str, str], str]:
+    """(source, detail-type) of each job service's state-change event -> the trigger type it concerns."""
+    specs = {name: spec_of(name) for name in TRIGGER_TYPES}
+    return {(s.events.source, s.events.detail_type): name for name, s in specs.items() if s.events}
 
 
 def permission_keys() -> tuple[str, ...]:

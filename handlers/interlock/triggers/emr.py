@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..models import FailureCategory
 from ..templating import render_value
-from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, string_map
+from . import JobEvents, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, string_map
 from .awscall import ApiCall, call
 
 _FAILED = {
@@ -25,6 +25,7 @@ SPEC = TriggerSpec(
     permission="emr",
     # the original system named the JAR `command`; it is `jar` here (and `command` is a refused trigger type)
     refused={"command": "set the step's JAR with jar (default command-runner.jar)"},
+    events=JobEvents("aws.emr", "EMR Step Status Change", (("emr_cluster_id", "clusterId"), ("emr_step_id", "stepId"))),
 )
 
 
@@ -61,6 +62,8 @@ def status(metadata: dict, config: dict) -> JobState:
     cluster_id, step_id = job_metadata(metadata, "emr", "emr_cluster_id", "emr_step_id")
     step = call("emr status", "emr", "describe_step", ClusterId=cluster_id, StepId=step_id)["Step"]
     step_status = step.get("Status", {})
-    return JobState.of(
-        step_status.get("State", ""), "COMPLETED", _FAILED, step_status.get("StateChangeReason", {}).get("Message")
-    )
+    return job_state(step_status.get("State", ""), step_status.get("StateChangeReason", {}).get("Message"))
+
+
+def job_state(state: str, detail: str | None) -> JobState:
+    return JobState.of(state, "COMPLETED", _FAILED, detail)

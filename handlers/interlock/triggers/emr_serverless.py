@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..models import FailureCategory
 from ..templating import render_value
-from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, require
+from . import JobEvents, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, require
 from .awscall import ApiCall, call
 
 _FAILED = {"FAILED": FailureCategory.TRANSIENT, "CANCELLED": FailureCategory.PERMANENT}
@@ -28,6 +28,12 @@ SPEC = TriggerSpec(
     idempotent=True,  # the run ID is the client token
     permission="emrServerless",
     check=_problems,
+    events=JobEvents(
+        "aws.emr-serverless",
+        "EMR Serverless Job Run State Change",
+        (("emr_sl_application_id", "applicationId"), ("emr_sl_job_run_id", "jobRunId")),
+        details=("stateDetails", "message"),
+    ),
 )
 
 
@@ -75,11 +81,11 @@ def status(metadata: dict, config: dict) -> JobState:
     job_run = call(
         "emr-serverless status", "emr-serverless", "get_job_run", applicationId=application_id, jobRunId=job_run_id
     )["jobRun"]
-    detail = job_run.get("stateDetails")
+    return job_state(job_run.get("state", ""), job_run.get("stateDetails"))
+
+
+def job_state(state: str, detail: str | None) -> JobState:
+    """A failure whose details mention a timeout is TIMEOUT (the API has no state of its own for it)."""
     timed_out = bool(detail) and "timeout" in detail.lower()
-    return JobState.of(
-        job_run.get("state", ""),
-        "SUCCESS",
-        dict.fromkeys(_FAILED, FailureCategory.TIMEOUT) if timed_out else _FAILED,
-        detail,
-    )
+    failures = dict.fromkeys(_FAILED, FailureCategory.TIMEOUT) if timed_out else _FAILED
+    return JobState.of(state, "SUCCESS", failures, detail)

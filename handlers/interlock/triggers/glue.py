@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..models import FailureCategory
 from ..templating import render_value
-from . import JobState, RunContext, Started, TriggerSpec, job_metadata, string_map
+from . import JobEvents, JobState, RunContext, Started, TriggerSpec, job_metadata, string_map
 from .awscall import ApiCall, call
 
 _FAILED = {
@@ -19,7 +19,14 @@ _FAILED = {
     "EXPIRED": FailureCategory.PERMANENT,
 }
 
-SPEC = TriggerSpec(required=("jobName",), optional=("arguments",), permission="glue")
+SPEC = TriggerSpec(
+    required=("jobName",),
+    optional=("arguments",),
+    permission="glue",
+    events=JobEvents(
+        "aws.glue", "Glue Job State Change", (("glue_job_name", "jobName"), ("glue_job_run_id", "jobRunId"))
+    ),
+)
 
 
 def request(config: dict, run: RunContext) -> ApiCall:
@@ -38,4 +45,8 @@ def start(config: dict, run: RunContext) -> Started:
 def status(metadata: dict, config: dict) -> JobState:
     job_name, run_id = job_metadata(metadata, "glue", "glue_job_name", "glue_job_run_id")
     job_run = call("glue status", "glue", "get_job_run", JobName=job_name, RunId=run_id)["JobRun"]
-    return JobState.of(job_run.get("JobRunState", ""), "SUCCEEDED", _FAILED, job_run.get("ErrorMessage"))
+    return job_state(job_run.get("JobRunState", ""), job_run.get("ErrorMessage"))
+
+
+def job_state(state: str, detail: str | None) -> JobState:
+    return JobState.of(state, "SUCCEEDED", _FAILED, detail)

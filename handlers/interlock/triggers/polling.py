@@ -22,6 +22,15 @@ class Poll:
     failure_category: str | None
     attempt: int
 
+    def answer(self) -> dict:
+        """The run-checker's answer, every key present; also the outcome a wait by event is resumed with."""
+        return {
+            "state": self.state,
+            "message": self.message,
+            "failureCategory": self.failure_category,
+            "attempt": self.attempt,
+        }
+
 
 def check(pipeline_id: str, trigger_type: str, metadata: dict, attempt: int, max_attempts: int | None) -> Poll:
     """One status check of a job started for `pipeline_id`; `attempt` counts the checks already made, and

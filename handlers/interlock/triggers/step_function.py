@@ -13,7 +13,7 @@ import re
 from .. import clients
 from ..models import FailureCategory
 from ..templating import render_value
-from . import JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, json_body, string_map
+from . import JobEvents, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, json_body, string_map
 from .awscall import ApiCall, aws_errors, call
 
 SPEC = TriggerSpec(
@@ -21,6 +21,13 @@ SPEC = TriggerSpec(
     optional=("body", "arguments"),
     idempotent=True,  # the execution is named after the run
     permission="stepFunctions",
+    events=JobEvents(
+        "aws.states",
+        "Step Functions Execution Status Change",
+        (("sfn_execution_arn", "executionArn"),),
+        state="status",
+        details=("error", "cause"),
+    ),
 )
 _FAILED = {
     "FAILED": FailureCategory.TRANSIENT,
@@ -74,6 +81,8 @@ def start(config: dict, run: RunContext) -> Started:
 def status(metadata: dict, config: dict) -> JobState:
     (arn,) = job_metadata(metadata, "step-function", "sfn_execution_arn")
     execution = call("step-function status", "stepfunctions", "describe_execution", executionArn=arn)
-    return JobState.of(
-        execution.get("status", ""), "SUCCEEDED", _FAILED, execution.get("error") or execution.get("cause")
-    )
+    return job_state(execution.get("status", ""), execution.get("error") or execution.get("cause"))
+
+
+def job_state(state: str, detail: str | None) -> JobState:
+    return JobState.of(state, "SUCCEEDED", _FAILED, detail)

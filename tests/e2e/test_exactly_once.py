@@ -145,12 +145,19 @@ def times_out_after_its_work(emu, action, pid):
     return emu.faults.raise_in("orchestrator", error="Sandbox.Timedout", after=True, matching=about_pid)
 
 
-def test_prepare_timing_out_after_taking_the_lock_still_logs_and_releases_it(emu):
-    job = emu.http.job("x-prepare", ["succeeded"])
-    register(emu, "x-prepare", job.trigger)
-    times_out_after_its_work(emu, "prepareRun", "x-prepare")
-    result = run(emu, "x-prepare")
+def run_timing_out_after_its_work(emu, action, pid):
+    """A run of `pid` (its job succeeds) whose `action` call times out after its work: the execution fails as a
+    lifecycle failure. Returns the job and the execution's result."""
+    job = emu.http.job(pid, ["succeeded"])
+    register(emu, pid, job.trigger)
+    times_out_after_its_work(emu, action, pid)
+    result = run(emu, pid)
     assert (result["status"], result["error"]) == ("FAILED", "Interlock.LifecycleFailed")
+    return job, result
+
+
+def test_prepare_timing_out_after_taking_the_lock_still_logs_and_releases_it(emu):
+    job, result = run_timing_out_after_its_work(emu, "prepareRun", "x-prepare")
     assert entered(result)[:3] == ["PrepareRun", "FillDefaultsAfterError", "BuildErrorAlert"]
     assert emu.lock("x-prepare") is None and job.runs == []
     log = emu.run_log("x-prepare", TODAY)
@@ -160,11 +167,7 @@ def test_prepare_timing_out_after_taking_the_lock_still_logs_and_releases_it(emu
 
 
 def test_a_completion_timing_out_after_its_work_leaves_the_date_completed_and_the_lock_free(emu):
-    job = emu.http.job("x-complete", ["succeeded"])
-    register(emu, "x-complete", job.trigger)
-    times_out_after_its_work(emu, "completeRun", "x-complete")
-    result = run(emu, "x-complete")
-    assert (result["status"], result["error"]) == ("FAILED", "Interlock.LifecycleFailed")
+    job, _result = run_timing_out_after_its_work(emu, "completeRun", "x-complete")
     assert emu.lock("x-complete") is None
     assert emu.run_log("x-complete", TODAY)["status"] == "COMPLETED"  # the error path never rewrites a success
     again = run(emu, "x-complete")

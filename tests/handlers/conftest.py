@@ -14,7 +14,8 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 from moto import mock_aws
 
-from handlers.interlock import archetypes, clients, log, schema, settings
+from handlers.interlock import archetypes, clients, log, schema, secrets, settings
+from tests.handlers.outbound_aws import API_TOKEN
 from tests.handlers.outbound_http import allow_loopback, no_allowlist, server  # noqa: F401  (fixtures for every test here)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -79,6 +80,15 @@ def aws_env(monkeypatch):
         _reset_caches()
         yield AwsEnv(table_name=TABLE_NAME, topic_arn=topic_arn, queue_url=queue_url)
     _reset_caches()
+
+
+@pytest.fixture
+def api_token(aws_env):
+    """A job API's bearer token (API_TOKEN) kept in Secrets Manager: the Authorization header that references it."""
+    secrets.clear_cache()
+    boto3.client("secretsmanager").create_secret(Name="prod/jobs-api", SecretString=json.dumps({"token": API_TOKEN}))
+    yield "Bearer {{secret:prod/jobs-api#token}}"
+    secrets.clear_cache()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from handlers.interlock import store
 DATE = "2026-11-28"
 ACCOUNT = "123456789012"
 OUTPUT_KEYS = {"runID", "status", "metadata", "error", "failureCategory", "completion"}
+API_TOKEN = "s3cr3t-token-value"  # a job API's bearer token, kept in Secrets Manager by the api_token fixture
 
 
 def pending_run(run_id: str = "run-1", pipeline_id: str = "sales", schedule_id: str = "h07") -> dict:

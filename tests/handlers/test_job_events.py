@@ -18,58 +18,45 @@ from handlers.interlock.triggers import JobState, TriggerError, completion_of, e
 from outbound_aws import glue_job, pending_run, role_arn, trigger_event
 
 SFN_JOB = "arn:aws:states:us-east-1:123456789012:execution:downstream:interlock-run-1"
-SERVICES = {
-    # type: (metadata of the started job, the identity fields of its event, source, detail-type)
-    "glue": (
-        {"glue_job_name": "nightly-etl", "glue_job_run_id": "jr_1"},
-        {"jobName": "nightly-etl", "jobRunId": "jr_1"},
-        "aws.glue",
-        "Glue Job State Change",
-    ),
-    "emr": (
-        {"emr_cluster_id": "j-1", "emr_step_id": "s-1"},
-        {"clusterId": "j-1", "stepId": "s-1"},
-        "aws.emr",
-        "EMR Step Status Change",
-    ),
-    "emr-serverless": (
-        {"emr_sl_application_id": "00app", "emr_sl_job_run_id": "00run"},
-        {"applicationId": "00app", "jobRunId": "00run"},
-        "aws.emr-serverless",
-        "EMR Serverless Job Run State Change",
-    ),
-    "step-function": (
-        {"sfn_execution_arn": SFN_JOB},
-        {
-            "executionArn": SFN_JOB,
-            "stateMachineArn": SFN_JOB.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0],
-        },
-        "aws.states",
-        "Step Functions Execution Status Change",
-    ),
+# type: the source and detail-type of the service's state-change events
+EVENTS = {
+    "glue": ("aws.glue", "Glue Job State Change"),
+    "emr": ("aws.emr", "EMR Step Status Change"),
+    "emr-serverless": ("aws.emr-serverless", "EMR Serverless Job Run State Change"),
+    "step-function": ("aws.states", "Step Functions Execution Status Change"),
 }
+# type: each key of the started job's metadata, with the event detail field that holds the same value, and the value
+JOBS = {
+    "glue": {"glue_job_name": ("jobName", "nightly-etl"), "glue_job_run_id": ("jobRunId", "jr_1")},
+    "emr": {"emr_cluster_id": ("clusterId", "j-1"), "emr_step_id": ("stepId", "s-1")},
+    "emr-serverless": {"emr_sl_application_id": ("applicationId", "00app"), "emr_sl_job_run_id": ("jobRunId", "00run")},
+    "step-function": {"sfn_execution_arn": ("executionArn", SFN_JOB)},
+}
+# detail fields an event carries besides the job's identity and its state
+MORE_DETAIL = {"step-function": {"stateMachineArn": SFN_JOB.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]}}
 STATE_FIELD = {"step-function": "status"}
+# type: each end state of its events, with the failure category it means (None: the job succeeded)
+ENDS = {
+    "glue": {"SUCCEEDED": None, "FAILED": "TRANSIENT", "TIMEOUT": "TIMEOUT", "STOPPED": "PERMANENT"},
+    "emr": {"COMPLETED": None, "FAILED": "TRANSIENT", "CANCELLED": "PERMANENT", "INTERRUPTED": "TRANSIENT"},
+    "emr-serverless": {"SUCCESS": None, "FAILED": "TRANSIENT", "CANCELLED": "PERMANENT"},
+    "step-function": {"SUCCEEDED": None, "FAILED": "TRANSIENT", "TIMED_OUT": "TIMEOUT", "ABORTED": "PERMANENT"},
+}
 TERMINAL = [
-    ("glue", "SUCCEEDED", "succeeded", None),
-    ("glue", "FAILED", "failed", "TRANSIENT"),
-    ("glue", "TIMEOUT", "failed", "TIMEOUT"),
-    ("glue", "STOPPED", "failed", "PERMANENT"),
-    ("emr", "COMPLETED", "succeeded", None),
-    ("emr", "FAILED", "failed", "TRANSIENT"),
-    ("emr", "CANCELLED", "failed", "PERMANENT"),
-    ("emr", "INTERRUPTED", "failed", "TRANSIENT"),
-    ("emr-serverless", "SUCCESS", "succeeded", None),
-    ("emr-serverless", "FAILED", "failed", "TRANSIENT"),
-    ("emr-serverless", "CANCELLED", "failed", "PERMANENT"),
-    ("step-function", "SUCCEEDED", "succeeded", None),
-    ("step-function", "FAILED", "failed", "TRANSIENT"),
-    ("step-function", "TIMED_OUT", "failed", "TIMEOUT"),
-    ("step-function", "ABORTED", "failed", "PERMANENT"),
+    (trigger_type, state, "failed" if category else "succeeded", category)
+    for trigger_type, ends in ENDS.items()
+    for state, category in ends.items()
 ]
 
 
+def job_metadata(trigger_type: str) -> dict:
+    """The metadata the trigger reported for the started job."""
+    return {key: value for key, (_field, value) in JOBS[trigger_type].items()}
+
+
 def job_event(trigger_type: str, state: str, **detail) -> dict:
-    _metadata, identity, source, detail_type = SERVICES[trigger_type]
+    source, detail_type = EVENTS[trigger_type]
+    identity = {**dict(JOBS[trigger_type].values()), **MORE_DETAIL.get(trigger_type, {})}
     return {
         "version": "0",
         "source": source,
@@ -155,7 +142,7 @@ def job(monkeypatch):
 
     class Script:
         def __init__(self):
-            self.states = {t: [JobState("running", "RUNNING")] for t in SERVICES}
+            self.states = {t: [JobState("running", "RUNNING")] for t in EVENTS}
             self.calls = 0
 
         def status_of(self, trigger_type):
@@ -167,7 +154,7 @@ def job(monkeypatch):
             return status
 
     script = Script()
-    for trigger_type in SERVICES:
+    for trigger_type in EVENTS:
         monkeypatch.setattr(module_for(trigger_type), "status", script.status_of(trigger_type))
     return script
 
@@ -179,7 +166,7 @@ def arm(trigger_type: str, token: str, attempt: int = 0, max_attempts: int = 9, 
             "pipelineID": "sales",
             "runID": "run-1",
             "triggerType": trigger_type,
-            "metadata": SERVICES[trigger_type][0] if metadata is None else metadata,
+            "metadata": job_metadata(trigger_type) if metadata is None else metadata,
             "attempt": attempt,
             "maxAttempts": max_attempts,
             "taskToken": token,
@@ -218,8 +205,8 @@ def test_a_failure_event_carries_the_services_explanation(sfn, job):
 
 def test_the_event_state_is_mapped_by_the_same_table_as_the_status_call():
     for (source, detail_type), trigger_type in event_types().items():
-        assert SERVICES[trigger_type][2:] == (source, detail_type)
-    assert set(event_types().values()) == set(SERVICES)
+        assert EVENTS[trigger_type] == (source, detail_type)
+    assert set(event_types().values()) == set(EVENTS) == set(JOBS)
 
 
 @pytest.mark.parametrize("trigger_type", ["emr", "emr-serverless", "step-function"])

@@ -290,11 +290,18 @@ def test_complete_without_monitoring_logs_cascades_and_releases(aws_env, config_
     assert config_reads.count("pipe-a") == 1  # the SLA and the run log share one read (the cascade lists all)
 
 
-def test_complete_alerts_a_run_that_ended_past_its_max_duration_once(aws_env, monkeypatch):
+def ending_after(monkeypatch, minutes: int) -> tuple[str, dt.datetime]:
+    """A running run of a pipeline with `sla.maxDuration` 10m, the clock `minutes` after its trigger: its ID and
+    when it was triggered."""
     pipeline(sla={"maxDuration": "10m"})
     run_id = running_with_lock()
     triggered = schedule.parse_timestamp(store.get_run(run_id)["triggeredAt"])
-    monkeypatch.setattr(schedule, "now_utc", lambda: triggered + dt.timedelta(minutes=11))
+    monkeypatch.setattr(schedule, "now_utc", lambda: triggered + dt.timedelta(minutes=minutes))
+    return run_id, triggered
+
+
+def test_complete_alerts_a_run_that_ended_past_its_max_duration_once(aws_env, monkeypatch):
+    run_id, _triggered = ending_after(monkeypatch, minutes=11)
     out = call("completeRun", {"runID": run_id, "monitoring": False, "owner": "exec-one"})
     assert out["result"] == "done" and out["payload"]["maxDurationExceeded"] is True
     (alert,) = [a for a in aws_env.alerts() if a["alertType"] == "MAX_DURATION_EXCEEDED"]
@@ -306,10 +313,7 @@ def test_complete_alerts_a_run_that_ended_past_its_max_duration_once(aws_env, mo
 
 
 def test_complete_within_max_duration_or_without_one_does_not_alert(aws_env, monkeypatch):
-    pipeline(sla={"maxDuration": "10m"})
-    run_id = running_with_lock()
-    triggered = schedule.parse_timestamp(store.get_run(run_id)["triggeredAt"])
-    monkeypatch.setattr(schedule, "now_utc", lambda: triggered + dt.timedelta(minutes=9))
+    run_id, triggered = ending_after(monkeypatch, minutes=9)
     out = call("completeRun", {"runID": run_id, "monitoring": False, "owner": "exec-one"})
     assert out["payload"]["maxDurationExceeded"] is False
     pipeline()

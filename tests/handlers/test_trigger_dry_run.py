@@ -7,10 +7,8 @@ import boto3
 import pytest
 
 from handlers import trigger
-from handlers.interlock import secrets, settings, store
-from outbound_aws import DATE, OUTPUT_KEYS, glue_job, pending_run, trigger_event
-
-TOKEN = "s3cr3t-token-value"
+from handlers.interlock import settings, store
+from outbound_aws import API_TOKEN, DATE, OUTPUT_KEYS, glue_job, pending_run, trigger_event
 
 
 def register(trigger_config: dict, dry_run: bool | None = True) -> None:
@@ -26,14 +24,6 @@ def fire(config: dict, run_id: str = "run-1") -> dict:
 
 def would_trigger() -> list[dict]:
     return [e for e in store.list_events("sales") if e["kind"] == "DRY_RUN_WOULD_TRIGGER"]
-
-
-@pytest.fixture
-def api_token(aws_env):
-    secrets.clear_cache()
-    boto3.client("secretsmanager").create_secret(Name="prod/jobs-api", SecretString=json.dumps({"token": TOKEN}))
-    yield "Bearer {{secret:prod/jobs-api#token}}"
-    secrets.clear_cache()
 
 
 def test_a_dry_run_pipeline_records_the_request_and_starts_nothing(aws_env):
@@ -123,7 +113,7 @@ def test_a_secret_in_headers_or_arguments_never_leaves_the_lambda(aws_env, api_t
         "workspaceUrl": "https://dbc-1234.cloud.databricks.com",
         "jobId": 42,
         "headers": {"Authorization": api_token},
-        "arguments": {"day": "${date}", "token": TOKEN, "note": f"pasted Bearer {TOKEN} here"},
+        "arguments": {"day": "${date}", "token": API_TOKEN, "note": f"pasted Bearer {API_TOKEN} here"},
     }
     register(config)
     pending_run()
@@ -135,9 +125,9 @@ def test_a_secret_in_headers_or_arguments_never_leaves_the_lambda(aws_env, api_t
     assert request["headers"] == {"Authorization": api_token}  # the reference, resolved only to prove it works
     assert request["body"]["job_parameters"]["day"] == DATE
     assert request["body"]["job_parameters"]["token"] == "***"
-    assert TOKEN not in request["body"]["job_parameters"]["note"]
+    assert API_TOKEN not in request["body"]["job_parameters"]["note"]
     recorded = json.dumps([out, store.get_run("run-1"), store.list_events("sales"), aws_env.alerts()])
-    assert TOKEN not in recorded and TOKEN not in captured_logs.getvalue()
+    assert API_TOKEN not in recorded and API_TOKEN not in captured_logs.getvalue()
     assert "would trigger POST https://dbc-1234" in captured_logs.getvalue()
 
 

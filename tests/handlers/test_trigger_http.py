@@ -6,18 +6,8 @@ import boto3
 import pytest
 
 from handlers import trigger
-from handlers.interlock import secrets, store
-from outbound_aws import DATE, OUTPUT_KEYS, pending_run, trigger_event
-
-TOKEN = "s3cr3t-token-value"
-
-
-@pytest.fixture
-def api_token(aws_env):
-    secrets.clear_cache()
-    boto3.client("secretsmanager").create_secret(Name="prod/jobs-api", SecretString=json.dumps({"token": TOKEN}))
-    yield "Bearer {{secret:prod/jobs-api#token}}"
-    secrets.clear_cache()
+from handlers.interlock import store
+from outbound_aws import API_TOKEN, DATE, OUTPUT_KEYS, pending_run, trigger_event
 
 
 def fire(config, run_id="run-1"):
@@ -51,10 +41,10 @@ def test_http_is_synchronous_with_a_templated_body_and_secret_header(aws_env, se
         "completion": "poll",
     }
     [received] = server.requests
-    assert received.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert received.headers["Authorization"] == f"Bearer {API_TOKEN}"
     assert received.json() == {"date": DATE, "hour": "07", "env": "${AWS_SECRET_ACCESS_KEY}"}
     assert store.get_run("run-1")["status"] == "COMPLETED"
-    assert TOKEN not in everything_recorded(aws_env, out)
+    assert API_TOKEN not in everything_recorded(aws_env, out)
 
 
 def test_configured_headers_replace_the_defaults_whatever_their_case(aws_env, server, allow_loopback):
@@ -78,27 +68,27 @@ def test_configured_headers_replace_the_defaults_whatever_their_case(aws_env, se
 
 def test_a_secret_echoed_back_in_an_error_is_redacted(aws_env, server, allow_loopback, api_token):
     pending_run()
-    server.answer("POST", "/hooks/run", 401, f"invalid credentials: Bearer {TOKEN}")
+    server.answer("POST", "/hooks/run", 401, f"invalid credentials: Bearer {API_TOKEN}")
     out = fire({"type": "http", "url": server.url("/hooks/run"), "headers": {"Authorization": api_token}})
     assert (out["status"], out["failureCategory"]) == ("failed", "PERMANENT")
     assert out["error"] == "http trigger: returned status 401: invalid credentials: Bearer ***"
-    assert TOKEN not in everything_recorded(aws_env, out)
+    assert API_TOKEN not in everything_recorded(aws_env, out)
 
 
 def test_a_secret_never_reaches_the_logs(aws_env, server, allow_loopback, api_token, captured_logs):
     pending_run()
     boto3.client("sns").delete_topic(TopicArn=aws_env.topic_arn)  # the alert fails too, so its error is logged
-    server.answer("POST", "/hooks/run", 401, f"invalid credentials: Bearer {TOKEN}")
+    server.answer("POST", "/hooks/run", 401, f"invalid credentials: Bearer {API_TOKEN}")
     out = fire({"type": "http", "url": server.url("/hooks/run"), "headers": {"Authorization": api_token}})
     assert out["failureCategory"] == "PERMANENT"
     logged = captured_logs.getvalue()
     assert "alert publish failed" in logged and "run-1" in logged
-    assert TOKEN not in logged
+    assert API_TOKEN not in logged
 
 
 def test_a_secret_at_the_truncation_boundary_is_not_partially_leaked(aws_env, server, allow_loopback, api_token):
     pending_run()
-    server.answer("POST", "/hooks/run", 500, "e" * 290 + TOKEN)
+    server.answer("POST", "/hooks/run", 500, "e" * 290 + API_TOKEN)
     out = fire({"type": "http", "url": server.url("/hooks/run"), "headers": {"Authorization": api_token}})
     assert out["error"].endswith("e***") and "s3cr3t" not in out["error"]
 
@@ -198,7 +188,7 @@ def test_airflow_triggers_a_dag_run_and_returns_its_id(aws_env, server, allow_lo
     sent = server.requests[0].json()
     assert sent["dag_run_id"] == "interlock__run-1" and sent["conf"] == {"day": DATE}
     assert ("logical_date" in sent) == (version == "v2")
-    assert TOKEN not in everything_recorded(aws_env, out)
+    assert API_TOKEN not in everything_recorded(aws_env, out)
 
 
 def test_airflow_conflict_means_this_run_already_created_its_dag_run(aws_env, server, allow_loopback):
@@ -235,7 +225,7 @@ def test_databricks_run_now_with_job_parameters(aws_env, server, allow_loopback,
     assert out["status"] == "running"
     assert out["metadata"] == {"databricks_workspace_url": server.url(""), "databricks_run_id": "4242"}
     assert server.requests[0].json() == {"job_id": 77, "job_parameters": {"day": DATE}, "idempotency_token": "run-1"}
-    assert server.requests[0].headers["Authorization"] == f"Bearer {TOKEN}"
+    assert server.requests[0].headers["Authorization"] == f"Bearer {API_TOKEN}"
 
 
 def test_databricks_runs_submit_sends_the_tasks(aws_env, server, allow_loopback):

@@ -56,6 +56,14 @@ def _step(req: Request, action: str, run: Callable[[Request], ActionOutcome], **
     return run_step(req.step(action, payload), run)
 
 
+def _run_step(
+    req: Request, action: str, run: Callable[[Request], ActionOutcome], *passed: str, **payload: object
+) -> ActionOutcome:
+    """A step of the run: its payload is the run's ID, the keys `passed` as the call's payload gives them, and
+    `payload`."""
+    return _step(req, action, run, runID=req.run_id, **{key: req.payload.get(key) for key in passed}, **payload)
+
+
 def _answered(outcome: ActionOutcome) -> dict:
     return {"result": str(outcome.result), "payload": outcome.payload}
 
@@ -157,36 +165,34 @@ def check_evaluation(req: Request) -> ActionOutcome:
     evaluator timeout); `results` are the latest results of every trait, the baseline monitoring compares with."""
     settings = invocation.mapping(req.payload, "settings")
     previous = invocation.mapping(req.payload, "previous")
-    _step(req, "checkEvaluationSLA", evaluation.check_evaluation_sla, runID=req.run_id)
+    _run_step(req, "checkEvaluationSLA", evaluation.check_evaluation_sla)
     now = schedule.now_utc()
     this_pass = req.payload.get("traitResults")  # not a list: checkReadiness answers the error
     results = _latest_results(previous.get("results"), this_pass, now) if isinstance(this_pass, list) else this_pass
-    readiness = _step(req, "checkReadiness", evaluation.check_readiness, runID=req.run_id, traitResults=results)
+    readiness = _run_step(req, "checkReadiness", evaluation.check_readiness, traitResults=results)
     if readiness.result == Result.ERROR:
         return ActionOutcome(Route.ERROR, readiness.payload)
     judged = {"results": results, "statuses": readiness.payload.get("statuses") or {}}
     if readiness.result == Result.PROCEED:
         return ActionOutcome(Route.TRIGGER, {**judged, "ready": True, "pending": []})
     blocking = readiness.payload.get("blocking") or []
-    timeout = _step(
+    timeout = _run_step(
         req,
         "checkValidationTimeout",
         evaluation.check_validation_timeout,
-        runID=req.run_id,
-        lock=req.payload.get("lock"),
-        executionStartedAt=req.payload.get("executionStartedAt"),
+        "lock",
+        "executionStartedAt",
         evaluationWindowSeconds=settings.get("evaluationWindowSeconds"),
         blocking=blocking,
     )
     if timeout.result == Result.ERROR:
         return ActionOutcome(Route.ERROR, timeout.payload)
     if timeout.payload.get("validationTimedOut") is True:
-        _step(
+        _run_step(
             req,
             "logResult",
             completion.log_result,
             status=RunStatus.FAILED,
-            runID=req.run_id,
             message=VALIDATION_TIMEOUT_MESSAGE,
             failureCategory=FailureCategory.VALIDATION_TIMEOUT,
         )
@@ -241,8 +247,8 @@ def complete_run(req: Request) -> ActionOutcome:
     watchdog's last pass), the cascade to downstream pipelines (a failure there is
     logged and does not stop the run), then monitoring (`monitor` with the trait items and `loggedAt`, when the
     run monitors) or the lock release (`done`)."""
-    sla = _step(req, "checkCompletionSLA", completion.check_completion_sla, runID=req.run_id)
-    logged = _step(req, "logResult", completion.log_result, status=RunStatus.COMPLETED, runID=req.run_id)
+    sla = _run_step(req, "checkCompletionSLA", completion.check_completion_sla)
+    logged = _run_step(req, "logResult", completion.log_result, status=RunStatus.COMPLETED)
     overran = completion.alert_max_duration(req)
     cascade = _cascade(req)
     answer = {
@@ -266,7 +272,7 @@ def complete_run(req: Request) -> ActionOutcome:
 def _cascade(req: Request) -> dict:
     """notifyDownstream's answer; an exception there is logged and answered, as the state's Catch once did."""
     try:
-        return _answered(_step(req, "notifyDownstream", completion.notify_downstream, runID=req.run_id))
+        return _answered(_run_step(req, "notifyDownstream", completion.notify_downstream))
     except Exception as exc:  # the run completed: a cascade that failed is reported, never a failed run
         logger().error("notifyDownstream failed", extra={"error": str(exc)})
         return {"result": str(Result.ERROR), "payload": {"error": invocation.capped(str(exc))}}
@@ -279,32 +285,14 @@ def check_monitoring(req: Request) -> ActionOutcome:
     """One monitoring pass judged: drift against the baseline (a drift records the late arrivals and starts a
     rerun, releasing the lock first), else the end of the monitoring window (then the lock is released)."""
     owner = req.payload.get("owner")
-    drift = _step(
-        req,
-        "checkDrift",
-        monitoring.check_drift,
-        runID=req.run_id,
-        baseline=req.payload.get("baseline"),
-        traitResults=req.payload.get("traitResults"),
-    )
+    drift = _run_step(req, "checkDrift", monitoring.check_drift, "baseline", "traitResults")
     if drift.payload.get("driftDetected") is True:
-        late = _step(
-            req,
-            "handleLateArrival",
-            monitoring.handle_late_arrival,
-            runID=req.run_id,
-            drifted=drift.payload.get("drifted"),
-            owner=owner,
+        late = _run_step(
+            req, "handleLateArrival", monitoring.handle_late_arrival, drifted=drift.payload.get("drifted"), owner=owner
         )
         released = late.payload.get("lockReleased") is True or _released(req, owner)
         return ActionOutcome(Route.DONE, {**drift.payload, **late.payload, "lockReleased": released})
-    expiry = _step(
-        req,
-        "checkMonitoringExpired",
-        monitoring.check_monitoring_expired,
-        runID=req.run_id,
-        monitoringStartedAt=req.payload.get("monitoringStartedAt"),
-    )
+    expiry = _run_step(req, "checkMonitoringExpired", monitoring.check_monitoring_expired, "monitoringStartedAt")
     if expiry.result == Result.ERROR:
         return ActionOutcome(Route.ERROR, expiry.payload)
     if expiry.payload.get("expired") is not True:

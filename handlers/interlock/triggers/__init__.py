@@ -279,6 +279,14 @@ def string_map(config: dict, key: str, trigger_type: str) -> dict[str, str]:
     return out
 
 
+def choice(config: dict, key: str, trigger_type: str, choices: tuple[str, ...]) -> str:
+    """An optional field that names one of `choices`; the first when it is absent."""
+    value = str(config.get(key) or choices[0])
+    if value not in choices:
+        raise TriggerError(f"{trigger_type} trigger: {key} must be one of {', '.join(choices)}")
+    return value
+
+
 def json_body(config: dict, trigger_type: str):
     """The optional `body` as JSON data (a YAML mapping or a JSON string); None when absent."""
     body = config.get("body")

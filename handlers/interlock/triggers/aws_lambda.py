@@ -13,10 +13,10 @@ from .. import clients, secrets
 from ..models import FailureCategory
 from ..redaction import ERROR_TEXT_LIMIT, safe_excerpt
 from ..templating import render_value
-from . import JobState, RunContext, Started, TriggerError, TriggerSpec, json_body, string_map
+from . import JobState, RunContext, Started, TriggerError, TriggerSpec, choice, json_body, string_map
 from .awscall import ApiCall, aws_errors
 
-_INVOCATION_TYPES = ("RequestResponse", "Event")
+_INVOCATION_TYPES = ("RequestResponse", "Event")  # the first is the default
 _MAX_ERROR_BYTES = 4096
 
 SPEC = TriggerSpec(required=("functionName",), optional=("body", "arguments", "invocationType"), permission="lambda")
@@ -29,12 +29,9 @@ def _payload(config: dict, run: RunContext) -> bytes:
 
 
 def request(config: dict, run: RunContext) -> ApiCall:
-    invocation_type = str(config.get("invocationType") or "RequestResponse")
-    if invocation_type not in _INVOCATION_TYPES:
-        raise TriggerError(f"lambda trigger: invocationType must be one of {', '.join(_INVOCATION_TYPES)}")
     parameters = {
         "FunctionName": config["functionName"],
-        "InvocationType": invocation_type,
+        "InvocationType": choice(config, "invocationType", "lambda", _INVOCATION_TYPES),
         "Payload": _payload(config, run),
     }
     return ApiCall("lambda trigger", "lambda", "invoke", parameters)

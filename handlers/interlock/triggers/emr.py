@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..models import FailureCategory
 from ..templating import render_value
-from . import JobEvents, JobState, RunContext, Started, TriggerError, TriggerSpec, job_metadata, string_map
+from . import JobEvents, JobState, RunContext, Started, TriggerError, TriggerSpec, choice, job_metadata, string_map
 from .awscall import ApiCall, call
 
 _FAILED = {
@@ -17,7 +17,7 @@ _FAILED = {
     "CANCELLED": FailureCategory.PERMANENT,
     "INTERRUPTED": FailureCategory.TRANSIENT,
 }
-_ACTIONS = ("CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW")
+_ACTIONS = ("CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW")  # the first is the default
 
 SPEC = TriggerSpec(
     required=("clusterId", "jobName"),
@@ -40,12 +40,9 @@ def step_args(config: dict, run: RunContext) -> list[str]:
 
 
 def request(config: dict, run: RunContext) -> ApiCall:
-    action = str(config.get("actionOnFailure") or "CONTINUE")
-    if action not in _ACTIONS:
-        raise TriggerError(f"emr trigger: actionOnFailure must be one of {', '.join(_ACTIONS)}")
     step = {
         "Name": config["jobName"],
-        "ActionOnFailure": action,
+        "ActionOnFailure": choice(config, "actionOnFailure", "emr", _ACTIONS),
         "HadoopJarStep": {"Jar": str(config.get("jar") or "command-runner.jar"), "Args": step_args(config, run)},
     }
     return ApiCall("emr trigger", "emr", "add_job_flow_steps", {"JobFlowId": config["clusterId"], "Steps": [step]})

@@ -21,14 +21,14 @@ from .data_bucket import DataBucket, DataBucketArgs
 from .execution_events import ExecutionEvents, ExecutionEventsArgs
 from .function_records import FunctionInputs
 from .functions import CoreFunctions, FunctionPackage, FunctionPackageArgs, FunctionsArgs, RuntimeArgs
-from .job_events import JobEvents, JobEventsArgs
+from .job_end_rules import JobEvents, JobEventsArgs
 from .marker_stream import StreamRouter, StreamRouterArgs
 from .pipeline_registry import PipelineRegistry, PipelineRegistryArgs
 from .schedules import Schedules, SchedulesArgs
 from .stack_settings import PROJECT_ROOT, StackSettings
 from .state_machine import PipelineStateMachine, StateMachineArgs
 from .table import InterlockTable, TableArgs
-from .watchdog import Watchdog, WatchdogArgs
+from .watchdog_function import Watchdog, WatchdogArgs
 
 
 def function_environment(

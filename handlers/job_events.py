@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .interlock import invocation
 from .interlock.log import logger
-from .interlock.triggers.completion import deliver
+from .interlock.triggers.job_completion import deliver
 
 
 def handler(event, context):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .interlock import invocation
 from .interlock.log import bind
-from .interlock.triggers.completion import Wait, arm
+from .interlock.triggers.job_completion import Wait, arm
 from .interlock.triggers.polling import check
 
 

@@ -4,12 +4,12 @@
 The scheduled event carries nothing the watchdog reads. An explicit `{"now": "<RFC 3339>"}` (a test or an operator
 asking "what would be flagged at 09:05", e.g. `Emulator.run_watchdog(now=...)`) makes the pass decide as of that
 moment; claims, events and alerts are still stamped with the real time.
-Thin: parse, run (handlers/interlock/watchdog.py).
+Thin: parse, run (handlers/interlock/watchdog_pass.py).
 """
 
 from __future__ import annotations
 
-from .interlock import invocation, schedule, watchdog
+from .interlock import invocation, schedule, watchdog_pass
 from .interlock.log import logger
 
 
@@ -20,4 +20,4 @@ def handler(event, context):
     except ValueError as exc:
         logger().warning("watchdog not run", extra={"error": str(exc)})
         return {"error": str(exc)}
-    return watchdog.run(now)
+    return watchdog_pass.run(now)

@@ -13,7 +13,7 @@ from handlers import watchdog as watchdog_handler
 from handlers.interlock import settings, store
 from handlers.interlock.actions.common import Request, sla_outcome
 from handlers.interlock.alerts import AlertType
-from handlers.interlock.watchdog import StackSchedule, encode_schedules
+from handlers.interlock.watchdog_pass import StackSchedule, encode_schedules
 
 DATE = "2026-03-03"  # a Tuesday
 PIPELINE = {

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from components.job_events import JOB_SERVICES, PATTERN_LIMIT, job_end_patterns
+from components.job_end_rules import JOB_SERVICES, PATTERN_LIMIT, job_end_patterns
 from components.stack_settings import ConfigurationError, load_settings
 from tests.infra.conftest import ACCOUNT, FULL_CONFIG, REQUIRED
 from tests.infra.harness import run_program_full

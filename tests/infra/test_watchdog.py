@@ -9,8 +9,8 @@ import json
 import pytest
 
 from components.stack_settings import ConfigurationError, load_settings
-from components.watchdog import SCHEDULES_BUDGET, watchdog_schedules
-from handlers.interlock.watchdog import decode_schedules
+from components.watchdog_function import SCHEDULES_BUDGET, watchdog_schedules
+from handlers.interlock.watchdog_pass import decode_schedules
 from tests.infra.conftest import ACCOUNT, REQUIRED, actions_of, statements
 from tests.infra.harness import run_program_full
 from tests.infra.test_iam import EXECUTIONS_ARNS, KEY_ACTIONS, TABLE_ARN, TOPIC_ARN, by_role, resources_of

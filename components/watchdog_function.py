@@ -1,6 +1,6 @@
 """The watchdog function. The schedule that runs it every `watchdogInterval` is created with the stack's other
 schedules (components/schedules.py), through the stack's one Scheduler role. The function learns the stack's
-schedules from WATCHDOG_SCHEDULES (compact JSON, see handlers/interlock/watchdog.py) and the stuck-run limit from
+schedules from WATCHDOG_SCHEDULES (compact JSON, see handlers/interlock/watchdog_pass.py) and the stuck-run limit from
 EXECUTION_TIMEOUT_SECONDS.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from handlers.interlock.watchdog import StackSchedule, encode_schedules
+from handlers.interlock.watchdog_pass import StackSchedule, encode_schedules
 
 from .function_records import WATCHDOG
 from .functions import FunctionsArgs, LambdaFunction, LambdaFunctionArgs

@@ -1,4 +1,4 @@
-"""Glue jobs completed by event on the emulator: the job run an execution waits for."""
+"""Jobs completed by event on the emulator: the job run an execution waits for (a Glue job's, a scripted job's)."""
 
 import time
 
@@ -18,3 +18,19 @@ def armed_job_run(emu, job: str, timeout_s: float = 30) -> str:
             return items[0]["PK"]["S"].rsplit("#", 1)[-1]
         time.sleep(0.1)
     raise TimeoutError(f"no execution armed a wait for a run of {job}")
+
+
+def armed_scripted_run(emu, job, timeout_s: float = 30):
+    """The run of the scripted job `job` (emu.jobs) that an execution waits for, once its wait is armed."""
+    table = emu.client("dynamodb")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for run in list(job.runs):
+            key = emu.store.job_run_pk(job.service.trigger_type, tuple(run.identity.values()))
+            item = table.get_item(
+                TableName=emu.table_name, Key={"PK": {"S": key}, "SK": {"S": "AWAIT"}}, ConsistentRead=True
+            ).get("Item")
+            if item and "taskToken" in item:
+                return run
+        time.sleep(0.1)
+    raise TimeoutError(f"no execution armed a wait for a run of {job.name}")

@@ -8,7 +8,9 @@ Scenarios, each measured on whatever the current code does:
   delivered to the job-events function by the stack's EventBridge rule (the count does not change with the job's
   duration: bench/event_completion.py);
 - the same Glue job polled instead, had it run 1 h at pollInterval 60 s (59 polls finding it running): the polled run
-  plus 57 times what one more poll costs (measured as the difference between runs with 3 and 2 running polls);
+  plus 57 times what one more poll costs (measured as the difference between runs with 3 and 2 running polls of the
+  Airflow-style job: the same states and one run-checker call per poll; its GetItem, the trigger's headers, is one
+  0.5 RRU a Glue poll would not make);
 - watchdog pass: one watchdog invocation over 10 pipelines with completion deadlines, in the steady state (a first
   pass has already alerted and claimed every breach).
 
@@ -70,10 +72,14 @@ WRITES = ("PutItem", "UpdateItem", "DeleteItem")
 class Usage:
     transitions: int = 0
     invocations: collections.Counter = field(default_factory=collections.Counter)
-    gb_seconds: float = 0.0
+    arm_gb_seconds: collections.Counter = field(default_factory=collections.Counter)  # per function, in Arm GB-s
     requests: collections.Counter = field(default_factory=collections.Counter)
     rru: float = 0.0
     wru: float = 0.0
+
+    @property
+    def gb_seconds(self) -> float:
+        return sum(self.arm_gb_seconds.values())
 
 
 class Meter:
@@ -102,7 +108,7 @@ class Meter:
             if self.usage is not None:
                 self.usage.invocations[name] += 1
                 price = PRICE_PER_GB_SECOND[self.architecture.get(name, "x86_64")] / PRICE_PER_GB_SECOND["arm64"]
-                self.usage.gb_seconds += self.memory_gb.get(name, 0.125) * seconds * price  # in Arm GB-s
+                self.usage.arm_gb_seconds[name] += self.memory_gb.get(name, 0.125) * seconds * price
 
     def _add_request(self, params: dict, model, **_) -> None:
         per_read = 1.0 if params.get("ConsistentRead") else 0.5
@@ -186,15 +192,23 @@ def by_event(emu: Emulator, pipeline_id: str) -> Callable[[], int]:
 
 
 def extrapolated(base: Usage, one_more: Usage, extra: int) -> Usage:
-    """`base` plus `extra` times what `one_more` used beyond it."""
+    """`base` plus `extra` times what `one_more` used beyond it; each extra invocation's duration is its function's
+    mean in `one_more` (the difference of two wall times would be noise)."""
 
     def grown(before: collections.Counter, after: collections.Counter) -> collections.Counter:
         return collections.Counter({key: before[key] + extra * (after[key] - before[key]) for key in before | after})
 
+    invocations = grown(base.invocations, one_more.invocations)
+    mean = {name: one_more.arm_gb_seconds[name] / n for name, n in one_more.invocations.items() if n}
     return Usage(
         transitions=base.transitions + extra * (one_more.transitions - base.transitions),
-        invocations=grown(base.invocations, one_more.invocations),
-        gb_seconds=base.gb_seconds + extra * max(one_more.gb_seconds - base.gb_seconds, 0.0),  # wall time is noisy
+        invocations=invocations,
+        arm_gb_seconds=collections.Counter(
+            {
+                name: base.arm_gb_seconds[name] + (n - base.invocations[name]) * mean.get(name, 0.0)
+                for name, n in invocations.items()
+            }
+        ),
         requests=grown(base.requests, one_more.requests),
         rru=base.rru + extra * (one_more.rru - base.rru),
         wru=base.wru + extra * (one_more.wru - base.wru),

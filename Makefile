@@ -30,6 +30,7 @@ bench: venv
 	$(PYTHON) bench/cold_start.py
 	$(PYTHON) bench/cold_start_deployed.py
 	$(PYTHON) bench/transitions.py
+	$(PYTHON) bench/event_completion.py
 	$(PYTHON) bench/downstream.py
 	$(PYTHON) bench/cost.py
 

@@ -5,7 +5,7 @@ moto would start a Docker container per invocation; there is no Docker here. `La
 - the function's code zip is extracted once per code hash, and each function imports its handler module from it
   once, under its own package name (one warm "container" per function, like Lambda keeps per function);
 - third-party dependencies come from this virtualenv (the real layer holds arm64 wheels that cannot load here);
-- the function's environment is applied to `os.environ` (process-global: the five functions share one code zip and
+- the function's environment is applied to `os.environ` (process-global: the functions share one code zip and
   almost all variables, so concurrent invocations see the same values); `/var/task` in a value means the extracted
   code directory, and `AWS_ENDPOINT_URL` sends the handler's boto3 calls to this moto server;
 - what the handler prints goes to the function's CloudWatch log group, routed per thread (never a global

@@ -1,5 +1,6 @@
-"""What a run costs on the emulator, before and after the merged lifecycle calls and completion by event: state transitions (the execution's StateEntered events, what Step Functions bills), Lambda invocations and
-DynamoDB requests.
+"""What a run costs on the emulator, before and after the merged lifecycle calls and completion by event: state
+transitions (the execution's StateEntered events, what Step Functions bills), Lambda invocations and DynamoDB
+requests.
 
 Every pipeline has 3 traits (local evaluators answering PASS). Measured paths:
 - asynchronous, polled: an Airflow-style job still running at the first 2 polls and succeeded at the third; the same

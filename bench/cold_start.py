@@ -30,6 +30,7 @@ HANDLERS = {
     "evaluator": ("dynamodb",),
     "trigger": ("dynamodb", "glue"),
     "run_checker": ("glue",),
+    "job_events": ("dynamodb", "stepfunctions"),
 }
 # Powertools modules a handler imports on its first invocation, besides the Logger.
 POWERTOOLS_FIRST_USE = {"stream_router": ("aws_lambda_powertools.utilities.batch",)}

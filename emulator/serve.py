@@ -6,7 +6,7 @@ a pipelines directory and, optionally, archetypes and calendars of one's own, on
 prints the lines to `export`; and keeps the stream pollers, event delivery and the Step Functions interpreter
 running. Besides the AWS APIs, the port answers:
 
-    GET  /_interlock/stack                    the stack: table, state machine, topic, schedule group, region
+    GET  /_interlock/stack                    the stack: table, state machine, topic, schedule group, region, dry run
     POST /_interlock/schedules/<name>/fire    do what EventBridge Scheduler does when the schedule fires
 """
 
@@ -44,9 +44,12 @@ def stack_file_config(path: str) -> dict[str, Any]:
     return values
 
 
-def stack_document(emu: Emulator) -> dict[str, str]:
-    """What `interlock` needs to find the stack (the fields of interlock_cli.stack.StackRef)."""
+def stack_document(emu: Emulator) -> dict[str, Any]:
+    """What `interlock` needs to find the stack (the fields of interlock_cli.stack.StackRef). `dry_run` is what the
+    deployed functions were told (INTERLOCK_DRY_RUN), so `interlock status` shows a stack-wide dry run."""
+    trigger = emu.functions[emu.function_name("trigger")]["Environment"]["Variables"]
     return {
+        "dry_run": trigger.get("INTERLOCK_DRY_RUN") == "true",
         "table": emu.table_name,
         "state_machine_arn": emu.state_machine_arn,
         "topic_arn": emu.topic_arn,

@@ -89,3 +89,15 @@ def test_explain_shows_what_the_date_would_have_triggered(table, capsys):
 def test_a_stack_known_to_be_in_dry_run_puts_every_pipeline_in_it(table):
     rows = {row["pipeline"]: row["dryRun"] for row in status(StackRef(table=TABLE, region="us-east-1", dry_run=True))}
     assert rows == {"sales": "stack", "orders": "stack"}
+
+
+def test_a_served_emulator_in_dry_run_puts_the_stack_in_dry_run(monkeypatch):
+    from interlock_cli import stack
+
+    served = {"table": TABLE, "state_machine_arn": "", "topic_arn": "", "region": "us-east-1", "dry_run": True}
+    monkeypatch.setattr(stack, "from_emulator", lambda url: served)
+    for variable in stack.ENVIRONMENT.values():
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:8455")
+    ref = stack.resolve({"endpoint_url": "http://127.0.0.1:8455"}, None, ".")
+    assert (ref.table, ref.dry_run) == (TABLE, True)

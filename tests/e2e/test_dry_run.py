@@ -9,6 +9,7 @@ import datetime
 import pytest
 
 from emulator import Emulator
+from emulator.serve import stack_document
 
 TODAY = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
 TRAITS = ("source-freshness", "upstream-dependency", "resource-availability")
@@ -80,6 +81,9 @@ class TestAPipelineInDryRun:
         emu.wait_for_streams()
         assert emu.executions("dry-downstream") == []  # nothing cascades from a dry run
 
+    def test_the_served_stack_document_says_the_stack_itself_is_not_in_dry_run(self, emu):
+        assert stack_document(emu)["dry_run"] is False
+
     def test_a_second_marker_of_the_date_records_again(self, emu):
         run(emu, "dry-job")  # no run log, so no "date already completed": each execution shows what it would do
         assert len(would_trigger(emu, "dry-job")) == 2
@@ -107,3 +111,6 @@ class TestAStackInDryRun:
         # the deadline passed without a completed date, but a dry run never completes one: no breach from outside
         report = emu.run_watchdog(f"{TODAY}T23:00:00Z")
         assert [a for a in report["alerts"] if a["pipelineID"] == "stack-dry"] == []
+
+    def test_the_served_stack_document_tells_interlock_status_the_stack_is_in_dry_run(self, emu):
+        assert stack_document(emu)["dry_run"] is True

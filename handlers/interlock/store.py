@@ -238,13 +238,17 @@ def _put(values: dict) -> None:
 def _conditional(operation: str, **request: Any) -> bool:
     """Run a conditional write (`put_item`, `update_item` or `delete_item`) on the table. False when its condition
     failed; any other error propagates."""
+    return _conditional_response(operation, **request) is not None
+
+
+def _conditional_response(operation: str, **request: Any) -> dict | None:
+    """`_conditional`, answering the write's response (None when its condition failed)."""
     try:
-        getattr(_ddb(), operation)(TableName=_table(), **request)
+        return getattr(_ddb(), operation)(TableName=_table(), **request)
     except Exception as exc:  # botocore's ClientError, which this module does not import at load time
         if clients.error_code(exc) != "ConditionalCheckFailedException":
             raise
-        return False
-    return True
+        return None
 
 
 # --- pipelines -------------------------------------------------------------------------------------------------
@@ -879,22 +883,20 @@ def record_job_outcome(trigger_type: str, identity: tuple[str, ...], outcome: di
     before (a duplicate or late event, or a status call that found the end first); else the item as written, whose
     `taskToken` and `attempt` (absent while no execution waits yet) say whom to resume."""
     now = _now()
-    try:
-        response = _ddb().update_item(
-            TableName=_table(),
-            Key=_key(job_run_pk(trigger_type, identity), JOB_RUN_SK),
-            UpdateExpression="SET outcome = :outcome, finishedAt = :now, expiresAt = :expires",
-            ConditionExpression="attribute_not_exists(outcome)",
-            ExpressionAttributeValues={
-                ":outcome": _typed(outcome),
-                ":now": _typed(_iso(now)),
-                ":expires": _typed(int(now + RECORD_TTL_SECONDS)),
-            },
-            ReturnValues="ALL_NEW",
-        )
-    except Exception as exc:  # botocore's ClientError, which this module does not import at load time
-        if clients.error_code(exc) != "ConditionalCheckFailedException":
-            raise
+    response = _conditional_response(
+        "update_item",
+        Key=_key(job_run_pk(trigger_type, identity), JOB_RUN_SK),
+        UpdateExpression="SET outcome = :outcome, finishedAt = :now, #ttl = :expires",
+        ConditionExpression="attribute_not_exists(outcome)",
+        ExpressionAttributeNames={"#ttl": schema.TTL_ATTRIBUTE},
+        ExpressionAttributeValues={
+            ":outcome": _typed(outcome),
+            ":now": _typed(_iso(now)),
+            ":expires": _typed(int(now + RECORD_TTL_SECONDS)),
+        },
+        ReturnValues="ALL_NEW",
+    )
+    if response is None:
         return None
     return plain_item(response.get("Attributes", {}))
 

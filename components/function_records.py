@@ -29,6 +29,7 @@ class FunctionInputs:
     evaluator_bucket_arns: Sequence[str]
     trigger_permissions: TriggerPermissions
     state_machine_name: str = ""  # known before the state machine exists
+    evaluator_function_name: str = ""  # known before the evaluator exists (the orchestrator's monitoring asks it)
     state_machine_arn: pulumi.Input[str] | None = None  # known once the state machine exists
     dead_letter_queue_arn: pulumi.Input[str] | None = None  # stream-router's failed batches
 
@@ -64,7 +65,13 @@ def _orchestrator(inputs: FunctionInputs) -> list[dict]:
     # acquireLock asks whether a lock's owner still runs; the ARN is built from the machine's name because the
     # machine's own ARN depends on this function
     executions = iam.own_state_machine_executions(inputs.table_arn, inputs.state_machine_name)
-    return [*_publishes_alerts(inputs), iam.statement("DescribeLockOwners", ("states:DescribeExecution",), executions)]
+    # checkMonitoring evaluates the run's traits through the evaluator function (one state per monitoring cycle)
+    evaluator = iam.own_function(inputs.table_arn, inputs.evaluator_function_name)
+    return [
+        *_publishes_alerts(inputs),
+        iam.statement("DescribeLockOwners", ("states:DescribeExecution",), executions),
+        iam.statement("EvaluateMonitoredTraits", ("lambda:InvokeFunction",), [evaluator]),
+    ]
 
 
 def _evaluator(inputs: FunctionInputs) -> list[dict]:
@@ -118,6 +125,7 @@ FUNCTIONS = (
         queries_index=True,
         state_machine_placeholder="OrchestratorFunctionArn",
         statements=_orchestrator,
+        environment=lambda inputs: {"EVALUATOR_FUNCTION": inputs.evaluator_function_name},
     ),
     FunctionRecord(
         "evaluator",
@@ -171,6 +179,7 @@ FUNCTIONS = (
     ),
 )
 STATE_MACHINE_TASKS = tuple(record for record in FUNCTIONS if record.state_machine_placeholder)
+EVALUATOR = next(record for record in FUNCTIONS if record.kind == "evaluator")
 STREAM_ROUTER = next(record for record in FUNCTIONS if record.kind == "stream-router")
 RECONCILER = next(record for record in FUNCTIONS if record.kind == "reconciler")
 WATCHDOG = next(record for record in FUNCTIONS if record.kind == "watchdog")

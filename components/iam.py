@@ -109,15 +109,25 @@ def kms_statement(key_arn: pulumi.Input[str]) -> dict:
     return statement("UseAlertTopicKey", ("kms:Decrypt", "kms:GenerateDataKey"), [key_arn])
 
 
-def own_state_machine(table_arn: pulumi.Input[str], machine_name: str) -> pulumi.Output[str]:
-    """The ARN of this stack's state machine `machine_name`, with partition, region and account taken from the
-    table's ARN: the machine's own ARN cannot be used by a function the machine calls."""
+def _sibling_arn(table_arn: pulumi.Input[str], service: str, resource: str) -> pulumi.Output[str]:
+    """The ARN of a resource of this stack in the table's partition, region and account."""
 
-    def machine(arn: str) -> str:
+    def arn_of(arn: str) -> str:
         partition, _service, region, account = arn.split(":")[1:5]
-        return f"arn:{partition}:states:{region}:{account}:stateMachine:{machine_name}"
+        return f"arn:{partition}:{service}:{region}:{account}:{resource}"
 
-    return pulumi.Output.from_input(table_arn).apply(machine)
+    return pulumi.Output.from_input(table_arn).apply(arn_of)
+
+
+def own_state_machine(table_arn: pulumi.Input[str], machine_name: str) -> pulumi.Output[str]:
+    """The ARN of this stack's state machine `machine_name`: the machine's own ARN cannot be used by a function
+    the machine calls."""
+    return _sibling_arn(table_arn, "states", f"stateMachine:{machine_name}")
+
+
+def own_function(table_arn: pulumi.Input[str], function_name: str) -> pulumi.Output[str]:
+    """The ARN of this stack's function `function_name`, for a function whose policy is built before it."""
+    return _sibling_arn(table_arn, "lambda", f"function:{function_name}")
 
 
 def own_state_machine_executions(table_arn: pulumi.Input[str], machine_name: str) -> pulumi.Output[list[str]]:

@@ -19,7 +19,7 @@ from .alert_topic import AlertTopic, AlertTopicArgs
 from .dashboard import Dashboard, DashboardArgs
 from .data_bucket import DataBucket, DataBucketArgs
 from .execution_events import ExecutionEvents, ExecutionEventsArgs
-from .function_records import FunctionInputs
+from .function_records import EVALUATOR, FunctionInputs
 from .functions import CoreFunctions, FunctionPackage, FunctionPackageArgs, FunctionsArgs, RuntimeArgs
 from .job_end_rules import JobEvents, JobEventsArgs
 from .marker_stream import StreamRouter, StreamRouterArgs
@@ -128,6 +128,7 @@ class InterlockStack(pulumi.ComponentResource):
             evaluator_bucket_arns=settings.evaluator_bucket_arns,
             trigger_permissions=settings.trigger_permissions,
             state_machine_name=settings.resource_name("pipeline"),
+            evaluator_function_name=settings.resource_name(EVALUATOR.kind),
         )
         functions = FunctionsArgs(project_name=settings.project_name, runtime=runtime, inputs=inputs)
         self.functions = CoreFunctions(f"{name}-functions", functions, child)

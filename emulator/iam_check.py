@@ -22,6 +22,7 @@ _ACTION_NAMES = {
     ("s3", "HeadObject"): "s3:GetObject",
     ("s3", "ListObjectsV2"): "s3:ListBucket",
     ("s3", "HeadBucket"): "s3:ListBucket",
+    ("lambda", "Invoke"): "lambda:InvokeFunction",
 }
 
 

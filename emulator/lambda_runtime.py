@@ -19,6 +19,7 @@ Not emulated: the function timeout and memory limit.
 from __future__ import annotations
 
 import collections
+import contextvars
 import hashlib
 import importlib
 import io
@@ -43,10 +44,38 @@ from .iam_check import ApiCall, api_call
 from .server import ACCOUNT_ID, region
 
 
+class _Invocation:
+    """The function a thread is running and its output buffer. Context variables rather than thread-locals: a
+    thread a handler starts with a copy of its context (handlers/interlock/evaluator_function.py) still counts as
+    that function's, for the IAM check, the faults and the logs; any other thread starts with neither."""
+
+    def __init__(self) -> None:
+        self._function: contextvars.ContextVar[Any] = contextvars.ContextVar("emulator_function", default=None)
+        self._buffer: contextvars.ContextVar[io.StringIO | None] = contextvars.ContextVar(
+            "emulator_buffer", default=None
+        )
+
+    @property
+    def function(self) -> Any:
+        return self._function.get()
+
+    @function.setter
+    def function(self, value: Any) -> None:
+        self._function.set(value)
+
+    @property
+    def buffer(self) -> io.StringIO | None:
+        return self._buffer.get()
+
+    @buffer.setter
+    def buffer(self, value: io.StringIO | None) -> None:
+        self._buffer.set(value)
+
+
 class _ThreadRoutedStream(io.TextIOBase):
     """A stdout/stderr stand-in: writes from a thread running a handler are captured, all others pass through."""
 
-    def __init__(self, target: Any, local: threading.local) -> None:
+    def __init__(self, target: Any, local: _Invocation) -> None:
         self.target = target
         self._local = local
 
@@ -95,7 +124,7 @@ class LambdaRuntime:
         self._handlers: dict[tuple[str, str, str], Any] = {}
         self._load_lock = threading.Lock()
         self._count_lock = threading.Lock()
-        self._local = threading.local()
+        self._local = _Invocation()
         self._original_invoke = None
         self._original_env: dict[str, str | None] = {}
         self._session: Any = None

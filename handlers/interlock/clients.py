@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import functools
 
+# A synchronous Lambda invoke answers when the function ends (up to 15 minutes). botocore's default 60 s read
+# timeout would give up first and retry: the function would run twice (a lambda trigger's job started twice).
+READ_TIMEOUTS = {"lambda": 905}
+
 
 @functools.cache
 def client(service: str):
     import boto3
 
-    return boto3.client(service)
+    if service not in READ_TIMEOUTS:
+        return boto3.client(service)
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(read_timeout=READ_TIMEOUTS[service]))
 
 
 def reset() -> None:

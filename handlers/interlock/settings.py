@@ -71,6 +71,7 @@ class Settings:
     allowed_networks = _variable("INTERLOCK_ALLOWED_NETWORKS", _list)
     dry_run = _variable("INTERLOCK_DRY_RUN", _boolean)  # the stack's dryRun: every pipeline in dry run
     state_machine_arn = _variable("STATE_MACHINE_ARN", _required)
+    evaluator_function = _variable("EVALUATOR_FUNCTION", _required)  # the orchestrator's monitoring asks it
     execution_timeout_seconds = _variable("EXECUTION_TIMEOUT_SECONDS", _seconds)  # the watchdog's stuck-run limit
     watchdog_schedules = _variable("WATCHDOG_SCHEDULES", _optional)  # the stack's schedules, compact JSON
 

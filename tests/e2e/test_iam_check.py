@@ -21,6 +21,9 @@ def test_calls_map_to_actions_and_resources():
         == "arn:aws:sqs:us-east-1:123456789012:q"
     )
     assert api_call("f", "glue", "StartJobRun", {"JobName": "j"}, "us-east-1", "1").resource is None
+    assert api_call("f", "lambda", "Invoke", {"FunctionName": "g"}, "us-east-1", "1") == ApiCall(
+        "f", "lambda:InvokeFunction", "arn:aws:lambda:us-east-1:1:function:g"
+    )
 
 
 def test_allow_needs_a_matching_action_and_resource():

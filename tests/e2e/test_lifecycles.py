@@ -8,6 +8,7 @@ call the handlers made must have been allowed by their roles' deployed policies.
 
 import copy
 import datetime
+import itertools
 import json
 import time
 
@@ -447,3 +448,38 @@ def test_register_pipeline_rejects_an_invalid_config_like_pulumi_up(emu):
     with pytest.raises(PipelineConfigError, match="trigger: required"):
         register(emu, "e2e-invalid", trigger=False)
     assert emu.store.get_pipeline("e2e-invalid") is None
+
+
+def test_a_monitoring_cycle_is_three_states_that_evaluate_every_trait(emu):
+    register(emu, "e2e-monitor", watch={"monitoring": {"enabled": True, "duration": "3s"}})
+    result = run(emu, "e2e-monitor")
+    assert result["status"] == "SUCCEEDED" and result["output"]["monitoring"]["payload"]["expired"] is True
+    states = entered(result)
+    cycles = states.count("CheckMonitoring")
+    assert cycles >= 1 and states[states.index("IsMonitored") + 1 :] == [
+        "MonitoringWait",
+        "CheckMonitoring",
+        "IsMonitoringOver",
+    ] * cycles + ["Completed"]
+    evaluated = [e for e in emu.store.list_events("e2e-monitor") if e["kind"] == "TRAIT_EVALUATED"]
+    assert len(evaluated) == len(TRAITS) * (1 + cycles)  # the evaluation pass, then every trait in every cycle
+    assert [r["traitType"] for r in result["output"]["monitoring"]["payload"]["traitResults"]] == list(TRAITS)
+    settle(emu, "e2e-monitor")
+
+
+def test_an_evaluator_that_crashes_while_monitoring_fails_the_execution_and_releases_the_lock(emu):
+    register(emu, "e2e-monitor-crash", watch={"monitoring": {"enabled": True, "duration": "1h"}})
+    calls = itertools.count()
+    with emu.faults.raise_in(
+        "evaluator",
+        times=None,
+        error="Sandbox.Timedout",
+        matching=lambda e: e.get("pipelineID") == "e2e-monitor-crash" and next(calls) >= len(TRAITS),
+    ):
+        result = run(emu, "e2e-monitor-crash")
+    assert (result["status"], result["error"]) == ("FAILED", "Interlock.LifecycleFailed")
+    states = entered(result)
+    assert states.count("CheckMonitoring") == 1 and "BuildErrorAlert" in states  # EvaluatorFailed: retried once
+    assert "EXECUTION_ERROR" in alert_types(emu, "e2e-monitor-crash")
+    assert emu.store.list_reruns("e2e-monitor-crash") == []  # a broken evaluator is no drift
+    settle(emu, "e2e-monitor-crash")  # asserts the lock was released

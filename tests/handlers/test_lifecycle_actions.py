@@ -4,12 +4,17 @@ each answers, what it leaves in the table, the lock released on every `done`, an
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import dataclass, field
 
 import pytest
+from moto.awslambda.models import LambdaFunction
 
 from handlers import orchestrator
-from handlers.interlock import schedule, store
+from handlers.interlock import schedule, settings, store
 from handlers.interlock.actions import gate
+from handlers.interlock.evaluator_function import EvaluatorFailed
+from tests.handlers.outbound_aws import lambda_function
 from tests.handlers.test_orchestrator import (
     ALL_PASS,
     DATE,
@@ -360,48 +365,135 @@ def monitored(duration: str = "1h") -> tuple[str, str]:
     return run_id, completed["payload"]["loggedAt"]
 
 
-def monitoring(run_id: str, started: str, now_statuses: dict) -> dict:
-    baseline = evaluated(**ALL_PASS)
+@dataclass
+class EvaluatorFunction:
+    """The evaluator function in moto, answering each trait with the status `statuses` gives it now."""
+
+    statuses: dict = field(default_factory=lambda: dict(ALL_PASS))
+    asked: list = field(default_factory=list)
+    crash: bool = False
+
+    def invoke(self, event=None) -> tuple[str, bool, str]:  # replaces the function's own, called with `event`
+        item = json.loads(event) if isinstance(event, (str, bytes)) else event
+        self.asked.append(item)
+        if self.crash:
+            return (
+                json.dumps({"errorMessage": "Task timed out after 60.00 seconds", "errorType": "Sandbox.Timedout"}),
+                True,
+                "",
+            )
+        (answer,) = evaluated(
+            **{item["traitType"].replace("-", "_"): self.statuses[item["traitType"].replace("-", "_")]}
+        )
+        return json.dumps(answer), False, ""
+
+
+@pytest.fixture
+def evaluator(aws_env, monkeypatch) -> EvaluatorFunction:
+    function = EvaluatorFunction()
+    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", function.invoke)
+    lambda_function("interlock-evaluator")
+    monkeypatch.setenv("EVALUATOR_FUNCTION", "interlock-evaluator")
+    settings.reset()
+    return function
+
+
+class LambdaContext:
+    def __init__(self, seconds_left: float) -> None:
+        self.seconds_left = seconds_left
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds_left * 1000)
+
+
+def trait_items() -> list[dict]:
+    return [
+        {"pipelineID": "pipe-a", "traitType": trait, "evaluator": "builtin:test", "timeout": 30} for trait in REQUIRED
+    ]
+
+
+def monitoring(run_id: str, started: str) -> dict:
     return {
         "runID": run_id,
-        "baseline": baseline,
-        "traitResults": evaluated(**now_statuses),
+        "baseline": evaluated(**ALL_PASS),
+        "traits": trait_items(),
         "monitoringStartedAt": started,
         "owner": "exec-one",
     }
 
 
-def test_monitoring_goes_on_while_nothing_drifted_and_the_window_is_open(aws_env):
+def test_monitoring_evaluates_the_traits_and_goes_on_while_nothing_drifted(evaluator):
     run_id, started = monitored()
-    out = call("checkMonitoring", monitoring(run_id, started, ALL_PASS))
+    out = call("checkMonitoring", monitoring(run_id, started))
     assert (
         out["result"] == "monitor" and out["payload"]["driftDetected"] is False and out["payload"]["expired"] is False
     )
+    by_trait = sorted(evaluator.asked, key=lambda item: item["traitType"])  # asked all at once
+    assert by_trait == sorted(trait_items(), key=lambda item: item["traitType"])  # as they are (no context: no cap)
+    assert out["payload"]["traitResults"] == [
+        {"traitType": trait, "status": "PASS", "failureCategory": None} for trait in REQUIRED
+    ]
     assert store.get_lock("pipe-a", "daily")["owner"] == "exec-one"
 
 
-def test_monitoring_ends_when_its_window_is_over_and_releases_the_lock(aws_env):
+def test_no_trait_is_given_longer_than_the_invocation_has_left(evaluator):
+    run_id, started = monitored()
+    event = {"action": "checkMonitoring", "pipelineID": "pipe-a", "scheduleID": "daily", "date": DATE}
+    orchestrator.handler({**event, "execution": "exec-one", "payload": monitoring(run_id, started)}, LambdaContext(22))
+    # 22 s left, 5 s kept for the steps after the evaluation, 5 s for the evaluator's own storing
+    assert [item["timeout"] for item in evaluator.asked] == [12, 12, 12]
+    evaluator.asked.clear()
+    orchestrator.handler({**event, "execution": "exec-one", "payload": monitoring(run_id, started)}, LambdaContext(900))
+    assert [item["timeout"] for item in evaluator.asked] == [30, 30, 30]
+
+
+def test_monitoring_ends_when_its_window_is_over_and_releases_the_lock(evaluator):
     run_id, _started = monitored("1s")
     long_ago = iso(schedule.now_utc() - dt.timedelta(seconds=10))
-    out = call("checkMonitoring", monitoring(run_id, long_ago, ALL_PASS))
+    out = call("checkMonitoring", monitoring(run_id, long_ago))
     assert out["result"] == "done" and out["payload"]["expired"] is True and out["payload"]["lockReleased"] is True
     assert store.get_run(run_id)["status"] == "COMPLETED" and store.get_lock("pipe-a", "daily") is None
     assert [e["kind"] for e in store.list_events("pipe-a") if e["kind"] == "MONITORING_COMPLETED"]
 
 
-def test_a_drift_reruns_the_date_after_releasing_the_lock(aws_env):
+def test_a_drift_reruns_the_date_after_releasing_the_lock(aws_env, evaluator):
     run_id, started = monitored()
-    out = call("checkMonitoring", monitoring(run_id, started, dict(ALL_PASS, source_freshness="FAIL")))
+    evaluator.statuses["source_freshness"] = "FAIL"
+    out = call("checkMonitoring", monitoring(run_id, started))
     assert out["result"] == "done" and out["payload"]["drifted"] == ["source-freshness"]
     assert out["payload"]["lockReleased"] is True and store.get_lock("pipe-a", "daily") is None
     assert any(m.get("replay") for m in store.list_markers("pipe-a"))
     assert [a["alertType"] for a in aws_env.alerts()] == ["TRAIT_DRIFT"]
 
 
-def test_an_unreadable_monitoring_duration_is_an_error_answer(aws_env):
+def test_a_broken_evaluator_fails_the_call_for_the_state_machine_to_catch(evaluator):
+    run_id, started = monitored()
+    evaluator.crash = True
+    with pytest.raises(EvaluatorFailed, match=r"Sandbox\.Timedout"):
+        call("checkMonitoring", monitoring(run_id, started))
+    # nothing judged: no drift, no rerun; the lock stays for the Catch path's ReleaseLockAfterError
+    assert store.list_reruns("pipe-a") == [] and store.get_lock("pipe-a", "daily")["owner"] == "exec-one"
+
+
+def test_malformed_trait_items_are_an_error_answer(evaluator):
+    run_id, started = monitored()
+    out = call("checkMonitoring", {**monitoring(run_id, started), "traits": ["source-freshness"]})
+    assert out["result"] == "error" and "payload.traits" in out["payload"]["error"]
+    assert evaluator.asked == []
+
+
+def test_an_execution_started_before_checkmonitoring_evaluated_sends_its_results(aws_env):
+    run_id, started = monitored()
+    payload = {**monitoring(run_id, started), "traitResults": evaluated(**dict(ALL_PASS, source_freshness="FAIL"))}
+    del payload["traits"]
+    out = call("checkMonitoring", payload)
+    assert out["result"] == "done" and out["payload"]["drifted"] == ["source-freshness"]
+
+
+def test_an_unreadable_monitoring_duration_is_an_error_answer(evaluator):
     run_id, started = monitored()
     stored = store.get_pipeline("pipe-a")
     stored["watch"]["monitoring"]["duration"] = "soon"
     store.put_pipeline(stored)  # a stored item no validation saw
-    out = call("checkMonitoring", monitoring(run_id, started, ALL_PASS))
+    out = call("checkMonitoring", monitoring(run_id, started))
     assert out["result"] == "error" and store.get_lock("pipe-a", "daily")["owner"] == "exec-one"

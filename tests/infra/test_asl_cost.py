@@ -159,7 +159,7 @@ def happy_path(traits: int, running_polls: int, trigger_status: str = "running",
     cycles = iter(["monitor"] * monitoring_cycles + ["done"])
 
     def task(name: str, document: dict) -> Any:
-        if name in ("EvaluateTrait", "MonitorTrait"):
+        if name == "EvaluateTrait":
             return {
                 "traitType": document["traitType"],
                 "status": "PASS",
@@ -228,12 +228,14 @@ def test_a_synchronous_trigger_skips_polling(definition):
     ]
 
 
-@pytest.mark.parametrize("traits", [1, 3])
-def test_a_monitoring_cycle_costs_4_plus_n(definition, traits):
-    """Wait, the Map (1 + n), CheckMonitoring and its Choice: the Task cannot end the loop itself (6 + n on main)."""
+@pytest.mark.parametrize("traits", [1, 3, 10])
+def test_a_monitoring_cycle_costs_3_whatever_the_number_of_traits(definition, traits):
+    """Wait, CheckMonitoring (which evaluates the traits) and its Choice (6 + n on main 7019b67, 4 + n before
+    checkMonitoring evaluated)."""
     once, _ = run(definition, {"pipelineID": "p"}, happy_path(traits, 0, "completed", monitoring_cycles=1))
     twice, end = run(definition, {"pipelineID": "p"}, happy_path(traits, 0, "completed", monitoring_cycles=2))
-    assert len(twice) - len(once) == 4 + traits and end == "Succeed" and twice[-1] == "Completed"
+    assert twice[len(once) - 1 : len(once) + 2] == ["MonitoringWait", "CheckMonitoring", "IsMonitoringOver"]
+    assert len(twice) - len(once) == 3 and end == "Succeed" and twice[-1] == "Completed"
 
 
 def completes_by_event(traits: int, lost_events: int = 0):

@@ -12,6 +12,7 @@ from tests.infra.conftest import ACCOUNT, FULL_CONFIG, actions_of, policies, sta
 TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/team-a"
 TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT}:team-a-alerts"
 MACHINE_ARN = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:team-a-pipeline"
+EVALUATOR_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:team-a-evaluator"
 KEY_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
 SEND_TASK_RESULT = {"states:SendTaskSuccess", "states:SendTaskFailure"}
 EXECUTIONS_ARNS = [
@@ -161,6 +162,7 @@ def test_least_privilege_per_role_by_default(default_run):
         "dynamodb:DeleteItem",
         "sns:Publish",
         "states:DescribeExecution",
+        "lambda:InvokeFunction",
     }
     assert actions_of(roles["team-a-reconciler"]) == logs | KEY_ACTIONS | {
         "dynamodb:GetItem",
@@ -184,8 +186,10 @@ def test_least_privilege_per_role_by_default(default_run):
     for role, document in roles.items():
         if role in ("team-a-states", "team-a-scheduler"):  # invoke this stack's functions only
             continue
-        # the orchestrator and the watchdog look up their own machine's executions only (tests/infra/test_watchdog.py)
+        # the orchestrator and the watchdog look up their own machine's executions only (tests/infra/test_watchdog.py);
+        # the orchestrator invokes this stack's evaluator only (below)
         own = {"states:DescribeExecution"} if role in ("team-a-orchestrator", "team-a-watchdog") else set()
+        own |= {"lambda:InvokeFunction"} if role == "team-a-orchestrator" else set()
         assert not actions_of(document) & TRIGGER_ACTIONS - own, f"{role}: trigger permissions must be off by default"
         assert "secretsmanager:GetSecretValue" not in actions_of(document)
 
@@ -195,9 +199,10 @@ def test_scoped_to_this_stacks_resources(default_run):
     (key,) = default_run.of_type("aws:kms/key:Key")
     assert resources_of(roles["team-a-orchestrator"]) - {
         f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/team-a-orchestrator:*"
-    } == {TABLE_ARN, f"{TABLE_ARN}/index/*", TOPIC_ARN, key.outputs["arn"], *EXECUTIONS_ARNS}
+    } == {TABLE_ARN, f"{TABLE_ARN}/index/*", TOPIC_ARN, key.outputs["arn"], *EXECUTIONS_ARNS, EVALUATOR_ARN}
     orchestrator = {a: s["Resource"] for s in statements(roles["team-a-orchestrator"]) for a in s["Action"]}
     assert orchestrator["states:DescribeExecution"] == EXECUTIONS_ARNS
+    assert orchestrator["lambda:InvokeFunction"] == [EVALUATOR_ARN]  # checkMonitoring asks the evaluator, nothing else
     assert resources_of(roles["team-a-reconciler"]) - {
         f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/team-a-reconciler:*"
     } == {TABLE_ARN, TOPIC_ARN, key.outputs["arn"]}

@@ -44,6 +44,7 @@ COMMON_ENV = {
     "LOG_LEVEL",
 }
 OWN_ENV = {
+    "orchestrator": {"EVALUATOR_FUNCTION"},
     "stream-router": {"STATE_MACHINE_ARN"},
     "watchdog": {"STATE_MACHINE_ARN", "EXECUTION_TIMEOUT_SECONDS", "WATCHDOG_SCHEDULES"},
 }
@@ -164,6 +165,8 @@ def test_functions(default_run):
         assert set(env) == expected, kind
         assert env["TABLE_NAME"] == "team-a" and env["SNS_TOPIC_ARN"].endswith(":team-a-alerts")
         assert env["ARCHETYPE_DIR"] == "/var/task/archetypes"
+        if kind == "orchestrator":
+            assert env["EVALUATOR_FUNCTION"] == "team-a-evaluator" == found["evaluator"].inputs["name"]
         assert (env["READINESS_TTL_SECONDS"], env["RETENTION_TTL_SECONDS"]) == ("3600", "604800")
         assert env["INTERLOCK_ALLOWED_NETWORKS"] == "" and env["DATA_BUCKET"] == ""
         assert f"{function.parent}-logs" in function.dependencies, "function must wait for its log group"

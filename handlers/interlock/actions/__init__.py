@@ -37,9 +37,9 @@ ACTIONS: dict[str, Callable[[Request], ActionOutcome]] = {
 }
 
 
-def parse_request(event: object) -> tuple[Request, str | None]:
+def parse_request(event: object, budget: float | None = None) -> tuple[Request, str | None]:
     """The request with defaults filled (scheduleID `daily`, empty date = today UTC), and the first problem with
-    its identifying fields, if any."""
+    its identifying fields, if any. `budget`: the seconds the invocation may still spend on outside calls."""
     event = event if isinstance(event, dict) else {}
     action = event.get("action") if isinstance(event.get("action"), str) else ""
     if action == "prepareRun":  # the first call of an execution: its identity is the (normalised) execution input
@@ -57,6 +57,7 @@ def parse_request(event: object) -> tuple[Request, str | None]:
         date=date or schedule.today_utc(),
         payload=payload,
         execution=execution,
+        budget=budget,
     )
     problem = None
     if action not in ACTIONS:

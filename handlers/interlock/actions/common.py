@@ -39,6 +39,7 @@ class Request:
     date: str
     payload: dict
     execution: str = ""  # the execution's name (the lock owner), as the state machine sends it
+    budget: float | None = None  # seconds the invocation may still spend on outside calls (None: no Lambda context)
     # What this invocation has read (the pipeline config, the archetype), shared by the steps of a merged action.
     memo: dict = field(default_factory=dict, compare=False, repr=False)
 

@@ -6,7 +6,8 @@ to be separate states, and answers one route to branch on.
   timedOut | error; it also says which traits the next pass evaluates (a PASS still fresh is reused)
 - completeRun: completion SLA, run log, maxDuration, cascade, then monitoring or the lock release → monitor | done |
   error
-- checkMonitoring: drift (and the late-arrival rerun), expiry, then the lock release → monitor | done | error
+- checkMonitoring: the traits evaluated (through the evaluator function), drift (and the late-arrival rerun), expiry,
+  then the lock release → monitor | done | error
 
 Every step runs as the action it was (`steps.run_step`): the same events, alerts, metrics and run log writes, one
 log line each under the step's name; the pipeline config is read once per call (the request's memo).
@@ -18,7 +19,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable
 
-from .. import archetypes, invocation, schedule
+from .. import archetypes, evaluator_function, invocation, schedule
 from ..log import logger
 from ..models import DEFAULT_SCHEDULE, FailureCategory, Result, RunStatus, TraitStatus
 from . import completion, evaluation, gate, monitoring
@@ -282,22 +283,44 @@ def _cascade(req: Request) -> dict:
 
 
 def check_monitoring(req: Request) -> ActionOutcome:
-    """One monitoring pass judged: drift against the baseline (a drift records the late arrivals and starts a
-    rerun, releasing the lock first), else the end of the monitoring window (then the lock is released)."""
+    """One monitoring cycle: the run's traits evaluated (by the evaluator function, all at once), drift against the
+    baseline (a drift records the late arrivals and starts a rerun, releasing the lock first), else the end of the
+    monitoring window (then the lock is released). A broken evaluator raises (the state machine's Catch)."""
     owner = req.payload.get("owner")
-    drift = _run_step(req, "checkDrift", monitoring.check_drift, "baseline", "traitResults")
+    results = _monitoring_results(req)
+    drift = _run_step(req, "checkDrift", monitoring.check_drift, "baseline", traitResults=results)
+    evaluated = {"traitResults": [_summary(result) for result in results]}
     if drift.payload.get("driftDetected") is True:
         late = _run_step(
             req, "handleLateArrival", monitoring.handle_late_arrival, drifted=drift.payload.get("drifted"), owner=owner
         )
         released = late.payload.get("lockReleased") is True or _released(req, owner)
-        return ActionOutcome(Route.DONE, {**drift.payload, **late.payload, "lockReleased": released})
+        return ActionOutcome(Route.DONE, {**evaluated, **drift.payload, **late.payload, "lockReleased": released})
     expiry = _run_step(req, "checkMonitoringExpired", monitoring.check_monitoring_expired, "monitoringStartedAt")
     if expiry.result == Result.ERROR:
         return ActionOutcome(Route.ERROR, expiry.payload)
+    answer = {**evaluated, **drift.payload, **expiry.payload}
     if expiry.payload.get("expired") is not True:
-        return ActionOutcome(Route.MONITOR, {**drift.payload, **expiry.payload})
-    return ActionOutcome(Route.DONE, {**drift.payload, **expiry.payload, "lockReleased": _released(req, owner)})
+        return ActionOutcome(Route.MONITOR, answer)
+    return ActionOutcome(Route.DONE, {**answer, "lockReleased": _released(req, owner)})
+
+
+def _monitoring_results(req: Request) -> list:
+    """This cycle's trait results: the evaluator's answers for `payload.traits`. An execution started before
+    checkMonitoring evaluated (its definition still has the monitoring Map) sends the results as `traitResults`."""
+    if "traits" not in req.payload:
+        given = req.payload.get("traitResults")
+        return given if isinstance(given, list) else []
+    items = req.payload["traits"]
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise Problem("payload.traits must be a list of trait items")
+    return evaluator_function.evaluate(items, req.budget)
+
+
+def _summary(result: object) -> dict:
+    """What the execution's history shows of one evaluator answer (the stored result has the rest)."""
+    fields = invocation.fields(result)
+    return {key: fields.get(key) for key in ("traitType", "status", "failureCategory")}
 
 
 def _released(req: Request, owner: object) -> bool:

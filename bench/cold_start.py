@@ -25,7 +25,7 @@ TARGET_RATIO = 1.5
 # The clients each handler creates on its first invocation (the trigger and run-checker also create the one
 # client of the job service they drive; glue stands for those).
 HANDLERS = {
-    "orchestrator": ("dynamodb", "sns"),
+    "orchestrator": ("dynamodb", "sns", "lambda"),  # lambda: checkEvaluation and checkMonitoring ask the evaluator
     "stream_router": ("stepfunctions",),
     "evaluator": ("dynamodb",),
     "trigger": ("dynamodb", "glue"),

@@ -2,8 +2,9 @@
 
 Adding a function the state machine calls is adding a record here (plus its handler module and its use in
 asl/pipeline.asl.json): CoreFunctions builds it, the state machine's role may invoke it, the definition gets its
-ARN, and an error alarm watches it. stream-router's record is built by StreamRouter, reconciler's by
-ExecutionEvents and watchdog's by Watchdog: all need the state machine.
+ARN, and an error alarm watches it. CoreFunctions also builds the evaluator, which the orchestrator invokes (not the
+state machine). stream-router's record is built by StreamRouter, reconciler's by ExecutionEvents and watchdog's by
+Watchdog: all need the state machine.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class FunctionInputs:
     evaluator_bucket_arns: Sequence[str]
     trigger_permissions: TriggerPermissions
     state_machine_name: str = ""  # known before the state machine exists
-    evaluator_function_name: str = ""  # known before the evaluator exists (the orchestrator's monitoring asks it)
+    evaluator_function_name: str = ""  # known before the evaluator exists (the orchestrator invokes it)
     state_machine_arn: pulumi.Input[str] | None = None  # known once the state machine exists
     dead_letter_queue_arn: pulumi.Input[str] | None = None  # stream-router's failed batches
 
@@ -41,6 +42,7 @@ class FunctionRecord:
     table_actions: tuple[str, ...] = ()  # DynamoDB actions on the table
     queries_index: bool = False  # may also Query the table's indexes
     state_machine_placeholder: str = ""  # ${...} of its ARN in the definition; empty: not a state machine task
+    core: bool = False  # built by CoreFunctions (the state machine's tasks and the evaluator)
     statements: Callable[[FunctionInputs], list[dict]] = lambda _inputs: []
     environment: Callable[[FunctionInputs], Mapping[str, pulumi.Input[str]]] = lambda _inputs: {}
 
@@ -65,7 +67,7 @@ def _orchestrator(inputs: FunctionInputs) -> list[dict]:
     # acquireLock asks whether a lock's owner still runs; the ARN is built from the machine's name because the
     # machine's own ARN depends on this function
     executions = iam.own_state_machine_executions(inputs.table_arn, inputs.state_machine_name)
-    # checkMonitoring evaluates the run's traits through the evaluator function (one state per monitoring cycle)
+    # checkEvaluation and checkMonitoring evaluate the run's traits through the evaluator function
     evaluator = iam.own_function(inputs.table_arn, inputs.evaluator_function_name)
     return [
         *_publishes_alerts(inputs),
@@ -124,6 +126,7 @@ FUNCTIONS = (
         iam.TABLE_READ + iam.TABLE_WRITE,
         queries_index=True,
         state_machine_placeholder="OrchestratorFunctionArn",
+        core=True,
         statements=_orchestrator,
         environment=lambda inputs: {"EVALUATOR_FUNCTION": inputs.evaluator_function_name},
     ),
@@ -131,7 +134,7 @@ FUNCTIONS = (
         "evaluator",
         "evaluator",
         ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"),
-        state_machine_placeholder="EvaluatorFunctionArn",
+        core=True,  # invoked by the orchestrator's checkEvaluation and checkMonitoring
         statements=_evaluator,
     ),
     FunctionRecord(
@@ -139,6 +142,7 @@ FUNCTIONS = (
         "trigger",
         ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
         state_machine_placeholder="TriggerFunctionArn",
+        core=True,
         statements=_trigger,
     ),
     FunctionRecord(
@@ -146,6 +150,7 @@ FUNCTIONS = (
         "run_checker",
         ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),  # UpdateItem: a job run's wait (§10.3)
         state_machine_placeholder="RunCheckerFunctionArn",
+        core=True,
         statements=_run_checker,
     ),
     FunctionRecord(
@@ -178,6 +183,7 @@ FUNCTIONS = (
         environment=lambda inputs: {"STATE_MACHINE_ARN": inputs.state_machine_arn},
     ),
 )
+CORE_FUNCTIONS = tuple(record for record in FUNCTIONS if record.core)
 STATE_MACHINE_TASKS = tuple(record for record in FUNCTIONS if record.state_machine_placeholder)
 EVALUATOR = next(record for record in FUNCTIONS if record.kind == "evaluator")
 STREAM_ROUTER = next(record for record in FUNCTIONS if record.kind == "stream-router")

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import packaging
-from .function_records import STATE_MACHINE_TASKS, FunctionInputs, FunctionRecord
+from .function_records import CORE_FUNCTIONS, STATE_MACHINE_TASKS, FunctionInputs, FunctionRecord
 from .service_role import ServiceRoleArgs, service_role
 from .stack_settings import PROJECT_ROOT
 
@@ -132,12 +132,13 @@ class LambdaFunction(pulumi.ComponentResource):
 
 
 class CoreFunctions(pulumi.ComponentResource):
-    """The functions the state machine calls (function_records.STATE_MACHINE_TASKS), each with its own role."""
+    """The lifecycle's functions (function_records.CORE_FUNCTIONS): the ones the state machine calls and the
+    evaluator the orchestrator calls, each with its own role."""
 
     def __init__(self, name: str, args: FunctionsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:CoreFunctions", name, None, opts)
         self.functions: dict[str, LambdaFunction] = {}
-        for record in STATE_MACHINE_TASKS:
+        for record in CORE_FUNCTIONS:
             self.functions[record.kind] = LambdaFunction(
                 f"{name}-{record.kind}", LambdaFunctionArgs(record, args), opts=pulumi.ResourceOptions(parent=self)
             )

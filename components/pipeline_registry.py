@@ -55,9 +55,9 @@ def load_pipeline_items(directory: str, settings: StackSettings | None = None) -
 def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: str) -> list[str]:
     """What only the pipelines and the stack settings together show: an evaluator path while
     `interlock:evaluatorBaseUrl` is empty, a stack schedule naming a pipeline the directory does not have (its
-    markers would start nothing), an `sla.maxDuration` the execution timeout ends first, and a pipeline whose
-    traits make the evaluation and poll loops outgrow the execution history."""
-    from handlers.interlock import archetypes, run_duration
+    markers would start nothing), an `sla.maxDuration` the execution timeout ends first, and retries or monitoring
+    that could outgrow the execution history."""
+    from handlers.interlock import run_duration
     from handlers.interlock.evaluators import BUILTIN_PREFIX
     from handlers.interlock.models import did_you_mean
     from handlers.interlock.pipelines import is_absolute_url
@@ -67,8 +67,9 @@ def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: 
         "evaluationWindow": settings.evaluation_window_seconds,
         "evaluationInterval": settings.evaluation_interval_seconds,
         "maxPollAttempts": settings.max_poll_attempts,
+        "monitoringInterval": settings.monitoring_interval_seconds,
+        "executionTimeout": settings.execution_timeout_seconds,
     }
-    registry = archetypes.load_dir(ARCHETYPE_DIR)
     for path, config in configs.items():
         if not settings.evaluator_base_url:
             problems += [
@@ -79,19 +80,12 @@ def stack_problems(configs: dict[str, Any], settings: StackSettings, directory: 
                 and not trait.evaluator.strip().startswith(BUILTIN_PREFIX)
                 and not is_absolute_url(trait.evaluator)
             ]
+        problems += _history_problems(path, config, numbers)
         max_duration = run_duration.limit(config)
         if max_duration and max_duration.total_seconds() >= settings.execution_timeout_seconds:
             problems.append(
                 f"{path}: sla.maxDuration: {config.sla.max_duration} is not shorter than interlock:executionTimeout "
                 f"({settings.execution_timeout_seconds}s), which ends the execution first (RUN_STUCK covers that)"
-            )
-        traits = len(archetypes.resolve_traits(registry[config.archetype], config, schedule_id="", date=""))
-        events = stack_settings.attempt_history_events(numbers, traits)
-        if events + stack_settings.HISTORY_RESERVE > stack_settings.HISTORY_EVENT_LIMIT:
-            problems.append(
-                f"{path}: traits: {traits} traits with this stack's evaluationWindow, evaluationInterval and "
-                f"maxPollAttempts can write {events} history events in one attempt; Step Functions fails an "
-                f"execution at {stack_settings.HISTORY_EVENT_LIMIT}: lengthen interlock:evaluationInterval"
             )
     names = {config.name for config in configs.values()}
     problems += [
@@ -136,3 +130,21 @@ class PipelineRegistry(pulumi.ComponentResource):
                 )
             )
         self.register_outputs({"count": len(self.items)})
+
+
+def _history_problems(path: str, config: Any, numbers: dict[str, int]) -> list[str]:
+    """Every attempt the pipeline's retry allows, then its monitoring, must fit one execution's history."""
+    from handlers.interlock.durations import parse_duration
+
+    duration = config.watch.monitoring.duration if config.monitoring_enabled else ""
+    attempts = config.retry_policy.max_attempts
+    events = stack_settings.execution_history_events(numbers, attempts, parse_duration(duration) if duration else 0)
+    if events + stack_settings.HISTORY_RESERVE <= stack_settings.HISTORY_EVENT_LIMIT:
+        return []
+    return [
+        f"{path}: {'watch.monitoring.duration' if duration else 'retry.maxAttempts'}: {attempts} attempt(s) and "
+        f"{duration or 'no'} monitoring with this stack's evaluationWindow, evaluationInterval, maxPollAttempts and "
+        f"monitoringInterval can write {events} history events in one execution; Step Functions fails an execution "
+        f"at {stack_settings.HISTORY_EVENT_LIMIT} (keep {stack_settings.HISTORY_RESERVE} for the rest): lower "
+        "retry.maxAttempts, shorten the monitoring or lengthen interlock:monitoringInterval"
+    ]

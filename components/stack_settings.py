@@ -63,7 +63,8 @@ ASL_PATH = os.path.join(PROJECT_ROOT, "asl", "pipeline.asl.json")
 LOOPS = {  # the states of each lifecycle loop, in asl/pipeline.asl.json
     "poll": ("WaitForRun", "PollRunStatus", "EvaluatePollResult"),
     "await": ("AwaitJobCompletion", "CountCompletionCheck"),  # a wait by event that timed out (its Catch)
-    "evaluation": ("EvaluateTraits", "CheckEvaluation", "IsReady", "WaitBeforeReevaluation"),
+    "evaluation": ("CheckEvaluation", "IsReady", "WaitBeforeReevaluation"),
+    "monitoring": ("MonitoringWait", "CheckMonitoring", "IsMonitoringOver"),
 }
 
 _PARTITION = r"arn:aws(?:-cn|-us-gov)?"
@@ -469,37 +470,42 @@ def completion_checks(poll_interval: int, max_poll_attempts: int, completion_che
     return interval, 1 + budget // interval
 
 
-def loop_events(traits: int = 1, definition: dict | None = None) -> dict[str, int]:
-    """History events one iteration of each lifecycle loop adds, counted from the definition's states with `traits`
-    items per Map: `poll` (wait, run-checker, choice), `await` (a wait by event that timed out, the count) and
-    `evaluation` (evaluate, check, wait)."""
+def loop_events(definition: dict | None = None) -> dict[str, int]:
+    """History events one iteration of each lifecycle loop adds, counted from the definition's states: `poll`
+    (wait, run-checker, choice), `await` (a wait by event that timed out, the count), `evaluation` (check, choice,
+    wait) and `monitoring` (wait, check, choice). None depends on the number of traits: the orchestrator evaluates
+    them inside one state."""
     if definition is None:
         with open(ASL_PATH, encoding="utf-8") as handle:
             definition = json.load(handle)
     states = definition["States"]
-    return {loop: sum(_state_events(states[name], traits) for name in names) for loop, names in LOOPS.items()}
+    return {loop: sum(_state_events(states[name]) for name in names) for loop, names in LOOPS.items()}
 
 
-def _state_events(state: dict, traits: int) -> int:
-    """Entered + exited, plus scheduled/started/succeeded for a task; a Map adds started/succeeded and, per item,
-    iteration started/succeeded around its own states."""
-    kind = state["Type"]
-    if kind == "Task":  # a wait on a task token that times out writes submitted and timed out instead of succeeded
+def _state_events(state: dict) -> int:
+    """Entered + exited, plus scheduled/started/succeeded for a task."""
+    if state["Type"] == "Task":  # a wait on a task token that times out writes submitted and timed out instead
         return 6 if state.get("Resource", "").endswith(".waitForTaskToken") else 5
-    if kind == "Map":
-        inner = (state.get("ItemProcessor") or state.get("Iterator"))["States"]
-        return 4 + traits * (2 + sum(_state_events(s, 1) for s in inner.values()))
     return 2
 
 
-def attempt_history_events(settings: Mapping[str, int], traits: int = 1) -> int:
+def attempt_history_events(settings: Mapping[str, int]) -> int:
     """The most history events the evaluation loop and the wait for the job of one attempt can write (`settings`: the
     parsed interlock: values). A job is polled at most maxPollAttempts times, and one awaited by event times out at
     most as often (`completion_checks`), so the larger loop times maxPollAttempts bounds either."""
-    events = loop_events(traits)
+    events = loop_events()
     evaluations = math.ceil(settings["evaluationWindow"] / settings["evaluationInterval"]) + 1
     waiting = settings["maxPollAttempts"] * max(events["poll"], events["await"])
     return evaluations * events["evaluation"] + waiting
+
+
+def execution_history_events(settings: Mapping[str, int], attempts: int, monitoring_seconds: float) -> int:
+    """The most history events a pipeline's execution can write in its loops: `attempts` attempts (a retry repeats
+    the evaluation loop and the wait for the job in the same execution), then monitoring for `monitoring_seconds`
+    (0: none), one cycle per monitoringInterval and one more at its end, for no longer than executionTimeout."""
+    monitored = min(monitoring_seconds, settings["executionTimeout"])
+    cycles = math.ceil(monitored / settings["monitoringInterval"]) + 1 if monitored > 0 else 0
+    return attempts * attempt_history_events(settings) + cycles * loop_events()["monitoring"]
 
 
 def history_problems(parsed: dict) -> list[str]:

@@ -25,7 +25,8 @@ class StateMachineArgs:
 
 
 class PipelineStateMachine(pulumi.ComponentResource):
-    """Its role may invoke exactly the four core functions, publish to the (encrypted) alert topic and deliver logs."""
+    """Its role may invoke exactly the functions the definition calls (orchestrator, trigger, run-checker), publish to
+    the (encrypted) alert topic and deliver logs."""
 
     def __init__(self, name: str, args: StateMachineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("interlock:index:PipelineStateMachine", name, None, opts)

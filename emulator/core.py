@@ -464,7 +464,9 @@ class Emulator:
             raise TimeoutError(f"EventBridge deliveries still pending after {timeout_s}s")
 
     def wait_for_execution(self, arn: str, timeout_s: float = 120) -> dict:
-        """Wait until the execution ends; returns status, parsed output, transitions, Lambda invocations, history."""
+        """Wait until the execution ends; returns status, parsed output, transitions, the state machine's own Lambda
+        invocations (from its history: not the evaluator's, which the orchestrator invokes; `lambda_invocations`
+        counts every function's), history."""
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout_s
         while True:

@@ -110,7 +110,7 @@ def test_a_write_failing_after_the_job_started_never_starts_it_again(emu):
 
     second = run(emu, "x-write")
     assert second["status"] == "SUCCEEDED"
-    assert second["output"]["prepare"]["result"] == "adopt" and "EvaluateTraits" not in entered(second)
+    assert second["output"]["prepare"]["result"] == "adopt" and "CheckEvaluation" not in entered(second)
     assert len(job.runs) == 1 and len(set(starts(emu, job))) == 1
     log = emu.run_log("x-write", TODAY)
     assert log["status"] == "COMPLETED" and "inFlight" not in log
@@ -307,7 +307,7 @@ def test_invariants_hold_under_random_fault_schedules(emu, schedule, job_ends):
         emu.faults.clear()
         settle(emu, pid)  # no lock held by a finished execution
         log = emu.run_log(pid, TODAY)
-        attempted = {"EvaluateTraits", "TriggerPipeline"} & set(entered(result))  # the run-log gate let it through
+        attempted = {"CheckEvaluation", "TriggerPipeline"} & set(entered(result))  # the run-log gate let it through
         assert not attempted or (log is not None and log.get("status")), f"{fault}: the attempted date has no run log"
         if log and log.get("status"):
             assert len(job.runs) <= max(log["attemptNumber"], 1), f"{fault}: a second start for one attempt"

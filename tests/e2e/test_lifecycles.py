@@ -79,6 +79,10 @@ def entered(result):
     return [e["stateEnteredEventDetails"]["name"] for e in result["history"] if e["type"].endswith("StateEntered")]
 
 
+def checked_evaluation(event):
+    return event["type"] == "TaskStateExited" and event["stateExitedEventDetails"]["name"] == "CheckEvaluation"
+
+
 def settle(emu, pid, timeout_s=90):
     """Wait for every execution of the pipeline (reruns, cascades) to end; returns their results, oldest first."""
     emu.wait_for_streams()
@@ -143,18 +147,16 @@ def test_a_schedule_firing_starts_its_pipeline(emu):
 
 def test_happy_path_with_a_synchronous_trigger(emu):
     register(emu, "e2e-sync")
+    evaluated_before = emu.lambda_invocations.get("interlock-emu-evaluator", 0)
     result = run(emu, "e2e-sync")
     assert result["status"] == "SUCCEEDED"
     assert entered(result)[-3:] == ["CompleteRun", "IsMonitored", "Completed"]
-    assert result["state_transitions"] == 13  # DESIGN §10.0: 10 + n with 3 traits (23 on main 7019b67)
+    assert result["state_transitions"] == 9  # DESIGN §10.0: 9 whatever the traits (23 on main 7019b67, 13 at a65b278)
     log = emu.run_log("e2e-sync", TODAY)
     assert (log["status"], log["attemptNumber"]) == ("COMPLETED", 1)
     assert len(emu.http.requests("/e2e-sync/trigger")) == 1
-    assert result["lambda_invocations"] == {
-        "interlock-emu-orchestrator": 3,
-        "interlock-emu-evaluator": 3,
-        "interlock-emu-trigger": 1,
-    }
+    assert result["lambda_invocations"] == {"interlock-emu-orchestrator": 3, "interlock-emu-trigger": 1}
+    assert emu.lambda_invocations["interlock-emu-evaluator"] - evaluated_before == 3  # by checkEvaluation
     assert alert_types(emu, "e2e-sync") == []
     settle(emu, "e2e-sync")
 
@@ -166,7 +168,7 @@ def test_asynchronous_job_polled_to_success(emu):
     assert result["status"] == "SUCCEEDED"
     assert job.polls == 3 and len(job.runs) == 1
     assert entered(result).count("PollRunStatus") == 3
-    assert result["state_transitions"] == 22  # DESIGN §10.0: 13 + n + 3k with 3 traits and 2 running polls
+    assert result["state_transitions"] == 18  # DESIGN §10.0: 12 + 3k, 2 running polls (32 on 7019b67, 22 at a65b278)
     assert emu.run_log("e2e-async", TODAY)["status"] == "COMPLETED"
     assert alert_types(emu, "e2e-async") == []
     settle(emu, "e2e-async")
@@ -177,7 +179,7 @@ def test_not_ready_then_ready_within_the_reevaluation_loop(emu):
     result = run(emu, "e2e-late-ready")
     assert result["status"] == "SUCCEEDED"
     states = entered(result)
-    assert states.count("WaitBeforeReevaluation") == 1 and states.count("EvaluateTraits") == 2
+    assert states.count("WaitBeforeReevaluation") == 1 and states.count("CheckEvaluation") == 2
     assert len(emu.http.requests("/e2e-late-ready/source-freshness")) == 2
     # the other traits' PASS was still fresh (TTL 120 s and more): the second pass did not ask them again
     assert [len(emu.http.requests(f"/e2e-late-ready/{t}")) for t in TRAITS[1:]] == [1, 1]
@@ -425,15 +427,19 @@ def test_data_landing_in_s3_during_the_reevaluation_loop(emu):
     emu.register_pipeline(config)
     arn = emu.write_marker("e2e-landing", date=TODAY)
     deadline = time.monotonic() + 30
-    while not any(e["type"] == "MapStateExited" for e in emu.history(arn)):  # the first evaluation found nothing
+    while not any(checked_evaluation(e) for e in emu.history(arn)):  # the first evaluation found nothing
         assert time.monotonic() < deadline
         time.sleep(0.1)
     emu.client("s3").put_object(Bucket="interlock-emu-data", Key=f"landing/{TODAY}/sales.csv", Body=b"id,amount\n")
     result = emu.wait_for_execution(arn, timeout_s=90)
     assert result["status"] == "SUCCEEDED"
-    assert entered(result).count("EvaluateTraits") >= 2
-    trait = next(t for t in result["output"]["traitResults"] if t["traitType"] == "source-freshness")
-    assert trait["status"] == "PASS" and trait["value"]["key"] == f"landing/{TODAY}/sales.csv"
+    assert entered(result).count("CheckEvaluation") >= 2
+    trait = next(
+        t for t in result["output"]["evaluation"]["payload"]["traitResults"] if t["traitType"] == "source-freshness"
+    )
+    assert trait["status"] == "PASS"
+    stored = emu.store.get_trait_result("e2e-landing", "source-freshness")
+    assert stored["status"] == "PASS" and stored["value"]["key"] == f"landing/{TODAY}/sales.csv"
     assert emu.run_log("e2e-landing", TODAY)["status"] == "COMPLETED"
     assert alert_types(emu, "e2e-landing") == []
     settle(emu, "e2e-landing")

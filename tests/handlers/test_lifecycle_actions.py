@@ -198,73 +198,146 @@ def evaluated(expires_in: int = 3600, **statuses: str) -> list[dict]:
     return [dict(r, expiresAt=expires) for r in evaluator_results(**statuses)]
 
 
-def evaluation(trait_results, previous_results=(), *, acquired=None, window=3600) -> dict:
+@dataclass
+class EvaluatorFunction:
+    """The evaluator function in moto, answering each trait item with the status `statuses` gives its trait now
+    (PASS when it gives none), stored for `expires_in` seconds."""
+
+    statuses: dict = field(default_factory=dict)
+    expires_in: dict = field(default_factory=dict)
+    asked: list = field(default_factory=list)
+    crash: bool = False
+
+    def invoke(self, event=None) -> tuple[str, bool, str]:  # replaces the function's own, called with `event`
+        item = json.loads(event) if isinstance(event, (str, bytes)) else event
+        self.asked.append(item)
+        if self.crash:
+            crashed = {"errorMessage": "Task timed out after 60.00 seconds", "errorType": "Sandbox.Timedout"}
+            return json.dumps(crashed), True, ""
+        trait = item["traitType"]
+        status = {trait.replace("-", "_"): self.statuses.get(trait, "PASS")}
+        (answer,) = evaluated(self.expires_in.get(trait, 3600), **status)
+        return json.dumps(answer), False, ""
+
+    def asked_for(self) -> list[str]:
+        return sorted(item["traitType"] for item in self.asked)
+
+
+@pytest.fixture
+def evaluator(aws_env, monkeypatch) -> EvaluatorFunction:
+    function = EvaluatorFunction()
+    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", function.invoke)
+    lambda_function("interlock-evaluator")
+    monkeypatch.setenv("EVALUATOR_FUNCTION", "interlock-evaluator")
+    settings.reset()
+    return function
+
+
+def trait_items(traits=REQUIRED) -> list[dict]:
+    return [
+        {"pipelineID": "pipe-a", "traitType": trait, "evaluator": "builtin:test", "timeout": 30} for trait in traits
+    ]
+
+
+class LambdaContext:
+    def __init__(self, seconds_left: float) -> None:
+        self.seconds_left = seconds_left
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds_left * 1000)
+
+
+def evaluation(pending=None, previous_results=(), *, acquired=None, window=3600) -> dict:
     return {
         "runID": new_run(),
-        "traitResults": list(trait_results),
-        "previous": {"pending": [], "results": list(previous_results)},
+        "previous": {"pending": trait_items() if pending is None else pending, "results": list(previous_results)},
         "lock": {"acquiredAt": iso(acquired or schedule.now_utc())},
         "executionStartedAt": iso(schedule.now_utc()),
         "settings": {**STACK["settings"], "evaluationWindowSeconds": window},
     }
 
 
-def test_ready_answers_trigger_with_every_trait_s_latest_result(aws_env, config_reads):
+def test_ready_evaluates_every_pending_trait_and_answers_trigger(evaluator, config_reads):
     pipeline()
     config_reads.clear()  # writing a config reads the one it replaces (its downstream edges)
-    out = call("checkEvaluation", evaluation(evaluated(**ALL_PASS)))
+    out = call("checkEvaluation", evaluation())
     assert out["result"] == "trigger" and out["payload"]["pending"] == []
+    assert evaluator.asked_for() == sorted(REQUIRED)  # each pending item once, all at once
     assert sorted(r["traitType"] for r in out["payload"]["results"]) == sorted(REQUIRED)
+    assert sorted(r["traitType"] for r in out["payload"]["traitResults"]) == sorted(REQUIRED)  # shown in history
     assert config_reads == ["pipe-a"]  # SLA and readiness share one read
 
 
-def test_not_ready_re_evaluates_all_but_the_fresh_pass_results(aws_env, config_reads):
+def test_not_ready_re_evaluates_all_but_the_fresh_pass_results(evaluator, config_reads):
     pipeline()
     config_reads.clear()  # writing a config reads the one it replaces (its downstream edges)
-    statuses = dict(ALL_PASS, upstream_dependency="FAIL")
-    out = call("checkEvaluation", evaluation(evaluated(**statuses)))
+    evaluator.statuses["upstream-dependency"] = "FAIL"
+    out = call("checkEvaluation", evaluation())
     assert out["result"] == "reevaluate" and out["payload"]["blocking"] == ["upstream-dependency"]
     assert [t["traitType"] for t in out["payload"]["pending"]] == ["upstream-dependency", "schema-contract"]
     assert out["payload"]["reused"] == ["resource-availability", "source-freshness"]
     assert out["payload"]["validationTimedOut"] is False
     assert config_reads == ["pipe-a"]  # SLA, readiness, validation timeout and the next pass share one read
-    # the next pass: only the pending trait's result comes in; the reused PASS results still count
-    again = call("checkEvaluation", evaluation(evaluated(upstream_dependency="PASS"), out["payload"]["results"]))
+    # the next pass asks only the pending traits; the reused PASS results still count
+    evaluator.statuses.clear()
+    evaluator.asked.clear()
+    again = call("checkEvaluation", evaluation(out["payload"]["pending"], out["payload"]["results"]))
+    assert evaluator.asked_for() == ["schema-contract", "upstream-dependency"]
     assert again["result"] == "trigger"
-    assert {r["traitType"]: r["status"] for r in again["payload"]["results"]} == dict.fromkeys(REQUIRED, "PASS")
+    assert {r["traitType"]: r["status"] for r in again["payload"]["results"]} == {
+        **dict.fromkeys(REQUIRED, "PASS"),
+        "schema-contract": "PASS",
+    }
 
 
-def test_a_pass_that_expires_before_the_next_check_is_evaluated_again(aws_env):
+def test_a_pass_that_expires_before_the_next_check_is_evaluated_again(evaluator):
     pipeline()
-    results = evaluated(**dict(ALL_PASS, upstream_dependency="FAIL"))
-    results[0]["expiresAt"] = iso(schedule.now_utc() + dt.timedelta(seconds=20))  # < interval 5 s + timeout 30 s
-    out = call("checkEvaluation", evaluation(results))
+    evaluator.statuses["upstream-dependency"] = "FAIL"
+    evaluator.expires_in["source-freshness"] = 20  # < interval 5 s + timeout 30 s
+    out = call("checkEvaluation", evaluation())
     assert next(t["traitType"] for t in out["payload"]["pending"]) == "source-freshness"
     assert "source-freshness" not in out["payload"]["reused"]
 
 
-def test_an_expired_earlier_pass_does_not_count(aws_env):
+def test_an_expired_earlier_pass_does_not_count(evaluator):
     pipeline()
     stale = evaluated(expires_in=-1, source_freshness="PASS")
-    out = call(
-        "checkEvaluation", evaluation(evaluated(upstream_dependency="PASS", resource_availability="PASS"), stale)
-    )
+    pending = trait_items(["upstream-dependency", "resource-availability"])
+    out = call("checkEvaluation", evaluation(pending, stale))
     assert out["result"] == "reevaluate" and out["payload"]["blocking"] == ["source-freshness"]
 
 
-def test_a_timed_out_evaluation_is_logged_and_alerted_once(aws_env):
+def test_a_timed_out_evaluation_is_logged_and_alerted_once(aws_env, evaluator):
     pipeline()
-    payload = evaluation(
-        evaluated(**dict(ALL_PASS, upstream_dependency="FAIL")),
-        acquired=schedule.now_utc() - dt.timedelta(seconds=60),
-        window=30,
-    )
+    evaluator.statuses["upstream-dependency"] = "FAIL"
+    payload = evaluation(acquired=schedule.now_utc() - dt.timedelta(seconds=60), window=30)
     out = call("checkEvaluation", payload)
     assert out["result"] == "timedOut" and out["payload"]["blocking"] == ["upstream-dependency"]
     log = store.get_run_log("pipe-a", DATE, "daily")
     assert (log["status"], log["failureCategory"]) == ("FAILED", "VALIDATION_TIMEOUT")
     assert store.get_run(payload["runID"])["status"] == "CANCELLED"
     assert [a["alertType"] for a in aws_env.alerts()] == ["VALIDATION_TIMEOUT"]
+
+
+def test_a_broken_evaluator_fails_the_evaluation_for_the_state_machine_to_catch(evaluator):
+    pipeline()
+    evaluator.crash = True
+    with pytest.raises(EvaluatorFailed, match=r"Sandbox\.Timedout"):
+        call("checkEvaluation", evaluation())
+    assert store.get_run_log("pipe-a", DATE, "daily") is None  # nothing judged, nothing logged
+
+
+def test_pending_items_that_are_not_a_list_of_items_are_an_error(evaluator):
+    pipeline()
+    out = call("checkEvaluation", evaluation(pending="source-freshness"))
+    assert out["result"] == "error" and "payload.previous.pending" in out["payload"]["error"]
+    assert evaluator.asked == []
+
+
+def test_an_execution_started_before_checkevaluation_evaluated_sends_its_results(aws_env):
+    pipeline()
+    out = call("checkEvaluation", {**evaluation(), "traitResults": evaluated(**ALL_PASS)})
+    assert out["result"] == "trigger"
 
 
 def test_results_that_are_not_a_list_are_an_error_not_a_vacuous_pass(aws_env):
@@ -365,53 +438,6 @@ def monitored(duration: str = "1h") -> tuple[str, str]:
     return run_id, completed["payload"]["loggedAt"]
 
 
-@dataclass
-class EvaluatorFunction:
-    """The evaluator function in moto, answering each trait with the status `statuses` gives it now."""
-
-    statuses: dict = field(default_factory=lambda: dict(ALL_PASS))
-    asked: list = field(default_factory=list)
-    crash: bool = False
-
-    def invoke(self, event=None) -> tuple[str, bool, str]:  # replaces the function's own, called with `event`
-        item = json.loads(event) if isinstance(event, (str, bytes)) else event
-        self.asked.append(item)
-        if self.crash:
-            return (
-                json.dumps({"errorMessage": "Task timed out after 60.00 seconds", "errorType": "Sandbox.Timedout"}),
-                True,
-                "",
-            )
-        (answer,) = evaluated(
-            **{item["traitType"].replace("-", "_"): self.statuses[item["traitType"].replace("-", "_")]}
-        )
-        return json.dumps(answer), False, ""
-
-
-@pytest.fixture
-def evaluator(aws_env, monkeypatch) -> EvaluatorFunction:
-    function = EvaluatorFunction()
-    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", function.invoke)
-    lambda_function("interlock-evaluator")
-    monkeypatch.setenv("EVALUATOR_FUNCTION", "interlock-evaluator")
-    settings.reset()
-    return function
-
-
-class LambdaContext:
-    def __init__(self, seconds_left: float) -> None:
-        self.seconds_left = seconds_left
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(self.seconds_left * 1000)
-
-
-def trait_items() -> list[dict]:
-    return [
-        {"pipelineID": "pipe-a", "traitType": trait, "evaluator": "builtin:test", "timeout": 30} for trait in REQUIRED
-    ]
-
-
 def monitoring(run_id: str, started: str) -> dict:
     return {
         "runID": run_id,
@@ -458,7 +484,7 @@ def test_monitoring_ends_when_its_window_is_over_and_releases_the_lock(evaluator
 
 def test_a_drift_reruns_the_date_after_releasing_the_lock(aws_env, evaluator):
     run_id, started = monitored()
-    evaluator.statuses["source_freshness"] = "FAIL"
+    evaluator.statuses["source-freshness"] = "FAIL"
     out = call("checkMonitoring", monitoring(run_id, started))
     assert out["result"] == "done" and out["payload"]["drifted"] == ["source-freshness"]
     assert out["payload"]["lockReleased"] is True and store.get_lock("pipe-a", "daily") is None

@@ -14,7 +14,6 @@ from components.stack_settings import load_settings
 
 ARNS = {
     "OrchestratorFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:team-a-orchestrator",
-    "EvaluatorFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:team-a-evaluator",
     "TriggerFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:team-a-trigger",
     "RunCheckerFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:team-a-run-checker",
     "AlertTopicArn": "arn:aws:sns:us-east-1:123456789012:team-a-alerts",
@@ -179,9 +178,9 @@ def test_the_lock_is_released_on_every_path_after_acquiring_it(definition):
         assert done["StringEquals"] == "done", name
     assert {n for n, s in states.items() if s["Type"] == "Succeed"} == {"Completed", "Skipped"}
     held = [c for c in states["IsRunDue"]["Choices"] if "And" in c or c["StringEquals"] in ("evaluate", "adopt")]
-    assert {c["Next"] for c in held} == {"EvaluateTraits", "TriggerPipeline", "ReleaseLock", "ReleaseLockAfterError"}
+    assert {c["Next"] for c in held} == {"CheckEvaluation", "TriggerPipeline", "ReleaseLock", "ReleaseLockAfterError"}
     assert states["RetryBackoffWait"]["Next"] == "PrepareRun"
-    for start in ("EvaluateTraits", "TriggerPipeline"):
+    for start in ("CheckEvaluation", "TriggerPipeline"):
         assert not ends_without_release(start, set()), start
 
 

@@ -1,6 +1,7 @@
 """What a lifecycle costs: walk the rendered definition with scripted task results and count state transitions
-(every state entered, Map iterations included). DESIGN §10.0: 13 + n + 3k on the asynchronous polled happy path
-(23 + n + 3k on main 7019b67, before the lifecycle calls were merged)."""
+(every state entered). DESIGN §10.0: 12 + 3k on the asynchronous polled happy path, whatever the number of traits
+n (23 + n + 3k on main 7019b67, before the lifecycle calls were merged; 13 + n + 3k at a65b278, before the
+orchestrator evaluated the traits itself)."""
 
 from __future__ import annotations
 
@@ -159,16 +160,6 @@ def happy_path(traits: int, running_polls: int, trigger_status: str = "running",
     cycles = iter(["monitor"] * monitoring_cycles + ["done"])
 
     def task(name: str, document: dict) -> Any:
-        if name == "EvaluateTrait":
-            return {
-                "traitType": document["traitType"],
-                "status": "PASS",
-                "value": None,
-                "reason": None,
-                "failureCategory": None,
-                "required": True,
-                "expiresAt": "2026-11-28T07:00:00Z",
-            }
         if name == "PrepareRun":
             document = prepared(traits)
             document["resolvePipeline"]["payload"]["monitoring"] = monitoring_cycles > 0
@@ -196,28 +187,23 @@ def definition() -> dict:
     return json.loads(asl.render(asl.load_template(), ARNS, asl.knob_values(settings)))
 
 
-def test_async_happy_path_with_3_traits_and_2_running_polls_costs_22(definition):
+def test_async_happy_path_with_3_traits_and_2_running_polls_costs_18(definition):
     entered, end = run(definition, {"pipelineID": "p"}, happy_path(traits=3, running_polls=2))
     assert end == "Succeed" and entered[-1] == "Completed"
-    assert len(entered) == 22  # 32 on main 7019b67
+    assert len(entered) == 18  # 32 on main 7019b67, 22 at a65b278
 
 
 @pytest.mark.parametrize("traits, polls", [(1, 0), (3, 0), (5, 4), (10, 7)])
 def test_cost_formula(definition, traits, polls):
     entered, _end = run(definition, {"pipelineID": "p"}, happy_path(traits, polls))
-    assert len(entered) == 13 + traits + 3 * polls
+    assert len(entered) == 12 + 3 * polls  # the traits are evaluated inside CheckEvaluation
 
 
 def test_a_synchronous_trigger_skips_polling(definition):
     entered, _end = run(definition, {"pipelineID": "p"}, happy_path(3, 0, trigger_status="completed"))
-    assert "PollRunStatus" not in entered and len(entered) == 10 + 3  # 23 on main 7019b67
-    assert entered == [
+    assert entered == [  # 23 on main 7019b67, 13 at a65b278
         "PrepareRun",
         "IsRunDue",
-        "EvaluateTraits",
-        "EvaluateTrait",
-        "EvaluateTrait",
-        "EvaluateTrait",
         "CheckEvaluation",
         "IsReady",
         "TriggerPipeline",
@@ -256,18 +242,18 @@ def completes_by_event(traits: int, lost_events: int = 0):
     return task
 
 
-def test_a_job_awaited_by_event_costs_12_plus_n_however_long_it_runs(definition):
+def test_a_job_awaited_by_event_costs_11_however_long_it_runs(definition):
     entered, end = run(definition, {"pipelineID": "p"}, completes_by_event(traits=3))
     assert end == "Succeed" and entered[-1] == "Completed"
     assert "PollRunStatus" not in entered and entered.count("AwaitJobCompletion") == 1
-    assert len(entered) == 12 + 3  # bench/event_completion.py measures the same on the emulator
+    assert len(entered) == 11  # bench/event_completion.py measures the same on the emulator (15 at a65b278)
 
 
 @pytest.mark.parametrize("lost", [1, 4])
 def test_each_lost_or_late_event_costs_two_transitions(definition, lost):
     entered, _end = run(definition, {"pipelineID": "p"}, completes_by_event(3, lost_events=lost))
     assert entered.count("CountCompletionCheck") == lost
-    assert len(entered) == 12 + 3 + 2 * lost
+    assert len(entered) == 11 + 2 * lost
 
 
 def scripted(overrides: dict[str, Any], traits: int = 2):
@@ -285,18 +271,26 @@ def scripted(overrides: dict[str, Any], traits: int = 2):
     return task
 
 
-def test_not_ready_re_evaluates_only_the_pending_traits_then_times_out_and_releases_the_lock(definition):
+def test_not_ready_waits_and_checks_again_then_times_out_and_releases_the_lock(definition):
+    """A re-evaluation pass is 3 transitions whatever the traits (checkEvaluation evaluates only the pending ones:
+    tests/handlers/test_lifecycle_actions.py)."""
     reevaluate = {
         "result": "reevaluate",
         "payload": {"blocking": ["t0"], "pending": [{"traitType": "t0"}], "results": [], "reused": ["t1"]},
     }
     timed_out = {"result": "timedOut", "payload": {"validationTimedOut": True}}
     entered, end = run(definition, {"pipelineID": "p"}, scripted({"CheckEvaluation": [reevaluate, timed_out]}))
-    assert entered.count("EvaluateTraits") == 2 and "WaitBeforeReevaluation" in entered
-    first, second = (i for i, name in enumerate(entered) if name == "EvaluateTraits")
-    assert entered[first + 1 : first + 3] == ["EvaluateTrait", "EvaluateTrait"]  # both traits
-    assert entered[second + 1 : second + 3] == ["EvaluateTrait", "CheckEvaluation"]  # the pending one only
-    assert entered[-4:] == ["CheckEvaluation", "IsReady", "ReleaseLockAfterValidationTimeout", "ValidationTimedOut"]
+    assert entered == [
+        "PrepareRun",
+        "IsRunDue",
+        "CheckEvaluation",
+        "IsReady",
+        "WaitBeforeReevaluation",
+        "CheckEvaluation",
+        "IsReady",
+        "ReleaseLockAfterValidationTimeout",
+        "ValidationTimedOut",
+    ]
     assert end == "Fail"
 
 
@@ -333,7 +327,7 @@ def test_an_adopted_run_goes_to_the_trigger_and_polls_its_job(definition):
     adopt = prepared(0, "adopt")
     entered, end = run(definition, {"pipelineID": "p"}, scripted({"PrepareRun": adopt}))
     assert entered[:3] == ["PrepareRun", "IsRunDue", "TriggerPipeline"]
-    assert "EvaluateTraits" not in entered and "MonitoringWait" not in entered
+    assert "CheckEvaluation" not in entered and "MonitoringWait" not in entered
     assert entered[-1] == "Completed" and end == "Succeed"
 
 

@@ -213,7 +213,7 @@ def test_scoped_to_this_stacks_resources(default_run):
     states = {a: s["Resource"] for s in statements(roles["team-a-states"]) for a in s["Action"]}
     assert sorted(states["lambda:InvokeFunction"]) == sorted(
         f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:team-a-{kind}"
-        for kind in ("orchestrator", "evaluator", "trigger", "run-checker")
+        for kind in ("orchestrator", "trigger", "run-checker")  # the evaluator: by the orchestrator only
     )
     assert states["sns:Publish"] == [TOPIC_ARN]
     assert set(states) - {"lambda:InvokeFunction", "sns:Publish", *KEY_ACTIONS} == {

@@ -71,7 +71,19 @@ ROWS = [
         "interlock:evaluationWindow/evaluationInterval/maxPollAttempts",
         "history events",
     ),
-    ({"evaluationInterval": "10s", "evaluationWindow": "2h"}, GOOD, "maxPollAttempts", "history events"),
+    ({"evaluationInterval": "1s", "evaluationWindow": "3h"}, GOOD, "maxPollAttempts", "history events"),
+    (  # each of the 3 default attempts may poll 2,000 times in the same execution
+        {"pollInterval": "10s", "maxPollAttempts": 2000},
+        GOOD,
+        "p1.yaml: retry.maxAttempts",
+        "history events in one execution",
+    ),
+    (  # 1 cycle a minute for a week, in an execution allowed to last that long
+        {"monitoringInterval": "1m", "executionTimeout": "200h"},
+        GOOD + "watch: {monitoring: {enabled: true, duration: 168h}}\n",
+        "p1.yaml: watch.monitoring.duration",
+        "history events in one execution",
+    ),
     ({"evaluatorBaseUrl": "https://evaluators.example.com\n"}, GOOD, "interlock:evaluatorBaseUrl", "not allowed"),
     ({}, GOOD + "retries: {maxAttempts: 2}\n", "retries", "did you mean 'retry'"),
     (
@@ -106,12 +118,6 @@ ROWS = [
     ),
     ({}, GOOD + "inclusions: {calendar: month-ned}\n", "inclusions.calendar", "did you mean 'month-end'"),
     ({}, GOOD + "inclusions: {dates: ['2026-02-30']}\n", "inclusions.dates[0]", "a real date"),
-    (
-        {"evaluationInterval": "12s", "evaluationWindow": "2h"},
-        GOOD.replace("traits:\n", "traits:\n  schema-contract: {evaluator: 'https://checks.example/s'}\n"),
-        "p1.yaml: traits",
-        "history events",
-    ),
 ]
 
 
@@ -134,6 +140,26 @@ def test_the_good_pipeline_passes_the_same_program(pipelines_dir):
     with open(os.path.join(path, "p1.yaml"), "w", encoding="utf-8") as handle:
         handle.write(GOOD)
     run = run_program_full({**REQUIRED, "pipelinesDir": relative, **schedule("cron(0 6 ? * MON-FRI *)")})
+    assert len(run.of_type("aws:dynamodb/tableItem:TableItem")) == 1
+
+
+@pytest.mark.parametrize(
+    "stack, text",
+    [
+        ({"pollInterval": "10s", "maxPollAttempts": 2000}, GOOD + "retry: {maxAttempts: 1}\n"),  # one attempt fits
+        (
+            {"monitoringInterval": "1m", "executionTimeout": "30h"},
+            GOOD + "watch: {monitoring: {enabled: true, duration: 24h}}\n",
+        ),
+        # monitoring outlasting the execution counts only until executionTimeout (12 h) ends it
+        ({"monitoringInterval": "1m"}, GOOD + "watch: {monitoring: {enabled: true, duration: 168h}}\n"),
+    ],
+)
+def test_retries_and_monitoring_that_fit_one_execution_pass(pipelines_dir, stack, text):
+    relative, path = pipelines_dir
+    with open(os.path.join(path, "p1.yaml"), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    run = run_program_full({**REQUIRED, "pipelinesDir": relative, **stack})
     assert len(run.of_type("aws:dynamodb/tableItem:TableItem")) == 1
 
 
@@ -160,5 +186,4 @@ def test_the_counted_loops_are_the_definitions_loops():
     for names in stack_settings.LOOPS.values():
         for current, following in zip(names, names[1:] + names[:1], strict=True):
             assert following in successors(current), (current, following)
-    assert stack_settings.loop_events() == {"poll": 9, "await": 8, "evaluation": 20}
-    assert stack_settings.loop_events(traits=5)["evaluation"] == 20 + 4 * 7
+    assert stack_settings.loop_events() == {"poll": 9, "await": 8, "evaluation": 9, "monitoring": 9}

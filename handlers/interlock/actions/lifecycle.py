@@ -159,21 +159,27 @@ def _held_lock(req: Request, earlier: dict) -> dict | None:
 
 
 def check_evaluation(req: Request) -> ActionOutcome:
-    """One evaluation pass judged: the evaluation SLA, readiness over this pass's results and the PASS results of
-    earlier passes still fresh (`payload.previous.results`), and when not ready the validation timeout (a timed-out
-    run is logged FAILED/VALIDATION_TIMEOUT here). A re-evaluation answers `pending`, the trait items the next pass
-    evaluates: every trait but those whose PASS stays fresh until the next check (this interval plus the longest
-    evaluator timeout); `results` are the latest results of every trait, the baseline monitoring compares with."""
+    """One evaluation pass: the pending trait items (`payload.previous.pending`) evaluated by the evaluator function,
+    all at once; the evaluation SLA; readiness over this pass's results and the PASS results of earlier passes still
+    fresh (`payload.previous.results`); and when not ready the validation timeout (a timed-out run is logged
+    FAILED/VALIDATION_TIMEOUT here). A re-evaluation answers `pending`, the trait items the next pass evaluates: every
+    trait but those whose PASS stays fresh until the next check (this interval plus the longest evaluator timeout);
+    `results` are the latest results of every trait, the baseline monitoring compares with. A broken evaluator
+    raises (the state machine's Catch)."""
     settings = invocation.mapping(req.payload, "settings")
     previous = invocation.mapping(req.payload, "previous")
+    this_pass = _evaluated(req, previous.get("pending"), "payload.previous.pending")  # not a list: checkReadiness
     _run_step(req, "checkEvaluationSLA", evaluation.check_evaluation_sla)
     now = schedule.now_utc()
-    this_pass = req.payload.get("traitResults")  # not a list: checkReadiness answers the error
     results = _latest_results(previous.get("results"), this_pass, now) if isinstance(this_pass, list) else this_pass
     readiness = _run_step(req, "checkReadiness", evaluation.check_readiness, traitResults=results)
     if readiness.result == Result.ERROR:
         return ActionOutcome(Route.ERROR, readiness.payload)
-    judged = {"results": results, "statuses": readiness.payload.get("statuses") or {}}
+    judged = {
+        "results": results,
+        "statuses": readiness.payload.get("statuses") or {},
+        "traitResults": [_summary(result) for result in this_pass],
+    }
     if readiness.result == Result.PROCEED:
         return ActionOutcome(Route.TRIGGER, {**judged, "ready": True, "pending": []})
     blocking = readiness.payload.get("blocking") or []
@@ -287,7 +293,9 @@ def check_monitoring(req: Request) -> ActionOutcome:
     baseline (a drift records the late arrivals and starts a rerun, releasing the lock first), else the end of the
     monitoring window (then the lock is released). A broken evaluator raises (the state machine's Catch)."""
     owner = req.payload.get("owner")
-    results = _monitoring_results(req)
+    results = _evaluated(req, req.payload.get("traits"), "payload.traits")
+    if not isinstance(results, list):
+        raise Problem("payload.traitResults must be the list of evaluator results")
     drift = _run_step(req, "checkDrift", monitoring.check_drift, "baseline", traitResults=results)
     evaluated = {"traitResults": [_summary(result) for result in results]}
     if drift.payload.get("driftDetected") is True:
@@ -305,15 +313,14 @@ def check_monitoring(req: Request) -> ActionOutcome:
     return ActionOutcome(Route.DONE, {**answer, "lockReleased": _released(req, owner)})
 
 
-def _monitoring_results(req: Request) -> list:
-    """This cycle's trait results: the evaluator's answers for `payload.traits`. An execution started before
-    checkMonitoring evaluated (its definition still has the monitoring Map) sends the results as `traitResults`."""
-    if "traits" not in req.payload:
-        given = req.payload.get("traitResults")
-        return given if isinstance(given, list) else []
-    items = req.payload["traits"]
+def _evaluated(req: Request, items: object, field: str) -> object:
+    """The evaluator's answers for the trait items `items` (the field that held them: `field`). An execution started
+    before the orchestrator evaluated (its definition still has the Map states) sends the Map's results as
+    `traitResults`: those are judged instead."""
+    if "traitResults" in req.payload:
+        return req.payload["traitResults"]
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise Problem("payload.traits must be a list of trait items")
+        raise Problem(f"{field} must be a list of trait items")
     return evaluator_function.evaluate(items, req.budget)
 
 

@@ -60,7 +60,7 @@ def _kind(function_name: str) -> str:
 
 def _print_run(title: str, result: dict) -> None:
     print(
-        f"\n{title}: {result['status']}  ({result['state_transitions']} state transitions, Lambda invocations "
+        f"\n{title}: {result['status']}  ({result['state_transitions']} state transitions; the state machine invoked "
         + ", ".join(f"{_kind(name)} {count}" for name, count in sorted(result["lambda_invocations"].items()))
         + ")"
     )

@@ -84,7 +84,10 @@ def describe(step: Step) -> str:
             )
             if k in payload
         ]
-        return " ".join([output.get("result", "?"), *facts])
+        evaluated = [  # checkEvaluation and checkMonitoring: the traits they had the evaluator evaluate
+            f"{t.get('traitType')}={t.get('status')}" for t in payload.get("traitResults") or [] if isinstance(t, dict)
+        ]
+        return " ".join([output.get("result", "?"), *facts, *evaluated])
     if "runID" in output and "status" in output:  # trigger
         return f"{output['status']}" + (f" ({output['error']})" if output.get("error") else "")
     if "state" in output:  # run-checker

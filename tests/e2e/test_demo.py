@@ -8,6 +8,9 @@ def test_demo_runs_the_example_end_to_end(capsys):
     out = capsys.readouterr().out
     assert "sales-raw-ingest: SUCCEEDED" in out
     assert "job succeeded (poll 3)" in out
+    # the timeline shows each trait the orchestrator had evaluated, in the pass that evaluated it
+    assert "trigger ready=True source-freshness=PASS upstream-dependency=PASS" in out
+    assert "done driftDetected=False expired=True source-freshness=PASS" in out
     assert "sales-daily-aggregate (started by the cascade marker" in out
     assert "FAILED" not in out
 

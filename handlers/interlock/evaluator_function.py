@@ -1,9 +1,10 @@
-"""Asking the evaluator function about traits from another function: checkMonitoring evaluates the run's traits
-itself, so a monitoring cycle is three states whatever the number of traits (DESIGN §10.0).
+"""Asking the evaluator function about traits from the orchestrator: checkEvaluation and checkMonitoring evaluate
+the run's traits themselves, so no state count depends on the number of traits (DESIGN §10.0).
 
 Each trait item is the evaluator's own input, sent with one synchronous invoke, all at once (as many at a time as
-the evaluation Map runs). The evaluator answers a business outcome (an unreachable endpoint, a bad config) as a FAIL
-with its category; only a broken evaluator (an unhandled error, a timeout) or Lambda itself failing raises.
+the Map states this replaced ran). The evaluator answers a business outcome (an unreachable endpoint, a bad config)
+as a FAIL with its category; only a broken evaluator (an unhandled error, a timeout) or Lambda itself failing
+raises.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from . import clients, invocation, settings
 from .evaluators import DEFAULT_TIMEOUT_SECONDS
 
-MAX_CONCURRENT = 10  # as the evaluation Map's MaxConcurrency
+MAX_CONCURRENT = 10  # the MaxConcurrency of the Map states this replaced
 STORE_MARGIN_SECONDS = 5.0  # the evaluator's own margin for storing its result, and the invoke's round trip
 
 

@@ -2,8 +2,9 @@
 to be separate states, and answers one route to branch on.
 
 - prepareRun: exclusion, lock, run-log gate, resolve → evaluate | adopt | waitForLock | refused | skip | error
-- checkEvaluation: evaluation SLA, readiness, validation timeout (and its run log entry) → trigger | reevaluate |
-  timedOut | error; it also says which traits the next pass evaluates (a PASS still fresh is reused)
+- checkEvaluation: the pending traits evaluated (through the evaluator function), evaluation SLA, readiness,
+  validation timeout (and its run log entry) → trigger | reevaluate | timedOut | error; it also says which traits
+  the next pass evaluates (a PASS still fresh is reused)
 - completeRun: completion SLA, run log, maxDuration, cascade, then monitoring or the lock release → monitor | done |
   error
 - checkMonitoring: the traits evaluated (through the evaluator function), drift (and the late-arrival rerun), expiry,

@@ -41,6 +41,7 @@ from moto.events import models as events_models
 from moto.stepfunctions.parser.backend import execution as parser_execution
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
+from .passes import PassLoop
 from .server import ACCOUNT_ID, region
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
@@ -282,35 +283,18 @@ class ExecutionStatusEvents:
         self._publish = publish
         self._seen: dict[str, int] = {}
         self._running: dict[str, Any] = {}
-        self._stop = threading.Event()
-        self._passes = 0
-        self._passed = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="sfn-status-events", daemon=True)
+        self._loop = PassLoop("sfn-status-events", POLL_INTERVAL_SECONDS, self._pass)
         self.emitted: collections.Counter[str] = collections.Counter()
 
     def start(self) -> None:
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self._loop.stop()
 
     def wait_pass(self, timeout_s: float = 5) -> bool:
         """Block until a full pass has started and ended after this call (every change so far emitted)."""
-        with self._passed:
-            target = self._passes + 2
-            return self._passed.wait_for(lambda: self._passes >= target or self._stop.is_set(), timeout_s)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._pass()
-            except Exception:
-                logger.exception("Step Functions status events: a pass failed")
-            with self._passed:
-                self._passes += 1
-                self._passed.notify_all()
-            self._stop.wait(POLL_INTERVAL_SECONDS)
+        return self._loop.wait_pass(timeout_s)
 
     def _pass(self) -> None:
         backend = stepfunctions_parser_backends[ACCOUNT_ID][region()]

@@ -46,6 +46,7 @@ from moto.glue import models as glue_models
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend, stepfunctions_parser_backends
 
 from .events import STATUS_CHANGE, make_event, time_out
+from .passes import PassLoop
 from .server import ACCOUNT_ID, region
 
 TICK_SECONDS = 0.05
@@ -232,10 +233,7 @@ class ScriptedJobs:
         self._delayed: list[tuple[float, int, ScriptedJob, dict]] = []
         self._order = itertools.count()
         self._patches: list[tuple[Any, str, Any]] = []
-        self._stop = threading.Event()
-        self._passes = 0
-        self._passed = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="scripted-jobs", daemon=True)
+        self._loop = PassLoop("scripted-jobs", TICK_SECONDS, self._pass)
 
     # -- declaring jobs -------------------------------------------------------------------------------------------
     def glue(
@@ -410,12 +408,10 @@ class ScriptedJobs:
         original_emr_serverless_start = self._patch(backend_class, "start_job_run", emr_serverless_start)
         original_emr_serverless_get = self._patch(backend_class, "get_job_run", emr_serverless_get)
         original_describe_execution = self._patch(StepFunctionsParserBackend, "describe_execution", describe_execution)
-        self._thread.start()
+        self._loop.start()
 
     def uninstall(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        self._loop.stop()
         for owner, name, previous in reversed(self._patches):
             if previous is None:
                 delattr(owner, name)
@@ -431,23 +427,14 @@ class ScriptedJobs:
 
     def wait_pass(self, timeout_s: float = 5) -> bool:
         """Block until a full pass of the clock has started and ended after this call."""
-        with self._passed:
-            target = self._passes + 2
-            return self._passed.wait_for(lambda: self._passes >= target or self._stop.is_set(), timeout_s)
+        return self._loop.wait_pass(timeout_s)
 
-    def _run(self) -> None:
-        while not self._stop.wait(TICK_SECONDS):
-            try:
-                with self._lock:
-                    self._discover_executions()
-                    for run in list(self._runs.values()):
-                        self._tick(run)
-                    self._send_due()
-            except Exception:
-                logger.exception("scripted jobs: a pass failed")
-            with self._passed:
-                self._passes += 1
-                self._passed.notify_all()
+    def _pass(self) -> None:
+        with self._lock:
+            self._discover_executions()
+            for run in list(self._runs.values()):
+                self._tick(run)
+            self._send_due()
 
     def _tick(self, run: JobRun) -> None:
         try:

@@ -9,9 +9,9 @@ A failure to store the result raises (a broken environment is reported as such, 
 from __future__ import annotations
 
 from .interlock import invocation, schedule
-from .interlock.evaluators import DEFAULT_TIMEOUT_SECONDS, TraitRequest, Verdict, evaluate_and_record, fail
+from .interlock.evaluators import TraitRequest, Verdict, evaluate_and_record, fail
 from .interlock.log import bind
-from .interlock.models import FailureCategory
+from .interlock.models import DEFAULT_TRAIT_TIMEOUT_SECONDS, FailureCategory
 
 STORE_MARGIN_SECONDS = 3.0
 
@@ -36,7 +36,7 @@ def _parse(event: dict, budget: float | None) -> tuple[TraitRequest, str | None]
         trait_type=invocation.text(event, "traitType"),
         evaluator=evaluator if isinstance(evaluator, str) else "",
         config=config,
-        timeout=min(invocation.positive(event, "timeout") or DEFAULT_TIMEOUT_SECONDS, budget or float("inf")),
+        timeout=min(invocation.positive(event, "timeout") or DEFAULT_TRAIT_TIMEOUT_SECONDS, budget or float("inf")),
         schedule_id=str(config.get("scheduleID") or "daily"),
         date=str(config.get("date") or schedule.today_utc()),
         ttl_seconds=int(invocation.positive(event, "ttl") or 0),

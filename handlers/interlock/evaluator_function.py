@@ -14,7 +14,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 from . import clients, invocation, settings
-from .evaluators import DEFAULT_TIMEOUT_SECONDS
+from .models import DEFAULT_TRAIT_TIMEOUT_SECONDS
 
 MAX_CONCURRENT = 10  # the MaxConcurrency of the Map states this replaced
 STORE_MARGIN_SECONDS = 5.0  # the evaluator's own margin for storing its result, and the invoke's round trip
@@ -59,7 +59,7 @@ def _with_timeout(item: dict, limit: float | None) -> dict:
     """The item with its `timeout` (the evaluator's default when it has none) cut to `limit`."""
     if limit is None:
         return item
-    return {**item, "timeout": min(invocation.positive(item, "timeout") or DEFAULT_TIMEOUT_SECONDS, limit)}
+    return {**item, "timeout": min(invocation.positive(item, "timeout") or DEFAULT_TRAIT_TIMEOUT_SECONDS, limit)}
 
 
 def _trait(item: dict) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 DEFAULT_SCHEDULE = "daily"
+DEFAULT_TRAIT_TIMEOUT_SECONDS = 30.0  # an evaluator's time for a trait whose item names none
 
 # Pipeline ids end up in table keys, lock keys and Step Functions execution names: keep them boring. Match them
 # with `fullmatch` (or `matches`): `$` would admit a trailing newline.

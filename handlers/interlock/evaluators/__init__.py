@@ -12,7 +12,6 @@ from ..models import FailureCategory, TraitStatus
 from ..templating import TemplateContext
 
 BUILTIN_PREFIX = "builtin:"
-DEFAULT_TIMEOUT_SECONDS = 30.0
 STATUSES = tuple(TraitStatus)
 CATEGORIES = tuple(FailureCategory)
 
